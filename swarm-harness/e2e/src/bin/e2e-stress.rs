@@ -1,0 +1,107 @@
+//! A stress target for the end-to-end tests: scenarios against the counting server at `PT_HOST`.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use swarm_harness::{Fixture, User, stress_test};
+
+/// Built once per process: counted by the server's `POST /fixture`.
+struct RunToken(String);
+
+impl Fixture for RunToken {
+    async fn setup(user: &mut User) -> anyhow::Result<Self> {
+        let response = user.post("/fixture").send().await?.error_for_status()?;
+        Ok(RunToken(response.text()))
+    }
+
+    async fn teardown(&self, user: &mut User) -> anyhow::Result<()> {
+        user.delete("/fixture").send().await?.error_for_status()?;
+        Ok(())
+    }
+}
+
+async fn login(user: &mut User) -> anyhow::Result<()> {
+    user.post("/login").send().await?.error_for_status()?;
+    Ok(())
+}
+
+#[stress_test(user = "Counter", weight = 3, on_start = login, wait = constant(2ms))]
+async fn hit_a(user: &mut User) -> anyhow::Result<()> {
+    let token: Arc<RunToken> = user.fixture().await?;
+    anyhow::ensure!(
+        token.0.starts_with("fixture-"),
+        "unexpected fixture {}",
+        token.0
+    );
+    user.get("/a").send().await?.error_for_status()?;
+    Ok(())
+}
+
+#[stress_test(user = "Counter", weight = 1)]
+async fn hit_b(user: &mut User) -> anyhow::Result<()> {
+    user.fixture::<RunToken>().await?;
+    user.get("/b").send().await?.error_for_status()?;
+    Ok(())
+}
+
+#[stress_test(user = "Weighted", weight = 1)]
+async fn w1(user: &mut User) -> anyhow::Result<()> {
+    user.get("/w1").send().await?;
+    Ok(())
+}
+
+#[stress_test(user = "Weighted", weight = 2)]
+async fn w2(user: &mut User) -> anyhow::Result<()> {
+    user.get("/w2").send().await?;
+    Ok(())
+}
+
+#[stress_test(user = "Weighted", weight = 5)]
+async fn w5(user: &mut User) -> anyhow::Result<()> {
+    user.get("/w5").send().await?;
+    Ok(())
+}
+
+#[stress_test(users = 10, hatch_rate = 5, wait = constant(50ms))]
+async fn hatching(user: &mut User) -> anyhow::Result<()> {
+    user.get("/hatch").send().await?;
+    Ok(())
+}
+
+#[stress_test(params = ["small", "large"], wait = constant(10ms))]
+async fn sized(user: &mut User, size: &str) -> anyhow::Result<()> {
+    user.get(format!("/sized/{size}"))
+        .name("/sized/{size}")
+        .send()
+        .await?;
+    Ok(())
+}
+
+#[stress_test(wait = constant(10ms))]
+async fn failing_500(user: &mut User) -> anyhow::Result<()> {
+    user.get("/fail").send().await?;
+    Ok(())
+}
+
+#[stress_test(wait = constant(10ms))]
+async fn failing_closed_port(user: &mut User) -> anyhow::Result<()> {
+    let url = std::env::var("E2E_CLOSED_URL").unwrap_or_else(|_| "http://127.0.0.1:9/".into());
+    user.get(url).name("closed").send().await?;
+    Ok(())
+}
+
+#[stress_test(wait = constant(5ms))]
+async fn limited(user: &mut User) -> anyhow::Result<()> {
+    user.get("/limited").send().await?;
+    Ok(())
+}
+
+#[stress_test(ignore)]
+async fn ignored_by_default(user: &mut User) -> anyhow::Result<()> {
+    user.get("/ignored").send().await?;
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    swarm_harness::main()
+}

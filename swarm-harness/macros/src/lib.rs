@@ -1,0 +1,123 @@
+//! The `#[stress_test]` attribute: keeps the annotated function untouched and registers it,
+//! with its options, as a scenario of the swarm-harness runner.
+//!
+//! Everything generated reaches the runtime through `::swarm_harness::__private`, so users
+//! never depend on `inventory` themselves. Misuse (a function that is not `async`, wrong
+//! arguments, an unknown or repeated option, a malformed duration) is a compile error at the
+//! offending span.
+
+mod options;
+mod signature;
+
+use proc_macro::TokenStream;
+use quote::quote;
+
+/// Registers an `async fn(user: &mut User) -> Result<..>` (or, with `params = [..]`,
+/// `async fn(user: &mut User, param: &str) -> Result<..>`) as a stress-test scenario.
+///
+/// See the `swarm_harness` crate documentation for every option.
+#[proc_macro_attribute]
+pub fn stress_test(attr: TokenStream, item: TokenStream) -> TokenStream {
+    match expand(attr.into(), item.into()) {
+        Ok(tokens) => tokens.into(),
+        Err(error) => error.to_compile_error().into(),
+    }
+}
+
+fn expand(
+    attr: proc_macro2::TokenStream,
+    item: proc_macro2::TokenStream,
+) -> syn::Result<proc_macro2::TokenStream> {
+    let options: options::Options = syn::parse2(attr)?;
+    let function: syn::ItemFn = syn::parse2(item)?;
+    let shape = signature::check(&function, options.params.is_some())?;
+
+    let ident = &function.sig.ident;
+    let function_name = ident.to_string();
+    let function_name = function_name.strip_prefix("r#").unwrap_or(&function_name);
+    let display_name = options
+        .name
+        .as_ref()
+        .map(|name| name.value())
+        .unwrap_or_else(|| function_name.to_owned());
+    let krate = quote!(::swarm_harness::__private);
+
+    let runner = match shape {
+        signature::Shape::Plain => quote! {{
+            fn __swarm_run<'a>(user: &'a mut ::swarm_harness::User) -> #krate::ScenarioFuture<'a> {
+                ::std::boxed::Box::pin(async move { #krate::into_outcome(#ident(user).await) })
+            }
+            #krate::Runner::Plain(__swarm_run)
+        }},
+        signature::Shape::Param => quote! {{
+            fn __swarm_run<'a>(
+                user: &'a mut ::swarm_harness::User,
+                param: &'static str,
+            ) -> #krate::ScenarioFuture<'a> {
+                ::std::boxed::Box::pin(async move { #krate::into_outcome(#ident(user, param).await) })
+            }
+            #krate::Runner::Param(__swarm_run)
+        }},
+    };
+
+    let hook = |path: &Option<syn::Path>| match path {
+        None => quote!(::core::option::Option::None),
+        Some(path) => quote! {{
+            fn __swarm_hook<'a>(user: &'a mut ::swarm_harness::User) -> #krate::ScenarioFuture<'a> {
+                ::std::boxed::Box::pin(async move { #krate::into_outcome(#path(user).await) })
+            }
+            ::core::option::Option::Some(__swarm_hook as #krate::HookFn)
+        }},
+    };
+    let on_start = hook(&options.on_start);
+    let on_stop = hook(&options.on_stop);
+
+    let params: Vec<_> = options.params.iter().flatten().collect();
+    let weight = options.weight.unwrap_or(1);
+    let group = optional(options.group.as_ref().map(|group| quote!(#group)));
+    let ignore = options.ignore;
+    let wait = optional(options.wait.as_ref().map(|wait| wait.tokens(&krate)));
+    let users = optional(options.users.map(|users| quote!(#users)));
+    let hatch_rate = optional(options.hatch_rate.map(|rate| quote!(#rate)));
+    let duration = optional(
+        options
+            .duration
+            .map(|micros| quote!(::core::time::Duration::from_micros(#micros))),
+    );
+    let thresholds: Vec<_> = options.thresholds.iter().flatten().collect();
+
+    Ok(quote! {
+        #function
+
+        const _: () = {
+            #krate::inventory::submit! {
+                #krate::Scenario {
+                    name: #display_name,
+                    function: #function_name,
+                    module: ::core::module_path!(),
+                    file: ::core::file!(),
+                    line: ::core::line!(),
+                    params: &[#(#params),*],
+                    weight: #weight,
+                    group: #group,
+                    ignore: #ignore,
+                    wait: #wait,
+                    users: #users,
+                    hatch_rate: #hatch_rate,
+                    duration: #duration,
+                    thresholds: &[#(#thresholds),*],
+                    on_start: #on_start,
+                    on_stop: #on_stop,
+                    runner: #runner,
+                }
+            }
+        };
+    })
+}
+
+fn optional(value: Option<proc_macro2::TokenStream>) -> proc_macro2::TokenStream {
+    match value {
+        Some(value) => quote!(::core::option::Option::Some(#value)),
+        None => quote!(::core::option::Option::None),
+    }
+}

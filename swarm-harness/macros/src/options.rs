@@ -1,0 +1,273 @@
+//! Parsing of the `#[stress_test(..)]` options, each error pointing at the offending token.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::{Ident, LitStr, Path, Token, bracketed, parenthesized};
+
+/// Every option the attribute accepts, as written by the user.
+#[derive(Default)]
+pub struct Options {
+    pub params: Option<Vec<LitStr>>,
+    pub weight: Option<u32>,
+    pub name: Option<LitStr>,
+    pub group: Option<LitStr>,
+    pub ignore: bool,
+    pub wait: Option<Wait>,
+    pub users: Option<u32>,
+    pub hatch_rate: Option<f64>,
+    /// Microseconds.
+    pub duration: Option<u64>,
+    pub thresholds: Option<Vec<LitStr>>,
+    pub on_start: Option<Path>,
+    pub on_stop: Option<Path>,
+}
+
+/// Locust's four wait-time functions; durations in microseconds.
+pub enum Wait {
+    Between(u64, u64),
+    Constant(u64),
+    ConstantPacing(u64),
+    ConstantThroughput(f64),
+}
+
+const KNOWN: &str = "params, weight, name, user, ignore, wait, users, hatch_rate, duration, \
+                     thresholds, on_start, on_stop";
+
+impl Parse for Options {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let mut options = Options::default();
+        let mut seen: Vec<String> = Vec::new();
+        while !input.is_empty() {
+            let key: Ident = input.call(syn::ext::IdentExt::parse_any)?;
+            let key_name = key.to_string();
+            if seen.contains(&key_name) {
+                return Err(syn::Error::new(
+                    key.span(),
+                    format!("option `{key_name}` is given more than once"),
+                ));
+            }
+            seen.push(key_name.clone());
+            if key_name == "ignore" {
+                options.ignore = true;
+            } else {
+                input.parse::<Token![=]>().map_err(|error| {
+                    syn::Error::new(error.span(), format!("expected `{key_name} = ..`"))
+                })?;
+                options.parse_value(&key, input)?;
+            }
+            if input.is_empty() {
+                break;
+            }
+            input.parse::<Token![,]>()?;
+        }
+        if let Some((lo, hi)) = match options.wait {
+            Some(Wait::Between(lo, hi)) => Some((lo, hi)),
+            _ => None,
+        } && lo > hi
+        {
+            return Err(syn::Error::new(
+                proc_macro2::Span::call_site(),
+                "`wait = between(min, max)` needs min <= max",
+            ));
+        }
+        Ok(options)
+    }
+}
+
+impl Options {
+    fn parse_value(&mut self, key: &Ident, input: ParseStream) -> syn::Result<()> {
+        match key.to_string().as_str() {
+            "params" => {
+                let list = string_list(input)?;
+                if list.is_empty() {
+                    return Err(syn::Error::new(
+                        key.span(),
+                        "`params` needs at least one value",
+                    ));
+                }
+                self.params = Some(list);
+            }
+            "thresholds" => self.thresholds = Some(string_list(input)?),
+            "weight" => {
+                let weight = positive_int(input, "weight")?;
+                self.weight = Some(weight);
+            }
+            "users" => self.users = Some(positive_int(input, "users")?),
+            "hatch_rate" => self.hatch_rate = Some(positive_number(input, "hatch_rate")?),
+            "name" => self.name = Some(non_empty_string(input, "name")?),
+            "user" => self.group = Some(non_empty_string(input, "user")?),
+            "duration" => self.duration = Some(duration(input)?),
+            "wait" => self.wait = Some(wait(input)?),
+            "on_start" => self.on_start = Some(input.parse()?),
+            "on_stop" => self.on_stop = Some(input.parse()?),
+            other => {
+                return Err(syn::Error::new(
+                    key.span(),
+                    format!("unknown option `{other}`; expected one of: {KNOWN}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Wait {
+    pub fn tokens(&self, krate: &TokenStream) -> TokenStream {
+        let micros = |value: &u64| quote!(::core::time::Duration::from_micros(#value));
+        match self {
+            Wait::Between(lo, hi) => {
+                let (lo, hi) = (micros(lo), micros(hi));
+                quote!(#krate::WaitTime::Between(#lo, #hi))
+            }
+            Wait::Constant(value) => {
+                let value = micros(value);
+                quote!(#krate::WaitTime::Constant(#value))
+            }
+            Wait::ConstantPacing(value) => {
+                let value = micros(value);
+                quote!(#krate::WaitTime::ConstantPacing(#value))
+            }
+            Wait::ConstantThroughput(rate) => quote!(#krate::WaitTime::ConstantThroughput(#rate)),
+        }
+    }
+}
+
+fn string_list(input: ParseStream) -> syn::Result<Vec<LitStr>> {
+    let content;
+    bracketed!(content in input);
+    let items = Punctuated::<LitStr, Token![,]>::parse_terminated(&content)?;
+    Ok(items.into_iter().collect())
+}
+
+fn non_empty_string(input: ParseStream, key: &str) -> syn::Result<LitStr> {
+    let value: LitStr = input.parse()?;
+    if value.value().trim().is_empty() {
+        return Err(syn::Error::new(
+            value.span(),
+            format!("`{key}` must not be empty"),
+        ));
+    }
+    Ok(value)
+}
+
+fn positive_int(input: ParseStream, key: &str) -> syn::Result<u32> {
+    let literal: syn::LitInt = input.parse().map_err(|error| {
+        syn::Error::new(
+            error.span(),
+            format!("`{key}` takes a whole number, such as `{key} = 3`"),
+        )
+    })?;
+    let value: u32 = literal.base10_parse()?;
+    if value == 0 {
+        return Err(syn::Error::new(
+            literal.span(),
+            format!("`{key}` must be at least 1"),
+        ));
+    }
+    Ok(value)
+}
+
+fn positive_number(input: ParseStream, key: &str) -> syn::Result<f64> {
+    let (value, span) = if input.peek(syn::LitFloat) {
+        let literal: syn::LitFloat = input.parse()?;
+        (literal.base10_parse::<f64>()?, literal.span())
+    } else {
+        let literal: syn::LitInt = input.parse().map_err(|error| {
+            syn::Error::new(
+                error.span(),
+                format!("`{key}` takes a number, such as `{key} = 2.5`"),
+            )
+        })?;
+        (literal.base10_parse::<f64>()?, literal.span())
+    };
+    if value <= 0.0 || !value.is_finite() {
+        return Err(syn::Error::new(
+            span,
+            format!("`{key}` must be greater than 0"),
+        ));
+    }
+    Ok(value)
+}
+
+/// A duration literal: `500ms`, `30s`, `1.5s`, `5m`, `1h`, or the same as a string.
+fn duration(input: ParseStream) -> syn::Result<u64> {
+    let (number, unit, span) = if input.peek(syn::LitInt) {
+        let literal: syn::LitInt = input.parse()?;
+        let number: f64 = literal.base10_digits().parse().unwrap_or(f64::NAN);
+        (number, literal.suffix().to_owned(), literal.span())
+    } else if input.peek(syn::LitFloat) {
+        let literal: syn::LitFloat = input.parse()?;
+        let number: f64 = literal.base10_digits().parse().unwrap_or(f64::NAN);
+        (number, literal.suffix().to_owned(), literal.span())
+    } else if input.peek(LitStr) {
+        let literal: LitStr = input.parse()?;
+        let text = literal.value();
+        let split = text
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(text.len());
+        let number: f64 = text[..split].parse().unwrap_or(f64::NAN);
+        (number, text[split..].trim().to_owned(), literal.span())
+    } else {
+        return Err(input.error("expected a duration such as `500ms`, `30s`, `5m` or `1h`"));
+    };
+    let scale = match unit.as_str() {
+        "us" => 1.0,
+        "ms" => 1e3,
+        "s" => 1e6,
+        "m" | "min" => 60e6,
+        "h" => 3600e6,
+        _ => {
+            return Err(syn::Error::new(
+                span,
+                format!("unknown duration unit `{unit}`; write `500ms`, `30s`, `5m` or `1h`"),
+            ));
+        }
+    };
+    if !number.is_finite() || number < 0.0 {
+        return Err(syn::Error::new(
+            span,
+            "expected a non-negative duration such as `30s`",
+        ));
+    }
+    Ok((number * scale).round() as u64)
+}
+
+fn wait(input: ParseStream) -> syn::Result<Wait> {
+    let function: Ident = input.parse().map_err(|error| {
+        syn::Error::new(
+            error.span(),
+            "expected `between(min, max)`, `constant(t)`, `constant_pacing(t)` or \
+             `constant_throughput(n)`",
+        )
+    })?;
+    let content;
+    parenthesized!(content in input);
+    let wait = match function.to_string().as_str() {
+        "between" => {
+            let lo = duration(&content)?;
+            content.parse::<Token![,]>()?;
+            let hi = duration(&content)?;
+            Wait::Between(lo, hi)
+        }
+        "constant" => Wait::Constant(duration(&content)?),
+        "constant_pacing" => Wait::ConstantPacing(duration(&content)?),
+        "constant_throughput" => {
+            Wait::ConstantThroughput(positive_number(&content, "constant_throughput")?)
+        }
+        other => {
+            return Err(syn::Error::new(
+                function.span(),
+                format!(
+                    "unknown wait time `{other}`; expected `between`, `constant`, \
+                     `constant_pacing` or `constant_throughput`"
+                ),
+            ));
+        }
+    };
+    if !content.is_empty() {
+        return Err(content.error("unexpected extra argument"));
+    }
+    Ok(wait)
+}

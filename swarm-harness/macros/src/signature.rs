@@ -1,0 +1,89 @@
+//! Checks that the annotated function has a shape the runner can call.
+
+use syn::spanned::Spanned;
+use syn::{FnArg, ItemFn, ReturnType, Type};
+
+/// How the runner calls the scenario.
+pub enum Shape {
+    /// `async fn(user: &mut User) -> Result<..>`
+    Plain,
+    /// `async fn(user: &mut User, param: &str) -> Result<..>`
+    Param,
+}
+
+pub fn check(function: &ItemFn, has_params: bool) -> syn::Result<Shape> {
+    let sig = &function.sig;
+    if sig.asyncness.is_none() {
+        return Err(syn::Error::new(
+            sig.fn_token.span(),
+            "a #[stress_test] function must be `async fn`",
+        ));
+    }
+    if !sig.generics.params.is_empty() {
+        return Err(syn::Error::new(
+            sig.generics.span(),
+            "a #[stress_test] function cannot be generic",
+        ));
+    }
+    if let ReturnType::Default = sig.output {
+        return Err(syn::Error::new(
+            sig.ident.span(),
+            "a #[stress_test] function must return a `Result<(), E>` (for example \
+             `anyhow::Result<()>`)",
+        ));
+    }
+    let inputs: Vec<&FnArg> = sig.inputs.iter().collect();
+    let expected = if has_params { 2 } else { 1 };
+    let form = if has_params {
+        "`async fn(user: &mut User, param: &str)` (it has `params = [..]`)"
+    } else {
+        "`async fn(user: &mut User)`, or add `params = [..]` for a second `&str` argument"
+    };
+    if inputs.len() != expected {
+        return Err(syn::Error::new(
+            sig.inputs
+                .span()
+                .join(sig.paren_token.span.join())
+                .unwrap_or(sig.ident.span()),
+            format!("wrong arguments: expected {form}"),
+        ));
+    }
+    for input in &inputs {
+        if let FnArg::Receiver(receiver) = input {
+            return Err(syn::Error::new(
+                receiver.span(),
+                "a #[stress_test] function cannot take `self`",
+            ));
+        }
+    }
+    if let FnArg::Typed(first) = inputs[0]
+        && !is_mut_reference(&first.ty)
+    {
+        return Err(syn::Error::new(
+            first.ty.span(),
+            "the first argument must be `&mut User`",
+        ));
+    }
+    if has_params
+        && let FnArg::Typed(second) = inputs[1]
+        && !is_shared_reference(&second.ty)
+    {
+        return Err(syn::Error::new(
+            second.ty.span(),
+            "the parameter argument must be `&str`",
+        ));
+    }
+    Ok(if has_params {
+        Shape::Param
+    } else {
+        Shape::Plain
+    })
+}
+
+fn is_mut_reference(ty: &Type) -> bool {
+    matches!(ty, Type::Reference(reference) if reference.mutability.is_some())
+}
+
+fn is_shared_reference(ty: &Type) -> bool {
+    matches!(ty, Type::Reference(reference) if reference.mutability.is_none())
+}

@@ -1,0 +1,106 @@
+//! A registered scenario: metadata (listing and filtering never touch the runner) plus the
+//! function pointers that run it.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::User;
+
+/// The future of one scenario or hook call.
+pub type ScenarioFuture<'a> = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + 'a>>;
+
+/// An `on_start` / `on_stop` hook.
+pub type HookFn = for<'a> fn(&'a mut User) -> ScenarioFuture<'a>;
+
+/// How the runner calls a scenario function.
+#[derive(Clone, Copy)]
+pub enum Runner {
+    Plain(for<'a> fn(&'a mut User) -> ScenarioFuture<'a>),
+    Param(for<'a> fn(&'a mut User, &'static str) -> ScenarioFuture<'a>),
+}
+
+/// Locust's four wait-time functions, applied after every task.
+///
+/// Reports show it as written in the attribute, e.g. `"between(1s, 3s)"`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum WaitTime {
+    /// A uniformly random wait in `[min, max]`.
+    Between(Duration, Duration),
+    /// Always the same wait.
+    Constant(Duration),
+    /// Start a task at most every given interval: wait `interval - task time`.
+    ConstantPacing(Duration),
+    /// At most this many tasks per second per user (pacing of `1 / n` seconds).
+    ConstantThroughput(f64),
+}
+
+impl std::fmt::Display for WaitTime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WaitTime::Between(min, max) => write!(f, "between({min:?}, {max:?})"),
+            WaitTime::Constant(wait) => write!(f, "constant({wait:?})"),
+            WaitTime::ConstantPacing(interval) => write!(f, "constant_pacing({interval:?})"),
+            WaitTime::ConstantThroughput(rate) => write!(f, "constant_throughput({rate})"),
+        }
+    }
+}
+
+impl Serialize for WaitTime {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl WaitTime {
+    /// The interval a pacing wait time keeps between task starts, if it is one.
+    pub fn pacing(&self) -> Option<Duration> {
+        match *self {
+            WaitTime::ConstantPacing(interval) => Some(interval),
+            WaitTime::ConstantThroughput(rate) => Some(Duration::from_secs_f64(1.0 / rate)),
+            WaitTime::Between(..) | WaitTime::Constant(_) => None,
+        }
+    }
+}
+
+/// One `#[stress_test]` function as registered by the macro.
+pub struct Scenario {
+    /// Display name: the `name = ".."` option or the function's name.
+    pub name: &'static str,
+    pub function: &'static str,
+    pub module: &'static str,
+    pub file: &'static str,
+    pub line: u32,
+    pub params: &'static [&'static str],
+    pub weight: u32,
+    /// The `user = ".."` group: scenarios sharing one form one mixed trial.
+    pub group: Option<&'static str>,
+    pub ignore: bool,
+    pub wait: Option<WaitTime>,
+    pub users: Option<u32>,
+    pub hatch_rate: Option<f64>,
+    pub duration: Option<Duration>,
+    pub thresholds: &'static [&'static str],
+    pub on_start: Option<HookFn>,
+    pub on_stop: Option<HookFn>,
+    pub runner: Runner,
+}
+
+impl Scenario {
+    /// Every scenario linked into this binary.
+    pub fn all() -> impl Iterator<Item = &'static Scenario> {
+        inventory::iter::<Scenario>.into_iter()
+    }
+
+    /// Where the scenario is defined, for error messages.
+    pub fn location(&self) -> String {
+        format!(
+            "{}:{} ({}::{})",
+            self.file, self.line, self.module, self.function
+        )
+    }
+}
+
+inventory::collect!(Scenario);

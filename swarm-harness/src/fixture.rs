@@ -1,0 +1,114 @@
+//! Run-scoped fixtures: state built once per process, shared by every user of every trial, and
+//! torn down when the process ends. Never once per task: that is what the seeds complain about.
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use tokio::sync::OnceCell;
+
+use crate::User;
+
+/// A value set up once per run and shared by all users, such as a tenant or an organization.
+///
+/// # Examples
+/// ```no_run
+/// use swarm_harness::{Fixture, User};
+///
+/// struct Org { id: String }
+///
+/// impl Fixture for Org {
+///     async fn setup(user: &mut User) -> anyhow::Result<Self> {
+///         let response = user.post("/api/orgs").send().await?.error_for_status()?;
+///         Ok(Org { id: response.json::<serde_json::Value>()?["id"].to_string() })
+///     }
+/// }
+/// ```
+pub trait Fixture: Send + Sync + Sized + 'static {
+    /// Builds the value. `user` is a session of its own whose requests are not counted in the
+    /// trial's statistics.
+    fn setup(user: &mut User) -> impl Future<Output = anyhow::Result<Self>> + Send;
+
+    /// Releases what `setup` created; runs once, after the last trial.
+    fn teardown(&self, user: &mut User) -> impl Future<Output = anyhow::Result<()>> + Send {
+        let _ = user;
+        async { Ok(()) }
+    }
+}
+
+type Shared = Arc<dyn Any + Send + Sync>;
+type BoxFuture<'a> = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + 'a>>;
+type Teardown = Box<dyn for<'a> FnOnce(&'a mut User) -> BoxFuture<'a> + Send>;
+
+/// The fixtures of one process.
+#[derive(Default)]
+pub struct FixtureStore {
+    cells: Mutex<HashMap<TypeId, Arc<OnceCell<Shared>>>>,
+    teardowns: Mutex<Vec<(&'static str, Teardown)>>,
+}
+
+impl std::fmt::Debug for FixtureStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FixtureStore").finish_non_exhaustive()
+    }
+}
+
+impl FixtureStore {
+    /// The fixture `T`, set up by the first caller; concurrent callers wait for that setup.
+    pub(crate) async fn get<T: Fixture>(
+        &self,
+        make_user: impl FnOnce() -> User,
+    ) -> anyhow::Result<Arc<T>> {
+        let cell = self
+            .cells
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(TypeId::of::<T>())
+            .or_default()
+            .clone();
+        let value = cell
+            .get_or_try_init(|| async {
+                let mut user = make_user();
+                let value = Arc::new(T::setup(&mut user).await.map_err(|error| {
+                    error.context(format!(
+                        "fixture `{}` failed to set up",
+                        std::any::type_name::<T>()
+                    ))
+                })?);
+                let for_teardown = value.clone();
+                let teardown: Teardown = Box::new(move |user: &mut User| {
+                    Box::pin(async move { for_teardown.teardown(user).await })
+                });
+                self.teardowns
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push((std::any::type_name::<T>(), teardown));
+                anyhow::Ok(value as Shared)
+            })
+            .await?;
+        Ok(value
+            .clone()
+            .downcast::<T>()
+            .expect("fixture cells are keyed by the fixture's type"))
+    }
+
+    /// Tears every fixture down, newest first; returns the errors, each naming its fixture.
+    pub(crate) async fn teardown_all(&self, mut make_user: impl FnMut() -> User) -> Vec<String> {
+        let teardowns = std::mem::take(
+            &mut *self
+                .teardowns
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        let mut errors = Vec::new();
+        for (name, teardown) in teardowns.into_iter().rev() {
+            let mut user = make_user();
+            if let Err(error) = teardown(&mut user).await {
+                errors.push(format!("fixture `{name}` failed to tear down: {error:#}"));
+            }
+        }
+        errors
+    }
+}

@@ -1,0 +1,370 @@
+//! The test harness: our flags (libtest's flattened in), trials from the registered scenarios,
+//! and `libtest_mimic::run` over them on one shared tokio runtime.
+//!
+//! Exit codes: 0 all trials passed; 101 a trial failed (libtest's); 2 invalid configuration
+//! or usage (a `PT_*` value, an unknown parameter, no scenario linked), before any load.
+
+use std::future::Future;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{CommandFactory, FromArgMatches, Parser};
+use libtest_mimic::{Arguments, Failed, Trial};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{LoadProfile, Overrides, RawSetting, Source};
+use crate::entry::Scenario;
+use crate::fixture::FixtureStore;
+use crate::report::{self, Report, TrialIdentity};
+use crate::runner::{self, TrialEnv, TrialPlan};
+use crate::session::ClientFactory;
+use crate::trials::{TrialSpec, build_trials, task_ratio_json};
+use crate::user::{TrialContext, User};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "stress",
+    about = "Runs #[stress_test] scenarios as swarms of simulated users (swarm-harness).",
+    help_template = "{about}\n\nUSAGE: {usage}\n\n{all-args}",
+    after_help = "Every PT_* variable can also be given as the flag beside it; a flag wins."
+)]
+struct Cli {
+    #[command(flatten)]
+    libtest: Arguments,
+    /// Run only the trials of parametrized scenarios with this parameter.
+    #[arg(long, value_name = "P", env = "PT_ONLY_WITH_PARAM")]
+    only_with_param: Option<String>,
+    /// Print the task ratios of every trial as JSON (Locust's --show-task-ratio-json) and exit.
+    #[arg(long)]
+    show_task_ratio: bool,
+    /// Simulated users per trial [default: 2].
+    #[arg(long, value_name = "N", env = "PT_NUM_CLIENTS")]
+    num_clients: Option<String>,
+    /// Users started per second [default: 1].
+    #[arg(long, value_name = "RATE", env = "PT_HATCH_RATE")]
+    hatch_rate: Option<String>,
+    /// How long each trial runs: 30s, 5m, 1h; a bare number means minutes [default: 10].
+    #[arg(long, value_name = "DURATION", env = "PT_DURATION")]
+    duration: Option<String>,
+    /// Base URL of the target; unset, the stress target's embedded server is used if it has one.
+    #[arg(long, value_name = "URL", env = "PT_HOST")]
+    host: Option<String>,
+    /// Where reports go [default: <cargo target dir>/stress-reports].
+    #[arg(long, value_name = "DIR", env = "PT_REPORT_DIR")]
+    report_dir: Option<String>,
+    /// Stop a trial after this many requests (Locust's -n).
+    #[arg(long, value_name = "N", env = "PT_NUM_REQUESTS")]
+    num_requests: Option<String>,
+    /// Seed for task choice and wait times, for reproducible runs.
+    #[arg(long, value_name = "SEED", env = "PT_SEED")]
+    seed: Option<String>,
+    /// Grace period for users in flight when a trial stops, then they are cancelled [default: 2s].
+    #[arg(long, value_name = "DURATION", env = "PT_STOP_TIMEOUT")]
+    stop_timeout: Option<String>,
+}
+
+/// Each load setting: (clap id, environment variable, flag).
+const SETTINGS: [(&str, &str, &str); 8] = [
+    ("num_clients", "PT_NUM_CLIENTS", "--num-clients"),
+    ("hatch_rate", "PT_HATCH_RATE", "--hatch-rate"),
+    ("duration", "PT_DURATION", "--duration"),
+    ("host", "PT_HOST", "--host"),
+    ("report_dir", "PT_REPORT_DIR", "--report-dir"),
+    ("num_requests", "PT_NUM_REQUESTS", "--num-requests"),
+    ("seed", "PT_SEED", "--seed"),
+    ("stop_timeout", "PT_STOP_TIMEOUT", "--stop-timeout"),
+];
+
+type TargetFuture = Pin<Box<dyn Future<Output = anyhow::Result<String>> + Send>>;
+type TargetHook = Box<dyn FnOnce() -> TargetFuture>;
+
+/// The harness, configurable before it runs. `swarm_harness::main()` is `Harness::new().run()`.
+#[must_use = "call .run() to run the trials"]
+#[derive(Default)]
+pub struct Harness {
+    embedded_target: Option<TargetHook>,
+}
+
+impl Harness {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Starts the target in this process when `PT_HOST` is not set: `start` returns the base
+    /// URL of a server it spawned on the harness's runtime (which lives until the end).
+    pub fn embedded_target<F, Fut>(mut self, start: F) -> Self
+    where
+        F: FnOnce() -> Fut + 'static,
+        Fut: Future<Output = anyhow::Result<String>> + Send + 'static,
+    {
+        self.embedded_target = Some(Box::new(move || Box::pin(start())));
+        self
+    }
+
+    /// Parses the command line, runs the trials and returns the exit code.
+    pub fn run(self) -> ExitCode {
+        self.run_from(std::env::args_os())
+    }
+
+    /// Like [`Harness::run`] with the given arguments (the first is the program name);
+    /// `PT_*` variables are still read from the environment.
+    pub fn run_from<I, T>(self, args: I) -> ExitCode
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let matches = match Cli::command().try_get_matches_from(args) {
+            Ok(matches) => matches,
+            Err(error) => {
+                let _ = error.print();
+                return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
+            }
+        };
+        let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
+        match self.run_cli(cli, &matches) {
+            Ok(code) => code,
+            Err(message) => {
+                eprintln!("error: {message}");
+                ExitCode::from(2)
+            }
+        }
+    }
+
+    fn run_cli(self, mut cli: Cli, matches: &clap::ArgMatches) -> Result<ExitCode, String> {
+        let overrides =
+            Overrides::parse(&raw_settings(&cli, matches)).map_err(|e| e.to_string())?;
+        let scenarios: Vec<&'static Scenario> = Scenario::all().collect();
+        if scenarios.is_empty() {
+            return Err(
+                "no #[stress_test] scenario is linked into this binary. If the scenarios \
+                        live in a library crate, name that crate in the stress target \
+                        (`use my_scenarios as _;`) so its registrations are linked."
+                    .to_owned(),
+            );
+        }
+        let mut specs = build_trials(&scenarios).map_err(|e| e.to_string())?;
+        if let Some(param) = &cli.only_with_param {
+            let known: Vec<&str> = specs.iter().filter_map(|s| s.param).collect();
+            specs.retain(|spec| spec.param == Some(param.as_str()));
+            if specs.is_empty() {
+                let mut known: Vec<&str> = known;
+                known.sort_unstable();
+                known.dedup();
+                return Err(format!(
+                    "--only-with-param {param:?} matches no trial; parameters in this binary: {}",
+                    if known.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        known.join(", ")
+                    }
+                ));
+            }
+        }
+        if cli.show_task_ratio {
+            let json = task_ratio_json(&specs);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&json).expect("json serializes")
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        // Trials are swarms: they must not overlap.
+        if cli.libtest.test_threads.is_none() {
+            cli.libtest.test_threads = Some(1);
+        }
+        let runtime = Arc::new(
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| format!("failed to start the tokio runtime: {e}"))?,
+        );
+        let listing = cli.libtest.list;
+        let host = match (&overrides.host, self.embedded_target) {
+            (Some(host), _) => Some(host.to_string()),
+            (None, Some(start)) if !listing => Some(
+                runtime
+                    .block_on(start())
+                    .map_err(|e| format!("failed to start the embedded target: {e:#}"))?,
+            ),
+            _ => None,
+        };
+        let shared = Arc::new(Shared {
+            runtime: runtime.clone(),
+            env: TrialEnv {
+                fixtures: Arc::new(FixtureStore::default()),
+                clients: ClientFactory::new(),
+                interrupt: CancellationToken::new(),
+                interactive: std::io::stdout().is_terminal(),
+            },
+            overrides: overrides.clone(),
+            host,
+            report_dir: overrides
+                .report_dir
+                .clone()
+                .unwrap_or_else(default_report_dir),
+        });
+        if !listing {
+            let interrupt = shared.env.interrupt.clone();
+            runtime.spawn(async move {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    eprintln!("\ninterrupted: stopping the trial and writing its reports");
+                    interrupt.cancel();
+                }
+            });
+        }
+        let trials = specs
+            .into_iter()
+            .map(|spec| {
+                let ignore = spec.ignore;
+                let name = spec.name.clone();
+                let shared = shared.clone();
+                Trial::test(name, move || shared.run_trial(spec)).with_ignored_flag(ignore)
+            })
+            .collect();
+        let conclusion = libtest_mimic::run(&cli.libtest, trials);
+        if !listing {
+            shared.teardown_fixtures();
+            if conclusion.num_passed + conclusion.num_failed > 0 {
+                println!("reports: {}", shared.report_dir.display());
+            }
+        }
+        Ok(conclusion.exit_code())
+    }
+}
+
+fn raw_settings(cli: &Cli, matches: &clap::ArgMatches) -> Vec<RawSetting> {
+    let values = [
+        &cli.num_clients,
+        &cli.hatch_rate,
+        &cli.duration,
+        &cli.host,
+        &cli.report_dir,
+        &cli.num_requests,
+        &cli.seed,
+        &cli.stop_timeout,
+    ];
+    SETTINGS
+        .iter()
+        .zip(values)
+        .filter_map(|(&(id, env, flag), value)| {
+            let value = value.clone()?;
+            let source = match matches.value_source(id) {
+                Some(clap::parser::ValueSource::CommandLine) => Source::Flag,
+                _ => Source::Env,
+            };
+            Some(RawSetting {
+                env,
+                flag,
+                value,
+                source,
+            })
+        })
+        .collect()
+}
+
+/// `<cargo target dir>/stress-reports`: the target dir is the ancestor of this binary that
+/// holds cargo's `CACHEDIR.TAG` (also under `--target <triple>` and custom target dirs).
+fn default_report_dir() -> PathBuf {
+    let from_exe = std::env::current_exe().ok().and_then(|exe| {
+        exe.ancestors()
+            .find(|dir| dir.join("CACHEDIR.TAG").is_file())
+            .map(Path::to_path_buf)
+    });
+    from_exe
+        .or_else(|| std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("target"))
+        .join("stress-reports")
+}
+
+/// What every trial closure shares.
+struct Shared {
+    runtime: Arc<tokio::runtime::Runtime>,
+    env: TrialEnv,
+    overrides: Overrides,
+    host: Option<String>,
+    report_dir: PathBuf,
+}
+
+impl Shared {
+    fn run_trial(&self, spec: TrialSpec) -> Result<(), Failed> {
+        if self.env.interrupt.is_cancelled() {
+            return Err("interrupted before this trial started".into());
+        }
+        let profile = LoadProfile::resolve(&spec.load, &self.overrides, self.host.as_deref());
+        let plan = Arc::new(TrialPlan {
+            name: spec.name.clone(),
+            scenario: spec.scenario.clone(),
+            param: spec.param,
+            tasks: spec.tasks,
+            on_start: spec.on_start,
+            on_stop: spec.on_stop,
+            thresholds: spec.thresholds,
+            profile,
+        });
+        println!();
+        println!(
+            "{}: {} users at {}/s for {:?}{}",
+            plan.name,
+            plan.profile.users,
+            plan.profile.hatch_rate,
+            plan.profile.duration,
+            plan.profile
+                .host
+                .as_deref()
+                .map(|h| format!(" against {h}"))
+                .unwrap_or_default()
+        );
+        let result = self
+            .runtime
+            .block_on(runner::run_trial(plan.clone(), &self.env));
+        let mut report = Report::build(report::BuildInput {
+            identity: TrialIdentity {
+                trial: plan.name.clone(),
+                scenario: plan.scenario.clone(),
+                param: plan.param.map(str::to_owned),
+            },
+            config: serde_json::to_value(&plan.profile).expect("profiles serialize"),
+            started_at: result
+                .started_at
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+            elapsed_s: result.elapsed.as_secs_f64(),
+            outcome: result.outcome,
+            totals: &result.totals,
+            timeline: result.timeline,
+        });
+        let mut problems = Vec::new();
+        if result.outcome == runner::Outcome::Interrupted {
+            problems.push("interrupted before the end of its duration".to_owned());
+        }
+        if let Some(message) = report::failure_message(&report) {
+            problems.push(message);
+        }
+        report.passed = problems.is_empty();
+        report.verdict = (!problems.is_empty()).then(|| problems.join("\n"));
+        print!("{}", report::summary_table(&report));
+        let written = report::write_report(&self.report_dir, &report)
+            .map_err(|error| Failed::from(error.to_string()))?;
+        println!("report: {}", written.display());
+        match report.verdict {
+            None => Ok(()),
+            Some(verdict) => Err(verdict.into()),
+        }
+    }
+
+    fn teardown_fixtures(&self) {
+        let fixtures = self.env.fixtures.clone();
+        let base = self.host.as_deref().and_then(|h| h.parse().ok());
+        let clients = self.env.clients.clone();
+        let errors = self.runtime.block_on(fixtures.teardown_all(|| {
+            let ctx = TrialContext::detached(base.clone(), clients.clone(), fixtures.clone());
+            User::new(usize::MAX, ctx, None)
+        }));
+        for error in errors {
+            eprintln!("warning: {error}");
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! # swarm-harness
+//!
+//! A cargo test harness that runs a project's integration tests as Locust-style stress tests.
+//!
+//! Mark async scenario functions with [`stress_test`], declare a test target with
+//! `harness = false` whose `main` calls [`main()`], and
+//! `PT_NUM_CLIENTS=20 cargo test --test stress` runs each scenario as a swarm of simulated
+//! users: spawned at a hatch rate, looping over weighted tasks with wait times for a duration,
+//! each user with its own HTTP session. Every request and task is timed into HDR histograms
+//! and written as a JSON report per trial.
+//!
+//! ```no_run
+//! use swarm_harness::{stress_test, User};
+//!
+//! #[stress_test(weight = 3, wait = between(1s, 3s))]
+//! async fn browse_catalog(user: &mut User) -> anyhow::Result<()> {
+//!     user.get("/api/catalog").send().await?.error_for_status()?;
+//!     Ok(())
+//! }
+//!
+//! #[stress_test(params = ["small", "large"])]
+//! async fn create_app(user: &mut User, size: &str) -> anyhow::Result<()> {
+//!     user.post("/api/apps").json(&serde_json::json!({ "size": size })).send().await?;
+//!     Ok(())
+//! }
+//! # fn main() {}
+//! ```
+//!
+//! ## `#[stress_test]` options
+//! Each load option is the scenario's default; the `PT_*` variable and the flag override it
+//! (defaults < attribute < environment < flag).
+//!
+//! | option | meaning |
+//! |---|---|
+//! | `params = ["a", "b"]` | one trial per parameter, named `scenario[a]`; the function takes `param: &str` |
+//! | `weight = N` | how often the task is picked among the tasks of its user group (default 1) |
+//! | `name = ".."` | the reported name instead of the function's |
+//! | `user = "Group"` | scenarios sharing a group form one trial whose users pick among them by weight |
+//! | `ignore` | skipped unless `--ignored` / `--include-ignored` |
+//! | `wait = between(1s, 3s)` | also `constant(2s)`, `constant_pacing(1s)`, `constant_throughput(5)` |
+//! | `users = N`, `hatch_rate = R`, `duration = 30s` | this scenario's load |
+//! | `on_start = path`, `on_stop = path` | `async fn(&mut User) -> Result` run once per user before its first and after its last task |
+//! | `thresholds = ["p95 < 200ms"]` | pass/fail criteria |
+
+#[doc(hidden)]
+pub mod __private;
+mod config;
+mod entry;
+mod fixture;
+mod harness;
+mod progress;
+pub mod report;
+mod request;
+mod runner;
+mod session;
+pub mod stats;
+mod transaction;
+mod trials;
+mod user;
+
+pub use config::{DurationUnit, LoadProfile, parse_duration};
+pub use entry::WaitTime;
+pub use fixture::Fixture;
+pub use harness::Harness;
+pub use request::{CaughtResponse, Request, RequestError, Response};
+pub use runner::{Outcome, spawn_offsets, users_at};
+pub use swarm_harness_macros::stress_test;
+pub use transaction::{Transaction, TransactionFailed};
+pub use user::User;
+
+/// Runs the stress target: `fn main() -> std::process::ExitCode { swarm_harness::main() }`.
+pub fn main() -> std::process::ExitCode {
+    Harness::new().run()
+}

@@ -1,0 +1,275 @@
+//! The report document (`format_version` 1): what one trial measured, in a form other tools
+//! read back. Times are microseconds (`_us`), durations seconds (`_s`).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::histogram;
+use crate::runner::Outcome;
+use crate::stats::{Entry, PERCENTILES, Shard, TimelinePoint};
+
+/// The version of the report format this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Which trial a report belongs to.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TrialIdentity {
+    /// `scenario` or `scenario[param]`.
+    pub trial: String,
+    pub scenario: String,
+    pub param: Option<String>,
+}
+
+/// One JSON report.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Report {
+    pub format_version: u32,
+    #[serde(flatten)]
+    pub identity: TrialIdentity,
+    /// The resolved load profile.
+    pub config: serde_json::Value,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    pub duration_s: f64,
+    pub outcome: Outcome,
+    pub passed: bool,
+    /// Why the trial failed, when it did.
+    pub verdict: Option<String>,
+    /// Per (kind, name): HTTP methods, `transaction`, or kinds given to `User::measure`.
+    pub requests: Vec<EntryReport>,
+    /// All requests together (Locust's `Aggregated` row).
+    pub requests_total: EntryReport,
+    /// Per task (scenario or `scenario[param]`, and the `on_start`/`on_stop` hooks).
+    pub tasks: Vec<EntryReport>,
+    pub failures: Vec<FailureReport>,
+    pub timeline: Vec<TimelinePoint>,
+}
+
+/// The statistics of one request name or task.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EntryReport {
+    pub kind: String,
+    pub name: String,
+    pub count: u64,
+    pub failures: u64,
+    pub min_us: u64,
+    pub mean_us: f64,
+    pub max_us: u64,
+    pub percentiles_us: Percentiles,
+    pub rps: f64,
+    pub failures_per_s: f64,
+    pub avg_content_bytes: f64,
+    /// The HDR histogram of response times (µs), V2 + deflate, base64.
+    pub histogram: String,
+}
+
+/// A failure group.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FailureReport {
+    pub kind: String,
+    pub name: String,
+    pub error: String,
+    pub occurrences: u64,
+    pub sample: Option<crate::stats::FailureSample>,
+}
+
+/// Percentile values in µs, keyed `p50` … `p100` in a fixed order.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Percentiles(pub Vec<(f64, u64)>);
+
+impl Percentiles {
+    pub fn of(entry: &Entry) -> Self {
+        Percentiles(
+            PERCENTILES
+                .iter()
+                .map(|&q| (q, entry.percentile(q)))
+                .collect(),
+        )
+    }
+
+    /// The value at quantile `q` if it is one of the reported ones.
+    pub fn get(&self, q: f64) -> Option<u64> {
+        self.0
+            .iter()
+            .find(|(p, _)| (p - q).abs() < 1e-9)
+            .map(|(_, value)| *value)
+    }
+}
+
+/// `p50`, `p99.9`, `p100`, ...
+pub fn percentile_label(q: f64) -> String {
+    let percent = (q * 10_000.0).round() / 100.0;
+    format!("p{percent}")
+}
+
+impl Serialize for Percentiles {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (q, value) in &self.0 {
+            map.serialize_entry(&percentile_label(*q), value)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Percentiles {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let map = BTreeMap::<String, u64>::deserialize(deserializer)?;
+        let mut values = Vec::with_capacity(map.len());
+        for (label, value) in map {
+            let percent: f64 = label
+                .strip_prefix('p')
+                .and_then(|p| p.parse().ok())
+                .ok_or_else(|| serde::de::Error::custom(format!("bad percentile key {label:?}")))?;
+            values.push((percent / 100.0, value));
+        }
+        values.sort_by(|a, b| a.0.total_cmp(&b.0));
+        Ok(Percentiles(values))
+    }
+}
+
+impl EntryReport {
+    pub fn from_entry(kind: &str, name: &str, entry: &Entry, elapsed_s: f64) -> Self {
+        let per_second = |n: u64| round3(n as f64 / elapsed_s.max(1e-3));
+        EntryReport {
+            kind: kind.to_owned(),
+            name: name.to_owned(),
+            count: entry.count,
+            failures: entry.failures,
+            min_us: entry.min(),
+            mean_us: round3(entry.mean_micros()),
+            max_us: entry.max_micros,
+            percentiles_us: Percentiles::of(entry),
+            rps: per_second(entry.count),
+            failures_per_s: per_second(entry.failures),
+            avg_content_bytes: if entry.count == 0 {
+                0.0
+            } else {
+                round3(entry.content_bytes as f64 / entry.count as f64)
+            },
+            histogram: histogram::encode(&entry.histogram),
+        }
+    }
+
+    pub fn median_us(&self) -> u64 {
+        self.percentiles_us.get(0.5).unwrap_or(0)
+    }
+
+    pub fn fail_ratio(&self) -> f64 {
+        if self.count == 0 {
+            0.0
+        } else {
+            self.failures as f64 / self.count as f64
+        }
+    }
+
+    /// The HDR histogram back from its encoding.
+    ///
+    /// # Errors
+    /// When the stored text is not a valid histogram.
+    pub fn decode_histogram(&self) -> Result<hdrhistogram::Histogram<u64>, String> {
+        histogram::decode(&self.histogram)
+    }
+}
+
+/// Everything `Report::build` needs besides the statistics.
+pub struct BuildInput<'a> {
+    pub identity: TrialIdentity,
+    pub config: serde_json::Value,
+    pub started_at: String,
+    pub elapsed_s: f64,
+    pub outcome: Outcome,
+    pub totals: &'a Shard,
+    pub timeline: Vec<TimelinePoint>,
+}
+
+impl Report {
+    pub fn build(input: BuildInput<'_>) -> Self {
+        let elapsed_s = input.elapsed_s;
+        let entries = |table: &crate::stats::EntryTable| {
+            table
+                .iter()
+                .map(|(kind, name, entry)| EntryReport::from_entry(kind, name, entry, elapsed_s))
+                .collect::<Vec<_>>()
+        };
+        let failures = input
+            .totals
+            .failures
+            .sorted()
+            .into_iter()
+            .map(|(key, group)| FailureReport {
+                kind: key.kind.clone(),
+                name: key.name.clone(),
+                error: key.error.clone(),
+                occurrences: group.occurrences,
+                sample: group.sample.clone(),
+            })
+            .collect();
+        Report {
+            format_version: FORMAT_VERSION,
+            identity: input.identity,
+            config: input.config,
+            started_at: input.started_at,
+            duration_s: round3(elapsed_s),
+            outcome: input.outcome,
+            passed: true,
+            verdict: None,
+            requests: entries(&input.totals.requests),
+            requests_total: EntryReport::from_entry(
+                "",
+                "Aggregated",
+                &input.totals.requests.aggregated(),
+                elapsed_s,
+            ),
+            tasks: entries(&input.totals.tasks),
+            failures,
+            timeline: input.timeline,
+        }
+    }
+
+    /// Request and task failures, in a sentence; `None` when nothing failed.
+    pub fn failure_summary(&self) -> Option<String> {
+        let failed_requests = self.requests_total.failures;
+        let failed_tasks: u64 = self.tasks.iter().map(|task| task.failures).sum();
+        let tasks: u64 = self.tasks.iter().map(|task| task.count).sum();
+        (failed_requests > 0 || failed_tasks > 0).then(|| {
+            format!(
+                "{failed_requests} of {} requests and {failed_tasks} of {tasks} tasks failed",
+                self.requests_total.count
+            )
+        })
+    }
+}
+
+fn round3(value: f64) -> f64 {
+    (value * 1000.0).round() / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentile_labels() {
+        let labels: Vec<_> = PERCENTILES.iter().map(|&q| percentile_label(q)).collect();
+        assert_eq!(
+            labels,
+            [
+                "p50", "p66", "p75", "p80", "p90", "p95", "p98", "p99", "p99.9", "p99.99", "p100"
+            ]
+        );
+    }
+
+    #[test]
+    fn percentiles_round_trip_in_order() {
+        let mut entry = Entry::default();
+        (1..=100).for_each(|v| entry.record(v, true, 0));
+        let percentiles = Percentiles::of(&entry);
+        let json = serde_json::to_string(&percentiles).unwrap();
+        assert!(json.starts_with("{\"p50\":50,\"p66\":66"), "{json}");
+        let back: Percentiles = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, percentiles);
+    }
+}

@@ -1,0 +1,129 @@
+//! The Locust-style summary printed at the end of each trial, and the failure message.
+
+use std::fmt::Write;
+
+use super::{EntryReport, Report};
+
+/// `850µs`, `12.3ms`, `1.20s`.
+pub fn format_micros(micros: u64) -> String {
+    match micros {
+        0..=999 => format!("{micros}µs"),
+        1_000..=999_999 => format!("{:.1}ms", micros as f64 / 1e3),
+        _ => format!("{:.2}s", micros as f64 / 1e6),
+    }
+}
+
+fn ms(micros: u64) -> String {
+    format!("{:.1}", micros as f64 / 1e3)
+}
+
+/// The end-of-trial tables: requests (with the Aggregated row), percentiles, tasks, failures.
+pub fn summary_table(report: &Report) -> String {
+    let mut out = String::new();
+    let name_width = report
+        .requests
+        .iter()
+        .chain(&report.tasks)
+        .map(|e| e.name.len() + e.kind.len() + 1)
+        .max()
+        .unwrap_or(10)
+        .clamp(20, 60);
+    let _ = writeln!(
+        out,
+        "\n{:<name_width$} {:>8} {:>13} | {:>8} {:>8} {:>8} {:>8} | {:>8} {:>8}",
+        "Type Name", "# reqs", "# fails", "Avg", "Min", "Max", "Med", "req/s", "fail/s"
+    );
+    let rule = "-".repeat(name_width + 91);
+    let _ = writeln!(out, "{rule}");
+    let row = |out: &mut String, e: &EntryReport| {
+        let label = format!("{} {}", e.kind, e.name);
+        let _ = writeln!(
+            out,
+            "{:<name_width$} {:>8} {:>6}({:>5.2}%) | {:>8.1} {:>8} {:>8} {:>8} | {:>8.2} {:>8.2}",
+            label.trim(),
+            e.count,
+            e.failures,
+            e.fail_ratio() * 100.0,
+            e.mean_us / 1e3,
+            ms(e.min_us),
+            ms(e.max_us),
+            ms(e.median_us()),
+            e.rps,
+            e.failures_per_s,
+        );
+    };
+    for entry in &report.requests {
+        row(&mut out, entry);
+    }
+    let _ = writeln!(out, "{rule}");
+    row(&mut out, &report.requests_total);
+    let _ = writeln!(out, "(times in ms)\n");
+
+    let _ = writeln!(out, "Response time percentiles (ms)");
+    let labels: Vec<String> = report
+        .requests_total
+        .percentiles_us
+        .0
+        .iter()
+        .map(|(q, _)| format!("{}%", (q * 10_000.0).round() / 100.0))
+        .collect();
+    let _ = write!(out, "{:<name_width$}", "Type Name");
+    for label in &labels {
+        let _ = write!(out, " {label:>8}");
+    }
+    let _ = writeln!(out);
+    for entry in report.requests.iter().chain([&report.requests_total]) {
+        let label = format!("{} {}", entry.kind, entry.name);
+        let _ = write!(out, "{:<name_width$}", label.trim());
+        for (_, value) in &entry.percentiles_us.0 {
+            let _ = write!(out, " {:>8}", ms(*value));
+        }
+        let _ = writeln!(out);
+    }
+
+    if !report.tasks.is_empty() {
+        let _ = writeln!(out, "\nTasks");
+        for task in &report.tasks {
+            let _ = writeln!(
+                out,
+                "{:<name_width$} {:>8} runs {:>6} failed | avg {:>9} | p95 {:>9}",
+                task.name,
+                task.count,
+                task.failures,
+                super::format_micros(task.mean_us as u64),
+                super::format_micros(task.percentiles_us.get(0.95).unwrap_or(0)),
+            );
+        }
+    }
+    if !report.failures.is_empty() {
+        let _ = writeln!(out, "\nFailures\n{:>11}  Error", "Occurrences");
+        for failure in &report.failures {
+            let _ = writeln!(
+                out,
+                "{:>11}  {} {}: {}",
+                failure.occurrences, failure.kind, failure.name, failure.error
+            );
+        }
+    }
+    out
+}
+
+/// Why the trial failed, naming every failure group, for libtest's failure output.
+pub fn failure_message(report: &Report) -> Option<String> {
+    let summary = report.failure_summary()?;
+    let mut message = format!("{summary}:");
+    for failure in &report.failures {
+        let _ = write!(
+            message,
+            "\n  {}x {} {}: {}",
+            failure.occurrences, failure.kind, failure.name, failure.error
+        );
+        if let Some(sample) = &failure.sample
+            && let Some(body) = sample.body.as_deref().filter(|b| !b.is_empty())
+        {
+            let body: String = body.chars().take(120).collect();
+            let _ = write!(message, " (response: {body:?})");
+        }
+    }
+    Some(message)
+}

@@ -1,0 +1,10 @@
+//! The runner: turns a trial plan into a swarm of users for a duration, then stops them all.
+
+mod plan;
+mod schedule;
+mod trial;
+mod user_loop;
+
+pub use plan::{TaskSpec, TrialPlan};
+pub use schedule::{spawn_offsets, users_at};
+pub use trial::{Outcome, TrialEnv, run_trial};

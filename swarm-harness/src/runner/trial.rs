@@ -1,0 +1,159 @@
+//! One trial from start to stop: spawn users on schedule, end at the duration, the request
+//! limit or an interrupt, give users a grace period, cancel what remains, collect the stats.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::user_loop::run_user;
+use super::{TrialPlan, spawn_offsets};
+use crate::fixture::FixtureStore;
+use crate::progress::Progress;
+use crate::session::ClientFactory;
+use crate::stats::{Collector, Recorder, Shard, TimelinePoint};
+use crate::user::TrialContext;
+
+/// What the trials of one process share.
+#[derive(Debug, Clone)]
+pub struct TrialEnv {
+    pub fixtures: Arc<FixtureStore>,
+    pub clients: ClientFactory,
+    /// Cancelled by Ctrl-C: every trial stops as if its duration had run out.
+    pub interrupt: CancellationToken,
+    /// Live progress as a bar (terminal) rather than periodic lines (CI logs).
+    pub interactive: bool,
+}
+
+/// Why a trial ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// It ran for its whole duration.
+    Completed,
+    /// It reached `PT_NUM_REQUESTS`.
+    RequestLimit,
+    /// It was interrupted (Ctrl-C) before its end.
+    Interrupted,
+}
+
+/// What a trial produced.
+pub struct TrialResult {
+    pub started_at: time::OffsetDateTime,
+    pub elapsed: Duration,
+    pub totals: Shard,
+    pub timeline: Vec<TimelinePoint>,
+    pub outcome: Outcome,
+}
+
+/// Runs one trial to its end.
+pub async fn run_trial(plan: Arc<TrialPlan>, env: &TrialEnv) -> TrialResult {
+    let started_at = time::OffsetDateTime::now_utc();
+    let started = Instant::now();
+    let profile = &plan.profile;
+    let shards = 4 * std::thread::available_parallelism().map_or(1, |n| n.get());
+    let recorder = Arc::new(Recorder::new(shards, profile.num_requests));
+    let ctx = Arc::new(TrialContext {
+        recorder: recorder.clone(),
+        fixtures: env.fixtures.clone(),
+        clients: env.clients.clone(),
+        base: profile.host.as_deref().and_then(|host| host.parse().ok()),
+        stop: env.interrupt.child_token(),
+        kill: CancellationToken::new(),
+        background: TaskTracker::new(),
+    });
+    let active = Arc::new(AtomicUsize::new(0));
+
+    let (finished, finished_rx) = oneshot::channel();
+    let progress = Progress::new(&plan.name, profile.duration, env.interactive);
+    let collector = tokio::spawn(collect(
+        Collector::new(recorder, active.clone(), started),
+        progress,
+        finished_rx,
+    ));
+
+    let users = TaskTracker::new();
+    let spawner = tokio::spawn(spawn_users(
+        plan.clone(),
+        ctx.clone(),
+        active,
+        users.clone(),
+        started,
+    ));
+    let ran_out = tokio::select! {
+        _ = tokio::time::sleep(profile.duration) => true,
+        _ = ctx.stop.cancelled() => false,
+    };
+    ctx.stop.cancel();
+    let _ = spawner.await;
+    users.close();
+    if tokio::time::timeout(profile.stop_timeout, users.wait())
+        .await
+        .is_err()
+    {
+        log::info!(
+            "{}: users still busy after the grace period are cancelled",
+            plan.name
+        );
+    }
+    ctx.kill.cancel();
+    users.wait().await;
+    ctx.background.close();
+    ctx.background.wait().await;
+
+    let _ = finished.send(());
+    let (totals, timeline) = collector.await.expect("the collector task does not panic");
+    let outcome = if env.interrupt.is_cancelled() {
+        Outcome::Interrupted
+    } else if ran_out {
+        Outcome::Completed
+    } else {
+        Outcome::RequestLimit
+    };
+    TrialResult {
+        started_at,
+        elapsed: started.elapsed(),
+        totals,
+        timeline,
+        outcome,
+    }
+}
+
+async fn spawn_users(
+    plan: Arc<TrialPlan>,
+    ctx: Arc<TrialContext>,
+    active: Arc<AtomicUsize>,
+    users: TaskTracker,
+    started: Instant,
+) {
+    let profile = &plan.profile;
+    for (id, offset) in spawn_offsets(profile.users, profile.hatch_rate).enumerate() {
+        tokio::select! {
+            _ = tokio::time::sleep_until((started + offset).into()) => {}
+            _ = ctx.stop.cancelled() => return,
+        }
+        users.spawn(run_user(id, plan.clone(), ctx.clone(), active.clone()));
+    }
+}
+
+async fn collect(
+    mut collector: Collector,
+    mut progress: Progress,
+    mut finished: oneshot::Receiver<()>,
+) -> (Shard, Vec<TimelinePoint>) {
+    let mut ticker = tokio::time::interval(Duration::from_secs(1));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticker.tick().await;
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => progress.update(&collector.tick()),
+            _ = &mut finished => break,
+        }
+    }
+    progress.finish();
+    collector.finish()
+}

@@ -1,0 +1,129 @@
+//! The collector: once a second it takes what the shards gathered, adds it to the run's totals
+//! and appends a timeline point. It is owned by one task, so it needs no lock of its own.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Entry, PERCENTILES, Recorder, Shard};
+
+/// One second (or the last, shorter interval) of the run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TimelinePoint {
+    /// Seconds since the trial started, at the end of the interval.
+    pub t: f64,
+    /// Unix time in seconds at the end of the interval.
+    pub timestamp: i64,
+    pub users: usize,
+    pub rps: f64,
+    pub failures_per_s: f64,
+    /// Response-time percentiles of the interval's requests, in µs, for [`PERCENTILES`].
+    pub percentiles_us: Vec<u64>,
+    pub p50_us: u64,
+    pub p95_us: u64,
+    /// Cumulative figures of all requests so far (Locust's `Total …` history columns).
+    pub total_requests: u64,
+    pub total_failures: u64,
+    pub total_median_us: u64,
+    pub total_mean_us: f64,
+    pub total_min_us: u64,
+    pub total_max_us: u64,
+    pub total_avg_content_bytes: f64,
+}
+
+/// The latest figures, for live progress.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    pub elapsed_s: f64,
+    pub users: usize,
+    pub requests: u64,
+    pub failures: u64,
+    pub rps: f64,
+    pub p95_us: u64,
+}
+
+pub struct Collector {
+    recorder: Arc<Recorder>,
+    users: Arc<AtomicUsize>,
+    started: Instant,
+    last_tick: Instant,
+    totals: Shard,
+    aggregated: Entry,
+    timeline: Vec<TimelinePoint>,
+}
+
+impl Collector {
+    pub fn new(recorder: Arc<Recorder>, users: Arc<AtomicUsize>, started: Instant) -> Self {
+        Collector {
+            recorder,
+            users,
+            started,
+            last_tick: started,
+            totals: Shard::default(),
+            aggregated: Entry::default(),
+            timeline: Vec::new(),
+        }
+    }
+
+    /// Takes the interval since the last tick into the totals and the timeline.
+    pub fn tick(&mut self) -> Snapshot {
+        let now = Instant::now();
+        let seconds = now.duration_since(self.last_tick).as_secs_f64().max(1e-3);
+        self.last_tick = now;
+        let interval = self.recorder.take();
+        let window = interval.requests.aggregated();
+        self.totals.extend(&interval);
+        self.aggregated.extend(&window);
+        let total = &self.aggregated;
+        let point = TimelinePoint {
+            t: round3(now.duration_since(self.started).as_secs_f64()),
+            timestamp: unix_now(),
+            users: self.users.load(Ordering::Relaxed),
+            rps: round3(window.count as f64 / seconds),
+            failures_per_s: round3(window.failures as f64 / seconds),
+            percentiles_us: PERCENTILES.iter().map(|&q| window.percentile(q)).collect(),
+            p50_us: window.percentile(0.5),
+            p95_us: window.percentile(0.95),
+            total_requests: total.count,
+            total_failures: total.failures,
+            total_median_us: total.percentile(0.5),
+            total_mean_us: round3(total.mean_micros()),
+            total_min_us: total.min(),
+            total_max_us: total.max_micros,
+            total_avg_content_bytes: if total.count == 0 {
+                0.0
+            } else {
+                round3(total.content_bytes as f64 / total.count as f64)
+            },
+        };
+        let snapshot = Snapshot {
+            elapsed_s: point.t,
+            users: point.users,
+            requests: total.count,
+            failures: total.failures,
+            rps: point.rps,
+            p95_us: point.p95_us,
+        };
+        self.timeline.push(point);
+        snapshot
+    }
+
+    /// The totals and the timeline, after a last tick that takes what is left.
+    pub fn finish(mut self) -> (Shard, Vec<TimelinePoint>) {
+        self.tick();
+        (self.totals, self.timeline)
+    }
+}
+
+pub(crate) fn round3(value: f64) -> f64 {
+    (value * 1000.0).round() / 1000.0
+}
+
+pub(crate) fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

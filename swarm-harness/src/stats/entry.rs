@@ -1,0 +1,201 @@
+//! One statistics entry (count, failures, exact min/max/mean, HDR histogram) and the table of
+//! entries keyed by (kind, name). Merging belongs to the entry (`extend`).
+
+use std::collections::HashMap;
+
+use hdrhistogram::Histogram;
+
+/// The percentiles every report shows, as quantiles.
+pub const PERCENTILES: [f64; 11] = [
+    0.50, 0.66, 0.75, 0.80, 0.90, 0.95, 0.98, 0.99, 0.999, 0.9999, 1.0,
+];
+
+/// Counts and response times of one request name or task, in microseconds.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub count: u64,
+    pub failures: u64,
+    pub total_micros: u64,
+    pub min_micros: u64,
+    pub max_micros: u64,
+    pub content_bytes: u64,
+    pub histogram: Histogram<u64>,
+}
+
+impl Default for Entry {
+    fn default() -> Self {
+        Entry {
+            count: 0,
+            failures: 0,
+            total_micros: 0,
+            min_micros: u64::MAX,
+            max_micros: 0,
+            content_bytes: 0,
+            histogram: new_histogram(),
+        }
+    }
+}
+
+/// An auto-resizing histogram with 3 significant digits: it only grows as far as the values
+/// seen, which keeps idle entries small.
+pub fn new_histogram() -> Histogram<u64> {
+    Histogram::new(3).expect("3 significant digits is a valid histogram precision")
+}
+
+impl Entry {
+    /// Records one observation. The hot path: no allocation once the histogram covers the value.
+    #[inline]
+    pub fn record(&mut self, micros: u64, success: bool, content_bytes: u64) {
+        self.count += 1;
+        self.failures += u64::from(!success);
+        self.total_micros += micros;
+        self.min_micros = self.min_micros.min(micros);
+        self.max_micros = self.max_micros.max(micros);
+        self.content_bytes += content_bytes;
+        // Auto-resizing histograms only fail for values beyond u64's range.
+        let _ = self.histogram.record(micros.max(1));
+    }
+
+    /// Adds another entry's observations; exact, since HDR histograms add bucket by bucket.
+    pub fn extend(&mut self, other: &Entry) {
+        self.count += other.count;
+        self.failures += other.failures;
+        self.total_micros += other.total_micros;
+        self.min_micros = self.min_micros.min(other.min_micros);
+        self.max_micros = self.max_micros.max(other.max_micros);
+        self.content_bytes += other.content_bytes;
+        let _ = self.histogram.add(&other.histogram);
+    }
+
+    pub fn mean_micros(&self) -> f64 {
+        if self.count == 0 {
+            0.0
+        } else {
+            self.total_micros as f64 / self.count as f64
+        }
+    }
+
+    pub fn min(&self) -> u64 {
+        if self.count == 0 { 0 } else { self.min_micros }
+    }
+
+    /// The value at quantile `q` (0..=1), in microseconds; 0 when empty. The top quantile is
+    /// the exact maximum rather than the bucket's upper bound.
+    pub fn percentile(&self, q: f64) -> u64 {
+        if self.count == 0 {
+            0
+        } else if q >= 1.0 {
+            self.max_micros
+        } else {
+            self.histogram.value_at_quantile(q).min(self.max_micros)
+        }
+    }
+}
+
+/// Entries keyed by name, then kind (`GET`, `POST`, `task`, a custom kind, ...).
+///
+/// Keyed name-first so a lookup borrows the `&str` it is given and allocates only the first
+/// time a (kind, name) pair is seen.
+#[derive(Debug, Clone, Default)]
+pub struct EntryTable {
+    by_name: HashMap<Box<str>, Vec<(Box<str>, Entry)>>,
+}
+
+impl EntryTable {
+    #[inline]
+    pub fn entry(&mut self, kind: &str, name: &str) -> &mut Entry {
+        if !self.by_name.contains_key(name) {
+            self.by_name.insert(name.into(), Vec::with_capacity(1));
+        }
+        let kinds = self.by_name.get_mut(name).expect("inserted above");
+        match kinds.iter().position(|(k, _)| &**k == kind) {
+            Some(index) => &mut kinds[index].1,
+            None => {
+                kinds.push((kind.into(), Entry::default()));
+                &mut kinds.last_mut().expect("pushed above").1
+            }
+        }
+    }
+
+    pub fn extend(&mut self, other: &EntryTable) {
+        for (kind, name, entry) in other.iter() {
+            self.entry(kind, name).extend(entry);
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_name.is_empty()
+    }
+
+    /// Every (kind, name, entry), sorted by name then kind so reports are stable.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str, &Entry)> {
+        let mut rows: Vec<_> = self
+            .by_name
+            .iter()
+            .flat_map(|(name, kinds)| kinds.iter().map(move |(kind, e)| (&**kind, &**name, e)))
+            .collect();
+        rows.sort_by(|a, b| (a.1, a.0).cmp(&(b.1, b.0)));
+        rows.into_iter()
+    }
+
+    /// All entries added into one.
+    pub fn aggregated(&self) -> Entry {
+        let mut total = Entry::default();
+        for (_, _, entry) in self.iter() {
+            total.extend(entry);
+        }
+        total
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entry_counts_and_percentiles() {
+        let mut entry = Entry::default();
+        for micros in 1..=1000 {
+            entry.record(micros, micros % 10 != 0, 2);
+        }
+        assert_eq!(entry.count, 1000);
+        assert_eq!(entry.failures, 100);
+        assert_eq!(entry.min(), 1);
+        assert_eq!(entry.percentile(1.0), 1000);
+        assert_eq!(entry.percentile(0.5), 500);
+        assert_eq!(entry.percentile(0.99), 990);
+        assert!((entry.mean_micros() - 500.5).abs() < 1e-9);
+        assert_eq!(entry.content_bytes, 2000);
+    }
+
+    #[test]
+    fn merging_is_exact() {
+        let (mut a, mut b, mut both) = (Entry::default(), Entry::default(), Entry::default());
+        for micros in [5, 70, 900, 12_000, 150_000] {
+            a.record(micros, true, 0);
+            both.record(micros, true, 0);
+        }
+        for micros in [1, 33, 4_000_000] {
+            b.record(micros, false, 1);
+            both.record(micros, false, 1);
+        }
+        a.extend(&b);
+        assert_eq!(a.count, both.count);
+        assert_eq!(a.failures, both.failures);
+        assert_eq!((a.min(), a.max_micros), (both.min(), both.max_micros));
+        for q in PERCENTILES {
+            assert_eq!(a.percentile(q), both.percentile(q), "q={q}");
+        }
+    }
+
+    #[test]
+    fn table_keys_by_kind_and_name() {
+        let mut table = EntryTable::default();
+        table.entry("GET", "/a").record(10, true, 0);
+        table.entry("POST", "/a").record(20, true, 0);
+        table.entry("GET", "/a").record(30, true, 0);
+        let rows: Vec<_> = table.iter().map(|(k, n, e)| (k, n, e.count)).collect();
+        assert_eq!(rows, vec![("GET", "/a", 2), ("POST", "/a", 1)]);
+        assert_eq!(table.aggregated().count, 3);
+    }
+}

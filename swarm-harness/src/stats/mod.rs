@@ -1,0 +1,15 @@
+//! Statistics: per-(kind, name) request entries and per-task entries with HDR histograms,
+//! grouped failures and a per-second timeline.
+//!
+//! Users record into one of several sharded recorders (never a lock shared by all users);
+//! a collector merges the shards once a second (HDR `add` is exact) into the run's totals.
+
+mod collector;
+mod entry;
+mod failures;
+mod recorder;
+
+pub use collector::{Collector, Snapshot, TimelinePoint};
+pub use entry::{Entry, EntryTable, PERCENTILES};
+pub use failures::{FailureGroup, FailureKey, FailureSample, Failures};
+pub use recorder::{Recorder, Sample, Shard};

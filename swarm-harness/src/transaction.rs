@@ -1,0 +1,91 @@
+//! A timer for a multi-step flow (seed 002: "create, then poll until ACTIVE"), recorded as one
+//! entry of kind `transaction` when it is marked done.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::User;
+use crate::stats::{Recorder, Sample};
+use crate::user::elapsed_micros;
+
+/// The error a failed transaction returns, so `?` and `return flow.failure(..)` end the task.
+#[derive(Debug, thiserror::Error)]
+#[error("transaction {name:?} failed: {message}")]
+pub struct TransactionFailed {
+    pub name: String,
+    pub message: String,
+}
+
+/// A running transaction; see [`User::transaction`].
+#[must_use = "mark the transaction success() or failure()"]
+pub struct Transaction {
+    recorder: Arc<Recorder>,
+    kill: CancellationToken,
+    shard: usize,
+    name: String,
+    started: Instant,
+    done: bool,
+}
+
+pub(crate) const KIND: &str = "transaction";
+
+impl Transaction {
+    pub(crate) fn start(user: &User, name: String) -> Self {
+        Transaction {
+            recorder: user.ctx.recorder.clone(),
+            kill: user.ctx.kill.clone(),
+            shard: user.shard(),
+            name,
+            started: Instant::now(),
+            done: false,
+        }
+    }
+
+    /// Records the flow as a success, timed from its start until now.
+    ///
+    /// # Errors
+    /// Never; returns `Result` so a task can end with `return flow.success()`.
+    pub fn success(mut self) -> anyhow::Result<()> {
+        self.record(None);
+        Ok(())
+    }
+
+    /// Records the flow as a failure with `message`.
+    ///
+    /// # Errors
+    /// Always: [`TransactionFailed`], so the task that ran the flow fails too.
+    pub fn failure(mut self, message: impl Into<String>) -> anyhow::Result<()> {
+        let message = message.into();
+        self.record(Some(message.clone()));
+        Err(TransactionFailed {
+            name: self.name.clone(),
+            message,
+        }
+        .into())
+    }
+
+    fn record(&mut self, error: Option<String>) {
+        self.done = true;
+        let sample = Sample {
+            kind: KIND,
+            name: &self.name,
+            micros: elapsed_micros(self.started),
+            content_bytes: 0,
+        };
+        match error {
+            None => self.recorder.success(self.shard, sample),
+            Some(error) => self.recorder.failure(self.shard, sample, error, None),
+        }
+    }
+}
+
+impl Drop for Transaction {
+    fn drop(&mut self) {
+        // A flow cut short by the end of the trial is not a failure of the system under test.
+        if !self.done && !self.kill.is_cancelled() {
+            self.record(Some("ended without success() or failure()".to_owned()));
+        }
+    }
+}

@@ -1,0 +1,247 @@
+//! From registered scenarios to trials: one per scenario (or `user = ".."` group) and
+//! parameter, named `scenario[param]`, with the group's settings reconciled.
+
+use std::collections::BTreeMap;
+
+use crate::config::AttributeLoad;
+use crate::entry::{HookFn, Scenario, WaitTime};
+use crate::runner::TaskSpec;
+
+/// A trial before the environment is applied.
+#[derive(Clone)]
+pub struct TrialSpec {
+    pub name: String,
+    /// The scenario or group name.
+    pub scenario: String,
+    pub param: Option<&'static str>,
+    pub tasks: Vec<TaskSpec>,
+    pub load: AttributeLoad,
+    pub on_start: Option<HookFn>,
+    pub on_stop: Option<HookFn>,
+    pub thresholds: Vec<String>,
+    pub ignore: bool,
+}
+
+/// Scenarios that cannot form trials.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum TrialError {
+    #[error(
+        "scenarios in user group {group:?} disagree on `{option}`: {first} and {second}; \
+         set it on one scenario of the group only"
+    )]
+    GroupConflict {
+        group: String,
+        option: &'static str,
+        first: String,
+        second: String,
+    },
+    #[error(
+        "two scenarios are both named {name:?}: {first} and {second}; rename one with `name = \"..\"`"
+    )]
+    DuplicateName {
+        name: String,
+        first: String,
+        second: String,
+    },
+}
+
+fn trial_name(base: &str, param: Option<&str>) -> String {
+    match param {
+        Some(param) => format!("{base}[{param}]"),
+        None => base.to_owned(),
+    }
+}
+
+/// Builds every trial, sorted by name.
+pub fn build_trials(scenarios: &[&'static Scenario]) -> Result<Vec<TrialSpec>, TrialError> {
+    let mut seen: BTreeMap<&str, &Scenario> = BTreeMap::new();
+    for scenario in scenarios {
+        if let Some(first) = seen.insert(scenario.name, scenario) {
+            return Err(TrialError::DuplicateName {
+                name: scenario.name.to_owned(),
+                first: first.location(),
+                second: scenario.location(),
+            });
+        }
+    }
+    let mut groups: BTreeMap<&str, Vec<&'static Scenario>> = BTreeMap::new();
+    let mut trials = Vec::new();
+    for &scenario in scenarios {
+        match scenario.group {
+            Some(group) => groups.entry(group).or_default().push(scenario),
+            None => {
+                for param in params_of(scenario) {
+                    trials.push(single(scenario, param));
+                }
+            }
+        }
+    }
+    for (group, members) in groups {
+        trials.extend(group_trials(group, &members)?);
+    }
+    trials.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(trials)
+}
+
+fn params_of(scenario: &Scenario) -> Vec<Option<&'static str>> {
+    if scenario.params.is_empty() {
+        vec![None]
+    } else {
+        scenario.params.iter().map(|p| Some(*p)).collect()
+    }
+}
+
+fn task(scenario: &'static Scenario, param: Option<&'static str>) -> TaskSpec {
+    TaskSpec {
+        name: trial_name(scenario.name, param),
+        weight: scenario.weight,
+        runner: scenario.runner,
+        param,
+    }
+}
+
+fn load_of(scenario: &Scenario) -> AttributeLoad {
+    AttributeLoad {
+        users: scenario.users,
+        hatch_rate: scenario.hatch_rate,
+        duration: scenario.duration,
+        wait: scenario.wait,
+    }
+}
+
+fn single(scenario: &'static Scenario, param: Option<&'static str>) -> TrialSpec {
+    TrialSpec {
+        name: trial_name(scenario.name, param),
+        scenario: scenario.name.to_owned(),
+        param,
+        tasks: vec![task(scenario, param)],
+        load: load_of(scenario),
+        on_start: scenario.on_start,
+        on_stop: scenario.on_stop,
+        thresholds: scenario
+            .thresholds
+            .iter()
+            .map(|t| (*t).to_owned())
+            .collect(),
+        ignore: scenario.ignore,
+    }
+}
+
+/// One value that the members of a group may set at most once (or identically).
+fn agree<T: PartialEq + Copy + std::fmt::Debug>(
+    group: &str,
+    option: &'static str,
+    values: impl Iterator<Item = Option<T>>,
+) -> Result<Option<T>, TrialError> {
+    let mut chosen: Option<T> = None;
+    for value in values.flatten() {
+        match chosen {
+            Some(first) if first != value => {
+                return Err(TrialError::GroupConflict {
+                    group: group.to_owned(),
+                    option,
+                    first: format!("{first:?}"),
+                    second: format!("{value:?}"),
+                });
+            }
+            _ => chosen = Some(value),
+        }
+    }
+    Ok(chosen)
+}
+
+fn group_trials(group: &str, members: &[&'static Scenario]) -> Result<Vec<TrialSpec>, TrialError> {
+    let hook_key = |hook: Option<HookFn>| hook.map(|f| f as usize);
+    let on_start_key = agree(
+        group,
+        "on_start",
+        members.iter().map(|m| hook_key(m.on_start)),
+    )?;
+    let on_stop_key = agree(
+        group,
+        "on_stop",
+        members.iter().map(|m| hook_key(m.on_stop)),
+    )?;
+    let find_hook = |key: Option<usize>, pick: fn(&Scenario) -> Option<HookFn>| {
+        key.and_then(|key| {
+            members
+                .iter()
+                .find_map(|m| pick(m).filter(|f| *f as usize == key))
+        })
+    };
+    let load = AttributeLoad {
+        users: agree(group, "users", members.iter().map(|m| m.users))?,
+        hatch_rate: agree(group, "hatch_rate", members.iter().map(|m| m.hatch_rate))?,
+        duration: agree(group, "duration", members.iter().map(|m| m.duration))?,
+        wait: agree::<WaitTime>(group, "wait", members.iter().map(|m| m.wait))?,
+    };
+    let mut params: Vec<&'static str> = Vec::new();
+    for member in members {
+        for param in member.params {
+            if !params.contains(param) {
+                params.push(param);
+            }
+        }
+    }
+    let variants: Vec<Option<&'static str>> = if params.is_empty() {
+        vec![None]
+    } else {
+        params.into_iter().map(Some).collect()
+    };
+    Ok(variants
+        .into_iter()
+        .map(|variant| {
+            let tasks = members
+                .iter()
+                .filter(|m| !m.ignore)
+                .flat_map(|&member| {
+                    if member.params.is_empty() {
+                        Some(task(member, None))
+                    } else {
+                        variant
+                            .filter(|v| member.params.contains(v))
+                            .map(|v| task(member, Some(v)))
+                    }
+                })
+                .collect();
+            TrialSpec {
+                name: trial_name(group, variant),
+                scenario: group.to_owned(),
+                param: variant,
+                tasks,
+                load,
+                on_start: find_hook(on_start_key, |m| m.on_start),
+                on_stop: find_hook(on_stop_key, |m| m.on_stop),
+                thresholds: members
+                    .iter()
+                    .flat_map(|m| m.thresholds.iter().map(|t| (*t).to_owned()))
+                    .collect(),
+                ignore: members.iter().all(|m| m.ignore),
+            }
+        })
+        .filter(|trial| !trial.tasks.is_empty())
+        .collect())
+}
+
+/// The task ratios of every trial in the shape of Locust's `--show-task-ratio-json`. Trials
+/// run one at a time, so each user class (trial) has a ratio of 1 and `total` equals
+/// `per_class`.
+pub fn task_ratio_json(trials: &[TrialSpec]) -> serde_json::Value {
+    let mut classes = serde_json::Map::new();
+    for trial in trials {
+        let total: u32 = trial.tasks.iter().map(|t| t.weight).sum();
+        let tasks: serde_json::Map<String, serde_json::Value> = trial
+            .tasks
+            .iter()
+            .map(|t| {
+                let ratio = f64::from(t.weight) / f64::from(total.max(1));
+                (t.name.clone(), serde_json::json!({ "ratio": ratio }))
+            })
+            .collect();
+        classes.insert(
+            trial.name.clone(),
+            serde_json::json!({ "ratio": 1.0, "tasks": tasks }),
+        );
+    }
+    serde_json::json!({ "per_class": classes.clone(), "total": classes })
+}

@@ -1,0 +1,293 @@
+//! `User`: one simulated client with its own HTTP session, typed state, access to run fixtures,
+//! and timers that record into the trial's statistics.
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rand::SeedableRng;
+use rand::rngs::SmallRng;
+use reqwest::{Method, Url};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::fixture::{Fixture, FixtureStore};
+use crate::request::{Request, RequestError};
+use crate::session::ClientFactory;
+use crate::stats::{Recorder, Sample};
+use crate::transaction::Transaction;
+
+/// What all users of one trial share.
+#[derive(Debug)]
+pub(crate) struct TrialContext {
+    pub recorder: Arc<Recorder>,
+    pub fixtures: Arc<FixtureStore>,
+    pub clients: ClientFactory,
+    pub base: Option<Url>,
+    /// Cancelled when the trial should stop starting tasks.
+    pub stop: CancellationToken,
+    /// Cancelled when in-flight work must end now (after the stop grace period).
+    pub kill: CancellationToken,
+    /// Background work started by users; ended with the trial.
+    pub background: TaskTracker,
+}
+
+impl TrialContext {
+    /// A context of its own, for standalone users and fixture set-up: nothing it records is
+    /// reported, and nothing stops it.
+    pub(crate) fn detached(
+        base: Option<Url>,
+        clients: ClientFactory,
+        fixtures: Arc<FixtureStore>,
+    ) -> Arc<Self> {
+        Arc::new(TrialContext {
+            recorder: Arc::new(Recorder::new(1, None)),
+            fixtures,
+            clients,
+            base,
+            stop: CancellationToken::new(),
+            kill: CancellationToken::new(),
+            background: TaskTracker::new(),
+        })
+    }
+}
+
+/// One simulated user.
+///
+/// Every user keeps its own cookie jar and connections for its whole life, so a login done in
+/// `on_start` holds for every later task of that user.
+pub struct User {
+    id: usize,
+    shard: usize,
+    client: reqwest::Client,
+    pub(crate) ctx: Arc<TrialContext>,
+    rng: SmallRng,
+    state: HashMap<TypeId, Box<dyn Any + Send + Sync>>,
+    fixtures: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
+}
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("base", &self.ctx.base)
+            .finish_non_exhaustive()
+    }
+}
+
+impl User {
+    pub(crate) fn new(id: usize, ctx: Arc<TrialContext>, seed: Option<u64>) -> Self {
+        let rng = match seed {
+            Some(seed) => SmallRng::seed_from_u64(seed),
+            None => SmallRng::from_rng(&mut rand::rng()),
+        };
+        User {
+            id,
+            shard: id % ctx.recorder.shard_count(),
+            client: ctx.clients.session(),
+            ctx,
+            rng,
+            state: HashMap::new(),
+            fixtures: HashMap::new(),
+        }
+    }
+
+    /// A user outside any swarm, for ordinary integration tests: requests are sent and checked
+    /// the same way, nothing is reported, fixtures are set up on first use for this user alone.
+    ///
+    /// # Panics
+    /// When `base_url` is not an absolute URL.
+    pub async fn standalone(base_url: impl AsRef<str>) -> Self {
+        let base = Url::parse(base_url.as_ref())
+            .unwrap_or_else(|error| panic!("invalid base URL {:?}: {error}", base_url.as_ref()));
+        let ctx = TrialContext::detached(
+            Some(base),
+            ClientFactory::new(),
+            Arc::new(FixtureStore::default()),
+        );
+        User::new(0, ctx, None)
+    }
+
+    /// This user's number within its trial, from 0.
+    pub fn id(&self) -> usize {
+        self.id
+    }
+
+    /// The target's base URL (`PT_HOST` or the embedded server).
+    pub fn base_url(&self) -> Option<&Url> {
+        self.ctx.base.as_ref()
+    }
+
+    /// The user's own `reqwest::Client`, for requests that should not be measured.
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// The user's random number generator (seeded from `PT_SEED` when set).
+    pub fn rng(&mut self) -> &mut SmallRng {
+        &mut self.rng
+    }
+
+    /// Whether the trial is stopping; long loops in a task should end when it is.
+    pub fn is_stopping(&self) -> bool {
+        self.ctx.stop.is_cancelled()
+    }
+
+    pub fn get(&self, url: impl AsRef<str>) -> Request<'_> {
+        self.request(Method::GET, url)
+    }
+    pub fn post(&self, url: impl AsRef<str>) -> Request<'_> {
+        self.request(Method::POST, url)
+    }
+    pub fn put(&self, url: impl AsRef<str>) -> Request<'_> {
+        self.request(Method::PUT, url)
+    }
+    pub fn patch(&self, url: impl AsRef<str>) -> Request<'_> {
+        self.request(Method::PATCH, url)
+    }
+    pub fn delete(&self, url: impl AsRef<str>) -> Request<'_> {
+        self.request(Method::DELETE, url)
+    }
+    pub fn head(&self, url: impl AsRef<str>) -> Request<'_> {
+        self.request(Method::HEAD, url)
+    }
+
+    /// A timed request. `url` is a path joined to the base URL, or an absolute URL.
+    pub fn request(&self, method: Method, url: impl AsRef<str>) -> Request<'_> {
+        Request::new(self, method, url.as_ref())
+    }
+
+    pub(crate) fn resolve(&self, url: &str) -> Result<Url, RequestError> {
+        if let Ok(absolute) = Url::parse(url) {
+            return Ok(absolute);
+        }
+        let base = self.ctx.base.as_ref().ok_or_else(|| RequestError::NoHost {
+            path: url.to_owned(),
+        })?;
+        base.join(url).map_err(|_| RequestError::BadUrl {
+            url: url.to_owned(),
+        })
+    }
+
+    pub(crate) fn shard(&self) -> usize {
+        self.shard
+    }
+
+    /// Measures any operation (a database call, a gRPC request, a message on a queue) into the
+    /// same statistics as HTTP requests, under `kind` and `name`. An `Err` is a failure.
+    pub async fn measure<T, E, F>(&self, kind: &str, name: &str, operation: F) -> Result<T, E>
+    where
+        F: Future<Output = Result<T, E>>,
+        E: std::fmt::Display,
+    {
+        let started = Instant::now();
+        let result = operation.await;
+        let sample = Sample {
+            kind,
+            name,
+            micros: elapsed_micros(started),
+            content_bytes: 0,
+        };
+        match &result {
+            Ok(_) => self.ctx.recorder.success(self.shard, sample),
+            Err(error) => self
+                .ctx
+                .recorder
+                .failure(self.shard, sample, error.to_string(), None),
+        }
+        result
+    }
+
+    /// Starts a timer for a multi-step flow, recorded as kind `transaction` when it is marked
+    /// [`success`](Transaction::success) or [`failure`](Transaction::failure) (or dropped
+    /// unmarked, which counts as a failure).
+    pub fn transaction(&self, name: impl Into<String>) -> Transaction {
+        Transaction::start(self, name.into())
+    }
+
+    /// The run-scoped fixture `T`, set up by whichever user asks first and shared by all.
+    ///
+    /// # Errors
+    /// When `T::setup` fails; the next call tries again.
+    pub async fn fixture<T: Fixture>(&mut self) -> anyhow::Result<Arc<T>> {
+        if let Some(cached) = self.fixtures.get(&TypeId::of::<T>()) {
+            return Ok(cached.clone().downcast::<T>().expect("keyed by type"));
+        }
+        let ctx = &self.ctx;
+        let value = ctx
+            .fixtures
+            .get::<T>(|| {
+                let detached = TrialContext::detached(
+                    ctx.base.clone(),
+                    ctx.clients.clone(),
+                    ctx.fixtures.clone(),
+                );
+                User::new(usize::MAX, detached, None)
+            })
+            .await?;
+        self.fixtures.insert(TypeId::of::<T>(), value.clone());
+        Ok(value)
+    }
+
+    /// This user's state of type `T`, if set.
+    pub fn state<T: Send + Sync + 'static>(&self) -> Option<&T> {
+        self.state.get(&TypeId::of::<T>())?.downcast_ref()
+    }
+
+    /// This user's state of type `T`, created with `Default` on first use.
+    pub fn state_mut<T: Default + Send + Sync + 'static>(&mut self) -> &mut T {
+        self.state
+            .entry(TypeId::of::<T>())
+            .or_insert_with(|| Box::new(T::default()))
+            .downcast_mut()
+            .expect("keyed by type")
+    }
+
+    /// Sets this user's state of type `T`, returning the previous value.
+    pub fn set_state<T: Send + Sync + 'static>(&mut self, value: T) -> Option<T> {
+        self.state
+            .insert(TypeId::of::<T>(), Box::new(value))
+            .and_then(|old| old.downcast().ok().map(|boxed| *boxed))
+    }
+
+    /// Sleeps, ending early when the trial stops.
+    pub async fn sleep(&self, duration: Duration) {
+        tokio::select! {
+            _ = tokio::time::sleep(duration) => {}
+            _ = self.ctx.stop.cancelled() => {}
+        }
+    }
+
+    pub async fn sleep_ms(&self, millis: u64) {
+        self.sleep(Duration::from_millis(millis)).await
+    }
+
+    /// Runs `work` in the background (seed 002's pattern of polling without blocking the user),
+    /// cancelled when the trial ends instead of leaking past it.
+    pub fn spawn<F>(&self, work: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let kill = self.ctx.kill.clone();
+        self.ctx.background.spawn(async move {
+            tokio::select! {
+                _ = work => {}
+                _ = kill.cancelled() => {}
+            }
+        });
+    }
+
+    /// A handle for background work ([`User::spawn`]): the same session (cookies and
+    /// connections), base URL, fixtures and statistics; its own state and random numbers.
+    pub fn fork(&self) -> User {
+        let mut forked = User::new(self.id, self.ctx.clone(), None);
+        forked.client = self.client.clone();
+        forked
+    }
+}
+
+pub(crate) fn elapsed_micros(started: Instant) -> u64 {
+    started.elapsed().as_micros().min(u128::from(u64::MAX)) as u64
+}
