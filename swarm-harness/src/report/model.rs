@@ -123,7 +123,14 @@ impl<'de> Deserialize<'de> for Percentiles {
                 .strip_prefix('p')
                 .and_then(|p| p.parse().ok())
                 .ok_or_else(|| serde::de::Error::custom(format!("bad percentile key {label:?}")))?;
-            values.push((percent / 100.0, value));
+            let q = percent / 100.0;
+            // Snap to the exact constant so lookups by quantile keep working after a round trip.
+            let q = PERCENTILES
+                .iter()
+                .copied()
+                .find(|p| (p - q).abs() < 1e-9)
+                .unwrap_or(q);
+            values.push((q, value));
         }
         values.sort_by(|a, b| a.0.total_cmp(&b.0));
         Ok(Percentiles(values))

@@ -9,8 +9,9 @@ pub fn spawn_offsets(users: u32, hatch_rate: f64) -> impl Iterator<Item = Durati
 
 /// How many users have been spawned `elapsed` after the start.
 pub fn users_at(users: u32, hatch_rate: f64, elapsed: Duration) -> u32 {
-    // The epsilon keeps `users_at(spawn_offsets[i])` counting user i despite rounding.
-    let started = (elapsed.as_secs_f64() * hatch_rate + 1e-9).floor() as u64 + 1;
+    // The epsilon keeps `users_at(spawn_offsets[i])` counting user i despite rounding
+    // (offsets are whole nanoseconds).
+    let started = (elapsed.as_secs_f64() * hatch_rate + 1e-6).floor() as u64 + 1;
     started.min(u64::from(users)) as u32
 }
 
