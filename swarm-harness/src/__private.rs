@@ -3,10 +3,11 @@
 pub use crate::entry::{HookFn, Runner, Scenario, ScenarioFuture, WaitTime};
 pub use inventory;
 
-/// Turns any `Result<(), E>` a scenario returns into the runner's outcome type.
-pub fn into_outcome<E>(result: Result<(), E>) -> anyhow::Result<()>
+/// Turns any `Result<T, E>` a scenario returns into the runner's outcome type. The value is
+/// dropped: a scenario may return what an integration test wants to assert on.
+pub fn into_outcome<T, E>(result: Result<T, E>) -> anyhow::Result<()>
 where
     E: Into<anyhow::Error>,
 {
-    result.map_err(Into::into)
+    result.map(drop).map_err(Into::into)
 }

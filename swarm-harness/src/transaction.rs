@@ -55,8 +55,9 @@ impl Transaction {
     /// Records the flow as a failure with `message`.
     ///
     /// # Errors
-    /// Always: [`TransactionFailed`], so the task that ran the flow fails too.
-    pub fn failure(mut self, message: impl Into<String>) -> anyhow::Result<()> {
+    /// Always: [`TransactionFailed`], so the task that ran the flow fails too (generic in `T`
+    /// so it fits any task's return type).
+    pub fn failure<T>(mut self, message: impl Into<String>) -> anyhow::Result<T> {
         let message = message.into();
         self.record(Some(message.clone()));
         Err(TransactionFailed {

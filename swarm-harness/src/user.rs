@@ -252,8 +252,14 @@ impl User {
             .and_then(|old| old.downcast().ok().map(|boxed| *boxed))
     }
 
-    /// Sleeps, ending early when the trial stops.
+    /// Sleeps inside a task (a poll interval, say). When the trial stops, the task gets the
+    /// stop grace period to finish and is then cancelled, sleep included.
     pub async fn sleep(&self, duration: Duration) {
+        tokio::time::sleep(duration).await
+    }
+
+    /// The wait between tasks: ends early when the trial stops.
+    pub(crate) async fn wait_or_stop(&self, duration: Duration) {
         tokio::select! {
             _ = tokio::time::sleep(duration) => {}
             _ = self.ctx.stop.cancelled() => {}

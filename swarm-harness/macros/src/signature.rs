@@ -28,7 +28,7 @@ pub fn check(function: &ItemFn, has_params: bool) -> syn::Result<Shape> {
     if let ReturnType::Default = sig.output {
         return Err(syn::Error::new(
             sig.ident.span(),
-            "a #[stress_test] function must return a `Result<(), E>` (for example \
+            "a #[stress_test] function must return a `Result<T, E>` (for example \
              `anyhow::Result<()>`)",
         ));
     }

@@ -73,7 +73,7 @@ pub async fn run_user(
             // A task that never awaits must not starve the timers that end the trial.
             tokio::task::yield_now().await;
         } else {
-            user.sleep(wait).await;
+            user.wait_or_stop(wait).await;
         }
     }
     if let Some(hook) = plan.on_stop {

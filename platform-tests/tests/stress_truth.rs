@@ -1,0 +1,99 @@
+//! The stress harness, run in-process over the registered scenarios against a platform with
+//! injected errors: the report's numbers must equal what the server itself counted.
+
+use std::process::ExitCode;
+
+use platform_tests::{PlatformConfig, spawn};
+
+fn report(dir: &std::path::Path, trial: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(dir.join(format!("{trial}.json"))).expect("report written");
+    serde_json::from_str(&text).unwrap()
+}
+
+fn entry<'a>(
+    report: &'a serde_json::Value,
+    section: &str,
+    kind: &str,
+    name: &str,
+) -> &'a serde_json::Value {
+    report[section]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == kind && e["name"] == name)
+        .unwrap_or_else(|| panic!("no {kind} {name} in {}", report[section]))
+}
+
+#[test]
+fn injected_errors_equal_reported_failures_and_sessions_are_reused() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let platform = runtime.block_on(spawn(PlatformConfig {
+        provision_ms: 30,
+        error_rates: "POST /api/apps=0.1".parse().unwrap(),
+        ..PlatformConfig::default()
+    }));
+    let dir = tempfile::tempdir().unwrap();
+    let url = platform.url();
+    let dir_arg = dir.path().display().to_string();
+    let code = swarm_harness::Harness::new().run_from([
+        "stress",
+        "create_app_and_wait[",
+        "--host",
+        &url,
+        "--report-dir",
+        &dir_arg,
+        "--duration",
+        "3s",
+        "--num-clients",
+        "6",
+        "--hatch-rate",
+        "60",
+    ]);
+    // Injected errors are failures, so the trials fail.
+    assert_ne!(code, ExitCode::SUCCESS);
+
+    let counters = platform.counters();
+    let injected = counters.injected("POST /api/apps");
+    assert!(
+        injected > 0,
+        "10% of creations should have failed: {counters:?}"
+    );
+    let mut reported_failures = 0;
+    let mut transaction_failures = 0;
+    let mut creations = 0;
+    for trial in ["create_app_and_wait[small]", "create_app_and_wait[large]"] {
+        let report = report(dir.path(), trial);
+        assert_eq!(report["passed"], false);
+        let create = entry(&report, "requests", "POST", "/api/apps");
+        creations += create["count"].as_u64().unwrap();
+        reported_failures += create["failures"].as_u64().unwrap();
+        let size = if trial.contains("small") {
+            "small"
+        } else {
+            "large"
+        };
+        let flow = entry(
+            &report,
+            "requests",
+            "transaction",
+            &format!("create {size} app until ACTIVE"),
+        );
+        transaction_failures += flow["failures"].as_u64().unwrap();
+        let task = entry(&report, "tasks", "task", trial);
+        assert_eq!(
+            task["failures"], flow["failures"],
+            "each failed creation failed its task"
+        );
+        // One login per user, for however many tasks they ran.
+        assert_eq!(entry(&report, "tasks", "task", "on_start")["count"], 6);
+    }
+    assert_eq!(reported_failures, injected);
+    assert_eq!(transaction_failures, injected);
+    assert_eq!(creations, counters.requests("POST /api/apps"));
+    assert_eq!(counters.logins, 12, "6 users in each of 2 trials");
+    assert_eq!(
+        counters.orgs_created, 1,
+        "the org fixture is built once per run"
+    );
+    assert_eq!(counters.orgs_deleted, 1, "and torn down at the end");
+}
