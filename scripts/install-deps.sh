@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests and benchmarks need, only those that are missing:
 #   chromium    the HTML report test loads the page in headless Chromium
-#   shellcheck  the test script lints the shell scripts
+#   the shell linter (package shellcheck): the test script lints the shell scripts
 #   wrk nginx   the benchmarks (scripts/bench/*.sh) compare against wrk behind nginx
 # Usage: scripts/install-deps.sh [test|bench|all]   (default: test)
 set -euo pipefail

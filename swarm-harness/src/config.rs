@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::entry::WaitTime;
+use crate::threshold::{ThresholdError, Thresholds};
 
 /// Where a raw setting came from; used to word errors the way the user wrote the value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,12 +18,29 @@ pub enum Source {
 
 /// A setting that could not be parsed.
 #[derive(Debug, thiserror::Error, PartialEq)]
-#[error("invalid {setting}={value:?}: expected {expected}")]
-pub struct ConfigError {
-    /// `PT_NUM_CLIENTS` or `--num-clients`, as the user wrote it.
-    pub setting: String,
-    pub value: String,
-    pub expected: &'static str,
+pub enum ConfigError {
+    #[error("invalid {setting}={value:?}: expected {expected}")]
+    Invalid {
+        /// `PT_NUM_CLIENTS` or `--num-clients`, as the user wrote it.
+        setting: String,
+        value: String,
+        expected: &'static str,
+    },
+    #[error("invalid {setting}: {source}")]
+    Threshold {
+        setting: String,
+        #[source]
+        source: ThresholdError,
+    },
+}
+
+impl ConfigError {
+    /// The setting as the user wrote it.
+    pub fn setting(&self) -> &str {
+        match self {
+            ConfigError::Invalid { setting, .. } | ConfigError::Threshold { setting, .. } => setting,
+        }
+    }
 }
 
 /// One raw setting as given on the command line or in the environment.
@@ -35,13 +53,16 @@ pub struct RawSetting {
 }
 
 impl RawSetting {
-    fn error(&self, expected: &'static str) -> ConfigError {
-        let setting = match self.source {
+    fn setting(&self) -> String {
+        match self.source {
             Source::Env => self.env.to_owned(),
             Source::Flag => self.flag.to_owned(),
-        };
-        ConfigError {
-            setting,
+        }
+    }
+
+    fn error(&self, expected: &'static str) -> ConfigError {
+        ConfigError::Invalid {
+            setting: self.setting(),
             value: self.value.clone(),
             expected,
         }
@@ -67,6 +88,8 @@ pub struct Overrides {
     pub num_requests: Option<u64>,
     pub seed: Option<u64>,
     pub stop_timeout: Option<Duration>,
+    /// Replaces every scenario's own thresholds.
+    pub thresholds: Option<Thresholds>,
 }
 
 const USERS_FORM: &str = "a whole number of users of at least 1, such as 20";
@@ -121,6 +144,15 @@ impl Overrides {
                             |v| v.parse::<u64>().ok().filter(|n| *n >= 1),
                             COUNT_FORM,
                         )?)
+                }
+                "PT_THRESHOLDS" => {
+                    let parsed = Thresholds::parse_list(&setting.value).map_err(|source| {
+                        ConfigError::Threshold {
+                            setting: setting.setting(),
+                            source,
+                        }
+                    })?;
+                    overrides.thresholds = Some(parsed);
                 }
                 "PT_SEED" => {
                     overrides.seed = Some(setting.parse_with(|v| v.parse().ok(), SEED_FORM)?)
@@ -280,7 +312,7 @@ mod tests {
     #[test]
     fn invalid_values_name_the_variable_value_and_form() {
         let error = Overrides::parse(&[raw("PT_NUM_CLIENTS", "abc")]).unwrap_err();
-        assert_eq!(error.setting, "PT_NUM_CLIENTS");
+        assert_eq!(error.setting(), "PT_NUM_CLIENTS");
         assert_eq!(
             error.to_string(),
             format!("invalid PT_NUM_CLIENTS=\"abc\": expected {USERS_FORM}")
@@ -296,8 +328,14 @@ mod tests {
             ..raw("PT_NUM_CLIENTS", "x")
         };
         assert_eq!(
-            Overrides::parse(&[flag]).unwrap_err().setting,
+            Overrides::parse(&[flag]).unwrap_err().setting(),
             "--num-clients"
+        );
+        let thresholds = Overrides::parse(&[raw("PT_THRESHOLDS", "p95 < 2parsecs")]).unwrap_err();
+        assert!(
+            thresholds
+                .to_string()
+                .starts_with("invalid PT_THRESHOLDS: invalid threshold")
         );
     }
 

@@ -64,10 +64,13 @@ struct Cli {
     /// Grace period for users in flight when a trial stops, then they are cancelled [default: 2s].
     #[arg(long, value_name = "DURATION", env = "PT_STOP_TIMEOUT")]
     stop_timeout: Option<String>,
+    /// Pass/fail criteria replacing the scenarios' own, separated by `;`: "p95 < 200ms; fail_ratio < 1%".
+    #[arg(long, value_name = "EXPRESSIONS", env = "PT_THRESHOLDS")]
+    thresholds: Option<String>,
 }
 
 /// Each load setting: (clap id, environment variable, flag).
-const SETTINGS: [(&str, &str, &str); 8] = [
+const SETTINGS: [(&str, &str, &str); 9] = [
     ("num_clients", "PT_NUM_CLIENTS", "--num-clients"),
     ("hatch_rate", "PT_HATCH_RATE", "--hatch-rate"),
     ("duration", "PT_DURATION", "--duration"),
@@ -76,6 +79,7 @@ const SETTINGS: [(&str, &str, &str); 8] = [
     ("num_requests", "PT_NUM_REQUESTS", "--num-requests"),
     ("seed", "PT_SEED", "--seed"),
     ("stop_timeout", "PT_STOP_TIMEOUT", "--stop-timeout"),
+    ("thresholds", "PT_THRESHOLDS", "--thresholds"),
 ];
 
 type TargetFuture = Pin<Box<dyn Future<Output = anyhow::Result<String>> + Send>>;
@@ -205,6 +209,7 @@ impl Harness {
                 .report_dir
                 .clone()
                 .unwrap_or_else(default_report_dir),
+            reports: std::sync::Mutex::default(),
         });
         if !listing {
             let interrupt = shared.env.interrupt.clone();
@@ -227,8 +232,20 @@ impl Harness {
         let conclusion = libtest_mimic::run(&cli.libtest, trials);
         if !listing {
             shared.teardown_fixtures();
-            if conclusion.num_passed + conclusion.num_failed > 0 {
-                println!("reports: {}", shared.report_dir.display());
+            let reports = std::mem::take(
+                &mut *shared
+                    .reports
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner),
+            );
+            if !reports.is_empty() {
+                match report::write_run_files(&shared.report_dir, &reports) {
+                    Ok(()) => println!("reports: {}", shared.report_dir.display()),
+                    Err(error) => {
+                        eprintln!("error: {error}");
+                        return Ok(ExitCode::FAILURE);
+                    }
+                }
             }
         }
         Ok(conclusion.exit_code())
@@ -245,6 +262,7 @@ fn raw_settings(cli: &Cli, matches: &clap::ArgMatches) -> Vec<RawSetting> {
         &cli.num_requests,
         &cli.seed,
         &cli.stop_timeout,
+        &cli.thresholds,
     ];
     SETTINGS
         .iter()
@@ -286,6 +304,8 @@ struct Shared {
     overrides: Overrides,
     host: Option<String>,
     report_dir: PathBuf,
+    /// The reports of this run's trials, for the index page and JUnit file.
+    reports: std::sync::Mutex<Vec<Report>>,
 }
 
 impl Shared {
@@ -301,7 +321,11 @@ impl Shared {
             tasks: spec.tasks,
             on_start: spec.on_start,
             on_stop: spec.on_stop,
-            thresholds: spec.thresholds,
+            thresholds: self
+                .overrides
+                .thresholds
+                .clone()
+                .unwrap_or(spec.thresholds),
             profile,
         });
         println!();
@@ -336,20 +360,24 @@ impl Shared {
             totals: &result.totals,
             timeline: result.timeline,
         });
-        let mut problems = Vec::new();
-        if result.outcome == runner::Outcome::Interrupted {
-            problems.push("interrupted before the end of its duration".to_owned());
-        }
-        if let Some(message) = report::failure_message(&report) {
-            problems.push(message);
-        }
-        report.passed = problems.is_empty();
-        report.verdict = (!problems.is_empty()).then(|| problems.join("\n"));
+        report.thresholds = plan
+            .thresholds
+            .evaluate(&result.totals, result.elapsed);
+        report::judge(
+            &mut report,
+            !plan.thresholds.is_empty(),
+            result.aborted_by.as_ref(),
+        );
         print!("{}", report::summary_table(&report));
-        let written = report::write_report(&self.report_dir, &report)
+        let written = report::write_trial_files(&self.report_dir, &report)
             .map_err(|error| Failed::from(error.to_string()))?;
         println!("report: {}", written.display());
-        match report.verdict {
+        let verdict = report.verdict.clone();
+        self.reports
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(report);
+        match verdict {
             None => Ok(()),
             Some(verdict) => Err(verdict.into()),
         }

@@ -44,6 +44,7 @@
 
 #[doc(hidden)]
 pub mod __private;
+pub mod compare;
 mod config;
 mod entry;
 mod fixture;
@@ -54,6 +55,7 @@ mod request;
 mod runner;
 mod session;
 pub mod stats;
+pub mod threshold;
 mod transaction;
 mod trials;
 mod user;

@@ -29,7 +29,7 @@ pub struct Transaction {
     done: bool,
 }
 
-pub(crate) const KIND: &str = "transaction";
+pub(crate) const KIND: &str = crate::stats::TRANSACTION_KIND;
 
 impl Transaction {
     pub(crate) fn start(user: &User, name: String) -> Self {

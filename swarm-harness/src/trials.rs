@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use crate::config::AttributeLoad;
 use crate::entry::{HookFn, Scenario, WaitTime};
 use crate::runner::TaskSpec;
+use crate::threshold::{ThresholdError, Thresholds};
 
 /// A trial before the environment is applied.
 #[derive(Clone)]
@@ -18,7 +19,7 @@ pub struct TrialSpec {
     pub load: AttributeLoad,
     pub on_start: Option<HookFn>,
     pub on_stop: Option<HookFn>,
-    pub thresholds: Vec<String>,
+    pub thresholds: Thresholds,
     pub ignore: bool,
 }
 
@@ -42,6 +43,12 @@ pub enum TrialError {
         name: String,
         first: String,
         second: String,
+    },
+    #[error("{location}: {source}")]
+    Threshold {
+        location: String,
+        #[source]
+        source: ThresholdError,
     },
 }
 
@@ -71,7 +78,7 @@ pub fn build_trials(scenarios: &[&'static Scenario]) -> Result<Vec<TrialSpec>, T
             Some(group) => groups.entry(group).or_default().push(scenario),
             None => {
                 for param in params_of(scenario) {
-                    trials.push(single(scenario, param));
+                    trials.push(single(scenario, param)?);
                 }
             }
         }
@@ -109,8 +116,15 @@ fn load_of(scenario: &Scenario) -> AttributeLoad {
     }
 }
 
-fn single(scenario: &'static Scenario, param: Option<&'static str>) -> TrialSpec {
-    TrialSpec {
+fn thresholds_of(scenario: &Scenario) -> Result<Thresholds, TrialError> {
+    Thresholds::parse(scenario.thresholds).map_err(|source| TrialError::Threshold {
+        location: scenario.location(),
+        source,
+    })
+}
+
+fn single(scenario: &'static Scenario, param: Option<&'static str>) -> Result<TrialSpec, TrialError> {
+    Ok(TrialSpec {
         name: trial_name(scenario.name, param),
         scenario: scenario.name.to_owned(),
         param,
@@ -118,13 +132,9 @@ fn single(scenario: &'static Scenario, param: Option<&'static str>) -> TrialSpec
         load: load_of(scenario),
         on_start: scenario.on_start,
         on_stop: scenario.on_stop,
-        thresholds: scenario
-            .thresholds
-            .iter()
-            .map(|t| (*t).to_owned())
-            .collect(),
+        thresholds: thresholds_of(scenario)?,
         ignore: scenario.ignore,
-    }
+    })
 }
 
 /// One value that the members of a group may set at most once (or identically).
@@ -175,6 +185,10 @@ fn group_trials(group: &str, members: &[&'static Scenario]) -> Result<Vec<TrialS
         duration: agree(group, "duration", members.iter().map(|m| m.duration))?,
         wait: agree::<WaitTime>(group, "wait", members.iter().map(|m| m.wait))?,
     };
+    let mut thresholds = Thresholds::default();
+    for member in members {
+        thresholds.0.extend(thresholds_of(member)?.0);
+    }
     let mut params: Vec<&'static str> = Vec::new();
     for member in members {
         for param in member.params {
@@ -212,10 +226,7 @@ fn group_trials(group: &str, members: &[&'static Scenario]) -> Result<Vec<TrialS
                 load,
                 on_start: find_hook(on_start_key, |m| m.on_start),
                 on_stop: find_hook(on_stop_key, |m| m.on_stop),
-                thresholds: members
-                    .iter()
-                    .flat_map(|m| m.thresholds.iter().map(|t| (*t).to_owned()))
-                    .collect(),
+                thresholds: thresholds.clone(),
                 ignore: members.iter().all(|m| m.ignore),
             }
         })

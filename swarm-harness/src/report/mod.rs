@@ -1,14 +1,23 @@
-//! The report of one trial: the canonical JSON document and its renderings (stdout summary;
-//! CSV, HTML and JUnit come from the same `Report`).
+//! The report of one trial: the canonical JSON document and its renderings: the stdout
+//! summary, Locust-compatible CSV, a self-contained HTML page with charts, and JUnit XML.
 
+pub mod csv;
+mod files;
 mod histogram;
+mod html;
 mod json;
+mod junit;
 mod model;
 pub mod serde_duration;
 mod summary;
+mod verdict;
 
-pub use json::{ReportError, read_report, write_report};
+pub use files::{read_dir_reports, write_run_files, write_trial_files};
+pub use html::{index_page, trial_page};
+pub use json::{ReportError, file_stem, read_report, write_atomically, write_report};
+pub use junit::junit_xml;
 pub use model::{
     BuildInput, EntryReport, FORMAT_VERSION, FailureReport, Percentiles, Report, TrialIdentity,
 };
 pub use summary::{failure_message, format_micros, summary_table};
+pub use verdict::{breach_table, judge};

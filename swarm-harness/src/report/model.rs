@@ -7,7 +7,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::histogram;
 use crate::runner::Outcome;
-use crate::stats::{Entry, PERCENTILES, Shard, TimelinePoint};
+use crate::stats::{Entry, PERCENTILES, Shard, TimelinePoint, quantile_of_percent};
+use crate::threshold::Verdict;
 
 /// The version of the report format this build writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
@@ -43,6 +44,9 @@ pub struct Report {
     /// Per task (scenario or `scenario[param]`, and the `on_start`/`on_stop` hooks).
     pub tasks: Vec<EntryReport>,
     pub failures: Vec<FailureReport>,
+    /// Threshold verdicts (empty when the trial had none).
+    #[serde(default)]
+    pub thresholds: Vec<Verdict>,
     pub timeline: Vec<TimelinePoint>,
 }
 
@@ -123,14 +127,7 @@ impl<'de> Deserialize<'de> for Percentiles {
                 .strip_prefix('p')
                 .and_then(|p| p.parse().ok())
                 .ok_or_else(|| serde::de::Error::custom(format!("bad percentile key {label:?}")))?;
-            let q = percent / 100.0;
-            // Snap to the exact constant so lookups by quantile keep working after a round trip.
-            let q = PERCENTILES
-                .iter()
-                .copied()
-                .find(|p| (p - q).abs() < 1e-9)
-                .unwrap_or(q);
-            values.push((q, value));
+            values.push((quantile_of_percent(percent), value));
         }
         values.sort_by(|a, b| a.0.total_cmp(&b.0));
         Ok(Percentiles(values))
@@ -227,11 +224,12 @@ impl Report {
             requests_total: EntryReport::from_entry(
                 "",
                 "Aggregated",
-                &input.totals.requests.aggregated(),
+                &input.totals.request_total(),
                 elapsed_s,
             ),
             tasks: entries(&input.totals.tasks),
             failures,
+            thresholds: Vec::new(),
             timeline: input.timeline,
         }
     }

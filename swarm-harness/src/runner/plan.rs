@@ -1,6 +1,7 @@
 //! What one trial runs: its tasks with weights, hooks and resolved load profile.
 
 use crate::User;
+use crate::threshold::Thresholds;
 use crate::config::LoadProfile;
 use crate::entry::{HookFn, Runner, ScenarioFuture};
 
@@ -33,6 +34,6 @@ pub struct TrialPlan {
     pub tasks: Vec<TaskSpec>,
     pub on_start: Option<HookFn>,
     pub on_stop: Option<HookFn>,
-    pub thresholds: Vec<String>,
+    pub thresholds: Thresholds,
     pub profile: LoadProfile,
 }

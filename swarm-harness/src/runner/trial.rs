@@ -16,6 +16,7 @@ use crate::fixture::FixtureStore;
 use crate::progress::Progress;
 use crate::session::ClientFactory;
 use crate::stats::{Collector, Recorder, Shard, TimelinePoint};
+use crate::threshold::{Thresholds, Verdict};
 use crate::user::TrialContext;
 
 /// What the trials of one process share.
@@ -39,6 +40,8 @@ pub enum Outcome {
     RequestLimit,
     /// It was interrupted (Ctrl-C) before its end.
     Interrupted,
+    /// An `abort_on_fail` threshold was breached.
+    Aborted,
 }
 
 /// What a trial produced.
@@ -48,6 +51,8 @@ pub struct TrialResult {
     pub totals: Shard,
     pub timeline: Vec<TimelinePoint>,
     pub outcome: Outcome,
+    /// The breached `abort_on_fail` threshold, when the trial was aborted.
+    pub aborted_by: Option<Verdict>,
 }
 
 /// Runs one trial to its end.
@@ -73,6 +78,10 @@ pub async fn run_trial(plan: Arc<TrialPlan>, env: &TrialEnv) -> TrialResult {
     let collector = tokio::spawn(collect(
         Collector::new(recorder, active.clone(), started),
         progress,
+        Watch {
+            thresholds: plan.thresholds.clone(),
+            stop: ctx.stop.clone(),
+        },
         finished_rx,
     ));
 
@@ -106,9 +115,12 @@ pub async fn run_trial(plan: Arc<TrialPlan>, env: &TrialEnv) -> TrialResult {
     ctx.background.wait().await;
 
     let _ = finished.send(());
-    let (totals, timeline) = collector.await.expect("the collector task does not panic");
+    let (totals, timeline, aborted_by) =
+        collector.await.expect("the collector task does not panic");
     let outcome = if env.interrupt.is_cancelled() {
         Outcome::Interrupted
+    } else if aborted_by.is_some() {
+        Outcome::Aborted
     } else if ran_out {
         Outcome::Completed
     } else {
@@ -120,6 +132,7 @@ pub async fn run_trial(plan: Arc<TrialPlan>, env: &TrialEnv) -> TrialResult {
         totals,
         timeline,
         outcome,
+        aborted_by,
     }
 }
 
@@ -140,20 +153,38 @@ async fn spawn_users(
     }
 }
 
+/// The `abort_on_fail` thresholds the collector checks after every tick.
+struct Watch {
+    thresholds: Thresholds,
+    stop: CancellationToken,
+}
+
 async fn collect(
     mut collector: Collector,
     mut progress: Progress,
+    watch: Watch,
     mut finished: oneshot::Receiver<()>,
-) -> (Shard, Vec<TimelinePoint>) {
+) -> (Shard, Vec<TimelinePoint>, Option<Verdict>) {
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ticker.tick().await;
+    let mut aborted_by = None;
     loop {
         tokio::select! {
-            _ = ticker.tick() => progress.update(&collector.tick()),
+            _ = ticker.tick() => {
+                progress.update(&collector.tick());
+                if aborted_by.is_none()
+                    && let Some(breach) =
+                        watch.thresholds.abort_reason(collector.totals(), collector.elapsed())
+                {
+                    aborted_by = Some(breach);
+                    watch.stop.cancel();
+                }
+            }
             _ = &mut finished => break,
         }
     }
     progress.finish();
-    collector.finish()
+    let (totals, timeline) = collector.finish();
+    (totals, timeline, aborted_by)
 }

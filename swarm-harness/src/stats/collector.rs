@@ -24,6 +24,8 @@ pub struct TimelinePoint {
     pub p50_us: u64,
     pub p95_us: u64,
     /// Cumulative figures of all requests so far (Locust's `Total …` history columns).
+    /// Cumulative percentiles of all requests so far, in µs, for [`PERCENTILES`].
+    pub total_percentiles_us: Vec<u64>,
     pub total_requests: u64,
     pub total_failures: u64,
     pub total_median_us: u64,
@@ -73,7 +75,7 @@ impl Collector {
         let seconds = now.duration_since(self.last_tick).as_secs_f64().max(1e-3);
         self.last_tick = now;
         let interval = self.recorder.take();
-        let window = interval.requests.aggregated();
+        let window = interval.request_total();
         self.totals.extend(&interval);
         self.aggregated.extend(&window);
         let total = &self.aggregated;
@@ -86,6 +88,7 @@ impl Collector {
             percentiles_us: PERCENTILES.iter().map(|&q| window.percentile(q)).collect(),
             p50_us: window.percentile(0.5),
             p95_us: window.percentile(0.95),
+            total_percentiles_us: PERCENTILES.iter().map(|&q| total.percentile(q)).collect(),
             total_requests: total.count,
             total_failures: total.failures,
             total_median_us: total.percentile(0.5),
@@ -108,6 +111,15 @@ impl Collector {
         };
         self.timeline.push(point);
         snapshot
+    }
+
+    /// Everything taken so far.
+    pub fn totals(&self) -> &Shard {
+        &self.totals
+    }
+
+    pub fn elapsed(&self) -> std::time::Duration {
+        self.started.elapsed()
     }
 
     /// The totals and the timeline, after a last tick that takes what is left.

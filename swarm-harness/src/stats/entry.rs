@@ -10,6 +10,17 @@ pub const PERCENTILES: [f64; 11] = [
     0.50, 0.66, 0.75, 0.80, 0.90, 0.95, 0.98, 0.99, 0.999, 0.9999, 1.0,
 ];
 
+/// The quantile of a percentage (`99.9` → `0.999`), snapped to the exact constant in
+/// [`PERCENTILES`] when it is one of them, so lookups by quantile compare equal.
+pub fn quantile_of_percent(percent: f64) -> f64 {
+    let q = percent / 100.0;
+    PERCENTILES
+        .iter()
+        .copied()
+        .find(|p| (p - q).abs() < 1e-9)
+        .unwrap_or(q)
+}
+
 /// Counts and response times of one request name or task, in microseconds.
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -140,9 +151,16 @@ impl EntryTable {
 
     /// All entries added into one.
     pub fn aggregated(&self) -> Entry {
+        self.aggregated_where(|_| true)
+    }
+
+    /// The entries of the kinds `include` accepts, added into one.
+    pub fn aggregated_where(&self, include: impl Fn(&str) -> bool) -> Entry {
         let mut total = Entry::default();
-        for (_, _, entry) in self.iter() {
-            total.extend(entry);
+        for (kind, _, entry) in self.iter() {
+            if include(kind) {
+                total.extend(entry);
+            }
         }
         total
     }

@@ -10,6 +10,6 @@ mod failures;
 mod recorder;
 
 pub use collector::{Collector, Snapshot, TimelinePoint};
-pub use entry::{Entry, EntryTable, PERCENTILES};
+pub use entry::{Entry, EntryTable, PERCENTILES, quantile_of_percent};
 pub use failures::{FailureGroup, FailureKey, FailureSample, Failures};
-pub use recorder::{Recorder, Sample, Shard};
+pub use recorder::{Recorder, Sample, Shard, TRANSACTION_KIND};

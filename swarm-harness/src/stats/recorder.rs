@@ -14,7 +14,17 @@ pub struct Shard {
     pub failures: Failures,
 }
 
+/// The kind of multi-request flows (`User::transaction`); they are reported, but not added into
+/// the request total, which would count their requests twice and mix flow times into request
+/// percentiles.
+pub const TRANSACTION_KIND: &str = "transaction";
+
 impl Shard {
+    /// All requests together (Locust's `Aggregated`), transactions left out.
+    pub fn request_total(&self) -> super::Entry {
+        self.requests.aggregated_where(|kind| kind != TRANSACTION_KIND)
+    }
+
     pub fn extend(&mut self, other: &Shard) {
         self.requests.extend(&other.requests);
         self.tasks.extend(&other.tasks);

@@ -1,0 +1,169 @@
+//! `swarm`: the command-line companion of the harness.
+//!
+//! - `swarm report DIR` re-renders the CSV, HTML and JUnit files from the JSON reports in DIR.
+//! - `swarm compare BASELINE CURRENT` compares two reports (or report directories) and exits 1
+//!   when a figure regressed beyond the tolerance.
+//!
+//! Exit codes: 0 fine, 1 regression, 2 bad input (a missing file, not JSON, an unknown
+//! `format_version`, an invalid option).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use swarm_harness::compare::{Comparison, Metric, Tolerance, compare};
+use swarm_harness::report::{self, Report};
+
+#[derive(Parser)]
+#[command(name = "swarm", version, about = "Renders and compares swarm-harness reports.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Re-render CSV, HTML and JUnit from the JSON reports in a directory.
+    Report {
+        /// A report directory (PT_REPORT_DIR of a run).
+        dir: PathBuf,
+    },
+    /// Compare a run with a baseline; exit 1 on a regression beyond the tolerance.
+    Compare {
+        /// Baseline: a JSON report or a report directory.
+        baseline: PathBuf,
+        /// Current run: a JSON report or a report directory.
+        current: PathBuf,
+        /// Allowed relative increase of p50/p95/p99 and decrease of requests/s: 20% or 0.2.
+        #[arg(long, default_value = "20%", value_parser = parse_share)]
+        tolerance: f64,
+        /// Allowed absolute increase of the failure ratio: 1% (one percentage point).
+        #[arg(long, default_value = "1%", value_parser = parse_share)]
+        fail_ratio_tolerance: f64,
+        /// Response-time increases below this never count (noise on fast routes): 1ms, 500us.
+        #[arg(long, default_value = "1ms", value_parser = parse_micros)]
+        min_delta: u64,
+        /// Entries with fewer requests than this on either side are not compared.
+        #[arg(long, default_value_t = 20)]
+        min_count: u64,
+        /// Metrics to compare, comma-separated: p50, p95, p99, rps, fail_ratio.
+        #[arg(long, value_delimiter = ',', default_value = "p50,p95,p99,rps,fail_ratio", value_parser = parse_metrics)]
+        metrics: Vec<Metric>,
+    },
+}
+
+fn parse_share(text: &str) -> Result<f64, String> {
+    let expected = || format!("invalid share {text:?}: expected a percentage such as 20% or a fraction such as 0.2");
+    let value = match text.trim().strip_suffix('%') {
+        Some(percent) => percent.trim().parse::<f64>().map_err(|_| expected())? / 100.0,
+        None => text.trim().parse::<f64>().map_err(|_| expected())?,
+    };
+    if value.is_finite() && value >= 0.0 { Ok(value) } else { Err(expected()) }
+}
+
+fn parse_micros(text: &str) -> Result<u64, String> {
+    swarm_harness::parse_duration(text, swarm_harness::DurationUnit::Seconds)
+        .map(|d| d.as_micros() as u64)
+        .ok_or_else(|| format!("invalid duration {text:?}: expected such as 1ms, 500us or 0.5s"))
+}
+
+fn parse_metrics(text: &str) -> Result<Metric, String> {
+    Metric::parse(text).ok_or_else(|| format!("unknown metric {text:?}: expected p50, p95, p99, rps or fail_ratio"))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Report { dir } => render(&dir).map(|()| ExitCode::SUCCESS),
+        Command::Compare { baseline, current, tolerance, fail_ratio_tolerance, min_delta, min_count, metrics } => {
+            let tolerance = Tolerance {
+                relative: tolerance,
+                min_delta_us: min_delta,
+                fail_ratio: fail_ratio_tolerance,
+                min_count,
+                metrics: if metrics.is_empty() { Metric::ALL.to_vec() } else { metrics },
+            };
+            run_compare(&baseline, &current, &tolerance)
+        }
+    };
+    result.unwrap_or_else(|message| {
+        eprintln!("error: {message}");
+        ExitCode::from(2)
+    })
+}
+
+/// The reports at `path`: one file, or every report in a directory.
+fn load(path: &Path) -> Result<Vec<Report>, String> {
+    let reports = if path.is_dir() {
+        report::read_dir_reports(path).map_err(|e| e.to_string())?
+    } else {
+        vec![report::read_report(path).map_err(|e| e.to_string())?]
+    };
+    if reports.is_empty() {
+        return Err(format!("{} holds no JSON report", path.display()));
+    }
+    Ok(reports)
+}
+
+fn render(dir: &Path) -> Result<(), String> {
+    if !dir.is_dir() {
+        return Err(format!("{} is not a report directory", dir.display()));
+    }
+    let reports = load(dir)?;
+    for report in &reports {
+        report::csv::write_csv(dir, report).map_err(|e| e.to_string())?;
+        let page = dir.join(format!("{}.html", report::file_stem(&report.identity.trial)));
+        report::write_atomically(&page, report::trial_page(report).as_bytes()).map_err(|e| e.to_string())?;
+    }
+    report::write_run_files(dir, &reports).map_err(|e| e.to_string())?;
+    println!("rendered {} trial(s) in {}", reports.len(), dir.display());
+    Ok(())
+}
+
+fn run_compare(baseline: &Path, current: &Path, tolerance: &Tolerance) -> Result<ExitCode, String> {
+    let comparison = compare(&load(baseline)?, &load(current)?, tolerance);
+    print_comparison(&comparison);
+    let regressions: Vec<_> = comparison.regressions().collect();
+    if regressions.is_empty() {
+        println!("\nno regression beyond the tolerance ({} figures compared)", comparison.changes.len());
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("\n{} regression(s):", regressions.len());
+    for change in regressions {
+        println!(
+            "  {} {} {}: {} -> {} ({})",
+            change.trial,
+            change.entry,
+            change.metric.name(),
+            change.baseline_text(),
+            change.current_text(),
+            change.delta_text()
+        );
+    }
+    Ok(ExitCode::from(1))
+}
+
+fn print_comparison(comparison: &Comparison) {
+    let width = comparison
+        .changes
+        .iter()
+        .map(|c| c.trial.len() + c.entry.len() + 1)
+        .max()
+        .unwrap_or(20)
+        .clamp(20, 70);
+    println!("{:<width$} {:>10} {:>12} {:>12} {:>9}  status", "trial / entry", "metric", "baseline", "current", "change");
+    for change in &comparison.changes {
+        println!(
+            "{:<width$} {:>10} {:>12} {:>12} {:>9}  {}",
+            format!("{} {}", change.trial, change.entry),
+            change.metric.name(),
+            change.baseline_text(),
+            change.current_text(),
+            change.delta_text(),
+            if change.regressed { "REGRESSED" } else { "ok" }
+        );
+    }
+    for (trial, entry, side) in &comparison.unmatched {
+        println!("{:<width$} {side}", format!("{trial} {entry}"));
+    }
+}

@@ -1,0 +1,58 @@
+//! Which files a run leaves in the report directory: per trial `<trial>.json`,
+//! `<trial>_stats.csv`, `<trial>_stats_history.csv`, `<trial>_failures.csv`, `<trial>.html`;
+//! per run `index.html` and `junit.xml`.
+
+use std::path::{Path, PathBuf};
+
+use super::json::{ReportError, file_stem, write_atomically, write_report};
+use super::{Report, csv, html, junit};
+
+/// Writes every file of one trial; returns the JSON report's path.
+///
+/// # Errors
+/// When a file cannot be written.
+pub fn write_trial_files(dir: &Path, report: &Report) -> Result<PathBuf, ReportError> {
+    let json = write_report(dir, report)?;
+    csv::write_csv(dir, report)?;
+    let page = dir.join(format!("{}.html", file_stem(&report.identity.trial)));
+    write_atomically(&page, html::trial_page(report).as_bytes())?;
+    Ok(json)
+}
+
+/// Writes the run's `index.html` and `junit.xml` over `reports`.
+///
+/// # Errors
+/// When a file cannot be written.
+pub fn write_run_files(dir: &Path, reports: &[Report]) -> Result<(), ReportError> {
+    write_atomically(&dir.join("index.html"), html::index_page(reports).as_bytes())?;
+    write_atomically(&dir.join("junit.xml"), junit::junit_xml(reports).as_bytes())
+}
+
+/// Every report in `dir`, sorted by trial name.
+///
+/// # Errors
+/// When the directory cannot be read or one of its `.json` files is not a report.
+pub fn read_dir_reports(dir: &Path) -> Result<Vec<Report>, ReportError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| ReportError::Read {
+        path: dir.to_owned(),
+        source,
+    })?;
+    let mut reports = Vec::new();
+    for entry in entries {
+        let path = entry
+            .map_err(|source| ReportError::Read {
+                path: dir.to_owned(),
+                source,
+            })?
+            .path();
+        let hidden = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with('.'));
+        if path.extension().is_some_and(|e| e == "json") && !hidden {
+            reports.push(super::read_report(&path)?);
+        }
+    }
+    reports.sort_by(|a, b| a.identity.trial.cmp(&b.identity.trial));
+    Ok(reports)
+}

@@ -1,0 +1,301 @@
+//! Self-contained HTML reports built from the JSON alone: `<trial>.html` with charts (requests
+//! and failures per second, users, p50/p95/p99 over time, the response-time distribution) and
+//! tables, and `index.html` over all trials of a run.
+//!
+//! Charts are drawn by Chartist (SVG), embedded inline with its stylesheet, so a page opens
+//! offline and makes no network request. Markup comes from `maud`, which escapes every value.
+
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+use serde_json::json;
+
+use super::{EntryReport, Report, file_stem, format_micros};
+
+const CHARTIST_JS: &str = include_str!("../../assets/chartist/chartist.umd.js");
+const CHARTIST_CSS: &str = include_str!("../../assets/chartist/chartist.css");
+
+const STYLE: &str = r#"
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; color: #1d2430; background: #f5f6f8; }
+header { background: #1d2430; color: #fff; padding: 16px 28px; }
+header h1 { margin: 0; font-size: 20px; }
+header .sub { color: #b8c0cc; font-size: 13px; }
+main { padding: 18px 28px 40px; max-width: 1280px; }
+section { background: #fff; border-radius: 8px; padding: 14px 18px; margin-bottom: 18px; box-shadow: 0 1px 2px rgba(0,0,0,.08); }
+h2 { font-size: 16px; margin: 0 0 10px; }
+.badge { display: inline-block; padding: 2px 10px; border-radius: 10px; font-weight: 600; font-size: 12px; }
+.pass { background: #d9f2e0; color: #146c2e; } .fail { background: #fbdcdc; color: #a11919; }
+.figures { display: flex; flex-wrap: wrap; gap: 10px; }
+.figure { background: #f0f2f5; border-radius: 6px; padding: 8px 14px; min-width: 110px; }
+.figure b { display: block; font-size: 18px; }
+.figure span { color: #5b6574; font-size: 12px; }
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(520px, 1fr)); gap: 18px; }
+.charts section { margin: 0; }
+.ct-chart { height: 240px; }
+.legend span { margin-right: 14px; font-size: 12px; }
+.legend i { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 4px; }
+table { border-collapse: collapse; width: 100%; font-size: 13px; }
+th, td { padding: 5px 8px; border-bottom: 1px solid #e6e8ec; text-align: right; white-space: nowrap; }
+th { background: #f0f2f5; font-weight: 600; }
+td.l, th.l { text-align: left; white-space: normal; }
+tr.total td { font-weight: 600; }
+pre { background: #f0f2f5; padding: 6px 8px; margin: 4px 0 0; white-space: pre-wrap; word-break: break-all; font-size: 12px; }
+.verdict { white-space: pre-wrap; font-family: ui-monospace, monospace; font-size: 12px; }
+a { color: #1f5fbf; }
+"#;
+
+/// Chartist's default series colours, for the hand-made legends.
+const SERIES_COLORS: [&str; 3] = ["#d70206", "#f05b4f", "#f4c63d"];
+
+fn page(title: &str, body: Markup, script: Option<PreEscaped<String>>) -> String {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                // No favicon request either.
+                link rel="icon" href="data:,";
+                title { (title) }
+                style { (PreEscaped(CHARTIST_CSS)) (PreEscaped(STYLE)) }
+            }
+            body {
+                (body)
+                @if let Some(script) = script {
+                    script { (PreEscaped(CHARTIST_JS)) }
+                    script { (script) }
+                }
+            }
+        }
+    }
+    .into_string()
+}
+
+fn badge(report: &Report) -> Markup {
+    html! {
+        @if report.passed { span.badge.pass { "PASS" } } @else { span.badge.fail { "FAIL" } }
+    }
+}
+
+fn ms(micros: u64) -> String {
+    format!("{:.1}", micros as f64 / 1e3)
+}
+
+fn figure(value: String, label: &str) -> Markup {
+    html! { div.figure { b { (value) } span { (label) } } }
+}
+
+fn entry_table(entries: &[EntryReport], total: Option<&EntryReport>) -> Markup {
+    html! {
+        table {
+            tr {
+                th.l { "Type" } th.l { "Name" } th { "# reqs" } th { "# fails" } th { "Median" }
+                th { "Average" } th { "Min" } th { "Max" } th { "p90" } th { "p95" } th { "p99" }
+                th { "p99.9" } th { "req/s" } th { "fail/s" } th { "Avg size (B)" }
+            }
+            @for entry in entries { (entry_row(entry, false)) }
+            @if let Some(total) = total { (entry_row(total, true)) }
+        }
+        p.sub { "Times in milliseconds." }
+    }
+}
+
+fn entry_row(entry: &EntryReport, total: bool) -> Markup {
+    let p = |q: f64| ms(entry.percentiles_us.get(q).unwrap_or(0));
+    html! {
+        tr class=[total.then_some("total")] {
+            td.l { (entry.kind) } td.l { (entry.name) } td { (entry.count) }
+            td { (entry.failures) " (" (format!("{:.2}", entry.fail_ratio() * 100.0)) "%)" }
+            td { (ms(entry.median_us())) } td { (format!("{:.1}", entry.mean_us / 1e3)) }
+            td { (ms(entry.min_us)) } td { (ms(entry.max_us)) } td { (p(0.9)) } td { (p(0.95)) }
+            td { (p(0.99)) } td { (p(0.999)) } td { (format!("{:.2}", entry.rps)) }
+            td { (format!("{:.2}", entry.failures_per_s)) } td { (format!("{:.0}", entry.avg_content_bytes)) }
+        }
+    }
+}
+
+/// The response-time distribution of all requests: log-spaced buckets between the fastest
+/// and the slowest request, from the HDR histogram.
+fn distribution(total: &EntryReport) -> (Vec<String>, Vec<u64>) {
+    let Ok(histogram) = total.decode_histogram() else {
+        return (Vec::new(), Vec::new());
+    };
+    if histogram.is_empty() {
+        return (Vec::new(), Vec::new());
+    }
+    let first = histogram.min().max(1);
+    let mut labels = Vec::new();
+    let mut counts = Vec::new();
+    for step in histogram.iter_log(first, std::f64::consts::SQRT_2) {
+        labels.push(format!("≤{}", format_micros(step.value_iterated_to())));
+        counts.push(step.count_since_last_iteration());
+    }
+    (labels, counts)
+}
+
+fn chart_data(report: &Report) -> String {
+    let timeline = &report.timeline;
+    let at = |index: usize| -> Vec<f64> {
+        timeline
+            .iter()
+            .map(|p| p.percentiles_us.get(index).copied().unwrap_or(0) as f64 / 1e3)
+            .collect()
+    };
+    let (labels, counts) = distribution(&report.requests_total);
+    let data = json!({
+        "t": timeline.iter().map(|p| p.t).collect::<Vec<_>>(),
+        "users": timeline.iter().map(|p| p.users).collect::<Vec<_>>(),
+        "rps": timeline.iter().map(|p| p.rps).collect::<Vec<_>>(),
+        "fps": timeline.iter().map(|p| p.failures_per_s).collect::<Vec<_>>(),
+        "p50": at(0),
+        "p95": at(5),
+        "p99": at(7),
+        "dist": { "labels": labels, "counts": counts },
+    });
+    // Inside <script>, `</` would end the element early.
+    data.to_string().replace("</", "<\\/")
+}
+
+const CHART_SCRIPT: &str = r#"
+(function () {
+  var d = JSON.parse(document.getElementById('chart-data').textContent);
+  function xy(ys) { return ys.map(function (y, i) { return { x: d.t[i], y: y }; }); }
+  var line = { axisX: { type: Chartist.AutoScaleAxis, onlyInteger: true }, showPoint: d.t.length < 3,
+               lineSmooth: false, chartPadding: { left: 10, right: 20 }, low: 0 };
+  new Chartist.LineChart('#chart-rps', { series: [{ name: 'requests/s', data: xy(d.rps) }, { name: 'failures/s', data: xy(d.fps) }] }, line);
+  new Chartist.LineChart('#chart-users', { series: [{ name: 'users', data: xy(d.users) }] }, line);
+  new Chartist.LineChart('#chart-latency', { series: [{ name: 'p50', data: xy(d.p50) }, { name: 'p95', data: xy(d.p95) }, { name: 'p99', data: xy(d.p99) }] }, line);
+  new Chartist.BarChart('#chart-dist', { labels: d.dist.labels, series: [d.dist.counts] },
+    { chartPadding: { left: 10, right: 20 }, axisX: { labelInterpolationFnc: function (v, i) { return i % 2 === 0 ? v : null; } } });
+})();
+"#;
+
+fn legend(names: &[&str]) -> Markup {
+    html! {
+        div.legend {
+            @for (name, color) in names.iter().zip(SERIES_COLORS) {
+                span { i style=(format!("background:{color}")) {} (name) }
+            }
+        }
+    }
+}
+
+/// The page of one trial.
+pub fn trial_page(report: &Report) -> String {
+    let total = &report.requests_total;
+    let p = |q: f64| format_micros(total.percentiles_us.get(q).unwrap_or(0));
+    let users = report.config.get("users").and_then(|u| u.as_u64()).unwrap_or(0);
+    let body = html! {
+        header {
+            h1 { (report.identity.trial) " " (badge(report)) }
+            div.sub {
+                "started " (report.started_at) " · " (format!("{:.1}", report.duration_s)) " s · outcome "
+                (format!("{:?}", report.outcome).to_lowercase()) " · " a href="index.html" style="color:#9cc3ff" { "all trials" }
+            }
+        }
+        main {
+            section {
+                div.figures {
+                    (figure(total.count.to_string(), "requests"))
+                    (figure(format!("{} ({:.2}%)", total.failures, total.fail_ratio() * 100.0), "failures"))
+                    (figure(format!("{:.1}", total.rps), "requests/s"))
+                    (figure(p(0.5), "p50")) (figure(p(0.95), "p95")) (figure(p(0.99), "p99"))
+                    (figure(users.to_string(), "users"))
+                }
+                @if let Some(verdict) = &report.verdict { p.verdict { (verdict) } }
+            }
+            div.charts {
+                section { h2 { "Requests and failures per second" } (legend(&["requests/s", "failures/s"])) div #chart-rps .ct-chart {} }
+                section { h2 { "Users" } (legend(&["users"])) div #chart-users .ct-chart {} }
+                section { h2 { "Response time percentiles (ms)" } (legend(&["p50", "p95", "p99"])) div #chart-latency .ct-chart {} }
+                section { h2 { "Response time distribution (requests)" } div #chart-dist .ct-chart {} }
+            }
+            @if !report.thresholds.is_empty() {
+                section {
+                    h2 { "Thresholds" }
+                    table {
+                        tr { th.l { "Threshold" } th { "Observed" } th { "Verdict" } }
+                        @for verdict in &report.thresholds {
+                            tr {
+                                td.l { (verdict.expression) } td { (verdict.observed_text) }
+                                td { @if verdict.pass { span.badge.pass { "pass" } } @else { span.badge.fail { "breached" } } }
+                            }
+                        }
+                    }
+                }
+            }
+            section #requests { h2 { "Requests" } (entry_table(&report.requests, Some(total))) }
+            section #tasks { h2 { "Tasks" } (entry_table(&report.tasks, None)) }
+            @if !report.failures.is_empty() {
+                section #failures {
+                    h2 { "Failures" }
+                    table {
+                        tr { th { "Occurrences" } th.l { "Type" } th.l { "Name" } th.l { "Error and sample response" } }
+                        @for failure in &report.failures {
+                            tr {
+                                td { (failure.occurrences) } td.l { (failure.kind) } td.l { (failure.name) }
+                                td.l {
+                                    (failure.error)
+                                    @if let Some(sample) = &failure.sample {
+                                        pre {
+                                            @if let Some(url) = &sample.url { (url) "\n" }
+                                            @if let Some(status) = sample.status { "HTTP " (status) "\n" }
+                                            @if let Some(body) = &sample.body { (body) }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            script #chart-data type="application/json" { (PreEscaped(chart_data(report))) }
+        }
+    };
+    page(
+        &format!("{} · swarm-harness", report.identity.trial),
+        body,
+        Some(PreEscaped(CHART_SCRIPT.to_owned())),
+    )
+}
+
+/// The page over all trials of a run.
+pub fn index_page(reports: &[Report]) -> String {
+    let passed = reports.iter().filter(|r| r.passed).count();
+    let body = html! {
+        header {
+            h1 { "Stress run" }
+            div.sub { (passed) " of " (reports.len()) " trials passed" }
+        }
+        main {
+            section {
+                table {
+                    tr {
+                        th.l { "Trial" } th { "Verdict" } th { "Outcome" } th { "Requests" } th { "Failures" }
+                        th { "req/s" } th { "p50" } th { "p95" } th { "p99" } th { "Duration" } th.l { "Files" }
+                    }
+                    @for report in reports {
+                        @let total = &report.requests_total;
+                        @let stem = file_stem(&report.identity.trial);
+                        tr {
+                            td.l { a href=(format!("{stem}.html")) { (report.identity.trial) } }
+                            td { (badge(report)) }
+                            td { (format!("{:?}", report.outcome).to_lowercase()) }
+                            td { (total.count) } td { (total.failures) } td { (format!("{:.1}", total.rps)) }
+                            td { (format_micros(total.percentiles_us.get(0.5).unwrap_or(0))) }
+                            td { (format_micros(total.percentiles_us.get(0.95).unwrap_or(0))) }
+                            td { (format_micros(total.percentiles_us.get(0.99).unwrap_or(0))) }
+                            td { (format!("{:.1}s", report.duration_s)) }
+                            td.l {
+                                a href=(format!("{stem}.json")) { "json" } " · "
+                                a href=(format!("{stem}_stats.csv")) { "csv" } " · "
+                                a href=(format!("{stem}_stats_history.csv")) { "history" } " · "
+                                a href=(format!("{stem}_failures.csv")) { "failures" }
+                            }
+                        }
+                    }
+                }
+                p { a href="junit.xml" { "junit.xml" } }
+            }
+        }
+    };
+    page("Stress run · swarm-harness", body, None)
+}

@@ -1,0 +1,52 @@
+//! Whether a trial passed: with thresholds, when every threshold holds; without, when no
+//! request and no task failed. An interrupted or aborted trial never passes.
+
+use std::fmt::Write;
+
+use super::Report;
+use crate::runner::Outcome;
+use crate::threshold::Verdict;
+
+/// Sets `passed` and `verdict` (why it failed, every reason named).
+pub fn judge(report: &mut Report, has_thresholds: bool, aborted_by: Option<&Verdict>) {
+    let mut problems = Vec::new();
+    match report.outcome {
+        Outcome::Interrupted => problems.push("interrupted before the end of its duration".to_owned()),
+        Outcome::Aborted => {
+            if let Some(breach) = aborted_by {
+                problems.push(format!(
+                    "aborted early: threshold `{}` breached (observed {})",
+                    breach.expression, breach.observed_text
+                ));
+            }
+        }
+        Outcome::Completed | Outcome::RequestLimit => {}
+    }
+    if has_thresholds {
+        if let Some(table) = breach_table(&report.thresholds) {
+            problems.push(table);
+        }
+    } else if let Some(message) = super::failure_message(report) {
+        problems.push(message);
+    }
+    report.passed = problems.is_empty();
+    report.verdict = (!problems.is_empty()).then(|| problems.join("\n"));
+}
+
+/// `thresholds breached:` and one line per breach with the observed value.
+pub fn breach_table(verdicts: &[Verdict]) -> Option<String> {
+    let breached: Vec<&Verdict> = verdicts.iter().filter(|v| !v.pass).collect();
+    if breached.is_empty() {
+        return None;
+    }
+    let width = breached.iter().map(|v| v.expression.len()).max().unwrap_or(0);
+    let mut table = format!("{} of {} thresholds breached:", breached.len(), verdicts.len());
+    for verdict in breached {
+        let _ = write!(
+            table,
+            "\n  {:<width$}  observed {}",
+            verdict.expression, verdict.observed_text
+        );
+    }
+    Some(table)
+}
