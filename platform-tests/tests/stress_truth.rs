@@ -35,6 +35,8 @@ fn injected_errors_equal_reported_failures_and_sessions_are_reused() {
     let dir = tempfile::tempdir().unwrap();
     let url = platform.url();
     let dir_arg = dir.path().display().to_string();
+    // libtest's own lines ("test result: ...") go to a file, not into this test's output.
+    let log = dir.path().join("libtest.log").display().to_string();
     let code = swarm_harness::Harness::new().run_from([
         "stress",
         "create_app_and_wait[",
@@ -42,6 +44,8 @@ fn injected_errors_equal_reported_failures_and_sessions_are_reused() {
         &url,
         "--report-dir",
         &dir_arg,
+        "--logfile",
+        &log,
         "--duration",
         "3s",
         "--num-clients",

@@ -42,7 +42,13 @@ pub enum Metric {
 }
 
 impl Metric {
-    pub const ALL: [Metric; 5] = [Metric::P50, Metric::P95, Metric::P99, Metric::Rps, Metric::FailRatio];
+    pub const ALL: [Metric; 5] = [
+        Metric::P50,
+        Metric::P95,
+        Metric::P99,
+        Metric::Rps,
+        Metric::FailRatio,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -161,13 +167,17 @@ pub fn compare(baseline: &[Report], current: &[Report], tolerance: &Tolerance) -
     let mut comparison = Comparison::default();
     for (trial, &b) in &base_index {
         let Some(&c) = current_index.get(trial) else {
-            comparison.unmatched.push((trial.clone(), String::new(), "baseline only"));
+            comparison
+                .unmatched
+                .push((trial.clone(), String::new(), "baseline only"));
             continue;
         };
         let (base_entries, current_entries) = (entries(&baseline[b]), entries(&current[c]));
         for (name, base_entry) in &base_entries {
             let Some(current_entry) = current_entries.get(name) else {
-                comparison.unmatched.push((trial.clone(), name.clone(), "baseline only"));
+                comparison
+                    .unmatched
+                    .push((trial.clone(), name.clone(), "baseline only"));
                 continue;
             };
             if base_entry.count < tolerance.min_count || current_entry.count < tolerance.min_count {
@@ -185,12 +195,22 @@ pub fn compare(baseline: &[Report], current: &[Report], tolerance: &Tolerance) -
                 });
             }
         }
-        for name in current_entries.keys().filter(|n| !base_entries.contains_key(*n)) {
-            comparison.unmatched.push((trial.clone(), name.clone(), "current only"));
+        for name in current_entries
+            .keys()
+            .filter(|n| !base_entries.contains_key(*n))
+        {
+            comparison
+                .unmatched
+                .push((trial.clone(), name.clone(), "current only"));
         }
     }
-    for trial in current_index.keys().filter(|t| !base_index.contains_key(*t)) {
-        comparison.unmatched.push((trial.clone(), String::new(), "current only"));
+    for trial in current_index
+        .keys()
+        .filter(|t| !base_index.contains_key(*t))
+    {
+        comparison
+            .unmatched
+            .push((trial.clone(), String::new(), "current only"));
     }
     comparison
 }
@@ -203,10 +223,19 @@ mod tests {
     fn regression_rules() {
         let t = Tolerance::default();
         assert!(regressed(Metric::P95, 20_000.0, 40_000.0, &t));
-        assert!(!regressed(Metric::P95, 20_000.0, 23_000.0, &t), "within 20%");
-        assert!(!regressed(Metric::P50, 100.0, 900.0, &t), "below the absolute floor");
+        assert!(
+            !regressed(Metric::P95, 20_000.0, 23_000.0, &t),
+            "within 20%"
+        );
+        assert!(
+            !regressed(Metric::P50, 100.0, 900.0, &t),
+            "below the absolute floor"
+        );
         assert!(regressed(Metric::Rps, 100.0, 50.0, &t));
-        assert!(!regressed(Metric::Rps, 100.0, 150.0, &t), "faster is no regression");
+        assert!(
+            !regressed(Metric::Rps, 100.0, 150.0, &t),
+            "faster is no regression"
+        );
         assert!(regressed(Metric::FailRatio, 0.0, 0.05, &t));
         assert!(!regressed(Metric::FailRatio, 0.02, 0.025, &t));
     }

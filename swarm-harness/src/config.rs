@@ -38,7 +38,9 @@ impl ConfigError {
     /// The setting as the user wrote it.
     pub fn setting(&self) -> &str {
         match self {
-            ConfigError::Invalid { setting, .. } | ConfigError::Threshold { setting, .. } => setting,
+            ConfigError::Invalid { setting, .. } | ConfigError::Threshold { setting, .. } => {
+                setting
+            }
         }
     }
 }

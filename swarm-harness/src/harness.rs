@@ -321,11 +321,7 @@ impl Shared {
             tasks: spec.tasks,
             on_start: spec.on_start,
             on_stop: spec.on_stop,
-            thresholds: self
-                .overrides
-                .thresholds
-                .clone()
-                .unwrap_or(spec.thresholds),
+            thresholds: self.overrides.thresholds.clone().unwrap_or(spec.thresholds),
             profile,
         });
         println!();
@@ -360,9 +356,7 @@ impl Shared {
             totals: &result.totals,
             timeline: result.timeline,
         });
-        report.thresholds = plan
-            .thresholds
-            .evaluate(&result.totals, result.elapsed);
+        report.thresholds = plan.thresholds.evaluate(&result.totals, result.elapsed);
         report::judge(
             &mut report,
             !plan.thresholds.is_empty(),

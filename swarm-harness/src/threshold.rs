@@ -148,7 +148,11 @@ impl Threshold {
                 .iter()
                 .find(|(k, n, _)| k == kind && n == name)
                 .map(|(_, _, e)| e),
-            Scope::Task { name } => totals.tasks.iter().find(|(_, n, _)| n == name).map(|(_, _, e)| e),
+            Scope::Task { name } => totals
+                .tasks
+                .iter()
+                .find(|(_, n, _)| n == name)
+                .map(|(_, _, e)| e),
         }
     }
 
@@ -178,7 +182,10 @@ impl Threshold {
     pub fn breach_is_final(&self) -> bool {
         matches!(
             (self.metric, self.op),
-            (Metric::Count | Metric::Failures | Metric::Max, Op::Lt | Op::Le) | (Metric::Min, Op::Gt | Op::Ge)
+            (
+                Metric::Count | Metric::Failures | Metric::Max,
+                Op::Lt | Op::Le
+            ) | (Metric::Min, Op::Gt | Op::Ge)
         )
     }
 }
@@ -266,11 +273,22 @@ mod parse {
         }
 
         fn error(&self, at: usize, len: usize, message: impl Into<String>) -> ThresholdError {
-            let width = self.expression[at.min(self.expression.len())..].chars().count().min(len.max(1));
+            let width = self.expression[at.min(self.expression.len())..]
+                .chars()
+                .count()
+                .min(len.max(1));
             ThresholdError {
                 expression: self.expression.to_owned(),
                 message: message.into(),
-                caret: format!("{}{}", " ".repeat(self.expression[..at.min(self.expression.len())].chars().count()), "^".repeat(width.max(1))),
+                caret: format!(
+                    "{}{}",
+                    " ".repeat(
+                        self.expression[..at.min(self.expression.len())]
+                            .chars()
+                            .count()
+                    ),
+                    "^".repeat(width.max(1))
+                ),
             }
         }
 
@@ -278,7 +296,10 @@ mod parse {
         fn take(&mut self, accept: impl Fn(char) -> bool) -> (usize, &'a str) {
             self.skip_spaces();
             let start = self.position;
-            let len = self.rest().find(|c| !accept(c)).unwrap_or(self.rest().len());
+            let len = self
+                .rest()
+                .find(|c| !accept(c))
+                .unwrap_or(self.rest().len());
             self.position += len;
             (start, &self.expression[start..start + len])
         }
@@ -289,7 +310,10 @@ mod parse {
             Some(colon) => (scope_of(expression, &expression[..colon])?, colon + 1),
             None => (Scope::Aggregated, 0),
         };
-        let mut cursor = Cursor { expression, position: body_start };
+        let mut cursor = Cursor {
+            expression,
+            position: body_start,
+        };
         let (at, word) = cursor.take(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
         let metric = metric_of(word).ok_or_else(|| {
             cursor.error(at, word.len(), format!(
@@ -302,7 +326,9 @@ mod parse {
             "<=" => Op::Le,
             ">" => Op::Gt,
             ">=" => Op::Ge,
-            _ => return Err(cursor.error(at, symbol.len(), "expected a comparison: <, <=, > or >=")),
+            _ => {
+                return Err(cursor.error(at, symbol.len(), "expected a comparison: <, <=, > or >="));
+            }
         };
         let (at, number) = cursor.take(|c| c.is_ascii_digit() || c == '.');
         let number: f64 = number
@@ -314,13 +340,24 @@ mod parse {
             cursor.position += len;
             &rest[..len]
         });
-        let value = value_of(metric, number, unit)
-            .map_err(|message| cursor.error(if unit.is_empty() { at } else { unit_at }, unit.len().max(1), message))?;
+        let value = value_of(metric, number, unit).map_err(|message| {
+            cursor.error(
+                if unit.is_empty() { at } else { unit_at },
+                unit.len().max(1),
+                message,
+            )
+        })?;
         let (at, flag) = cursor.take(|c| !c.is_whitespace());
         let abort_on_fail = match flag {
             "" => false,
             "abort_on_fail" => true,
-            other => return Err(cursor.error(at, other.len(), "unexpected text; only `abort_on_fail` may follow the value")),
+            other => {
+                return Err(cursor.error(
+                    at,
+                    other.len(),
+                    "unexpected text; only `abort_on_fail` may follow the value",
+                ));
+            }
         };
         let (at, extra) = cursor.take(|c| !c.is_whitespace());
         if !extra.is_empty() {
@@ -338,7 +375,10 @@ mod parse {
 
     fn scope_of(expression: &str, scope: &str) -> Result<Scope, ThresholdError> {
         let trimmed = scope.trim();
-        let cursor = Cursor { expression, position: 0 };
+        let cursor = Cursor {
+            expression,
+            position: 0,
+        };
         let Some((kind, name)) = trimmed.split_once(char::is_whitespace) else {
             return Err(cursor.error(
                 scope.len() - scope.trim_start().len(),
@@ -350,7 +390,10 @@ mod parse {
         Ok(if kind == "task" {
             Scope::Task { name }
         } else {
-            Scope::Request { kind: kind.to_owned(), name }
+            Scope::Request {
+                kind: kind.to_owned(),
+                name,
+            }
         })
     }
 
@@ -382,14 +425,20 @@ mod parse {
                 "s" => 1e6,
                 "m" => 60e6,
                 "" => return Err("a time needs a unit: us, ms, s or m (such as 200ms)".to_owned()),
-                other => return Err(format!("unknown time unit `{other}`; expected us, ms, s or m")),
+                other => {
+                    return Err(format!(
+                        "unknown time unit `{other}`; expected us, ms, s or m"
+                    ));
+                }
             };
             return Ok(number * scale);
         }
         match (metric, unit) {
             (Metric::FailRatio, "%") => Ok(number / 100.0),
             (Metric::FailRatio, "") if number <= 1.0 => Ok(number),
-            (Metric::FailRatio, "") => Err("a ratio is from 0 to 1, or a percentage such as 1%".to_owned()),
+            (Metric::FailRatio, "") => {
+                Err("a ratio is from 0 to 1, or a percentage such as 1%".to_owned())
+            }
             (Metric::Rps, "" | "/s") => Ok(number),
             (_, "") => Ok(number),
             (_, other) => Err(format!("unexpected unit `{other}` for this metric")),
@@ -404,16 +453,38 @@ mod tests {
     #[test]
     fn parses_the_documented_forms() {
         let t = Threshold::parse("p95 < 200ms").unwrap();
-        assert_eq!((t.metric, t.op, t.value, t.scope.clone()), (Metric::Percentile(0.95), Op::Lt, 200_000.0, Scope::Aggregated));
+        assert_eq!(
+            (t.metric, t.op, t.value, t.scope.clone()),
+            (
+                Metric::Percentile(0.95),
+                Op::Lt,
+                200_000.0,
+                Scope::Aggregated
+            )
+        );
         let t = Threshold::parse("p99.9 <= 1s").unwrap();
-        assert_eq!((t.metric, t.op, t.value), (Metric::Percentile(0.999), Op::Le, 1e6));
+        assert_eq!(
+            (t.metric, t.op, t.value),
+            (Metric::Percentile(0.999), Op::Le, 1e6)
+        );
         assert_eq!(Threshold::parse("fail_ratio < 1%").unwrap().value, 0.01);
         assert_eq!(Threshold::parse("rps > 100").unwrap().metric, Metric::Rps);
         assert_eq!(Threshold::parse("count >= 1000").unwrap().op, Op::Ge);
         let t = Threshold::parse("GET /apps/{id}: p99 < 500ms").unwrap();
-        assert_eq!(t.scope, Scope::Request { kind: "GET".into(), name: "/apps/{id}".into() });
+        assert_eq!(
+            t.scope,
+            Scope::Request {
+                kind: "GET".into(),
+                name: "/apps/{id}".into()
+            }
+        );
         let t = Threshold::parse("task create_app[large]: p95 < 2s abort_on_fail").unwrap();
-        assert_eq!(t.scope, Scope::Task { name: "create_app[large]".into() });
+        assert_eq!(
+            t.scope,
+            Scope::Task {
+                name: "create_app[large]".into()
+            }
+        );
         assert!(t.abort_on_fail);
     }
 
@@ -427,25 +498,46 @@ mod tests {
         let error = Threshold::parse("latency < 2s").unwrap_err();
         assert!(error.message.contains("unknown metric `latency`"));
         assert_eq!(error.caret, "^^^^^^^");
-        assert!(Threshold::parse("p95 < 200").unwrap_err().message.contains("needs a unit"));
+        assert!(
+            Threshold::parse("p95 < 200")
+                .unwrap_err()
+                .message
+                .contains("needs a unit")
+        );
         assert!(Threshold::parse("fail_ratio < 5").is_err());
         assert!(Threshold::parse("p95 < 1s now").is_err());
         assert!(Threshold::parse("apps: p95 < 1s").is_err());
         assert!(Thresholds::parse_list("p95 < 1s; avg < 2x").is_err());
-        assert_eq!(Thresholds::parse_list("p95 < 1s;\navg < 2ms").unwrap().0.len(), 2);
+        assert_eq!(
+            Thresholds::parse_list("p95 < 1s;\navg < 2ms")
+                .unwrap()
+                .0
+                .len(),
+            2
+        );
     }
 
     #[test]
     fn evaluates_against_totals() {
         let mut totals = Shard::default();
         for micros in [10_000, 20_000, 30_000, 40_000] {
-            totals.requests.entry("GET", "/a").record(micros, micros != 40_000, 0);
+            totals
+                .requests
+                .entry("GET", "/a")
+                .record(micros, micros != 40_000, 0);
         }
         totals.tasks.entry("task", "t").record(5, true, 0);
         let second = Duration::from_secs(1);
-        let verdicts = Thresholds::parse(&["max < 35ms", "fail_ratio < 30%", "GET /a: count >= 4", "task t: avg < 1ms", "GET /b: count > 0", "rps > 3"])
-            .unwrap()
-            .evaluate(&totals, second);
+        let verdicts = Thresholds::parse(&[
+            "max < 35ms",
+            "fail_ratio < 30%",
+            "GET /a: count >= 4",
+            "task t: avg < 1ms",
+            "GET /b: count > 0",
+            "rps > 3",
+        ])
+        .unwrap()
+        .evaluate(&totals, second);
         let passes: Vec<bool> = verdicts.iter().map(|v| v.pass).collect();
         assert_eq!(passes, [false, true, true, true, false, true]);
         assert_eq!(verdicts[0].observed_text, "40.0ms");

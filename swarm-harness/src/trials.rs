@@ -123,7 +123,10 @@ fn thresholds_of(scenario: &Scenario) -> Result<Thresholds, TrialError> {
     })
 }
 
-fn single(scenario: &'static Scenario, param: Option<&'static str>) -> Result<TrialSpec, TrialError> {
+fn single(
+    scenario: &'static Scenario,
+    param: Option<&'static str>,
+) -> Result<TrialSpec, TrialError> {
     Ok(TrialSpec {
         name: trial_name(scenario.name, param),
         scenario: scenario.name.to_owned(),

@@ -15,7 +15,11 @@ use swarm_harness::compare::{Comparison, Metric, Tolerance, compare};
 use swarm_harness::report::{self, Report};
 
 #[derive(Parser)]
-#[command(name = "swarm", version, about = "Renders and compares swarm-harness reports.")]
+#[command(
+    name = "swarm",
+    version,
+    about = "Renders and compares swarm-harness reports."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -53,12 +57,20 @@ enum Command {
 }
 
 fn parse_share(text: &str) -> Result<f64, String> {
-    let expected = || format!("invalid share {text:?}: expected a percentage such as 20% or a fraction such as 0.2");
+    let expected = || {
+        format!(
+            "invalid share {text:?}: expected a percentage such as 20% or a fraction such as 0.2"
+        )
+    };
     let value = match text.trim().strip_suffix('%') {
         Some(percent) => percent.trim().parse::<f64>().map_err(|_| expected())? / 100.0,
         None => text.trim().parse::<f64>().map_err(|_| expected())?,
     };
-    if value.is_finite() && value >= 0.0 { Ok(value) } else { Err(expected()) }
+    if value.is_finite() && value >= 0.0 {
+        Ok(value)
+    } else {
+        Err(expected())
+    }
 }
 
 fn parse_micros(text: &str) -> Result<u64, String> {
@@ -68,20 +80,34 @@ fn parse_micros(text: &str) -> Result<u64, String> {
 }
 
 fn parse_metrics(text: &str) -> Result<Metric, String> {
-    Metric::parse(text).ok_or_else(|| format!("unknown metric {text:?}: expected p50, p95, p99, rps or fail_ratio"))
+    Metric::parse(text).ok_or_else(|| {
+        format!("unknown metric {text:?}: expected p50, p95, p99, rps or fail_ratio")
+    })
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Report { dir } => render(&dir).map(|()| ExitCode::SUCCESS),
-        Command::Compare { baseline, current, tolerance, fail_ratio_tolerance, min_delta, min_count, metrics } => {
+        Command::Compare {
+            baseline,
+            current,
+            tolerance,
+            fail_ratio_tolerance,
+            min_delta,
+            min_count,
+            metrics,
+        } => {
             let tolerance = Tolerance {
                 relative: tolerance,
                 min_delta_us: min_delta,
                 fail_ratio: fail_ratio_tolerance,
                 min_count,
-                metrics: if metrics.is_empty() { Metric::ALL.to_vec() } else { metrics },
+                metrics: if metrics.is_empty() {
+                    Metric::ALL.to_vec()
+                } else {
+                    metrics
+                },
             };
             run_compare(&baseline, &current, &tolerance)
         }
@@ -112,8 +138,12 @@ fn render(dir: &Path) -> Result<(), String> {
     let reports = load(dir)?;
     for report in &reports {
         report::csv::write_csv(dir, report).map_err(|e| e.to_string())?;
-        let page = dir.join(format!("{}.html", report::file_stem(&report.identity.trial)));
-        report::write_atomically(&page, report::trial_page(report).as_bytes()).map_err(|e| e.to_string())?;
+        let page = dir.join(format!(
+            "{}.html",
+            report::file_stem(&report.identity.trial)
+        ));
+        report::write_atomically(&page, report::trial_page(report).as_bytes())
+            .map_err(|e| e.to_string())?;
     }
     report::write_run_files(dir, &reports).map_err(|e| e.to_string())?;
     println!("rendered {} trial(s) in {}", reports.len(), dir.display());
@@ -125,7 +155,10 @@ fn run_compare(baseline: &Path, current: &Path, tolerance: &Tolerance) -> Result
     print_comparison(&comparison);
     let regressions: Vec<_> = comparison.regressions().collect();
     if regressions.is_empty() {
-        println!("\nno regression beyond the tolerance ({} figures compared)", comparison.changes.len());
+        println!(
+            "\nno regression beyond the tolerance ({} figures compared)",
+            comparison.changes.len()
+        );
         return Ok(ExitCode::SUCCESS);
     }
     println!("\n{} regression(s):", regressions.len());
@@ -151,7 +184,10 @@ fn print_comparison(comparison: &Comparison) {
         .max()
         .unwrap_or(20)
         .clamp(20, 70);
-    println!("{:<width$} {:>10} {:>12} {:>12} {:>9}  status", "trial / entry", "metric", "baseline", "current", "change");
+    println!(
+        "{:<width$} {:>10} {:>12} {:>12} {:>9}  status",
+        "trial / entry", "metric", "baseline", "current", "change"
+    );
     for change in &comparison.changes {
         println!(
             "{:<width$} {:>10} {:>12} {:>12} {:>9}  {}",

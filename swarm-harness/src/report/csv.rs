@@ -37,9 +37,16 @@ pub fn stats_header() -> Vec<String> {
 }
 
 pub fn history_header() -> Vec<String> {
-    let mut header: Vec<String> = ["Timestamp", "User Count", "Type", "Name", "Requests/s", "Failures/s"]
-        .map(str::to_owned)
-        .to_vec();
+    let mut header: Vec<String> = [
+        "Timestamp",
+        "User Count",
+        "Type",
+        "Name",
+        "Requests/s",
+        "Failures/s",
+    ]
+    .map(str::to_owned)
+    .to_vec();
     header.extend(percentile_columns());
     header.extend(
         [
@@ -62,7 +69,11 @@ pub const FAILURES_HEADER: [&str; 4] = ["Method", "Name", "Error", "Occurrences"
 pub fn ms(micros: f64) -> String {
     let text = format!("{:.3}", micros / 1e3);
     let text = text.trim_end_matches('0').trim_end_matches('.');
-    if text.is_empty() { "0".to_owned() } else { text.to_owned() }
+    if text.is_empty() {
+        "0".to_owned()
+    } else {
+        text.to_owned()
+    }
 }
 
 /// Whole milliseconds, as Locust writes medians and percentiles.
@@ -84,7 +95,10 @@ fn stats_row(entry: &EntryReport) -> Vec<String> {
         format!("{}", entry.rps),
         format!("{}", entry.failures_per_s),
     ];
-    row.extend(percentile_cells(entry.count, entry.percentiles_us.0.iter().map(|(_, v)| *v)));
+    row.extend(percentile_cells(
+        entry.count,
+        entry.percentiles_us.0.iter().map(|(_, v)| *v),
+    ));
     row
 }
 
@@ -98,11 +112,17 @@ fn percentile_cells(count: u64, values: impl Iterator<Item = u64>) -> Vec<String
 
 fn to_bytes(header: &[String], rows: Vec<Vec<String>>) -> Vec<u8> {
     let mut writer = csv::Writer::from_writer(Vec::new());
-    writer.write_record(header).expect("writing to memory does not fail");
+    writer
+        .write_record(header)
+        .expect("writing to memory does not fail");
     for row in rows {
-        writer.write_record(&row).expect("writing to memory does not fail");
+        writer
+            .write_record(&row)
+            .expect("writing to memory does not fail");
     }
-    writer.into_inner().expect("flushing to memory does not fail")
+    writer
+        .into_inner()
+        .expect("flushing to memory does not fail")
 }
 
 pub fn stats_csv(report: &Report) -> Vec<u8> {
@@ -154,7 +174,14 @@ pub fn failures_csv(report: &Report) -> Vec<u8> {
     let rows = report
         .failures
         .iter()
-        .map(|f| vec![f.kind.clone(), f.name.clone(), f.error.clone(), f.occurrences.to_string()])
+        .map(|f| {
+            vec![
+                f.kind.clone(),
+                f.name.clone(),
+                f.error.clone(),
+                f.occurrences.to_string(),
+            ]
+        })
         .collect();
     to_bytes(&header, rows)
 }

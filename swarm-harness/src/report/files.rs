@@ -24,7 +24,10 @@ pub fn write_trial_files(dir: &Path, report: &Report) -> Result<PathBuf, ReportE
 /// # Errors
 /// When a file cannot be written.
 pub fn write_run_files(dir: &Path, reports: &[Report]) -> Result<(), ReportError> {
-    write_atomically(&dir.join("index.html"), html::index_page(reports).as_bytes())?;
+    write_atomically(
+        &dir.join("index.html"),
+        html::index_page(reports).as_bytes(),
+    )?;
     write_atomically(&dir.join("junit.xml"), junit::junit_xml(reports).as_bytes())
 }
 

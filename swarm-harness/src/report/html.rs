@@ -182,7 +182,11 @@ fn legend(names: &[&str]) -> Markup {
 pub fn trial_page(report: &Report) -> String {
     let total = &report.requests_total;
     let p = |q: f64| format_micros(total.percentiles_us.get(q).unwrap_or(0));
-    let users = report.config.get("users").and_then(|u| u.as_u64()).unwrap_or(0);
+    let users = report
+        .config
+        .get("users")
+        .and_then(|u| u.as_u64())
+        .unwrap_or(0);
     let body = html! {
         header {
             h1 { (report.identity.trial) " " (badge(report)) }

@@ -44,7 +44,11 @@ fn details(report: &Report) -> String {
         text.push_str("\n\nthresholds:");
         for verdict in &report.thresholds {
             let mark = if verdict.pass { "pass" } else { "FAIL" };
-            let _ = write!(text, "\n  [{mark}] {}  observed {}", verdict.expression, verdict.observed_text);
+            let _ = write!(
+                text,
+                "\n  [{mark}] {}  observed {}",
+                verdict.expression, verdict.observed_text
+            );
         }
     }
     if !report.failures.is_empty() {

@@ -11,7 +11,9 @@ use crate::threshold::Verdict;
 pub fn judge(report: &mut Report, has_thresholds: bool, aborted_by: Option<&Verdict>) {
     let mut problems = Vec::new();
     match report.outcome {
-        Outcome::Interrupted => problems.push("interrupted before the end of its duration".to_owned()),
+        Outcome::Interrupted => {
+            problems.push("interrupted before the end of its duration".to_owned())
+        }
         Outcome::Aborted => {
             if let Some(breach) = aborted_by {
                 problems.push(format!(
@@ -39,8 +41,16 @@ pub fn breach_table(verdicts: &[Verdict]) -> Option<String> {
     if breached.is_empty() {
         return None;
     }
-    let width = breached.iter().map(|v| v.expression.len()).max().unwrap_or(0);
-    let mut table = format!("{} of {} thresholds breached:", breached.len(), verdicts.len());
+    let width = breached
+        .iter()
+        .map(|v| v.expression.len())
+        .max()
+        .unwrap_or(0);
+    let mut table = format!(
+        "{} of {} thresholds breached:",
+        breached.len(),
+        verdicts.len()
+    );
     for verdict in breached {
         let _ = write!(
             table,

@@ -1,9 +1,9 @@
 //! What one trial runs: its tasks with weights, hooks and resolved load profile.
 
 use crate::User;
-use crate::threshold::Thresholds;
 use crate::config::LoadProfile;
 use crate::entry::{HookFn, Runner, ScenarioFuture};
+use crate::threshold::Thresholds;
 
 /// One task of a trial: a scenario, with its parameter when it has one.
 #[derive(Clone)]

@@ -22,7 +22,8 @@ pub const TRANSACTION_KIND: &str = "transaction";
 impl Shard {
     /// All requests together (Locust's `Aggregated`), transactions left out.
     pub fn request_total(&self) -> super::Entry {
-        self.requests.aggregated_where(|kind| kind != TRANSACTION_KIND)
+        self.requests
+            .aggregated_where(|kind| kind != TRANSACTION_KIND)
     }
 
     pub fn extend(&mut self, other: &Shard) {

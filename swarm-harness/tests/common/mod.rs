@@ -1,0 +1,129 @@
+//! Shared by the report tests: a loopback server with slow and failing routes, scenarios
+//! against it, and an in-process run of the harness whose libtest output goes to a log file.
+
+#![allow(dead_code)] // each test file uses its own part
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use swarm_harness::{User, stress_test};
+
+/// A running test server; `/delay` sleeps `delay_ms`, `/flaky` fails every other request.
+pub struct Server {
+    pub url: String,
+    pub requests: Arc<AtomicU64>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+#[derive(Clone)]
+struct Config {
+    delay: Duration,
+    requests: Arc<AtomicU64>,
+}
+
+pub fn start_server(delay_ms: u64) -> Server {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let requests = Arc::new(AtomicU64::new(0));
+    let config = Config {
+        delay: Duration::from_millis(delay_ms),
+        requests: requests.clone(),
+    };
+    let app = Router::new()
+        .route(
+            "/delay",
+            get(|State(c): State<Config>| async move {
+                c.requests.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(c.delay).await;
+                "slept"
+            }),
+        )
+        .route(
+            "/flaky",
+            get(|State(c): State<Config>| async move {
+                let n = c.requests.fetch_add(1, Ordering::SeqCst);
+                if n % 2 == 0 {
+                    (StatusCode::SERVICE_UNAVAILABLE, "try again")
+                } else {
+                    (StatusCode::OK, "fine")
+                }
+            }),
+        )
+        .route("/fast", get(|| async { "fast" }))
+        .with_state(config);
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    runtime.spawn(async move { axum::serve(listener, app).await });
+    Server {
+        url,
+        requests,
+        _runtime: runtime,
+    }
+}
+
+#[stress_test(thresholds = ["p95 < 1ms"], wait = constant(5ms))]
+async fn slow_route(user: &mut User) -> anyhow::Result<()> {
+    user.get("/delay").send().await?;
+    Ok(())
+}
+
+#[stress_test(thresholds = ["fail_ratio < 1%"], wait = constant(5ms))]
+async fn flaky_route(user: &mut User) -> anyhow::Result<()> {
+    user.get("/flaky").send().await?;
+    Ok(())
+}
+
+#[stress_test(thresholds = ["p95 < 2s", "fail_ratio < 1%", "GET /fast: count >= 1", "task fast_route: p99 < 2s"], wait = constant(5ms))]
+async fn fast_route(user: &mut User) -> anyhow::Result<()> {
+    user.get("/fast").send().await?;
+    Ok(())
+}
+
+/// Closed model with fixed users and no wait: throughput is bounded by the server's delay.
+#[stress_test(wait = constant(1ms))]
+async fn delayed(user: &mut User) -> anyhow::Result<()> {
+    user.get("/delay").send().await?;
+    Ok(())
+}
+
+/// Runs the trial `exact` against `url` with short settings, reports into `dir`.
+pub fn run(exact: &str, url: &str, dir: &Path, extra: &[&str]) -> ExitCode {
+    let dir_arg = dir.display().to_string();
+    let log = dir.join("libtest.log").display().to_string();
+    let mut args = vec![
+        "stress",
+        "--exact",
+        exact,
+        "--host",
+        url,
+        "--report-dir",
+        &dir_arg,
+        "--logfile",
+        &log,
+    ];
+    // Short defaults, unless the test gives its own.
+    for (flag, value) in [
+        ("--duration", "2s"),
+        ("--num-clients", "4"),
+        ("--hatch-rate", "40"),
+    ] {
+        if !extra.contains(&flag) {
+            args.extend([flag, value]);
+        }
+    }
+    args.extend_from_slice(extra);
+    swarm_harness::Harness::new().run_from(args)
+}
+
+pub fn read_json(dir: &Path, trial: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(dir.join(format!("{trial}.json"))).expect("report written");
+    serde_json::from_str(&text).unwrap()
+}
