@@ -70,7 +70,13 @@ fn app_name(user: &mut User) -> String {
     )
 }
 
-#[stress_test(user = "Browser", weight = 3, on_start = login, wait = between(50ms, 250ms))]
+#[stress_test(
+    user = "Browser",
+    weight = 3,
+    on_start = login,
+    wait = between(50ms, 250ms),
+    thresholds = ["p95 < 500ms", "fail_ratio < 1%", "GET /api/catalog: p99 < 1s"]
+)]
 pub async fn browse_catalog(user: &mut User) -> Result<Vec<Service>> {
     let services = client::catalog(user).await?;
     anyhow::ensure!(!services.is_empty(), "the catalog is empty");
@@ -115,7 +121,12 @@ pub async fn create_app_in_background(user: &mut User) -> Result<App> {
 }
 
 /// Creates an app of the given size; the request succeeds only if the app is `PROVISIONING`.
-#[stress_test(params = ["small", "large"], on_start = login, wait = between(100ms, 300ms))]
+#[stress_test(
+    params = ["small", "large"],
+    on_start = login,
+    wait = between(100ms, 300ms),
+    thresholds = ["p95 < 500ms", "fail_ratio < 1%"]
+)]
 pub async fn create_app(user: &mut User, size: &str) -> Result<App> {
     let org = org_id(user).await?;
     let name = app_name(user);
@@ -124,7 +135,12 @@ pub async fn create_app(user: &mut User, size: &str) -> Result<App> {
 
 /// Creates an app and waits until it is `ACTIVE`, measured as one transaction: a success when
 /// it becomes `ACTIVE`, a failure when it goes to `ERROR`, fails to be created or times out.
-#[stress_test(params = ["small", "large"], on_start = login, wait = constant(100ms))]
+#[stress_test(
+    params = ["small", "large"],
+    on_start = login,
+    wait = constant(100ms),
+    thresholds = ["p95 < 500ms", "fail_ratio < 1%"]
+)]
 pub async fn create_app_and_wait(user: &mut User, size: &str) -> Result<App> {
     let flow = user.transaction(format!("create {size} app until ACTIVE"));
     let org = org_id(user).await?;
