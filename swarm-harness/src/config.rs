@@ -7,7 +7,9 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::entry::WaitTime;
+use crate::shape::Stages;
 use crate::threshold::{ThresholdError, Thresholds};
+pub use swarm_harness_syntax::duration::{DurationUnit, parse_duration};
 
 /// Where a raw setting came from; used to word errors the way the user wrote the value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +94,9 @@ pub struct Overrides {
     pub stop_timeout: Option<Duration>,
     /// Replaces every scenario's own thresholds.
     pub thresholds: Option<Thresholds>,
+    pub arrival_rate: Option<f64>,
+    pub max_users: Option<u32>,
+    pub stages: Option<Stages>,
 }
 
 const USERS_FORM: &str = "a whole number of users of at least 1, such as 20";
@@ -156,6 +161,25 @@ impl Overrides {
                     })?;
                     overrides.thresholds = Some(parsed);
                 }
+                "PT_ARRIVAL_RATE" => {
+                    overrides.arrival_rate = Some(setting.parse_with(
+                        |v| v.parse::<f64>().ok().filter(|r| r.is_finite() && *r > 0.0),
+                        "a number of iterations per second greater than 0, such as 200",
+                    )?)
+                }
+                "PT_MAX_USERS" => {
+                    overrides.max_users =
+                        Some(setting.parse_with(
+                            |v| v.parse::<u32>().ok().filter(|n| *n >= 1),
+                            USERS_FORM,
+                        )?)
+                }
+                "PT_STAGES" => {
+                    overrides.stages = Some(setting.parse_with(
+                        |v| Stages::parse(v).ok(),
+                        "stages `DURATION:TARGET,...` such as 30s:10,1m:50,30s:0",
+                    )?)
+                }
                 "PT_SEED" => {
                     overrides.seed = Some(setting.parse_with(|v| v.parse().ok(), SEED_FORM)?)
                 }
@@ -164,56 +188,6 @@ impl Overrides {
         }
         Ok(overrides)
     }
-}
-
-/// What a bare number means in a duration setting.
-#[derive(Debug, Clone, Copy)]
-pub enum DurationUnit {
-    Seconds,
-    /// The seed's `PT_DURATION`: "default: 10 [minutes]".
-    Minutes,
-}
-
-/// Parses `500ms`, `30s`, `1.5s`, `5m`, `1h`, `2h30m`, or a bare number in `bare` units.
-pub fn parse_duration(text: &str, bare: DurationUnit) -> Option<Duration> {
-    let text = text.trim();
-    if text.is_empty() {
-        return None;
-    }
-    if let Ok(number) = text.parse::<f64>() {
-        let scale = match bare {
-            DurationUnit::Seconds => 1.0,
-            DurationUnit::Minutes => 60.0,
-        };
-        return seconds(number * scale);
-    }
-    let mut total = 0.0;
-    let mut rest = text;
-    while !rest.is_empty() {
-        let split = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .filter(|&i| i > 0)?;
-        let number: f64 = rest[..split].parse().ok()?;
-        let after = &rest[split..];
-        let unit_len = after
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(after.len());
-        let scale = match &after[..unit_len] {
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" | "sec" => 1.0,
-            "m" | "min" => 60.0,
-            "h" => 3600.0,
-            _ => return None,
-        };
-        total += number * scale;
-        rest = &after[unit_len..];
-    }
-    seconds(total)
-}
-
-fn seconds(value: f64) -> Option<Duration> {
-    (value.is_finite() && value >= 0.0).then(|| Duration::from_secs_f64(value))
 }
 
 fn parse_host(text: &str) -> Option<reqwest::Url> {
@@ -235,15 +209,43 @@ pub struct LoadProfile {
     pub wait: Option<WaitTime>,
     #[serde(serialize_with = "crate::report::serde_duration::seconds")]
     pub stop_timeout: Duration,
+    /// Open model: iterations per second (the start rate when there are stages).
+    pub arrival_rate: Option<f64>,
+    /// Open model: the most users at once.
+    pub max_users: u32,
+    /// A ramp; its targets are users, or iterations per second in the open model.
+    #[serde(serialize_with = "serialize_stages")]
+    pub stages: Option<Stages>,
+}
+
+fn serialize_stages<S: serde::Serializer>(
+    stages: &Option<Stages>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match stages {
+        None => serializer.serialize_none(),
+        Some(stages) => serializer.collect_str(&format_args!(
+            "{}",
+            stages
+                .0
+                .iter()
+                .map(|s| format!("{:?}:{}", s.duration, s.target))
+                .collect::<Vec<_>>()
+                .join(",")
+        )),
+    }
 }
 
 /// What a scenario's attribute says about load, before the environment is applied.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct AttributeLoad {
     pub users: Option<u32>,
     pub hatch_rate: Option<f64>,
     pub duration: Option<Duration>,
     pub wait: Option<WaitTime>,
+    pub arrival_rate: Option<f64>,
+    pub max_users: Option<u32>,
+    pub stages: Option<Stages>,
 }
 
 /// The seed's defaults.
@@ -251,10 +253,55 @@ pub const DEFAULT_USERS: u32 = 2;
 pub const DEFAULT_HATCH_RATE: f64 = 1.0;
 pub const DEFAULT_DURATION: Duration = Duration::from_secs(10 * 60);
 pub const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(2);
+/// Open model: the pool's size when neither `max_users` nor `PT_MAX_USERS` says.
+pub const DEFAULT_MAX_USERS: u32 = 100;
 
 impl LoadProfile {
-    /// Layers defaults < attribute < overrides.
+    /// Layers defaults < attribute < overrides. Stages set the duration: their total.
     pub fn resolve(attribute: &AttributeLoad, overrides: &Overrides, host: Option<&str>) -> Self {
+        let mut profile = Self::layer(attribute, overrides, host);
+        if let Some(stages) = &profile.stages {
+            profile.duration = stages.total();
+        }
+        profile
+    }
+
+    /// One line saying what the trial will do.
+    pub fn describe(&self, custom_shape: bool) -> String {
+        let shape = match (&self.stages, custom_shape) {
+            (Some(stages), _) => format!(
+                "stages {}",
+                stages
+                    .0
+                    .iter()
+                    .map(|s| format!("{:?}:{}", s.duration, s.target))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+            (None, true) => "a custom load shape".to_owned(),
+            (None, false) => String::new(),
+        };
+        match (self.arrival_rate, shape.is_empty()) {
+            (Some(rate), true) => format!(
+                "open model, {rate} iterations/s, at most {} users, for {:?}",
+                self.max_users, self.duration
+            ),
+            (Some(_), false) => format!(
+                "open model, {shape} (iterations/s), at most {} users",
+                self.max_users
+            ),
+            (None, false) => format!(
+                "closed model, {shape} (users), for at most {:?}",
+                self.duration
+            ),
+            (None, true) => format!(
+                "{} users at {}/s for {:?}",
+                self.users, self.hatch_rate, self.duration
+            ),
+        }
+    }
+
+    fn layer(attribute: &AttributeLoad, overrides: &Overrides, host: Option<&str>) -> Self {
         LoadProfile {
             users: overrides.users.or(attribute.users).unwrap_or(DEFAULT_USERS),
             hatch_rate: overrides
@@ -270,6 +317,15 @@ impl LoadProfile {
             seed: overrides.seed,
             wait: attribute.wait,
             stop_timeout: overrides.stop_timeout.unwrap_or(DEFAULT_STOP_TIMEOUT),
+            arrival_rate: overrides.arrival_rate.or(attribute.arrival_rate),
+            max_users: overrides
+                .max_users
+                .or(attribute.max_users)
+                .unwrap_or(DEFAULT_MAX_USERS),
+            stages: overrides
+                .stages
+                .clone()
+                .or_else(|| attribute.stages.clone()),
         }
     }
 }
@@ -284,30 +340,6 @@ mod tests {
             flag: "--flag",
             value: value.to_owned(),
             source: Source::Env,
-        }
-    }
-
-    #[test]
-    fn durations_accept_the_documented_forms() {
-        let m = DurationUnit::Minutes;
-        assert_eq!(parse_duration("10", m), Some(Duration::from_secs(600)));
-        assert_eq!(parse_duration("0.5", m), Some(Duration::from_secs(30)));
-        assert_eq!(parse_duration("500ms", m), Some(Duration::from_millis(500)));
-        assert_eq!(parse_duration("30s", m), Some(Duration::from_secs(30)));
-        assert_eq!(parse_duration("1.5s", m), Some(Duration::from_millis(1500)));
-        assert_eq!(parse_duration("5m", m), Some(Duration::from_secs(300)));
-        assert_eq!(parse_duration("1h", m), Some(Duration::from_secs(3600)));
-        assert_eq!(parse_duration("1h30m", m), Some(Duration::from_secs(5400)));
-        assert_eq!(
-            parse_duration("2", DurationUnit::Seconds),
-            Some(Duration::from_secs(2))
-        );
-    }
-
-    #[test]
-    fn durations_reject_garbage() {
-        for bad in ["", "10x", "s", "-1", "1.2.3s", "abc", "5 m"] {
-            assert_eq!(parse_duration(bad, DurationUnit::Minutes), None, "{bad}");
         }
     }
 
@@ -346,8 +378,7 @@ mod tests {
         let attribute = AttributeLoad {
             users: Some(5),
             hatch_rate: Some(2.0),
-            duration: None,
-            wait: None,
+            ..AttributeLoad::default()
         };
         let none = LoadProfile::resolve(&attribute, &Overrides::default(), None);
         assert_eq!((none.users, none.hatch_rate), (5, 2.0));

@@ -85,8 +85,19 @@ pub struct Scenario {
     pub thresholds: &'static [&'static str],
     pub on_start: Option<HookFn>,
     pub on_stop: Option<HookFn>,
+    /// Open model: iterations started per second.
+    pub arrival_rate: Option<f64>,
+    /// Open model: the most users serving iterations at once.
+    pub max_users: Option<u32>,
+    /// A ramp, `30s:10,1m:50,30s:0` (validated by the macro).
+    pub stages: Option<&'static str>,
+    /// A programmable load shape.
+    pub shape: Option<ShapeFn>,
     pub runner: Runner,
 }
+
+/// Makes a scenario's load shape.
+pub type ShapeFn = fn() -> Box<dyn crate::LoadShape>;
 
 impl Scenario {
     /// Every scenario linked into this binary.

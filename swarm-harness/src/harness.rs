@@ -67,10 +67,19 @@ struct Cli {
     /// Pass/fail criteria replacing the scenarios' own, separated by `;`: "p95 < 200ms; fail_ratio < 1%".
     #[arg(long, value_name = "EXPRESSIONS", env = "PT_THRESHOLDS")]
     thresholds: Option<String>,
+    /// Open model: start this many iterations per second, whatever their duration.
+    #[arg(long, value_name = "RATE", env = "PT_ARRIVAL_RATE")]
+    arrival_rate: Option<String>,
+    /// Open model: the most users serving iterations at once [default: 100].
+    #[arg(long, value_name = "N", env = "PT_MAX_USERS")]
+    max_users: Option<String>,
+    /// A ramp of DURATION:TARGET stages, "30s:10,1m:50,30s:0": users, or iterations/s in the open model.
+    #[arg(long, value_name = "STAGES", env = "PT_STAGES")]
+    stages: Option<String>,
 }
 
 /// Each load setting: (clap id, environment variable, flag).
-const SETTINGS: [(&str, &str, &str); 9] = [
+const SETTINGS: [(&str, &str, &str); 12] = [
     ("num_clients", "PT_NUM_CLIENTS", "--num-clients"),
     ("hatch_rate", "PT_HATCH_RATE", "--hatch-rate"),
     ("duration", "PT_DURATION", "--duration"),
@@ -80,6 +89,9 @@ const SETTINGS: [(&str, &str, &str); 9] = [
     ("seed", "PT_SEED", "--seed"),
     ("stop_timeout", "PT_STOP_TIMEOUT", "--stop-timeout"),
     ("thresholds", "PT_THRESHOLDS", "--thresholds"),
+    ("arrival_rate", "PT_ARRIVAL_RATE", "--arrival-rate"),
+    ("max_users", "PT_MAX_USERS", "--max-users"),
+    ("stages", "PT_STAGES", "--stages"),
 ];
 
 type TargetFuture = Pin<Box<dyn Future<Output = anyhow::Result<String>> + Send>>;
@@ -263,6 +275,9 @@ fn raw_settings(cli: &Cli, matches: &clap::ArgMatches) -> Vec<RawSetting> {
         &cli.seed,
         &cli.stop_timeout,
         &cli.thresholds,
+        &cli.arrival_rate,
+        &cli.max_users,
+        &cli.stages,
     ];
     SETTINGS
         .iter()
@@ -322,15 +337,14 @@ impl Shared {
             on_start: spec.on_start,
             on_stop: spec.on_stop,
             thresholds: self.overrides.thresholds.clone().unwrap_or(spec.thresholds),
+            shape: spec.shape,
             profile,
         });
         println!();
         println!(
-            "{}: {} users at {}/s for {:?}{}",
+            "{}: {}{}",
             plan.name,
-            plan.profile.users,
-            plan.profile.hatch_rate,
-            plan.profile.duration,
+            plan.profile.describe(plan.shape.is_some()),
             plan.profile
                 .host
                 .as_deref()
@@ -353,6 +367,7 @@ impl Shared {
                 .unwrap_or_default(),
             elapsed_s: result.elapsed.as_secs_f64(),
             outcome: result.outcome,
+            dropped_iterations: result.dropped_iterations,
             totals: &result.totals,
             timeline: result.timeline,
         });

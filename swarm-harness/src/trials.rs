@@ -4,8 +4,9 @@
 use std::collections::BTreeMap;
 
 use crate::config::AttributeLoad;
-use crate::entry::{HookFn, Scenario, WaitTime};
+use crate::entry::{HookFn, Scenario, ShapeFn, WaitTime};
 use crate::runner::TaskSpec;
+use crate::shape::Stages;
 use crate::threshold::{ThresholdError, Thresholds};
 
 /// A trial before the environment is applied.
@@ -17,6 +18,7 @@ pub struct TrialSpec {
     pub param: Option<&'static str>,
     pub tasks: Vec<TaskSpec>,
     pub load: AttributeLoad,
+    pub shape: Option<ShapeFn>,
     pub on_start: Option<HookFn>,
     pub on_stop: Option<HookFn>,
     pub thresholds: Thresholds,
@@ -113,7 +115,15 @@ fn load_of(scenario: &Scenario) -> AttributeLoad {
         hatch_rate: scenario.hatch_rate,
         duration: scenario.duration,
         wait: scenario.wait,
+        arrival_rate: scenario.arrival_rate,
+        max_users: scenario.max_users,
+        stages: stages_of(scenario),
     }
+}
+
+fn stages_of(scenario: &Scenario) -> Option<Stages> {
+    // The macro validated the text; a hand-made registration that is invalid has no stages.
+    scenario.stages.and_then(|text| Stages::parse(text).ok())
 }
 
 fn thresholds_of(scenario: &Scenario) -> Result<Thresholds, TrialError> {
@@ -133,6 +143,7 @@ fn single(
         param,
         tasks: vec![task(scenario, param)],
         load: load_of(scenario),
+        shape: scenario.shape,
         on_start: scenario.on_start,
         on_stop: scenario.on_stop,
         thresholds: thresholds_of(scenario)?,
@@ -187,7 +198,25 @@ fn group_trials(group: &str, members: &[&'static Scenario]) -> Result<Vec<TrialS
         hatch_rate: agree(group, "hatch_rate", members.iter().map(|m| m.hatch_rate))?,
         duration: agree(group, "duration", members.iter().map(|m| m.duration))?,
         wait: agree::<WaitTime>(group, "wait", members.iter().map(|m| m.wait))?,
+        arrival_rate: agree(
+            group,
+            "arrival_rate",
+            members.iter().map(|m| m.arrival_rate),
+        )?,
+        max_users: agree(group, "max_users", members.iter().map(|m| m.max_users))?,
+        stages: agree(group, "stages", members.iter().map(|m| m.stages))?
+            .and_then(|text| Stages::parse(text).ok()),
     };
+    let shape = agree(
+        group,
+        "shape",
+        members.iter().map(|m| m.shape.map(|f| f as usize)),
+    )?
+    .and_then(|key| {
+        members
+            .iter()
+            .find_map(|m| m.shape.filter(|f| *f as usize == key))
+    });
     let mut thresholds = Thresholds::default();
     for member in members {
         thresholds.0.extend(thresholds_of(member)?.0);
@@ -226,7 +255,8 @@ fn group_trials(group: &str, members: &[&'static Scenario]) -> Result<Vec<TrialS
                 scenario: group.to_owned(),
                 param: variant,
                 tasks,
-                load,
+                load: load.clone(),
+                shape,
                 on_start: find_hook(on_start_key, |m| m.on_start),
                 on_stop: find_hook(on_stop_key, |m| m.on_stop),
                 thresholds: thresholds.clone(),

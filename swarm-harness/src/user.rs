@@ -63,6 +63,9 @@ pub struct User {
     shard: usize,
     client: reqwest::Client,
     pub(crate) ctx: Arc<TrialContext>,
+    /// Cancelled when this user should stop starting tasks: the trial's stop, or a shape
+    /// ramping users down.
+    stop: CancellationToken,
     rng: SmallRng,
     state: HashMap<TypeId, Box<dyn Any + Send + Sync>>,
     fixtures: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
@@ -87,6 +90,7 @@ impl User {
             id,
             shard: id % ctx.recorder.shard_count(),
             client: ctx.clients.session(),
+            stop: ctx.stop.child_token(),
             ctx,
             rng,
             state: HashMap::new(),
@@ -132,7 +136,17 @@ impl User {
 
     /// Whether the trial is stopping; long loops in a task should end when it is.
     pub fn is_stopping(&self) -> bool {
-        self.ctx.stop.is_cancelled()
+        self.stop.is_cancelled()
+    }
+
+    /// Lets `stop` (a child of the trial's stop) end this user, for shapes that ramp down.
+    pub(crate) fn set_stop(&mut self, stop: CancellationToken) {
+        self.stop = stop;
+    }
+
+    /// The token that stops this user.
+    pub(crate) fn stop_token(&self) -> &CancellationToken {
+        &self.stop
     }
 
     pub fn get(&self, url: impl AsRef<str>) -> Request<'_> {
@@ -262,7 +276,7 @@ impl User {
     pub(crate) async fn wait_or_stop(&self, duration: Duration) {
         tokio::select! {
             _ = tokio::time::sleep(duration) => {}
-            _ = self.ctx.stop.cancelled() => {}
+            _ = self.stop.cancelled() => {}
         }
     }
 

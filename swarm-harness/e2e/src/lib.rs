@@ -24,6 +24,8 @@ pub struct Counts {
     pub per_session: HashMap<String, u64>,
     /// Requests to session-checked routes that came without a session.
     pub anonymous: u64,
+    /// How long `/timed` handled each request, in µs, as the server measured it.
+    pub handling_micros: Vec<u64>,
 }
 
 #[derive(Clone, Default)]
@@ -49,6 +51,8 @@ impl CountingServer {
                 get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "database is down") }),
             )
             .route("/slow/{ms}", get(slow))
+            .route("/timed", get(timed))
+            .route("/stall", get(stall))
             .route("/{*path}", get(counted))
             .layer(axum::middleware::from_fn_with_state(shared.clone(), count))
             .with_state(shared.clone());
@@ -116,6 +120,38 @@ async fn fixture_teardown(State(shared): State<Shared>) -> StatusCode {
 async fn slow(UrlPath(ms): UrlPath<u64>) -> &'static str {
     tokio::time::sleep(Duration::from_millis(ms)).await;
     "slow"
+}
+
+/// Sleeps 20 ms and records how long the handler took: the server's own truth.
+async fn timed(State(shared): State<Shared>) -> &'static str {
+    let started = std::time::Instant::now();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let micros = started.elapsed().as_micros() as u64;
+    shared.counts.lock().unwrap().handling_micros.push(micros);
+    "timed"
+}
+
+/// Answers at once, except the 100th request, which stalls for one second.
+async fn stall(State(shared): State<Shared>) -> &'static str {
+    let n = *shared
+        .counts
+        .lock()
+        .unwrap()
+        .requests
+        .get("GET /stall")
+        .unwrap_or(&0);
+    if n == 100 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    "stall"
+}
+
+/// The `q` quantile of `values` (nearest rank).
+pub fn quantile(values: &[u64], q: f64) -> u64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_unstable();
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
 }
 
 async fn counted(State(shared): State<Shared>, headers: HeaderMap) -> &'static str {

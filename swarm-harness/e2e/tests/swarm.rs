@@ -199,6 +199,7 @@ async fn list_and_only_with_param() {
     let mut written: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".json"))
         .collect();
     written.sort();
     assert_eq!(written, ["sized[large].json"]);

@@ -85,6 +85,17 @@ fn expand(
             .map(|micros| quote!(::core::time::Duration::from_micros(#micros))),
     );
     let thresholds: Vec<_> = options.thresholds.iter().flatten().collect();
+    let arrival_rate = optional(options.arrival_rate.map(|rate| quote!(#rate)));
+    let max_users = optional(options.max_users.map(|users| quote!(#users)));
+    let stages = optional(options.stages.as_ref().map(|stages| quote!(#stages)));
+    let shape = optional(options.shape.as_ref().map(|path| {
+        quote!({
+            fn __swarm_shape() -> ::std::boxed::Box<dyn ::swarm_harness::LoadShape> {
+                ::std::boxed::Box::new(#path())
+            }
+            __swarm_shape as fn() -> ::std::boxed::Box<dyn ::swarm_harness::LoadShape>
+        })
+    }));
 
     Ok(quote! {
         #function
@@ -106,6 +117,10 @@ fn expand(
                     hatch_rate: #hatch_rate,
                     duration: #duration,
                     thresholds: &[#(#thresholds),*],
+                    arrival_rate: #arrival_rate,
+                    max_users: #max_users,
+                    stages: #stages,
+                    shape: #shape,
                     on_start: #on_start,
                     on_stop: #on_stop,
                     runner: #runner,

@@ -22,6 +22,10 @@ pub struct Options {
     pub thresholds: Option<Vec<LitStr>>,
     pub on_start: Option<Path>,
     pub on_stop: Option<Path>,
+    pub arrival_rate: Option<f64>,
+    pub max_users: Option<u32>,
+    pub stages: Option<LitStr>,
+    pub shape: Option<Path>,
 }
 
 /// Locust's four wait-time functions; durations in microseconds.
@@ -33,7 +37,7 @@ pub enum Wait {
 }
 
 const KNOWN: &str = "params, weight, name, user, ignore, wait, users, hatch_rate, duration, \
-                     thresholds, on_start, on_stop";
+                     thresholds, on_start, on_stop, arrival_rate, max_users, stages, shape";
 
 impl Parse for Options {
     fn parse(input: ParseStream) -> syn::Result<Self> {
@@ -89,7 +93,23 @@ impl Options {
                 }
                 self.params = Some(list);
             }
-            "thresholds" => self.thresholds = Some(string_list(input)?),
+            "thresholds" => {
+                let list = string_list(input)?;
+                for threshold in &list {
+                    swarm_harness_syntax::threshold::Threshold::parse(&threshold.value())
+                        .map_err(|error| syn::Error::new(threshold.span(), error.to_string()))?;
+                }
+                self.thresholds = Some(list);
+            }
+            "stages" => {
+                let stages: LitStr = input.parse()?;
+                swarm_harness_syntax::stages::Stages::parse(&stages.value())
+                    .map_err(|error| syn::Error::new(stages.span(), error.to_string()))?;
+                self.stages = Some(stages);
+            }
+            "arrival_rate" => self.arrival_rate = Some(positive_number(input, "arrival_rate")?),
+            "max_users" => self.max_users = Some(positive_int(input, "max_users")?),
+            "shape" => self.shape = Some(input.parse()?),
             "weight" => {
                 let weight = positive_int(input, "weight")?;
                 self.weight = Some(weight);
@@ -191,47 +211,40 @@ fn positive_number(input: ParseStream, key: &str) -> syn::Result<f64> {
     Ok(value)
 }
 
-/// A duration literal: `500ms`, `30s`, `1.5s`, `5m`, `1h`, or the same as a string.
+/// A duration literal: `500ms`, `30s`, `1.5s`, `5m`, `1h`, or the same as a string; in
+/// microseconds. Parsed by the same code as `PT_DURATION`, but a unit is required.
 fn duration(input: ParseStream) -> syn::Result<u64> {
-    let (number, unit, span) = if input.peek(syn::LitInt) {
+    let (text, span) = if input.peek(syn::LitInt) {
         let literal: syn::LitInt = input.parse()?;
-        let number: f64 = literal.base10_digits().parse().unwrap_or(f64::NAN);
-        (number, literal.suffix().to_owned(), literal.span())
+        (
+            format!("{}{}", literal.base10_digits(), literal.suffix()),
+            literal.span(),
+        )
     } else if input.peek(syn::LitFloat) {
         let literal: syn::LitFloat = input.parse()?;
-        let number: f64 = literal.base10_digits().parse().unwrap_or(f64::NAN);
-        (number, literal.suffix().to_owned(), literal.span())
+        (
+            format!("{}{}", literal.base10_digits(), literal.suffix()),
+            literal.span(),
+        )
     } else if input.peek(LitStr) {
         let literal: LitStr = input.parse()?;
-        let text = literal.value();
-        let split = text
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(text.len());
-        let number: f64 = text[..split].parse().unwrap_or(f64::NAN);
-        (number, text[split..].trim().to_owned(), literal.span())
+        (literal.value(), literal.span())
     } else {
         return Err(input.error("expected a duration such as `500ms`, `30s`, `5m` or `1h`"));
     };
-    let scale = match unit.as_str() {
-        "us" => 1.0,
-        "ms" => 1e3,
-        "s" => 1e6,
-        "m" | "min" => 60e6,
-        "h" => 3600e6,
-        _ => {
-            return Err(syn::Error::new(
-                span,
-                format!("unknown duration unit `{unit}`; write `500ms`, `30s`, `5m` or `1h`"),
-            ));
-        }
-    };
-    if !number.is_finite() || number < 0.0 {
-        return Err(syn::Error::new(
+    let has_unit = text.trim().ends_with(|c: char| c.is_ascii_alphabetic());
+    swarm_harness_syntax::duration::parse_duration(
+        &text,
+        swarm_harness_syntax::duration::DurationUnit::Seconds,
+    )
+    .filter(|_| has_unit)
+    .map(|d| d.as_micros() as u64)
+    .ok_or_else(|| {
+        syn::Error::new(
             span,
-            "expected a non-negative duration such as `30s`",
-        ));
-    }
-    Ok((number * scale).round() as u64)
+            format!("invalid duration `{text}`; write `500ms`, `30s`, `5m` or `1h`"),
+        )
+    })
 }
 
 fn wait(input: ParseStream) -> syn::Result<Wait> {

@@ -7,7 +7,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::histogram;
 use crate::runner::Outcome;
-use crate::stats::{Entry, PERCENTILES, Shard, TimelinePoint, quantile_of_percent};
+use crate::stats::{Entry, LATENCY_KIND, PERCENTILES, Shard, TimelinePoint, quantile_of_percent};
 use crate::threshold::Verdict;
 
 /// The version of the report format this build writes and reads.
@@ -41,8 +41,17 @@ pub struct Report {
     pub requests: Vec<EntryReport>,
     /// All requests together (Locust's `Aggregated` row).
     pub requests_total: EntryReport,
-    /// Per task (scenario or `scenario[param]`, and the `on_start`/`on_stop` hooks).
+    /// Per task (scenario or `scenario[param]`, and the `on_start`/`on_stop` hooks): the
+    /// service time, from each task's actual start to its end.
     pub tasks: Vec<EntryReport>,
+    /// Per task whose start was scheduled (open model, `constant_pacing`,
+    /// `constant_throughput`): the latency from its *intended* start to its end, which counts
+    /// the time it waited behind slow tasks (coordinated omission corrected, as wrk2 does).
+    #[serde(default)]
+    pub task_latency: Vec<EntryReport>,
+    /// Open model: iterations that were due while every user was busy.
+    #[serde(default)]
+    pub dropped_iterations: u64,
     pub failures: Vec<FailureReport>,
     /// Threshold verdicts (empty when the trial had none).
     #[serde(default)]
@@ -185,6 +194,7 @@ pub struct BuildInput<'a> {
     pub started_at: String,
     pub elapsed_s: f64,
     pub outcome: Outcome,
+    pub dropped_iterations: u64,
     pub totals: &'a Shard,
     pub timeline: Vec<TimelinePoint>,
 }
@@ -227,7 +237,15 @@ impl Report {
                 &input.totals.request_total(),
                 elapsed_s,
             ),
-            tasks: entries(&input.totals.tasks),
+            tasks: entries(&input.totals.tasks)
+                .into_iter()
+                .filter(|e| e.kind != LATENCY_KIND)
+                .collect(),
+            task_latency: entries(&input.totals.tasks)
+                .into_iter()
+                .filter(|e| e.kind == LATENCY_KIND)
+                .collect(),
+            dropped_iterations: input.dropped_iterations,
             failures,
             thresholds: Vec::new(),
             timeline: input.timeline,

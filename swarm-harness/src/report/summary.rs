@@ -95,6 +95,34 @@ pub fn summary_table(report: &Report) -> String {
             );
         }
     }
+    if !report.task_latency.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nLatency from the intended start (coordinated omission corrected) vs service time"
+        );
+        for latency in &report.task_latency {
+            let service = report.tasks.iter().find(|t| t.name == latency.name);
+            let p = |e: &super::EntryReport, q| {
+                super::format_micros(e.percentiles_us.get(q).unwrap_or(0))
+            };
+            let _ = writeln!(
+                out,
+                "{:<name_width$} latency p50 {:>9} p99 {:>9} | service time p50 {:>9} p99 {:>9}",
+                latency.name,
+                p(latency, 0.5),
+                p(latency, 0.99),
+                service.map_or("-".to_owned(), |s| p(s, 0.5)),
+                service.map_or("-".to_owned(), |s| p(s, 0.99)),
+            );
+        }
+    }
+    if report.dropped_iterations > 0 {
+        let _ = writeln!(
+            out,
+            "\n{} iterations dropped: due while every user was busy (raise max_users)",
+            report.dropped_iterations
+        );
+    }
     if !report.failures.is_empty() {
         let _ = writeln!(out, "\nFailures\n{:>11}  Error", "Occurrences");
         for failure in &report.failures {

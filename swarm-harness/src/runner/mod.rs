@@ -1,7 +1,9 @@
 //! The runner: turns a trial plan into a swarm of users for a duration, then stops them all.
 
+mod open;
 mod plan;
 mod schedule;
+mod shaped;
 mod trial;
 mod user_loop;
 

@@ -2,7 +2,7 @@
 
 use crate::User;
 use crate::config::LoadProfile;
-use crate::entry::{HookFn, Runner, ScenarioFuture};
+use crate::entry::{HookFn, Runner, ScenarioFuture, ShapeFn};
 use crate::threshold::Thresholds;
 
 /// One task of a trial: a scenario, with its parameter when it has one.
@@ -35,5 +35,6 @@ pub struct TrialPlan {
     pub on_start: Option<HookFn>,
     pub on_stop: Option<HookFn>,
     pub thresholds: Thresholds,
+    pub shape: Option<ShapeFn>,
     pub profile: LoadProfile,
 }

@@ -11,10 +11,11 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::user_loop::run_user;
-use super::{TrialPlan, spawn_offsets};
+use super::{TrialPlan, open, shaped, spawn_offsets};
 use crate::fixture::FixtureStore;
 use crate::progress::Progress;
 use crate::session::ClientFactory;
+use crate::shape::{Constant, LoadShape};
 use crate::stats::{Collector, Recorder, Shard, TimelinePoint};
 use crate::threshold::{Thresholds, Verdict};
 use crate::user::TrialContext;
@@ -53,6 +54,8 @@ pub struct TrialResult {
     pub outcome: Outcome,
     /// The breached `abort_on_fail` threshold, when the trial was aborted.
     pub aborted_by: Option<Verdict>,
+    /// Open model: iterations due while no user was free.
+    pub dropped_iterations: u64,
 }
 
 /// Runs one trial to its end.
@@ -86,17 +89,35 @@ pub async fn run_trial(plan: Arc<TrialPlan>, env: &TrialEnv) -> TrialResult {
     ));
 
     let users = TaskTracker::new();
-    let spawner = tokio::spawn(spawn_users(
-        plan.clone(),
-        ctx.clone(),
-        active,
-        users.clone(),
-        started,
-    ));
-    let ran_out = tokio::select! {
-        _ = tokio::time::sleep(profile.duration) => true,
-        _ = ctx.stop.cancelled() => false,
+    let spawner = match model(&plan) {
+        Model::Hatch => tokio::spawn(spawn_users(
+            plan.clone(),
+            ctx.clone(),
+            active,
+            users.clone(),
+            started,
+        )),
+        Model::Shaped(shape) => tokio::spawn(shaped::drive(
+            plan.clone(),
+            ctx.clone(),
+            active,
+            users.clone(),
+            started,
+            shape,
+        )),
+        Model::Open(shape) => tokio::spawn(open::drive(
+            plan.clone(),
+            ctx.clone(),
+            active,
+            users.clone(),
+            started,
+            shape,
+        )),
     };
+    tokio::select! {
+        _ = tokio::time::sleep(profile.duration) => {}
+        _ = ctx.stop.cancelled() => {}
+    }
     ctx.stop.cancel();
     let _ = spawner.await;
     users.close();
@@ -121,10 +142,10 @@ pub async fn run_trial(plan: Arc<TrialPlan>, env: &TrialEnv) -> TrialResult {
         Outcome::Interrupted
     } else if aborted_by.is_some() {
         Outcome::Aborted
-    } else if ran_out {
-        Outcome::Completed
-    } else {
+    } else if ctx.recorder.limit_reached() {
         Outcome::RequestLimit
+    } else {
+        Outcome::Completed
     };
     TrialResult {
         started_at,
@@ -133,6 +154,35 @@ pub async fn run_trial(plan: Arc<TrialPlan>, env: &TrialEnv) -> TrialResult {
         timeline,
         outcome,
         aborted_by,
+        dropped_iterations: ctx.recorder.dropped(),
+    }
+}
+
+/// How users are started.
+enum Model {
+    /// Closed model: `users` users at the hatch rate.
+    Hatch,
+    /// Closed model: as many users as the shape says.
+    Shaped(Box<dyn LoadShape>),
+    /// Open model: iterations at the rate the shape says.
+    Open(Box<dyn LoadShape>),
+}
+
+fn model(plan: &TrialPlan) -> Model {
+    let profile = &plan.profile;
+    let shape: Option<Box<dyn LoadShape>> = match (&profile.stages, plan.shape) {
+        (Some(stages), _) => Some(Box::new(stages.clone())),
+        (None, Some(make)) => Some(make()),
+        (None, None) => None,
+    };
+    match (profile.arrival_rate, shape) {
+        (Some(_), Some(shape)) => Model::Open(shape),
+        (Some(rate), None) => Model::Open(Box::new(Constant {
+            target: rate,
+            duration: profile.duration,
+        })),
+        (None, Some(shape)) => Model::Shaped(shape),
+        (None, None) => Model::Hatch,
     }
 }
 

@@ -1,4 +1,5 @@
-//! The life of one user: `on_start`, then pick a task by weight, run it, wait; `on_stop`.
+//! The life of one user in the closed model: `on_start`, then pick a task by weight, run it,
+//! wait; `on_stop` at the end. Also what both models share: running one iteration and a hook.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -14,10 +15,10 @@ use crate::request::{RequestError, error_chain};
 use crate::user::{TrialContext, User, elapsed_micros};
 
 /// Counts a user as active for as long as it lives, even if its task is cancelled.
-struct ActiveGuard(Arc<AtomicUsize>);
+pub struct ActiveGuard(Arc<AtomicUsize>);
 
 impl ActiveGuard {
-    fn new(active: Arc<AtomicUsize>) -> Self {
+    pub fn new(active: Arc<AtomicUsize>) -> Self {
         active.fetch_add(1, Ordering::Relaxed);
         ActiveGuard(active)
     }
@@ -29,7 +30,63 @@ impl Drop for ActiveGuard {
     }
 }
 
-/// Runs one user until the trial stops.
+/// What became of one iteration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Iteration {
+    Done,
+    /// The request limit is reached: the trial is stopping.
+    LimitReached,
+    /// Cut short when the trial's grace period ran out.
+    Killed,
+}
+
+/// Picks tasks by weight.
+pub struct TaskPicker(WeightedIndex<u32>);
+
+impl TaskPicker {
+    pub fn new(plan: &TrialPlan) -> Self {
+        TaskPicker(
+            WeightedIndex::new(plan.tasks.iter().map(|task| task.weight))
+                .expect("trials have at least one task, each with a weight of at least 1"),
+        )
+    }
+
+    pub fn pick(&self, user: &mut User) -> usize {
+        self.0.sample(user.rng())
+    }
+}
+
+/// Runs one task and records it: its service time (from its actual start) and, when its
+/// start was scheduled, its latency from the intended start.
+pub async fn run_iteration(
+    user: &mut User,
+    ctx: &TrialContext,
+    plan: &TrialPlan,
+    task: usize,
+    intended: Option<Instant>,
+) -> Iteration {
+    let task = &plan.tasks[task];
+    let started = Instant::now();
+    let result = tokio::select! {
+        result = task.run(user) => result,
+        _ = ctx.kill.cancelled() => return Iteration::Killed,
+    };
+    let service = elapsed_micros(started);
+    match result {
+        Ok(()) => ctx.recorder.task(user.shard(), &task.name, service, None),
+        Err(error) if is_limit(&error) => return Iteration::LimitReached,
+        Err(error) => ctx
+            .recorder
+            .task(user.shard(), &task.name, service, Some(describe(&error))),
+    }
+    if let Some(intended) = intended {
+        ctx.recorder
+            .latency(user.shard(), &task.name, elapsed_micros(intended));
+    }
+    Iteration::Done
+}
+
+/// Runs one user until its stop token is cancelled.
 pub async fn run_user(
     id: usize,
     plan: Arc<TrialPlan>,
@@ -37,38 +94,45 @@ pub async fn run_user(
     active: Arc<AtomicUsize>,
 ) {
     let _active = ActiveGuard::new(active);
+    let mut user = new_user(id, &plan, &ctx);
+    run_user_with(&mut user, &plan, &ctx).await;
+}
+
+/// A user of this trial, seeded from `PT_SEED` when set.
+pub fn new_user(id: usize, plan: &TrialPlan, ctx: &Arc<TrialContext>) -> User {
     let seed = plan.profile.seed.map(|seed| seed_for(seed, &plan.name, id));
-    let mut user = User::new(id, ctx.clone(), seed);
+    User::new(id, ctx.clone(), seed)
+}
+
+/// The closed-model loop of an existing user.
+pub async fn run_user_with(user: &mut User, plan: &TrialPlan, ctx: &TrialContext) {
     if let Some(hook) = plan.on_start
-        && !run_hook(&mut user, &ctx, hook, "on_start").await
+        && !run_hook(user, ctx, hook, "on_start").await
     {
         // A user whose start failed (a login, say) would only produce noise; its failure is
         // recorded and it leaves the swarm.
         return;
     }
-    let weights = WeightedIndex::new(plan.tasks.iter().map(|task| task.weight))
-        .expect("trials have at least one task, each with a weight of at least 1");
-    while !ctx.stop.is_cancelled() {
-        let task = &plan.tasks[weights.sample(user.rng())];
+    let picker = TaskPicker::new(plan);
+    let pacing = plan.profile.wait.and_then(|wait| wait.pacing());
+    // Pacing keeps a schedule (wrk2's constant throughput): after a slow task the user catches
+    // up, and each task's latency is measured from its intended start.
+    let mut intended = Instant::now();
+    while !user.stop_token().is_cancelled() {
+        let task = picker.pick(user);
         let started = Instant::now();
-        let result = tokio::select! {
-            result = task.run(&mut user) => result,
-            _ = ctx.kill.cancelled() => return,
-        };
-        let task_time = started.elapsed();
-        match result {
-            Ok(()) => ctx
-                .recorder
-                .task(user.shard(), &task.name, elapsed_micros(started), None),
-            Err(error) if is_limit(&error) => break,
-            Err(error) => ctx.recorder.task(
-                user.shard(),
-                &task.name,
-                elapsed_micros(started),
-                Some(describe(&error)),
-            ),
+        match run_iteration(user, ctx, plan, task, pacing.map(|_| intended)).await {
+            Iteration::Done => {}
+            Iteration::LimitReached => break,
+            Iteration::Killed => return,
         }
-        let wait = wait_after(plan.profile.wait, task_time, &mut user);
+        let wait = match pacing {
+            Some(interval) => {
+                intended += interval;
+                intended.saturating_duration_since(Instant::now())
+            }
+            None => wait_after(plan.profile.wait, started.elapsed(), user),
+        };
         if wait.is_zero() {
             // A task that never awaits must not starve the timers that end the trial.
             tokio::task::yield_now().await;
@@ -77,12 +141,12 @@ pub async fn run_user(
         }
     }
     if let Some(hook) = plan.on_stop {
-        run_hook(&mut user, &ctx, hook, "on_stop").await;
+        run_hook(user, ctx, hook, "on_stop").await;
     }
 }
 
 /// Runs a hook, recorded as a task of its own name; `false` when it failed or was cut short.
-async fn run_hook(user: &mut User, ctx: &TrialContext, hook: HookFn, name: &str) -> bool {
+pub async fn run_hook(user: &mut User, ctx: &TrialContext, hook: HookFn, name: &str) -> bool {
     let started = Instant::now();
     let result = tokio::select! {
         result = hook(user) => result,
@@ -126,7 +190,7 @@ fn describe(error: &anyhow::Error) -> String {
     }
 }
 
-/// How long to wait after a task that took `task_time`.
+/// How long to wait after a task that took `task_time` (wait times without a schedule).
 pub fn wait_after(wait: Option<WaitTime>, task_time: Duration, user: &mut User) -> Duration {
     match wait {
         None => Duration::ZERO,

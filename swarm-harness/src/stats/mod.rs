@@ -12,4 +12,4 @@ mod recorder;
 pub use collector::{Collector, Snapshot, TimelinePoint};
 pub use entry::{Entry, EntryTable, PERCENTILES, quantile_of_percent};
 pub use failures::{FailureGroup, FailureKey, FailureSample, Failures};
-pub use recorder::{Recorder, Sample, Shard, TRANSACTION_KIND};
+pub use recorder::{LATENCY_KIND, Recorder, Sample, Shard, TRANSACTION_KIND};

@@ -19,6 +19,9 @@ pub struct Shard {
 /// percentiles.
 pub const TRANSACTION_KIND: &str = "transaction";
 
+/// The kind under which task latencies from the intended start are kept beside the tasks.
+pub const LATENCY_KIND: &str = "latency";
+
 impl Shard {
     /// All requests together (Locust's `Aggregated`), transactions left out.
     pub fn request_total(&self) -> super::Entry {
@@ -49,6 +52,8 @@ pub struct Recorder {
     /// Requests sent so far, counted only when a request limit is set.
     sent: AtomicU64,
     limit: Option<u64>,
+    /// Open model: iterations due when no user was free.
+    dropped: AtomicU64,
 }
 
 impl Recorder {
@@ -58,6 +63,7 @@ impl Recorder {
             shards: (0..shards.max(1)).map(|_| Mutex::default()).collect(),
             sent: AtomicU64::new(0),
             limit,
+            dropped: AtomicU64::new(0),
         }
     }
 
@@ -126,6 +132,31 @@ impl Recorder {
             };
             guard.failures.record(key, None);
         }
+    }
+
+    /// Records, for a task whose start was scheduled (open model, pacing wait times), the time
+    /// from its intended start to its end: the latency a user would have felt, coordinated
+    /// omission included (wrk2's correction).
+    pub fn latency(&self, shard: usize, name: &str, micros: u64) {
+        self.lock(shard)
+            .tasks
+            .entry(LATENCY_KIND, name)
+            .record(micros, true, 0);
+    }
+
+    /// Whether the request limit stopped the trial.
+    pub fn limit_reached(&self) -> bool {
+        self.limit
+            .is_some_and(|limit| self.sent.load(Ordering::Relaxed) >= limit)
+    }
+
+    /// Counts an iteration that was due while no user was free to start it.
+    pub fn drop_iteration(&self) {
+        self.dropped.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
     }
 
     /// Takes what every shard gathered since the last call, leaving them empty.

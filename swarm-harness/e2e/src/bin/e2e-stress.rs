@@ -96,6 +96,37 @@ async fn limited(user: &mut User) -> anyhow::Result<()> {
     Ok(())
 }
 
+#[stress_test(arrival_rate = 200, max_users = 50)]
+async fn open_fast(user: &mut User) -> anyhow::Result<()> {
+    user.get("/open").send().await?;
+    Ok(())
+}
+
+#[stress_test(arrival_rate = 50, max_users = 5)]
+async fn open_slow(user: &mut User) -> anyhow::Result<()> {
+    user.get("/slow/500").name("/slow").send().await?;
+    Ok(())
+}
+
+#[stress_test(stages = "3s:10,3s:0", wait = constant(50ms))]
+async fn ramp(user: &mut User) -> anyhow::Result<()> {
+    user.get("/ramp").send().await?;
+    Ok(())
+}
+
+/// One user at a constant 100 iterations per second against a server that stalls once.
+#[stress_test(users = 1, wait = constant_throughput(100))]
+async fn paced_stall(user: &mut User) -> anyhow::Result<()> {
+    user.get("/stall").send().await?;
+    Ok(())
+}
+
+#[stress_test(users = 20, hatch_rate = 100, wait = constant(5ms))]
+async fn accuracy(user: &mut User) -> anyhow::Result<()> {
+    user.get("/timed").send().await?;
+    Ok(())
+}
+
 #[stress_test(ignore)]
 async fn ignored_by_default(user: &mut User) -> anyhow::Result<()> {
     user.get("/ignored").send().await?;
