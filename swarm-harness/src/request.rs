@@ -19,7 +19,7 @@ pub enum RequestError {
     #[error("{method} {url}: {message}")]
     Transport {
         method: Method,
-        url: Url,
+        url: Box<Url>,
         message: String,
         #[source]
         source: reqwest::Error,
@@ -27,14 +27,14 @@ pub enum RequestError {
     #[error("{method} {url}: HTTP {status}")]
     Status {
         method: Method,
-        url: Url,
+        url: Box<Url>,
         status: StatusCode,
         body: String,
     },
     #[error("{method} {url}: response body is not the expected JSON: {source}")]
     Decode {
         method: Method,
-        url: Url,
+        url: Box<Url>,
         #[source]
         source: serde_json::Error,
     },
@@ -204,7 +204,7 @@ impl<'u> Request<'u> {
                 recorder.failure(user.shard(), sample, message.clone(), Some(failure_sample));
                 Err(RequestError::Transport {
                     method: self.method,
-                    url,
+                    url: Box::new(url),
                     message,
                     source: error,
                 })
@@ -252,7 +252,7 @@ impl Response {
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, RequestError> {
         serde_json::from_slice(&self.body).map_err(|source| RequestError::Decode {
             method: self.method.clone(),
-            url: self.url.clone(),
+            url: Box::new(self.url.clone()),
             source,
         })
     }
@@ -266,7 +266,7 @@ impl Response {
             Err(RequestError::Status {
                 body: snippet(&self.body),
                 method: self.method,
-                url: self.url,
+                url: Box::new(self.url),
                 status: self.status,
             })
         } else {

@@ -19,8 +19,25 @@ const SESSION_COOKIE: &str = "pt_session";
 
 type Shared = State<Arc<PlatformState>>;
 
-fn problem(status: StatusCode, message: &str) -> Response {
-    (status, Json(serde_json::json!({ "error": message }))).into_response()
+/// An API error: a status and a JSON body `{"error": message}`.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    message: &'static str,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            Json(serde_json::json!({ "error": self.message })),
+        )
+            .into_response()
+    }
+}
+
+fn problem(status: StatusCode, message: &'static str) -> ApiError {
+    ApiError { status, message }
 }
 
 fn session_token(headers: &HeaderMap) -> Option<String> {
@@ -39,13 +56,13 @@ fn session_token(headers: &HeaderMap) -> Option<String> {
 }
 
 /// The logged-in user, or a 401.
-fn require_user(state: &PlatformState, headers: &HeaderMap) -> Result<String, Response> {
+fn require_user(state: &PlatformState, headers: &HeaderMap) -> Result<String, ApiError> {
     session_token(headers)
         .and_then(|token| state.store.session_user(&token))
         .ok_or_else(|| problem(StatusCode::UNAUTHORIZED, "log in first"))
 }
 
-fn require_admin(state: &PlatformState, headers: &HeaderMap) -> Result<(), Response> {
+fn require_admin(state: &PlatformState, headers: &HeaderMap) -> Result<(), ApiError> {
     let given = headers.get("x-admin-token").and_then(|v| v.to_str().ok());
     if given == Some(state.config.admin_token.as_str()) {
         Ok(())
@@ -62,7 +79,7 @@ pub struct LoginForm {
 
 pub async fn login(State(state): Shared, Form(form): Form<LoginForm>) -> Response {
     if form.username.is_empty() || form.password != state.config.password {
-        return problem(StatusCode::UNAUTHORIZED, "wrong username or password");
+        return problem(StatusCode::UNAUTHORIZED, "wrong username or password").into_response();
     }
     state.counters.logins.fetch_add(1, Ordering::SeqCst);
     let token = state.store.open_session(&form.username);
@@ -88,7 +105,7 @@ pub async fn stats(State(state): Shared) -> Json<CounterSnapshot> {
 pub async fn catalog(
     State(state): Shared,
     headers: HeaderMap,
-) -> Result<Json<Vec<Service>>, Response> {
+) -> Result<Json<Vec<Service>>, ApiError> {
     require_user(&state, &headers)?;
     Ok(Json(store::catalog()))
 }
@@ -102,7 +119,7 @@ pub async fn create_org(
     State(state): Shared,
     headers: HeaderMap,
     Json(new): Json<NewOrg>,
-) -> Result<(StatusCode, Json<Org>), Response> {
+) -> Result<(StatusCode, Json<Org>), ApiError> {
     require_admin(&state, &headers)?;
     state.counters.orgs_created.fetch_add(1, Ordering::SeqCst);
     Ok((StatusCode::CREATED, Json(state.store.create_org(&new.name))))
@@ -111,7 +128,7 @@ pub async fn create_org(
 pub async fn list_orgs(
     State(state): Shared,
     headers: HeaderMap,
-) -> Result<Json<Vec<Org>>, Response> {
+) -> Result<Json<Vec<Org>>, ApiError> {
     require_user(&state, &headers)?;
     Ok(Json(state.store.orgs()))
 }
@@ -122,13 +139,13 @@ pub async fn delete_org(
     Path(id): Path<String>,
 ) -> Response {
     if let Err(denied) = require_admin(&state, &headers) {
-        return denied;
+        return denied.into_response();
     }
     if state.store.delete_org(&id) {
         state.counters.orgs_deleted.fetch_add(1, Ordering::SeqCst);
         StatusCode::NO_CONTENT.into_response()
     } else {
-        problem(StatusCode::NOT_FOUND, "no such organization")
+        problem(StatusCode::NOT_FOUND, "no such organization").into_response()
     }
 }
 
@@ -143,7 +160,7 @@ pub async fn create_app(
     State(state): Shared,
     headers: HeaderMap,
     Json(new): Json<NewApp>,
-) -> Result<(StatusCode, Json<App>), Response> {
+) -> Result<(StatusCode, Json<App>), ApiError> {
     require_user(&state, &headers)?;
     let scale = match new.size.as_str() {
         "small" => 1,
@@ -178,7 +195,7 @@ pub async fn list_apps(
     State(state): Shared,
     headers: HeaderMap,
     Query(filter): Query<AppFilter>,
-) -> Result<Json<Vec<App>>, Response> {
+) -> Result<Json<Vec<App>>, ApiError> {
     require_user(&state, &headers)?;
     Ok(Json(state.store.apps(filter.org_id.as_deref())))
 }
@@ -187,7 +204,7 @@ pub async fn get_app(
     State(state): Shared,
     headers: HeaderMap,
     Path(id): Path<String>,
-) -> Result<Json<App>, Response> {
+) -> Result<Json<App>, ApiError> {
     require_user(&state, &headers)?;
     state
         .store
@@ -202,12 +219,12 @@ pub async fn delete_app(
     Path(id): Path<String>,
 ) -> Response {
     if let Err(denied) = require_user(&state, &headers) {
-        return denied;
+        return denied.into_response();
     }
     if state.store.delete_app(&id) {
         state.counters.apps_deleted.fetch_add(1, Ordering::SeqCst);
         StatusCode::NO_CONTENT.into_response()
     } else {
-        problem(StatusCode::NOT_FOUND, "no such app")
+        problem(StatusCode::NOT_FOUND, "no such app").into_response()
     }
 }

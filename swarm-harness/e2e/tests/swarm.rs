@@ -160,8 +160,7 @@ async fn users_hatch_at_the_hatch_rate() {
     let users_at = |t: f64| {
         timeline
             .iter()
-            .filter(|p| p["t"].as_f64().unwrap() <= t + 0.15)
-            .last()
+            .rfind(|p| p["t"].as_f64().unwrap() <= t + 0.15)
             .map(|p| p["users"].as_u64().unwrap())
             .unwrap()
     };
