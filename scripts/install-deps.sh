@@ -2,22 +2,23 @@
 # Installs the Debian packages the tests and benchmarks need, only those that are missing:
 #   chromium    the HTML report test loads the page in headless Chromium
 #   the shell linter (package shellcheck): the test script lints the shell scripts
-#   wrk nginx   the benchmarks (scripts/bench/*.sh) compare against wrk behind nginx
+#   wrk nginx time   the benchmarks (scripts/bench/*.sh): wrk and nginx as peers, GNU time
+#                    for CPU seconds and peak RSS
 # Usage: scripts/install-deps.sh [test|bench|all]   (default: test)
 set -euo pipefail
 
 want=(chromium shellcheck)
 case "${1:-test}" in
   test) ;;
-  bench) want=(wrk nginx) ;;
-  all) want+=(wrk nginx) ;;
+  bench) want=(wrk nginx time) ;;
+  all) want+=(wrk nginx time) ;;
   *) echo "error: unknown set \"$1\": expected test, bench or all" >&2; exit 2 ;;
 esac
 
-declare -A binary=([chromium]=chromium [shellcheck]=shellcheck [wrk]=wrk [nginx]=nginx)
+declare -A binary=([chromium]=/usr/bin/chromium [shellcheck]=/usr/bin/shellcheck [wrk]=/usr/bin/wrk [nginx]=/usr/sbin/nginx [time]=/usr/bin/time)
 missing=()
 for package in "${want[@]}"; do
-  command -v "${binary[$package]}" >/dev/null 2>&1 || [[ -x "/usr/sbin/${binary[$package]}" ]] || missing+=("$package")
+  [[ -x "${binary[$package]}" ]] || missing+=("$package")
 done
 ((${#missing[@]} == 0)) && exit 0
 

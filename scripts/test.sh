@@ -10,4 +10,4 @@ cargo test --workspace
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 shopt -s nullglob
-shellcheck run_stress_tests.sh .ci/run scripts/*.sh scripts/bench/*.sh
+shellcheck -x run_stress_tests.sh .ci/run scripts/*.sh scripts/bench/*.sh

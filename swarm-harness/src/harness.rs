@@ -192,7 +192,7 @@ impl Harness {
             cli.libtest.test_threads = Some(1);
         }
         let runtime = Arc::new(
-            tokio::runtime::Builder::new_multi_thread()
+            runtime_builder()
                 .enable_all()
                 .build()
                 .map_err(|e| format!("failed to start the tokio runtime: {e}"))?,
@@ -261,6 +261,17 @@ impl Harness {
             }
         }
         Ok(conclusion.exit_code())
+    }
+}
+
+/// A multi-threaded runtime, or a single-threaded one when the process may use one CPU only
+/// (a container limit, `taskset`): there a second thread only adds cross-thread wake-ups.
+fn runtime_builder() -> tokio::runtime::Builder {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cpus == 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
     }
 }
 

@@ -42,6 +42,11 @@ pub struct CountingServer {
 impl CountingServer {
     /// Binds an ephemeral loopback port and serves on the current tokio runtime.
     pub async fn start() -> Self {
+        Self::start_on(0).await
+    }
+
+    /// Binds loopback `port` (0: any free one) and serves on the current tokio runtime.
+    pub async fn start_on(port: u16) -> Self {
         let shared = Shared::default();
         let app = Router::new()
             .route("/login", post(login))
@@ -52,11 +57,12 @@ impl CountingServer {
             )
             .route("/slow/{ms}", get(slow))
             .route("/timed", get(timed))
+            .route("/timed-stats", get(timed_stats))
             .route("/stall", get(stall))
             .route("/{*path}", get(counted))
             .layer(axum::middleware::from_fn_with_state(shared.clone(), count))
             .with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
             .expect("bind loopback");
         let url = format!("http://{}", listener.local_addr().expect("bound"));
@@ -129,6 +135,19 @@ async fn timed(State(shared): State<Shared>) -> &'static str {
     let micros = started.elapsed().as_micros() as u64;
     shared.counts.lock().unwrap().handling_micros.push(micros);
     "timed"
+}
+
+/// The server's p50 and p99 of `/timed` handling times so far, in µs; then forgets them.
+async fn timed_stats(State(shared): State<Shared>) -> axum::Json<serde_json::Value> {
+    let times = std::mem::take(&mut shared.counts.lock().unwrap().handling_micros);
+    if times.is_empty() {
+        return axum::Json(serde_json::json!({ "count": 0 }));
+    }
+    axum::Json(serde_json::json!({
+        "count": times.len(),
+        "p50_us": quantile(&times, 0.5),
+        "p99_us": quantile(&times, 0.99),
+    }))
 }
 
 /// Answers at once, except the 100th request, which stalls for one second.
