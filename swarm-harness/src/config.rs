@@ -87,7 +87,7 @@ pub struct Overrides {
     pub users: Option<u32>,
     pub hatch_rate: Option<f64>,
     pub duration: Option<Duration>,
-    pub host: Option<reqwest::Url>,
+    pub host: Option<url::Url>,
     pub report_dir: Option<PathBuf>,
     pub num_requests: Option<u64>,
     pub seed: Option<u64>,
@@ -190,8 +190,8 @@ impl Overrides {
     }
 }
 
-fn parse_host(text: &str) -> Option<reqwest::Url> {
-    let url = reqwest::Url::parse(text).ok()?;
+fn parse_host(text: &str) -> Option<url::Url> {
+    let url = url::Url::parse(text).ok()?;
     let scheme_ok = matches!(url.scheme(), "http" | "https");
     (scheme_ok && url.host_str().is_some()).then_some(url)
 }

@@ -1,17 +1,24 @@
-//! Timed HTTP requests: a builder over `reqwest::RequestBuilder` that records every request into
-//! the trial's statistics, and the response it returns (its body already read, so the time
-//! includes the download, as a user feels it).
+//! Timed HTTP requests: a builder in the style of reqwest's, sent on the user's session
+//! (`session.rs`) with its cookies, redirects followed, and recorded into the trial's
+//! statistics. The response comes back with its body read, so the time includes the download,
+//! as a user feels it.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use bytes_text::snippet;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use reqwest::{Method, StatusCode, Url};
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Method, StatusCode};
+use http_body_util::{BodyExt, Full};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use url::Url;
 
+use crate::session::Session;
 use crate::stats::{FailureSample, Sample};
 use crate::user::{User, elapsed_micros};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Why a request could not be made or was not what the task expected.
 #[derive(Debug, thiserror::Error)]
@@ -22,7 +29,7 @@ pub enum RequestError {
         url: Box<Url>,
         message: String,
         #[source]
-        source: reqwest::Error,
+        source: BoxError,
     },
     #[error("{method} {url}: HTTP {status}")]
     Status {
@@ -42,11 +49,17 @@ pub enum RequestError {
     NoHost { path: String },
     #[error("invalid request URL {url:?}")]
     BadUrl { url: String },
+    #[error("invalid request: {message}")]
+    Build { message: String },
     /// The run's request limit (`PT_NUM_REQUESTS`) is reached; the request was not sent and
     /// the trial is stopping. Not a failure.
     #[error("request limit reached")]
     LimitReached,
 }
+
+/// How many redirects a request follows before the last one is its response.
+const MAX_REDIRECTS: usize = 10;
+const USER_AGENT: &str = concat!("swarm-harness/", env!("CARGO_PKG_VERSION"));
 
 /// A request being built. Send it with [`Request::send`] (recorded at once, a status >= 400
 /// counting as a failure) or [`Request::catch_response`] (you decide).
@@ -56,27 +69,29 @@ pub struct Request<'u> {
     method: Method,
     url: Result<Url, RequestError>,
     name: Option<String>,
-    builder: Option<reqwest::RequestBuilder>,
+    headers: HeaderMap,
+    body: Option<Bytes>,
+    timeout: Option<Duration>,
+    /// The first thing that went wrong while building, reported when sending.
+    invalid: Option<String>,
 }
 
 impl<'u> Request<'u> {
     pub(crate) fn new(user: &'u User, method: Method, url: &str) -> Self {
-        let url = user.resolve(url);
-        let builder = url
-            .as_ref()
-            .ok()
-            .map(|url| user.client().request(method.clone(), url.clone()));
         Request {
             user,
             method,
-            url,
+            url: user.resolve(url),
             name: None,
-            builder,
+            headers: HeaderMap::new(),
+            body: None,
+            timeout: None,
+            invalid: None,
         }
     }
 
-    fn map(mut self, f: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder) -> Self {
-        self.builder = self.builder.map(f);
+    fn invalid(mut self, message: String) -> Self {
+        self.invalid.get_or_insert(message);
         self
     }
 
@@ -87,38 +102,77 @@ impl<'u> Request<'u> {
         self
     }
 
-    pub fn header<K, V>(self, key: K, value: V) -> Self
+    pub fn header<K, V>(mut self, key: K, value: V) -> Self
     where
         HeaderName: TryFrom<K>,
-        <HeaderName as TryFrom<K>>::Error: Into<http::Error>,
+        <HeaderName as TryFrom<K>>::Error: std::fmt::Display,
         HeaderValue: TryFrom<V>,
-        <HeaderValue as TryFrom<V>>::Error: Into<http::Error>,
+        <HeaderValue as TryFrom<V>>::Error: std::fmt::Display,
     {
-        self.map(|b| b.header(key, value))
+        match (HeaderName::try_from(key), HeaderValue::try_from(value)) {
+            (Ok(key), Ok(value)) => {
+                self.headers.append(key, value);
+                self
+            }
+            (Err(error), _) => self.invalid(format!("invalid header name: {error}")),
+            (_, Err(error)) => self.invalid(format!("invalid header value: {error}")),
+        }
     }
 
-    pub fn headers(self, headers: HeaderMap) -> Self {
-        self.map(|b| b.headers(headers))
+    pub fn headers(mut self, headers: HeaderMap) -> Self {
+        self.headers.extend(headers);
+        self
     }
 
-    pub fn query<T: Serialize + ?Sized>(self, query: &T) -> Self {
-        self.map(|b| b.query(query))
+    /// Appends URL-encoded query parameters, such as `&[("org_id", id)]`.
+    pub fn query<T: Serialize + ?Sized>(mut self, query: &T) -> Self {
+        match (serde_urlencoded::to_string(query), &mut self.url) {
+            (Ok(encoded), Ok(url)) => {
+                if !encoded.is_empty() {
+                    let joined = match url.query() {
+                        Some(existing) if !existing.is_empty() => format!("{existing}&{encoded}"),
+                        _ => encoded,
+                    };
+                    url.set_query(Some(&joined));
+                }
+                self
+            }
+            (Err(error), _) => self.invalid(format!("query cannot be encoded: {error}")),
+            (_, Err(_)) => self,
+        }
     }
 
+    /// A JSON body (and `content-type: application/json`).
     pub fn json<T: Serialize + ?Sized>(self, body: &T) -> Self {
-        self.map(|b| b.json(body))
+        match serde_json::to_vec(body) {
+            Ok(bytes) => self.with_body(bytes.into(), "application/json"),
+            Err(error) => self.invalid(format!("body cannot be serialized as JSON: {error}")),
+        }
     }
 
+    /// A form body (and `content-type: application/x-www-form-urlencoded`).
     pub fn form<T: Serialize + ?Sized>(self, form: &T) -> Self {
-        self.map(|b| b.form(form))
+        match serde_urlencoded::to_string(form) {
+            Ok(text) => self.with_body(text.into(), "application/x-www-form-urlencoded"),
+            Err(error) => self.invalid(format!("form cannot be encoded: {error}")),
+        }
     }
 
-    pub fn body(self, body: impl Into<reqwest::Body>) -> Self {
-        self.map(|b| b.body(body))
+    fn with_body(mut self, body: Bytes, content_type: &'static str) -> Self {
+        self.headers
+            .entry(header::CONTENT_TYPE)
+            .or_insert(HeaderValue::from_static(content_type));
+        self.body = Some(body);
+        self
+    }
+
+    pub fn body(mut self, body: impl Into<Bytes>) -> Self {
+        self.body = Some(body.into());
+        self
     }
 
     pub fn bearer_auth(self, token: impl std::fmt::Display) -> Self {
-        self.map(|b| b.bearer_auth(token))
+        self.sensitive(header::AUTHORIZATION, format!("Bearer {token}"))
     }
 
     pub fn basic_auth(
@@ -126,11 +180,30 @@ impl<'u> Request<'u> {
         user: impl std::fmt::Display,
         password: Option<impl std::fmt::Display>,
     ) -> Self {
-        self.map(|b| b.basic_auth(user, password))
+        use base64::Engine;
+        let credentials = match password {
+            Some(password) => format!("{user}:{password}"),
+            None => format!("{user}:"),
+        };
+        let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
+        self.sensitive(header::AUTHORIZATION, format!("Basic {encoded}"))
     }
 
-    pub fn timeout(self, timeout: std::time::Duration) -> Self {
-        self.map(|b| b.timeout(timeout))
+    fn sensitive(mut self, key: HeaderName, value: String) -> Self {
+        match HeaderValue::try_from(value) {
+            Ok(mut value) => {
+                value.set_sensitive(true);
+                self.headers.insert(key, value);
+                self
+            }
+            Err(error) => self.invalid(format!("invalid header value: {error}")),
+        }
+    }
+
+    /// Fails the request (as a transport error) when it takes longer, redirects included.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
     }
 
     /// Sends the request and records it: a transport error or a status >= 400 is a failure.
@@ -152,9 +225,9 @@ impl<'u> Request<'u> {
     /// A transport error, which is recorded as a failure.
     pub async fn catch_response(self) -> Result<CaughtResponse<'u>, RequestError> {
         let url = self.url?;
-        let builder = self
-            .builder
-            .expect("a builder exists whenever the URL resolved");
+        if let Some(message) = self.invalid {
+            return Err(RequestError::Build { message });
+        }
         let name = self.name.unwrap_or_else(|| url.path().to_owned());
         let user = self.user;
         let recorder = &user.ctx.recorder;
@@ -162,25 +235,30 @@ impl<'u> Request<'u> {
             user.ctx.stop.cancel();
             return Err(RequestError::LimitReached);
         }
+        let exchange = Exchange {
+            session: user.session(),
+            method: self.method.clone(),
+            url: url.clone(),
+            headers: self.headers,
+            body: self.body,
+        };
         let started = Instant::now();
-        let outcome = match builder.send().await {
-            Ok(response) => {
-                let status = response.status();
-                let headers = response.headers().clone();
-                response.bytes().await.map(|body| (status, headers, body))
-            }
-            Err(error) => Err(error),
+        let outcome = match self.timeout {
+            None => exchange.run().await,
+            Some(limit) => tokio::time::timeout(limit, exchange.run())
+                .await
+                .unwrap_or_else(|_| Err(format!("timed out after {limit:?}").into())),
         };
         let micros = elapsed_micros(started);
         match outcome {
-            Ok((status, headers, body)) => Ok(CaughtResponse {
+            Ok((final_url, status, headers, body)) => Ok(CaughtResponse {
                 user,
                 name,
                 micros,
                 verdict: None,
                 response: Some(Response {
                     method: self.method,
-                    url,
+                    url: final_url,
                     status,
                     headers,
                     body,
@@ -188,8 +266,7 @@ impl<'u> Request<'u> {
                 }),
             }),
             Err(error) => {
-                let error = error.without_url();
-                let message = error_chain(&error);
+                let message = error_chain(error.as_ref());
                 let sample = Sample {
                     kind: self.method.as_str(),
                     name: &name,
@@ -210,6 +287,108 @@ impl<'u> Request<'u> {
                 })
             }
         }
+    }
+}
+
+/// One request on a session, its redirects followed and its cookies kept.
+struct Exchange<'s> {
+    session: &'s Session,
+    method: Method,
+    url: Url,
+    headers: HeaderMap,
+    body: Option<Bytes>,
+}
+
+impl Exchange<'_> {
+    async fn run(mut self) -> Result<(Url, StatusCode, HeaderMap, Bytes), BoxError> {
+        for _ in 0..=MAX_REDIRECTS {
+            let request = self.http_request()?;
+            let response = self.session.client.request(request).await?;
+            let (parts, body) = response.into_parts();
+            self.keep_cookies(&parts.headers);
+            match self.redirect_target(parts.status, &parts.headers) {
+                Some(next) => {
+                    // Drain the redirect's own body so its connection can be reused.
+                    let _ = body.collect().await;
+                    self.follow(parts.status, next);
+                }
+                None => {
+                    let body = body.collect().await?.to_bytes();
+                    return Ok((self.url, parts.status, parts.headers, body));
+                }
+            }
+        }
+        Err(format!("more than {MAX_REDIRECTS} redirects").into())
+    }
+
+    fn http_request(&self) -> Result<http::Request<Full<Bytes>>, BoxError> {
+        let mut request = http::Request::builder()
+            .method(self.method.clone())
+            .uri(self.url.as_str())
+            .body(Full::new(self.body.clone().unwrap_or_default()))?;
+        let headers = request.headers_mut();
+        headers.clone_from(&self.headers);
+        headers
+            .entry(header::USER_AGENT)
+            .or_insert(HeaderValue::from_static(USER_AGENT));
+        headers
+            .entry(header::ACCEPT)
+            .or_insert(HeaderValue::from_static("*/*"));
+        let jar = self.session.cookies.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut cookies = jar.get_request_values(&self.url).peekable();
+        if cookies.peek().is_some() {
+            let value = cookies
+                .map(|(name, value)| format!("{name}={value}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            drop(jar);
+            headers.insert(header::COOKIE, HeaderValue::try_from(value)?);
+        }
+        Ok(request)
+    }
+
+    fn keep_cookies(&self, headers: &HeaderMap) {
+        let mut set = headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .filter_map(|text| cookie_store::RawCookie::parse(text.to_owned()).ok())
+            .peekable();
+        if set.peek().is_some() {
+            self.session
+                .cookies
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .store_response_cookies(set, &self.url);
+        }
+    }
+
+    fn redirect_target(&self, status: StatusCode, headers: &HeaderMap) -> Option<Url> {
+        if !status.is_redirection() || status == StatusCode::NOT_MODIFIED {
+            return None;
+        }
+        let location = headers.get(header::LOCATION)?.to_str().ok()?;
+        self.url.join(location).ok()
+    }
+
+    /// The next hop: 303 (and 301/302 after a POST, as browsers do) become a GET without a
+    /// body; 307 and 308 repeat the request. Credentials do not follow to another host.
+    fn follow(&mut self, status: StatusCode, next: Url) {
+        let becomes_get = status == StatusCode::SEE_OTHER
+            || ((status == StatusCode::MOVED_PERMANENTLY || status == StatusCode::FOUND)
+                && self.method == Method::POST);
+        if becomes_get {
+            if self.method != Method::HEAD {
+                self.method = Method::GET;
+            }
+            self.body = None;
+            self.headers.remove(header::CONTENT_TYPE);
+            self.headers.remove(header::CONTENT_LENGTH);
+        }
+        if next.host_str() != self.url.host_str() || next.port_or_known_default() != self.url.port_or_known_default() {
+            self.headers.remove(header::AUTHORIZATION);
+        }
+        self.url = next;
     }
 }
 

@@ -1,52 +1,83 @@
-//! Per-user HTTP sessions: every user gets its own `reqwest::Client` (own connections, own
-//! cookie jar), all built from one shared rustls configuration.
+//! Per-user HTTP sessions on hyper: every user has its own connection pool and its own cookie
+//! jar, all sharing one TLS configuration.
 //!
-//! A default `Client::builder().build()` per user re-reads the system certificates, costing
-//! ~0.7 ms and ~100 KiB per user (10k users = 1 GiB); cloning one `ClientConfig` costs a few KiB.
+//! Why hyper rather than reqwest, which DESIGN.md first named: reqwest is hyper plus layers a
+//! load generator pays for on every request (its cookie layer parses the URL twice per request,
+//! redirect, retry and timeout layers box and move large futures), and each reqwest client
+//! carries its own buffers and configuration. Measured with `scripts/bench/throughput.sh`,
+//! reqwest held the harness near 0.4 x wrk's requests per CPU-second and 28 KiB per user.
+//! Here the same work (cookies through `cookie_store`, the jar reqwest itself uses; redirects;
+//! timeouts) happens once per request in `request.rs`, and an idle user costs a few KiB.
+//! Building a rustls `ClientConfig` re-reads the system certificates (~0.7 ms, ~100 KiB), so it
+//! is built once and shared.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// Builds the per-user clients of a process.
+use bytes::Bytes;
+use cookie_store::CookieStore;
+use http_body_util::Full;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+
+type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+
+/// The body type of every request.
+pub type Body = Full<Bytes>;
+
+/// Builds the sessions of a process.
 #[derive(Clone)]
 pub struct ClientFactory {
-    tls: Option<rustls::ClientConfig>,
+    connector: Connector,
 }
 
 impl std::fmt::Debug for ClientFactory {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClientFactory")
-            .field("shared_tls", &self.tls.is_some())
-            .finish()
+        f.debug_struct("ClientFactory").finish_non_exhaustive()
     }
 }
 
+/// How long a connection may wait for its next request before it is closed.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 impl ClientFactory {
-    /// Loads the platform's certificate verifier once. When that fails, each client falls back
-    /// to reqwest's own TLS set-up (slower to build, same behaviour).
+    /// Loads the platform's certificate verifier once. When that fails (no system store),
+    /// HTTPS requests fail with the verifier's error, HTTP works.
     pub fn new() -> Self {
         use rustls_platform_verifier::BuilderVerifierExt;
         let tls = rustls::ClientConfig::builder()
             .with_platform_verifier()
             .map(|builder| builder.with_no_client_auth())
-            .map_err(|error| log::warn!("shared TLS config unavailable: {error}"))
-            .ok();
-        ClientFactory { tls }
+            .unwrap_or_else(|error| {
+                log::warn!("no platform certificate verifier ({error}); HTTPS will fail");
+                rustls::ClientConfig::builder()
+                    .with_root_certificates(rustls::RootCertStore::empty())
+                    .with_no_client_auth()
+            });
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(CONNECT_TIMEOUT));
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        ClientFactory { connector }
     }
 
     /// A fresh session: its own connection pool and cookie jar.
-    pub fn session(&self) -> reqwest::Client {
-        let builder = reqwest::Client::builder()
-            .cookie_store(true)
-            .connect_timeout(Duration::from_secs(10))
-            .pool_idle_timeout(Duration::from_secs(30))
-            .user_agent(concat!("swarm-harness/", env!("CARGO_PKG_VERSION")));
-        let builder = match &self.tls {
-            Some(config) => builder.tls_backend_preconfigured(config.clone()),
-            None => builder,
-        };
-        builder
-            .build()
-            .expect("a client with a preconfigured TLS backend and no proxy file always builds")
+    pub fn session(&self) -> Session {
+        let client = Client::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .pool_idle_timeout(IDLE_TIMEOUT)
+            .build(self.connector.clone());
+        Session {
+            client,
+            cookies: Arc::default(),
+        }
     }
 }
 
@@ -54,4 +85,11 @@ impl Default for ClientFactory {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// One user's connections and cookies; clones share both (`User::fork`).
+#[derive(Clone)]
+pub struct Session {
+    pub(crate) client: Client<Connector, Body>,
+    pub(crate) cookies: Arc<Mutex<CookieStore>>,
 }

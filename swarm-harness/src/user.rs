@@ -9,13 +9,14 @@ use std::time::{Duration, Instant};
 
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
-use reqwest::{Method, Url};
+use http::Method;
+use url::Url;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::fixture::{Fixture, FixtureStore};
 use crate::request::{Request, RequestError};
-use crate::session::ClientFactory;
+use crate::session::{ClientFactory, Session};
 use crate::stats::{Recorder, Sample};
 use crate::transaction::Transaction;
 
@@ -61,7 +62,7 @@ impl TrialContext {
 pub struct User {
     id: usize,
     shard: usize,
-    client: reqwest::Client,
+    session: Session,
     pub(crate) ctx: Arc<TrialContext>,
     /// Cancelled when this user should stop starting tasks: the trial's stop, or a shape
     /// ramping users down.
@@ -89,7 +90,7 @@ impl User {
         User {
             id,
             shard: id % ctx.recorder.shard_count(),
-            client: ctx.clients.session(),
+            session: ctx.clients.session(),
             stop: ctx.stop.child_token(),
             ctx,
             rng,
@@ -124,9 +125,9 @@ impl User {
         self.ctx.base.as_ref()
     }
 
-    /// The user's own `reqwest::Client`, for requests that should not be measured.
-    pub fn client(&self) -> &reqwest::Client {
-        &self.client
+    /// The user's HTTP session: its connections and cookie jar.
+    pub(crate) fn session(&self) -> &Session {
+        &self.session
     }
 
     /// The user's random number generator (seeded from `PT_SEED` when set).
@@ -325,7 +326,7 @@ impl User {
     /// connections), base URL, fixtures and statistics; its own state and random numbers.
     pub fn fork(&self) -> User {
         let mut forked = User::new(self.id, self.ctx.clone(), None);
-        forked.client = self.client.clone();
+        forked.session = self.session.clone();
         forked
     }
 }
