@@ -1,7 +1,7 @@
 //! One statistics entry (count, failures, exact min/max/mean, HDR histogram) and the table of
 //! entries keyed by (kind, name). Merging belongs to the entry (`extend`).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use hdrhistogram::Histogram;
 
@@ -92,10 +92,11 @@ impl Entry {
 /// Entries keyed by name, then kind (`GET`, `POST`, `task`, a custom kind, ...).
 ///
 /// Keyed name-first so a lookup borrows the `&str` it is given and allocates only the first
-/// time a (kind, name) pair is seen.
+/// time a (kind, name) pair is seen. Hashed with FxHash: the keys are our own short names, not
+/// attacker-chosen, and SipHash showed up in the per-request profile.
 #[derive(Debug, Clone, Default)]
 pub struct EntryTable {
-    by_name: HashMap<Box<str>, Vec<(Box<str>, Entry)>>,
+    by_name: FxHashMap<Box<str>, Vec<(Box<str>, Entry)>>,
 }
 
 impl EntryTable {
