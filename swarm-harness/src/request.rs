@@ -334,7 +334,11 @@ impl Exchange<'_> {
         headers
             .entry(header::ACCEPT)
             .or_insert(HeaderValue::from_static("*/*"));
-        let jar = self.session.cookies.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let jar = self
+            .session
+            .cookies
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut cookies = jar.get_request_values(&self.url).peekable();
         if cookies.peek().is_some() {
             let value = cookies
@@ -385,7 +389,9 @@ impl Exchange<'_> {
             self.headers.remove(header::CONTENT_TYPE);
             self.headers.remove(header::CONTENT_LENGTH);
         }
-        if next.host_str() != self.url.host_str() || next.port_or_known_default() != self.url.port_or_known_default() {
+        if next.host_str() != self.url.host_str()
+            || next.port_or_known_default() != self.url.port_or_known_default()
+        {
             self.headers.remove(header::AUTHORIZATION);
         }
         self.url = next;

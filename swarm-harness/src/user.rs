@@ -7,12 +7,12 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use http::Method;
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
-use http::Method;
-use url::Url;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use url::Url;
 
 use crate::fixture::{Fixture, FixtureStore};
 use crate::request::{Request, RequestError};
@@ -175,7 +175,10 @@ impl User {
     }
 
     pub(crate) fn resolve(&self, url: &str) -> Result<Url, RequestError> {
-        let base = match (&self.ctx.base, url.starts_with('/') && !url.starts_with("//")) {
+        let base = match (
+            &self.ctx.base,
+            url.starts_with('/') && !url.starts_with("//"),
+        ) {
             // The common case, a path from the root: set it on a copy of the base instead of
             // parsing the whole URL again (host parsing and IDNA cost microseconds a request).
             (Some(base), true) => {
