@@ -49,6 +49,7 @@ mod config;
 mod entry;
 mod fixture;
 mod harness;
+mod http1;
 mod progress;
 pub mod report;
 mod request;

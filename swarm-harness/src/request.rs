@@ -9,7 +9,6 @@ use bytes::Bytes;
 use bytes_text::snippet;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, StatusCode};
-use http_body_util::{BodyExt, Full};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use url::Url;
@@ -302,32 +301,25 @@ struct Exchange<'s> {
 impl Exchange<'_> {
     async fn run(mut self) -> Result<(Url, StatusCode, HeaderMap, Bytes), BoxError> {
         for _ in 0..=MAX_REDIRECTS {
-            let request = self.http_request()?;
-            let response = self.session.client.request(request).await?;
-            let (parts, body) = response.into_parts();
-            self.keep_cookies(&parts.headers);
-            match self.redirect_target(parts.status, &parts.headers) {
-                Some(next) => {
-                    // Drain the redirect's own body so its connection can be reused.
-                    let _ = body.collect().await;
-                    self.follow(parts.status, next);
-                }
-                None => {
-                    let body = body.collect().await?.to_bytes();
-                    return Ok((self.url, parts.status, parts.headers, body));
-                }
+            let headers = self.request_headers()?;
+            let body = self.body.as_deref().unwrap_or_default();
+            let response = self
+                .session
+                .connections
+                .send(&self.method, &self.url, &headers, body)
+                .await?;
+            self.keep_cookies(&response.headers);
+            match self.redirect_target(response.status, &response.headers) {
+                Some(next) => self.follow(response.status, next),
+                None => return Ok((self.url, response.status, response.headers, response.body)),
             }
         }
         Err(format!("more than {MAX_REDIRECTS} redirects").into())
     }
 
-    fn http_request(&self) -> Result<http::Request<Full<Bytes>>, BoxError> {
-        let mut request = http::Request::builder()
-            .method(self.method.clone())
-            .uri(self.url.as_str())
-            .body(Full::new(self.body.clone().unwrap_or_default()))?;
-        let headers = request.headers_mut();
-        headers.clone_from(&self.headers);
+    /// The request's headers with the defaults and this session's cookies for the URL.
+    fn request_headers(&self) -> Result<HeaderMap, BoxError> {
+        let mut headers = self.headers.clone();
         headers
             .entry(header::USER_AGENT)
             .or_insert(HeaderValue::from_static(USER_AGENT));
@@ -348,7 +340,7 @@ impl Exchange<'_> {
             drop(jar);
             headers.insert(header::COOKIE, HeaderValue::try_from(value)?);
         }
-        Ok(request)
+        Ok(headers)
     }
 
     fn keep_cookies(&self, headers: &HeaderMap) {

@@ -1,0 +1,217 @@
+//! A lean HTTP/1.1 client for simulated users: each session keeps its idle keep-alive
+//! connections by origin and runs every exchange inline in the user's own task.
+//!
+//! Why not hyper's client: every hyper connection is a task of its own fed through a channel
+//! whose first block alone is ~9 KiB, plus an 8 KiB write buffer; with 10,000 users that is
+//! 170 MiB before a request is sent, and each request crosses two tasks. Here an idle user
+//! holds a socket and a few dozen bytes (its read buffer is dropped between requests), and a
+//! request is a write and a read in the caller's task, like wrk. Parsing is `httparse`'s (the
+//! parser hyper uses); TLS is rustls through `tokio-rustls`.
+
+mod wire;
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use bytes::BytesMut;
+use http::{HeaderMap, Method};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use url::Url;
+pub use wire::{RawResponse, WireError};
+
+/// How long connecting may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Idle connections a session keeps per origin (more only while requests overlap).
+const MAX_IDLE_PER_ORIGIN: usize = 4;
+
+/// What can go wrong sending a request.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    #[error("tcp connect error to {address}: {source}")]
+    Connect {
+        address: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("tcp connect to {address} timed out after {CONNECT_TIMEOUT:?}")]
+    ConnectTimeout { address: String },
+    #[error("TLS handshake with {host} failed: {source}")]
+    Tls {
+        host: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("unsupported URL {0:?}: only http and https with a host")]
+    Unsupported(String),
+    #[error(transparent)]
+    Wire(#[from] WireError),
+}
+
+trait Io: AsyncRead + AsyncWrite + Send + Sync + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Send + Sync + Unpin> Io for T {}
+
+/// Scheme, host and port: which connections a request may use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Origin {
+    https: bool,
+    host: String,
+    port: u16,
+}
+
+impl Origin {
+    fn of(url: &Url) -> Result<Self, SendError> {
+        let https = match url.scheme() {
+            "http" => false,
+            "https" => true,
+            _ => return Err(SendError::Unsupported(url.to_string())),
+        };
+        let host = url
+            .host_str()
+            .ok_or_else(|| SendError::Unsupported(url.to_string()))?;
+        let port = url
+            .port_or_known_default()
+            .ok_or_else(|| SendError::Unsupported(url.to_string()))?;
+        Ok(Origin {
+            https,
+            host: host.to_owned(),
+            port,
+        })
+    }
+
+    /// The `Host` header: the port only when it is not the scheme's default.
+    fn authority(&self) -> String {
+        let default = if self.https { 443 } else { 80 };
+        if self.port == default {
+            self.host.clone()
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+}
+
+struct Connection {
+    origin: Origin,
+    io: Box<dyn Io>,
+}
+
+/// One user's connections. Cheap to clone: clones share the idle connections.
+#[derive(Clone)]
+pub struct Connections {
+    tls: Arc<rustls::ClientConfig>,
+    idle: Arc<Mutex<Vec<Connection>>>,
+}
+
+impl Connections {
+    pub fn new(tls: Arc<rustls::ClientConfig>) -> Self {
+        Connections {
+            tls,
+            idle: Arc::default(),
+        }
+    }
+
+    fn take_idle(&self, origin: &Origin) -> Option<Connection> {
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        let index = idle.iter().rposition(|c| &c.origin == origin)?;
+        Some(idle.swap_remove(index))
+    }
+
+    fn put_idle(&self, connection: Connection) {
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        let same = idle
+            .iter()
+            .filter(|c| c.origin == connection.origin)
+            .count();
+        if same < MAX_IDLE_PER_ORIGIN {
+            idle.push(connection);
+        }
+    }
+
+    async fn connect(&self, origin: &Origin) -> Result<Connection, SendError> {
+        let address = format!("{}:{}", origin.host, origin.port);
+        let host = origin.host.trim_start_matches('[').trim_end_matches(']');
+        let tcp = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect((host, origin.port)))
+            .await
+            .map_err(|_| SendError::ConnectTimeout {
+                address: address.clone(),
+            })?
+            .map_err(|source| SendError::Connect {
+                address: address.clone(),
+                source,
+            })?;
+        let _ = tcp.set_nodelay(true);
+        let io: Box<dyn Io> = if origin.https {
+            let name = rustls::pki_types::ServerName::try_from(host.to_owned())
+                .map_err(|_| SendError::Unsupported(address.clone()))?;
+            let tls = tokio_rustls::TlsConnector::from(self.tls.clone())
+                .connect(name, tcp)
+                .await
+                .map_err(|source| SendError::Tls {
+                    host: origin.host.clone(),
+                    source,
+                })?;
+            Box::new(tls)
+        } else {
+            Box::new(tcp)
+        };
+        Ok(Connection {
+            origin: origin.clone(),
+            io,
+        })
+    }
+
+    /// Sends one request and reads its response. A reused connection that turns out to have
+    /// been closed by the server while idle is replaced once, transparently.
+    pub async fn send(
+        &self,
+        method: &Method,
+        url: &Url,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<RawResponse, SendError> {
+        let origin = Origin::of(url)?;
+        let target = match url.query() {
+            Some(query) => format!("{}?{query}", url.path()),
+            None => url.path().to_owned(),
+        };
+        let mut request = Vec::with_capacity(256 + body.len());
+        wire::encode_request(
+            &mut request,
+            method,
+            &target,
+            &origin.authority(),
+            headers,
+            body,
+        );
+        if let Some(mut connection) = self.take_idle(&origin) {
+            match exchange(&mut connection, &request, method).await {
+                Ok(response) => return Ok(self.finish(connection, response)),
+                Err(error) if error.nothing_received() => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+        let mut connection = self.connect(&origin).await?;
+        let response = exchange(&mut connection, &request, method).await?;
+        Ok(self.finish(connection, response))
+    }
+
+    fn finish(&self, connection: Connection, response: RawResponse) -> RawResponse {
+        if response.keep_alive {
+            self.put_idle(connection);
+        }
+        response
+    }
+}
+
+/// Writes the request and reads the response on one connection.
+async fn exchange(
+    connection: &mut Connection,
+    request: &[u8],
+    method: &Method,
+) -> Result<RawResponse, WireError> {
+    connection.io.write_all(request).await?;
+    connection.io.flush().await?;
+    // The read buffer lives only for the exchange: idle users hold no buffer at all.
+    let mut buffer = BytesMut::new();
+    wire::read_response(&mut connection.io, &mut buffer, method).await
+}
