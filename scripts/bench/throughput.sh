@@ -73,5 +73,7 @@ for peer in wrk oha; do
     python3 -c "print('harness/$peer requests per CPU-second: %.2f' % (${per_cpu[harness]} / ${per_cpu[$peer]}))"
   fi
 done
-python3 -c "print('harness CPU per request: %.2f µs (target <= 7 µs, >= 0.55 x wrk)' % (1e6 / ${per_cpu[harness]}))"
-echo "reference (not measured here): Goose ≈ 71k req/CPU-s -> harness/Goose $(python3 -c "print(round(${per_cpu[harness]} / 71000, 2))")"
+python3 -c "print('CPU per request: harness %.2f µs, wrk %.2f µs (target: harness >= 0.55 x wrk)' % (1e6 / ${per_cpu[harness]}, 1e6 / ${per_cpu[wrk]}))"
+# Goose is not run here; its reference figure was measured against wrk on another run of this
+# machine kind (71k vs 270k req/CPU-s), so compare through the ratio to wrk.
+python3 -c "print('harness/Goose, through the reference ratio Goose/wrk = 71/270: %.2f (target >= 2)' % ((${per_cpu[harness]} / ${per_cpu[wrk]}) / (71 / 270)))"
