@@ -203,6 +203,9 @@ pub fn trial_page(report: &Report) -> String {
                     (figure(format!("{:.1}", total.rps), "requests/s"))
                     (figure(p(0.5), "p50")) (figure(p(0.95), "p95")) (figure(p(0.99), "p99"))
                     (figure(users.to_string(), "users"))
+                    @if report.dropped_iterations > 0 {
+                        (figure(report.dropped_iterations.to_string(), "dropped iterations"))
+                    }
                 }
                 @if let Some(verdict) = &report.verdict { p.verdict { (verdict) } }
             }
@@ -227,7 +230,13 @@ pub fn trial_page(report: &Report) -> String {
                 }
             }
             section #requests { h2 { "Requests" } (entry_table(&report.requests, Some(total))) }
-            section #tasks { h2 { "Tasks" } (entry_table(&report.tasks, None)) }
+            section #tasks { h2 { "Tasks (service time: from each task's actual start)" } (entry_table(&report.tasks, None)) }
+            @if !report.task_latency.is_empty() {
+                section #task-latency {
+                    h2 { "Task latency from the intended start (coordinated omission corrected)" }
+                    (entry_table(&report.task_latency, None))
+                }
+            }
             @if !report.failures.is_empty() {
                 section #failures {
                     h2 { "Failures" }

@@ -1,0 +1,101 @@
+//! Micro-benchmark of the hot path: recording one request into the statistics.
+//! `cargo bench -p swarm-harness --bench record` (target: <= 50 ns a request).
+
+use std::hint::black_box;
+
+use swarm_harness::stats::{Entry, Recorder, Sample};
+
+fn main() {
+    divan::main();
+}
+
+/// The whole hot path: pick the user's shard, lock it, find the (kind, name) entry, record.
+/// Values the benchmarks record: 50 µs to 50 ms.
+const RANGE: u64 = 50_000;
+
+/// A recorder whose histogram already covers the range, as after the first second of a run
+/// (an auto-resizing histogram grows only the first time a larger value arrives).
+fn warm_recorder() -> Recorder {
+    let recorder = Recorder::new(8, None);
+    for micros in [50, RANGE + 50] {
+        recorder.success(
+            3,
+            Sample {
+                kind: "GET",
+                name: "/api/apps/{id}",
+                micros,
+                content_bytes: 0,
+            },
+        );
+    }
+    recorder
+}
+
+#[divan::bench(sample_count = 200, sample_size = 1000)]
+fn recorder_success(bencher: divan::Bencher) {
+    let recorder = warm_recorder();
+    let mut micros = 100u64;
+    bencher.bench_local(|| {
+        micros = micros
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1)
+            % RANGE
+            + 50;
+        recorder.success(
+            black_box(3),
+            Sample {
+                kind: "GET",
+                name: black_box("/api/apps/{id}"),
+                micros,
+                content_bytes: 512,
+            },
+        );
+    });
+}
+
+/// The same with ten names in the table, as a realistic scenario has.
+#[divan::bench(sample_count = 200, sample_size = 1000)]
+fn recorder_success_among_ten_names(bencher: divan::Bencher) {
+    let recorder = Recorder::new(8, None);
+    let names: Vec<String> = (0..10).map(|i| format!("/api/route/{i}")).collect();
+    for name in &names {
+        recorder.success(
+            0,
+            Sample {
+                kind: "GET",
+                name,
+                micros: 1,
+                content_bytes: 0,
+            },
+        );
+    }
+    let mut i = 0usize;
+    bencher.bench_local(|| {
+        i = (i + 7) % names.len();
+        recorder.success(
+            black_box(0),
+            Sample {
+                kind: "GET",
+                name: &names[i],
+                micros: 1_000 + i as u64,
+                content_bytes: 0,
+            },
+        );
+    });
+}
+
+/// Only the entry update: counters and the HDR histogram.
+#[divan::bench(sample_count = 200, sample_size = 1000)]
+fn entry_record(bencher: divan::Bencher) {
+    let mut entry = Entry::default();
+    entry.record(RANGE + 50, true, 0);
+    let mut micros = 100u64;
+    bencher.bench_local(|| {
+        micros = micros
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1)
+            % RANGE
+            + 50;
+        entry.record(black_box(micros), true, 512);
+    });
+}
