@@ -13,6 +13,14 @@ fn main() {
 /// Values the benchmarks record: 50 µs to 50 ms.
 const RANGE: u64 = 50_000;
 
+/// The next pseudo-random response time in the range (a linear congruential step).
+fn next_micros(micros: &mut u64) -> u64 {
+    *micros = micros
+        .wrapping_mul(6_364_136_223_846_793_005)
+        .wrapping_add(1);
+    *micros % RANGE + 50
+}
+
 /// A recorder whose histogram already covers the range, as after the first second of a run
 /// (an auto-resizing histogram grows only the first time a larger value arrives).
 fn warm_recorder() -> Recorder {
@@ -36,17 +44,13 @@ fn recorder_success(bencher: divan::Bencher) {
     let recorder = warm_recorder();
     let mut micros = 100u64;
     bencher.bench_local(|| {
-        micros = micros
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1)
-            % RANGE
-            + 50;
+        let value = next_micros(&mut micros);
         recorder.success(
             black_box(3),
             Sample {
                 kind: "GET",
                 name: black_box("/api/apps/{id}"),
-                micros,
+                micros: value,
                 content_bytes: 512,
             },
         );
@@ -91,11 +95,7 @@ fn entry_record(bencher: divan::Bencher) {
     entry.record(RANGE + 50, true, 0);
     let mut micros = 100u64;
     bencher.bench_local(|| {
-        micros = micros
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1)
-            % RANGE
-            + 50;
-        entry.record(black_box(micros), true, 512);
+        let value = next_micros(&mut micros);
+        entry.record(black_box(value), true, 512);
     });
 }

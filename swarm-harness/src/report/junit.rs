@@ -54,11 +54,7 @@ fn details(report: &Report) -> String {
     if !report.failures.is_empty() {
         text.push_str("\n\nfailures:");
         for failure in &report.failures {
-            let _ = write!(
-                text,
-                "\n  {}x {} {}: {}",
-                failure.occurrences, failure.kind, failure.name, failure.error
-            );
+            let _ = write!(text, "\n  {failure}");
         }
     }
     text

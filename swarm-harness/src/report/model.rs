@@ -143,6 +143,17 @@ impl<'de> Deserialize<'de> for Percentiles {
     }
 }
 
+impl std::fmt::Display for FailureReport {
+    /// `12x POST /api/apps: HTTP 500 Internal Server Error`: one line of a failure list.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}x {} {}: {}",
+            self.occurrences, self.kind, self.name, self.error
+        )
+    }
+}
+
 impl EntryReport {
     pub fn from_entry(kind: &str, name: &str, entry: &Entry, elapsed_s: f64) -> Self {
         let per_second = |n: u64| round3(n as f64 / elapsed_s.max(1e-3));

@@ -141,11 +141,7 @@ pub fn failure_message(report: &Report) -> Option<String> {
     let summary = report.failure_summary()?;
     let mut message = format!("{summary}:");
     for failure in &report.failures {
-        let _ = write!(
-            message,
-            "\n  {}x {} {}: {}",
-            failure.occurrences, failure.kind, failure.name, failure.error
-        );
+        let _ = write!(message, "\n  {failure}");
         if let Some(sample) = &failure.sample
             && let Some(body) = sample.body.as_deref().filter(|b| !b.is_empty())
         {
