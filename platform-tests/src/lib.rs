@@ -14,12 +14,34 @@ pub use service::{Platform, PlatformConfig, spawn};
 
 /// The stress target's `main`: runs the registered scenarios against `PT_HOST`, or against a
 /// platform started in-process (configured by `PLATFORM_*` variables) when it is unset.
+/// At the end it prints what the embedded platform counted (logins, organizations, injected
+/// errors), the ground truth to hold the reports against.
 pub fn stress_main() -> std::process::ExitCode {
+    let embedded: std::sync::Arc<std::sync::OnceLock<Platform>> = std::sync::Arc::default();
+    let started = embedded.clone();
     swarm_harness::Harness::new()
-        .embedded_target(|| async {
+        .embedded_target(move || async move {
             let config = config::PlatformArgs::from_env()?.into_config();
             let platform = service::spawn(config).await;
-            Ok(platform.url())
+            let url = platform.url();
+            let _ = started.set(platform);
+            Ok(url)
+        })
+        .on_finish(move || {
+            if let Some(platform) = embedded.get() {
+                let counters = platform.counters();
+                let injected: u64 = counters.injected_errors.values().sum();
+                println!(
+                    "embedded platform counted: {} logins, {} organizations created ({} deleted), \
+                     {} apps created, {} injected errors, {} requests",
+                    counters.logins,
+                    counters.orgs_created,
+                    counters.orgs_deleted,
+                    counters.apps_created,
+                    injected,
+                    counters.requests.values().sum::<u64>()
+                );
+            }
         })
         .run()
 }

@@ -102,6 +102,7 @@ type TargetHook = Box<dyn FnOnce() -> TargetFuture>;
 #[derive(Default)]
 pub struct Harness {
     embedded_target: Option<TargetHook>,
+    on_finish: Option<Box<dyn FnOnce()>>,
 }
 
 impl Harness {
@@ -117,6 +118,13 @@ impl Harness {
         Fut: Future<Output = anyhow::Result<String>> + Send + 'static,
     {
         self.embedded_target = Some(Box::new(move || Box::pin(start())));
+        self
+    }
+
+    /// Runs `finish` after the last trial and the fixtures' teardown (not for `--list`), for
+    /// example to print what an embedded server counted.
+    pub fn on_finish(mut self, finish: impl FnOnce() + 'static) -> Self {
+        self.on_finish = Some(Box::new(finish));
         self
     }
 
@@ -198,6 +206,7 @@ impl Harness {
                 .map_err(|e| format!("failed to start the tokio runtime: {e}"))?,
         );
         let listing = cli.libtest.list;
+        let on_finish = self.on_finish;
         let host = match (&overrides.host, self.embedded_target) {
             (Some(host), _) => Some(host.to_string()),
             (None, Some(start)) if !listing => Some(
@@ -244,6 +253,9 @@ impl Harness {
         let conclusion = libtest_mimic::run(&cli.libtest, trials);
         if !listing {
             shared.teardown_fixtures();
+            if let Some(finish) = on_finish {
+                finish();
+            }
             let reports = std::mem::take(
                 &mut *shared
                     .reports
