@@ -1,0 +1,57 @@
+//! Ctrl-C (SIGINT) during a trial: the trial stops like at the end of its duration, its reports
+//! are written with the outcome `interrupted`, and the process exits non-zero.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use swarm_harness_e2e::{CountingServer, read_json, request_entry};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_run_still_writes_its_reports() {
+    let server = CountingServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_e2e-stress"))
+        .args(["--exact", "limited", "--duration", "10m"])
+        .env("PT_HOST", &server.url)
+        .env("PT_REPORT_DIR", dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Let it send some load, then interrupt it as Ctrl-C would.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while server.requests("GET /limited") < 20 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!output.status.success(), "an interrupted run must fail");
+
+    let report = read_json(dir.path(), "limited");
+    assert_eq!(report["outcome"], "interrupted");
+    assert_eq!(report["passed"], false);
+    assert!(report["duration_s"].as_f64().unwrap() < 30.0);
+    assert_eq!(
+        request_entry(&report, "GET", "/limited")["count"]
+            .as_u64()
+            .unwrap(),
+        server.requests("GET /limited")
+    );
+    for file in [
+        "limited.html",
+        "limited_stats.csv",
+        "index.html",
+        "junit.xml",
+    ] {
+        assert!(dir.path().join(file).is_file(), "{file} not written");
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("interrupted"), "{stderr}");
+}
