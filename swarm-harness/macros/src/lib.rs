@@ -18,9 +18,16 @@ use quote::quote;
 /// See the `swarm_harness` crate documentation for every option.
 #[proc_macro_attribute]
 pub fn stress_test(attr: TokenStream, item: TokenStream) -> TokenStream {
-    match expand(attr.into(), item.into()) {
+    let item: proc_macro2::TokenStream = item.into();
+    match expand(attr.into(), item.clone()) {
         Ok(tokens) => tokens.into(),
-        Err(error) => error.to_compile_error().into(),
+        // Keep the function itself, so the one error is not followed by unused-import or
+        // missing-function errors elsewhere.
+        Err(error) => {
+            let mut tokens = error.to_compile_error();
+            tokens.extend(item);
+            tokens.into()
+        }
     }
 }
 
