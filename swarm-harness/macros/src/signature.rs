@@ -40,11 +40,12 @@ pub fn check(function: &ItemFn, has_params: bool) -> syn::Result<Shape> {
         "`async fn(user: &mut User)`, or add `params = [..]` for a second `&str` argument"
     };
     if inputs.len() != expected {
+        // Point at the first argument too many, or at the parentheses when one is missing.
+        let span = inputs
+            .get(expected)
+            .map_or_else(|| sig.paren_token.span.join(), |extra| extra.span());
         return Err(syn::Error::new(
-            sig.inputs
-                .span()
-                .join(sig.paren_token.span.join())
-                .unwrap_or(sig.ident.span()),
+            span,
             format!("wrong arguments: expected {form}"),
         ));
     }
