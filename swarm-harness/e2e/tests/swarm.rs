@@ -320,3 +320,15 @@ async fn ignored_trials_run_only_when_asked() {
     assert!(output.status.success(), "{}", text(&output));
     assert!(server.requests("GET /ignored") > 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_binary_without_scenarios_explains_how_to_link_them() {
+    let output = run_stress(env!("CARGO_BIN_EXE_e2e-empty"), vec![], vec![]).await;
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("no #[stress_test] scenario is linked"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("use my_scenarios as _;"), "{stderr}");
+}
