@@ -374,6 +374,35 @@ mod tests {
     }
 
     #[test]
+    fn load_model_settings_parse() {
+        let overrides = Overrides::parse(&[
+            raw("PT_ARRIVAL_RATE", "200"),
+            raw("PT_MAX_USERS", "50"),
+            raw("PT_STAGES", "30s:10,1m:50,30s:0"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (overrides.arrival_rate, overrides.max_users),
+            (Some(200.0), Some(50))
+        );
+        let profile = LoadProfile::resolve(&AttributeLoad::default(), &overrides, None);
+        assert_eq!(
+            profile.duration,
+            Duration::from_secs(120),
+            "stages set the duration"
+        );
+        assert!(profile.describe(false).starts_with("open model"));
+        for (key, bad) in [
+            ("PT_ARRIVAL_RATE", "0"),
+            ("PT_MAX_USERS", "-1"),
+            ("PT_STAGES", "30s"),
+        ] {
+            let error = Overrides::parse(&[raw(key, bad)]).unwrap_err();
+            assert_eq!(error.setting(), key);
+        }
+    }
+
+    #[test]
     fn layers_apply_in_order() {
         let attribute = AttributeLoad {
             users: Some(5),

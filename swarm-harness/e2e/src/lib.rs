@@ -26,6 +26,8 @@ pub struct Counts {
     pub anonymous: u64,
     /// How long `/timed` handled each request, in µs, as the server measured it.
     pub handling_micros: Vec<u64>,
+    /// Every request's `METHOD /path`, in the order they arrived.
+    pub sequence: Vec<String>,
 }
 
 #[derive(Clone, Default)]
@@ -88,13 +90,11 @@ async fn count(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     let key = format!("{} {}", request.method(), request.uri().path());
-    *shared
-        .counts
-        .lock()
-        .unwrap()
-        .requests
-        .entry(key)
-        .or_default() += 1;
+    {
+        let mut counts = shared.counts.lock().unwrap();
+        *counts.requests.entry(key.clone()).or_default() += 1;
+        counts.sequence.push(key);
+    }
     next.run(request).await
 }
 

@@ -332,3 +332,41 @@ async fn a_binary_without_scenarios_explains_how_to_link_them() {
     );
     assert!(stderr.contains("use my_scenarios as _;"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn background_work_ends_with_its_trial() {
+    let server = CountingServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let env = env(
+        &server,
+        dir.path(),
+        &[("PT_DURATION", "1s"), ("PT_HATCH_RATE", "10")],
+    );
+    let output = run_stress(BIN, args(&["bg_"]), env).await;
+    assert!(output.status.success(), "{}", text(&output));
+    let sequence = server.counts().sequence;
+    let polls = sequence.iter().filter(|r| *r == "GET /bg").count();
+    assert!(
+        polls > 10,
+        "the background poll ran during its trial: {polls} in {:?}\n{}",
+        &sequence[..sequence.len().min(12)],
+        text(&output)
+    );
+    let next_trial = sequence
+        .iter()
+        .position(|r| r == "GET /after")
+        .expect("the second trial ran");
+    let leaked = sequence[next_trial..]
+        .iter()
+        .filter(|r| *r == "GET /bg")
+        .count();
+    assert_eq!(leaked, 0, "background polls went on into the next trial");
+    // Its requests were measured in the trial that started them.
+    let report = read_json(dir.path(), "bg_a_spawns");
+    assert!(
+        request_entry(&report, "GET", "/bg")["count"]
+            .as_u64()
+            .unwrap()
+            > 10
+    );
+}

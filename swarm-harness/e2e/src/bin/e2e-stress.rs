@@ -127,6 +127,32 @@ async fn accuracy(user: &mut User) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Starts a background poll that never ends by itself (seed 002's greenlet).
+#[derive(Default)]
+struct Polling(bool);
+
+#[stress_test(users = 2, wait = constant(50ms))]
+async fn bg_a_spawns(user: &mut User) -> anyhow::Result<()> {
+    if !user.state_mut::<Polling>().0 {
+        user.state_mut::<Polling>().0 = true;
+        let poller = user.fork();
+        user.spawn(async move {
+            loop {
+                let _ = poller.get("/bg").send().await;
+                poller.sleep(std::time::Duration::from_millis(20)).await;
+            }
+        });
+    }
+    user.get("/fg").send().await?;
+    Ok(())
+}
+
+#[stress_test(users = 1, wait = constant(50ms))]
+async fn bg_b_after(user: &mut User) -> anyhow::Result<()> {
+    user.get("/after").send().await?;
+    Ok(())
+}
+
 #[stress_test(ignore)]
 async fn ignored_by_default(user: &mut User) -> anyhow::Result<()> {
     user.get("/ignored").send().await?;
