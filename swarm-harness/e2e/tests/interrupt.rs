@@ -10,7 +10,7 @@ use swarm_harness_e2e::{CountingServer, read_json, request_entry};
 async fn an_interrupted_run_still_writes_its_reports() {
     let server = CountingServer::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_e2e-stress"))
+    let child = Command::new(env!("CARGO_BIN_EXE_e2e-stress"))
         .args(["--exact", "limited", "--duration", "10m"])
         .env("PT_HOST", &server.url)
         .env("PT_REPORT_DIR", dir.path())
