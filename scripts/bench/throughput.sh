@@ -8,6 +8,8 @@
 # CPU-second, peak RSS, p50/p99, and the ratios harness/wrk and harness/oha.
 #
 # Usage: scripts/bench/throughput.sh          (ROUNDS=3 DURATION=10s; installs wrk, nginx, time)
+#        INSTALL_OHA=1 scripts/bench/throughput.sh   also builds oha from crates.io when missing
+#                                                     (cargo install oha, several minutes)
 # Reference figures on this 2-core machine (from the issue): wrk ≈ 270k req/CPU-s, oha ≈ 150k,
 # autocannon ≈ 90k, Goose ≈ 71k, Locust FastHttpUser ≈ 13k, Locust HttpUser ≈ 2.7k.
 set -euo pipefail
@@ -20,8 +22,15 @@ seconds="${duration%s}"
 bench_setup
 bench_start_nginx
 
+if [[ "${INSTALL_OHA:-0}" == 1 ]] && ! command -v oha >/dev/null; then
+  cargo install --locked oha
+fi
 tools=(harness wrk)
-command -v oha >/dev/null && tools+=(oha)
+if command -v oha >/dev/null; then
+  tools+=(oha)
+else
+  echo "oha is not installed: comparing with wrk only (INSTALL_OHA=1 builds it)"
+fi
 declare -A requests cpu rss p50 p99
 for tool in "${tools[@]}"; do requests[$tool]=0; cpu[$tool]=0; rss[$tool]=0; p50[$tool]=""; p99[$tool]=""; done
 
