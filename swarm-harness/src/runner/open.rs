@@ -6,9 +6,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use tokio_util::task::TaskTracker;
-
 use super::TrialPlan;
+use super::plan::Launch;
 use super::user_loop::{ActiveGuard, Iteration, TaskPicker, new_user, run_hook, run_iteration};
 use crate::LoadShape;
 use crate::User;
@@ -37,14 +36,14 @@ pub fn next_start(previous: Duration, rate: f64) -> Duration {
     }
 }
 
-pub async fn drive(
-    plan: Arc<TrialPlan>,
-    ctx: Arc<TrialContext>,
-    active: Arc<AtomicUsize>,
-    iterations: TaskTracker,
-    started: Instant,
-    mut shape: Box<dyn LoadShape>,
-) {
+pub async fn drive(launch: Launch, mut shape: Box<dyn LoadShape>) {
+    let Launch {
+        plan,
+        ctx,
+        active,
+        users: iterations,
+        started,
+    } = launch;
     let pool: Pool = Arc::default();
     let picker = Arc::new(TaskPicker::new(&plan));
     let created = Arc::new(AtomicUsize::new(0));

@@ -38,3 +38,14 @@ pub struct TrialPlan {
     pub shape: Option<ShapeFn>,
     pub profile: LoadProfile,
 }
+
+/// What every way of starting users needs: the plan, the trial's context, the gauge of active
+/// users, the tracker their tasks go on, and the trial's start.
+#[derive(Clone)]
+pub struct Launch {
+    pub plan: std::sync::Arc<TrialPlan>,
+    pub ctx: std::sync::Arc<crate::user::TrialContext>,
+    pub active: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    pub users: tokio_util::task::TaskTracker,
+    pub started: std::time::Instant,
+}

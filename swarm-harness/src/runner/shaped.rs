@@ -2,30 +2,26 @@
 //! names a number of users; missing users start at once, extra ones (the newest first) finish
 //! their task, run `on_stop` and leave.
 
-use std::sync::Arc;
-use std::sync::atomic::AtomicUsize;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
-use super::TrialPlan;
+use super::plan::Launch;
 use super::user_loop::{ActiveGuard, new_user, run_user_with};
 use crate::LoadShape;
 use crate::shape::adjust;
-use crate::user::TrialContext;
 
 /// How often the shape is asked for its target.
 pub const SHAPE_TICK: Duration = Duration::from_millis(100);
 
-pub async fn drive(
-    plan: Arc<TrialPlan>,
-    ctx: Arc<TrialContext>,
-    active: Arc<AtomicUsize>,
-    users: TaskTracker,
-    started: Instant,
-    mut shape: Box<dyn LoadShape>,
-) {
+pub async fn drive(launch: Launch, mut shape: Box<dyn LoadShape>) {
+    let Launch {
+        plan,
+        ctx,
+        active,
+        users,
+        started,
+    } = launch;
     let mut running: Vec<CancellationToken> = Vec::new();
     let mut next_id = 0;
     let mut ticker = tokio::time::interval(SHAPE_TICK);

@@ -10,6 +10,7 @@ use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::plan::Launch;
 use super::user_loop::run_user;
 use super::{TrialPlan, open, shaped, spawn_offsets};
 use crate::fixture::FixtureStore;
@@ -89,30 +90,17 @@ pub async fn run_trial(plan: Arc<TrialPlan>, env: &TrialEnv) -> TrialResult {
     ));
 
     let users = TaskTracker::new();
+    let launch = Launch {
+        plan: plan.clone(),
+        ctx: ctx.clone(),
+        active,
+        users: users.clone(),
+        started,
+    };
     let spawner = match model(&plan) {
-        Model::Hatch => tokio::spawn(spawn_users(
-            plan.clone(),
-            ctx.clone(),
-            active,
-            users.clone(),
-            started,
-        )),
-        Model::Shaped(shape) => tokio::spawn(shaped::drive(
-            plan.clone(),
-            ctx.clone(),
-            active,
-            users.clone(),
-            started,
-            shape,
-        )),
-        Model::Open(shape) => tokio::spawn(open::drive(
-            plan.clone(),
-            ctx.clone(),
-            active,
-            users.clone(),
-            started,
-            shape,
-        )),
+        Model::Hatch => tokio::spawn(spawn_users(launch)),
+        Model::Shaped(shape) => tokio::spawn(shaped::drive(launch, shape)),
+        Model::Open(shape) => tokio::spawn(open::drive(launch, shape)),
     };
     tokio::select! {
         _ = tokio::time::sleep(profile.duration) => {}
@@ -186,13 +174,14 @@ fn model(plan: &TrialPlan) -> Model {
     }
 }
 
-async fn spawn_users(
-    plan: Arc<TrialPlan>,
-    ctx: Arc<TrialContext>,
-    active: Arc<AtomicUsize>,
-    users: TaskTracker,
-    started: Instant,
-) {
+async fn spawn_users(launch: Launch) {
+    let Launch {
+        plan,
+        ctx,
+        active,
+        users,
+        started,
+    } = launch;
     let profile = &plan.profile;
     for (id, offset) in spawn_offsets(profile.users, profile.hatch_rate).enumerate() {
         tokio::select! {
