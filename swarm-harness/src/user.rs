@@ -183,13 +183,13 @@ impl User {
             // parsing the whole URL again (host parsing and IDNA cost microseconds a request).
             (Some(base), true) => {
                 let mut resolved = base.clone();
-                let (path, query) = match url.split_once('?') {
-                    Some((path, query)) => (path, Some(query)),
+                let (rest, fragment) = match url.split_once('#') {
+                    Some((rest, fragment)) => (rest, Some(fragment)),
                     None => (url, None),
                 };
-                let (path, fragment) = match path.split_once('#') {
-                    Some((path, fragment)) => (path, Some(fragment)),
-                    None => (path, None),
+                let (path, query) = match rest.split_once('?') {
+                    Some((path, query)) => (path, Some(query)),
+                    None => (rest, None),
                 };
                 resolved.set_path(path);
                 resolved.set_query(query);
@@ -336,4 +336,33 @@ impl User {
 
 pub(crate) fn elapsed_micros(started: Instant) -> u64 {
     started.elapsed().as_micros().min(u128::from(u64::MAX)) as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn urls_resolve_against_the_base() {
+        let user = User::standalone("http://h:1/api/").await;
+        let resolve = |url: &str| user.resolve(url).unwrap().to_string();
+        assert_eq!(resolve("/x?y=1#f"), "http://h:1/x?y=1#f");
+        assert_eq!(resolve("/a b"), "http://h:1/a%20b");
+        assert_eq!(resolve("rel"), "http://h:1/api/rel");
+        assert_eq!(resolve("https://other/z"), "https://other/z");
+        assert_eq!(resolve("//other/p"), "http://other/p");
+        let fork = user.fork();
+        assert_eq!(fork.resolve("/q").unwrap().as_str(), "http://h:1/q");
+    }
+
+    #[test]
+    fn without_a_base_only_absolute_urls_resolve() {
+        let ctx = TrialContext::detached(None, ClientFactory::new(), Arc::default());
+        let user = User::new(0, ctx, Some(1));
+        assert!(matches!(
+            user.resolve("/x"),
+            Err(RequestError::NoHost { .. })
+        ));
+        assert_eq!(user.resolve("http://a/b").unwrap().as_str(), "http://a/b");
+    }
 }
