@@ -7,6 +7,8 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::entry::WaitTime;
+use rustls::pki_types::CertificateDer;
+
 use crate::shape::Stages;
 use crate::threshold::{ThresholdError, Thresholds};
 pub use swarm_harness_syntax::duration::{DurationUnit, parse_duration};
@@ -97,6 +99,8 @@ pub struct Overrides {
     pub arrival_rate: Option<f64>,
     pub max_users: Option<u32>,
     pub stages: Option<Stages>,
+    /// Extra trusted root certificates for HTTPS targets.
+    pub ca_certs: Option<Vec<CertificateDer<'static>>>,
 }
 
 const USERS_FORM: &str = "a whole number of users of at least 1, such as 20";
@@ -180,6 +184,12 @@ impl Overrides {
                         "stages `DURATION:TARGET,...` such as 30s:10,1m:50,30s:0",
                     )?)
                 }
+                "PT_CA_CERT" => {
+                    overrides.ca_certs = Some(setting.parse_with(
+                        read_certificates,
+                        "a readable PEM file holding at least one CA certificate",
+                    )?)
+                }
                 "PT_SEED" => {
                     overrides.seed = Some(setting.parse_with(|v| v.parse().ok(), SEED_FORM)?)
                 }
@@ -188,6 +198,16 @@ impl Overrides {
         }
         Ok(overrides)
     }
+}
+
+/// Every certificate in the PEM file at `path`; `None` when it cannot be read or holds none.
+fn read_certificates(path: &str) -> Option<Vec<CertificateDer<'static>>> {
+    use rustls::pki_types::pem::PemObject;
+    let pem = std::fs::read(path).ok()?;
+    let certificates: Vec<_> = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<_, _>>()
+        .ok()?;
+    (!certificates.is_empty()).then_some(certificates)
 }
 
 fn parse_host(text: &str) -> Option<url::Url> {

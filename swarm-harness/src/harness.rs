@@ -76,10 +76,13 @@ struct Cli {
     /// A ramp of DURATION:TARGET stages, "30s:10,1m:50,30s:0": users, or iterations/s in the open model.
     #[arg(long, value_name = "STAGES", env = "PT_STAGES")]
     stages: Option<String>,
+    /// A PEM file of extra CA certificates to trust for HTTPS targets.
+    #[arg(long, value_name = "FILE", env = "PT_CA_CERT")]
+    ca_cert: Option<String>,
 }
 
 /// Each load setting: (clap id, environment variable, flag).
-const SETTINGS: [(&str, &str, &str); 12] = [
+const SETTINGS: [(&str, &str, &str); 13] = [
     ("num_clients", "PT_NUM_CLIENTS", "--num-clients"),
     ("hatch_rate", "PT_HATCH_RATE", "--hatch-rate"),
     ("duration", "PT_DURATION", "--duration"),
@@ -92,6 +95,7 @@ const SETTINGS: [(&str, &str, &str); 12] = [
     ("arrival_rate", "PT_ARRIVAL_RATE", "--arrival-rate"),
     ("max_users", "PT_MAX_USERS", "--max-users"),
     ("stages", "PT_STAGES", "--stages"),
+    ("ca_cert", "PT_CA_CERT", "--ca-cert"),
 ];
 
 type TargetFuture = Pin<Box<dyn Future<Output = anyhow::Result<String>> + Send>>;
@@ -220,7 +224,9 @@ impl Harness {
             runtime: runtime.clone(),
             env: TrialEnv {
                 fixtures: Arc::new(FixtureStore::default()),
-                clients: ClientFactory::new(),
+                clients: ClientFactory::with_extra_roots(
+                    overrides.ca_certs.clone().unwrap_or_default(),
+                ),
                 interrupt: CancellationToken::new(),
                 interactive: std::io::stdout().is_terminal(),
             },
@@ -301,6 +307,7 @@ fn raw_settings(cli: &Cli, matches: &clap::ArgMatches) -> Vec<RawSetting> {
         &cli.arrival_rate,
         &cli.max_users,
         &cli.stages,
+        &cli.ca_cert,
     ];
     SETTINGS
         .iter()

@@ -15,6 +15,7 @@
 use std::sync::{Arc, Mutex};
 
 use cookie_store::CookieStore;
+use rustls::pki_types::CertificateDer;
 
 use crate::http1::Connections;
 
@@ -34,10 +35,21 @@ impl ClientFactory {
     /// Loads the platform's certificate verifier once. When that fails (no system store),
     /// HTTPS requests fail with the verifier's error, HTTP works.
     pub fn new() -> Self {
-        use rustls_platform_verifier::BuilderVerifierExt;
-        let tls = rustls::ClientConfig::builder()
-            .with_platform_verifier()
-            .map(|builder| builder.with_no_client_auth())
+        Self::with_extra_roots(Vec::new())
+    }
+
+    /// Like [`ClientFactory::new`], also trusting `roots` (`PT_CA_CERT`: the CA of a staging
+    /// environment, a self-signed certificate).
+    pub fn with_extra_roots(roots: Vec<CertificateDer<'static>>) -> Self {
+        let builder = rustls::ClientConfig::builder();
+        let provider = builder.crypto_provider().clone();
+        let tls = rustls_platform_verifier::Verifier::new_with_extra_roots(roots, provider)
+            .map(|verifier| {
+                builder
+                    .dangerous()
+                    .with_custom_certificate_verifier(Arc::new(verifier))
+                    .with_no_client_auth()
+            })
             .unwrap_or_else(|error| {
                 log::warn!("no platform certificate verifier ({error}); HTTPS will fail");
                 rustls::ClientConfig::builder()
