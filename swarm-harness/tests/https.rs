@@ -1,8 +1,12 @@
 //! HTTPS targets: a local TLS server with a self-signed certificate is refused with a clear TLS
 //! error, and trusted once its certificate is given with `--ca-cert` (`PT_CA_CERT`).
 
+mod common;
+
 use std::process::ExitCode;
 use std::sync::Arc;
+
+use common::read_json;
 
 use swarm_harness::{User, stress_test};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -60,31 +64,9 @@ fn tls_server(runtime: &tokio::runtime::Runtime) -> (u16, String) {
 }
 
 fn run(url: &str, dir: &std::path::Path, extra: &[&str]) -> ExitCode {
-    let dir_arg = dir.display().to_string();
-    let log = dir.join("libtest.log").display().to_string();
-    let mut args = vec![
-        "stress",
-        "--exact",
-        "https_route",
-        "--host",
-        url,
-        "--report-dir",
-        &dir_arg,
-        "--logfile",
-        &log,
-        "--duration",
-        "1s",
-        "--num-clients",
-        "2",
-        "--hatch-rate",
-        "20",
-    ];
+    let mut args = vec!["--duration", "1s", "--num-clients", "2"];
     args.extend_from_slice(extra);
-    swarm_harness::Harness::new().run_from(args)
-}
-
-fn report(dir: &std::path::Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("https_route.json")).unwrap()).unwrap()
+    common::run("https_route", url, dir, &args)
 }
 
 #[test]
@@ -95,7 +77,7 @@ fn a_self_signed_target_is_refused_then_trusted_with_its_certificate() {
 
     let refused = tempfile::tempdir().unwrap();
     assert_ne!(run(&url, refused.path(), &[]), ExitCode::SUCCESS);
-    let failure = &report(refused.path())["failures"][0];
+    let failure = &read_json(refused.path(), "https_route")["failures"][0];
     let error = failure["error"].as_str().unwrap();
     assert!(
         error.contains("TLS handshake with localhost failed"),
@@ -107,7 +89,7 @@ fn a_self_signed_target_is_refused_then_trusted_with_its_certificate() {
     std::fs::write(&ca, pem).unwrap();
     let code = run(&url, trusted.path(), &["--ca-cert", ca.to_str().unwrap()]);
     assert_eq!(code, ExitCode::SUCCESS);
-    let total = &report(trusted.path())["requests_total"];
+    let total = &read_json(trusted.path(), "https_route")["requests_total"];
     assert!(total["count"].as_u64().unwrap() > 10, "{total}");
     assert_eq!(total["failures"], 0);
 
