@@ -202,7 +202,7 @@ pub fn trial_page(report: &Report) -> String {
                     (figure(format!("{} ({:.2}%)", total.failures, total.fail_ratio() * 100.0), "failures"))
                     (figure(format!("{:.1}", total.rps), "requests/s"))
                     (figure(p(0.5), "p50")) (figure(p(0.95), "p95")) (figure(p(0.99), "p99"))
-                    (figure(users.to_string(), "users"))
+                    (figure(users.to_string(), "peak users"))
                     @if report.dropped_iterations > 0 {
                         (figure(report.dropped_iterations.to_string(), "dropped iterations"))
                     }

@@ -28,8 +28,19 @@ pub fn judge(report: &mut Report, has_thresholds: bool, aborted_by: Option<&Verd
         if let Some(table) = breach_table(&report.thresholds) {
             problems.push(table);
         }
-    } else if let Some(message) = super::failure_message(report) {
-        problems.push(message);
+    } else {
+        if let Some(message) = super::failure_message(report) {
+            problems.push(message);
+        }
+        // The load asked for was not delivered: without thresholds that says otherwise, the
+        // numbers describe a lighter test than the one configured.
+        if report.dropped_iterations > 0 {
+            problems.push(format!(
+                "{} iterations were dropped because every user was busy; raise max_users \
+                 (PT_MAX_USERS) or lower the arrival rate",
+                report.dropped_iterations
+            ));
+        }
     }
     report.passed = problems.is_empty();
     report.verdict = (!problems.is_empty()).then(|| problems.join("\n"));
