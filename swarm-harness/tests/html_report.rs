@@ -76,6 +76,12 @@ fn render_in_chromium(page: &Path, proxy: &str) -> String {
             "--disable-background-networking",
             "--disable-component-update",
             "--disable-sync",
+            // Fewer of Chromium's own background calls (see CHROMIUM_OWN_HOSTS).
+            "--disable-default-apps",
+            "--disable-extensions",
+            "--disable-domain-reliability",
+            "--disable-client-side-phishing-detection",
+            "--disable-features=NetworkTimeServiceQuerying,OptimizationHints,MediaRouter,Translate",
             "--window-size=1280,2000",
             "--virtual-time-budget=5000",
         ])
