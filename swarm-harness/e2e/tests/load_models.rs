@@ -7,6 +7,10 @@ use swarm_harness_e2e::{
 
 const BIN: &str = env!("CARGO_BIN_EXE_e2e-stress");
 
+/// These tests check rates and timings: they run one at a time so they do not steal each
+/// other's CPU on a small machine.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 async fn run(
     server: &CountingServer,
     trial: &str,
@@ -38,6 +42,7 @@ fn p(entry: &serde_json::Value, key: &str) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_open_model_starts_iterations_at_the_rate() {
+    let _serial = ONE_AT_A_TIME.lock().await;
     let server = CountingServer::start().await;
     let (report, _) = run(&server, "open_fast", &[("PT_DURATION", "5s")]).await;
     let started = task_entry(&report, "open_fast")["count"].as_u64().unwrap()
@@ -68,6 +73,7 @@ async fn the_open_model_starts_iterations_at_the_rate() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn iterations_beyond_the_pool_are_dropped_and_reported() {
+    let _serial = ONE_AT_A_TIME.lock().await;
     let server = CountingServer::start().await;
     let (report, stdout) = run(&server, "open_slow", &[("PT_DURATION", "3s")]).await;
     let served = task_entry(&report, "open_slow")["count"].as_u64().unwrap();
@@ -87,6 +93,7 @@ async fn iterations_beyond_the_pool_are_dropped_and_reported() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stage_ramp_rises_falls_and_ends_at_zero() {
+    let _serial = ONE_AT_A_TIME.lock().await;
     let server = CountingServer::start().await;
     let (report, _) = run(&server, "ramp", &[]).await;
     assert_eq!(report["outcome"], "completed");
@@ -114,6 +121,7 @@ async fn a_stage_ramp_rises_falls_and_ends_at_zero() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn coordinated_omission_is_corrected() {
+    let _serial = ONE_AT_A_TIME.lock().await;
     let server = CountingServer::start().await;
     let (report, stdout) = run(&server, "paced_stall", &[("PT_DURATION", "5s")]).await;
     let latency = report["task_latency"]
@@ -143,6 +151,7 @@ async fn coordinated_omission_is_corrected() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reported_latency_matches_the_servers_own_measurement() {
+    let _serial = ONE_AT_A_TIME.lock().await;
     let server = CountingServer::start().await;
     let (report, _) = run(&server, "accuracy", &[("PT_DURATION", "3s")]).await;
     let entry = request_entry(&report, "GET", "/timed");
