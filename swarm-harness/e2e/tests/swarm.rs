@@ -5,6 +5,9 @@ use swarm_harness_e2e::{CountingServer, read_json, request_entry, run_stress, ta
 
 const BIN: &str = env!("CARGO_BIN_EXE_e2e-stress");
 
+/// Tests that check timings take this, so they do not run beside the heavier ones.
+static TIMING: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
 fn env(
     server: &CountingServer,
     dir: &std::path::Path,
@@ -37,6 +40,7 @@ fn text(output: &std::process::Output) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn counts_match_the_server_and_sessions_and_fixtures_are_reused() {
+    let _timing = TIMING.read().await;
     let server = CountingServer::start().await;
     let dir = tempfile::tempdir().unwrap();
     let env = env(
@@ -99,6 +103,7 @@ async fn counts_match_the_server_and_sessions_and_fixtures_are_reused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn task_shares_follow_the_weights() {
+    let _timing = TIMING.read().await;
     let server = CountingServer::start().await;
     let dir = tempfile::tempdir().unwrap();
     let env = env(
@@ -149,6 +154,7 @@ async fn task_shares_follow_the_weights() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn users_hatch_at_the_hatch_rate() {
+    let _timing = TIMING.write().await;
     let server = CountingServer::start().await;
     let dir = tempfile::tempdir().unwrap();
     let env = env(&server, dir.path(), &[("PT_DURATION", "3500ms")]);
@@ -175,6 +181,7 @@ async fn users_hatch_at_the_hatch_rate() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_and_only_with_param() {
+    let _timing = TIMING.read().await;
     let list = run_stress(BIN, args(&["--list"]), vec![]).await;
     let stdout = String::from_utf8_lossy(&list.stdout);
     for name in [
@@ -216,6 +223,7 @@ async fn list_and_only_with_param() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_errors_and_closed_ports_are_grouped_failures() {
+    let _timing = TIMING.read().await;
     let server = CountingServer::start().await;
     let closed = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -265,6 +273,7 @@ async fn server_errors_and_closed_ports_are_grouped_failures() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_settings_fail_before_any_request() {
+    let _timing = TIMING.read().await;
     let server = CountingServer::start().await;
     let dir = tempfile::tempdir().unwrap();
     for (key, value, expected) in [
@@ -310,6 +319,7 @@ async fn invalid_settings_fail_before_any_request() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ignored_trials_run_only_when_asked() {
+    let _timing = TIMING.read().await;
     let server = CountingServer::start().await;
     let dir = tempfile::tempdir().unwrap();
     let env = env(&server, dir.path(), &[("PT_DURATION", "500ms")]);
@@ -335,6 +345,7 @@ async fn a_binary_without_scenarios_explains_how_to_link_them() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn background_work_ends_with_its_trial() {
+    let _timing = TIMING.read().await;
     let server = CountingServer::start().await;
     let dir = tempfile::tempdir().unwrap();
     let env = env(
