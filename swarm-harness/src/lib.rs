@@ -40,7 +40,15 @@
 //! | `wait = between(1s, 3s)` | also `constant(2s)`, `constant_pacing(1s)`, `constant_throughput(5)` |
 //! | `users = N`, `hatch_rate = R`, `duration = 30s` | this scenario's load |
 //! | `on_start = path`, `on_stop = path` | `async fn(&mut User) -> Result` run once per user before its first and after its last task |
-//! | `thresholds = ["p95 < 200ms"]` | pass/fail criteria |
+//! | `thresholds = ["p95 < 200ms"]` | pass/fail criteria ([`threshold`]) |
+//! | `arrival_rate = 200`, `max_users = 50` | the open model: iterations per second, served by a pool of users |
+//! | `stages = "30s:10,1m:50,30s:0"` | a ramp of users (or of iterations per second in the open model) |
+//! | `shape = my_shape` | a programmable [`LoadShape`]: `fn my_shape() -> impl LoadShape` |
+//!
+//! The environment twins of the load options: `PT_NUM_CLIENTS`, `PT_HATCH_RATE`, `PT_DURATION`,
+//! `PT_ARRIVAL_RATE`, `PT_MAX_USERS`, `PT_STAGES`, `PT_THRESHOLDS`; and `PT_HOST`,
+//! `PT_REPORT_DIR`, `PT_NUM_REQUESTS`, `PT_SEED`, `PT_STOP_TIMEOUT`, `PT_CA_CERT`,
+//! `PT_ONLY_WITH_PARAM`. Every one is also a flag (`--help` lists them).
 
 #[doc(hidden)]
 pub mod __private;
