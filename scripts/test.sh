@@ -6,7 +6,12 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 scripts/install-deps.sh test
-cargo test --workspace
+# The stress targets (`test = false`) must not run as part of the ordinary tests.
+cargo test --workspace 2>&1 | tee "${TMPDIR:-/tmp}/swarm-harness-tests.log"
+if grep -q "Running tests/stress.rs" "${TMPDIR:-/tmp}/swarm-harness-tests.log"; then
+  echo "error: cargo test --workspace ran the stress target" >&2
+  exit 1
+fi
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 shopt -s nullglob

@@ -117,17 +117,10 @@ impl Overrides {
         for setting in raw {
             match setting.env {
                 "PT_NUM_CLIENTS" => {
-                    overrides.users =
-                        Some(setting.parse_with(
-                            |v| v.parse::<u32>().ok().filter(|n| *n >= 1),
-                            USERS_FORM,
-                        )?)
+                    overrides.users = Some(setting.parse_with(at_least_one, USERS_FORM)?)
                 }
                 "PT_HATCH_RATE" => {
-                    overrides.hatch_rate = Some(setting.parse_with(
-                        |v| v.parse::<f64>().ok().filter(|r| r.is_finite() && *r > 0.0),
-                        RATE_FORM,
-                    )?)
+                    overrides.hatch_rate = Some(setting.parse_with(positive_rate, RATE_FORM)?)
                 }
                 "PT_DURATION" => {
                     overrides.duration =
@@ -150,11 +143,7 @@ impl Overrides {
                     )?)
                 }
                 "PT_NUM_REQUESTS" => {
-                    overrides.num_requests =
-                        Some(setting.parse_with(
-                            |v| v.parse::<u64>().ok().filter(|n| *n >= 1),
-                            COUNT_FORM,
-                        )?)
+                    overrides.num_requests = Some(setting.parse_with(at_least_one, COUNT_FORM)?)
                 }
                 "PT_THRESHOLDS" => {
                     let parsed = Thresholds::parse_list(&setting.value).map_err(|source| {
@@ -167,16 +156,12 @@ impl Overrides {
                 }
                 "PT_ARRIVAL_RATE" => {
                     overrides.arrival_rate = Some(setting.parse_with(
-                        |v| v.parse::<f64>().ok().filter(|r| r.is_finite() && *r > 0.0),
+                        positive_rate,
                         "a number of iterations per second greater than 0, such as 200",
                     )?)
                 }
                 "PT_MAX_USERS" => {
-                    overrides.max_users =
-                        Some(setting.parse_with(
-                            |v| v.parse::<u32>().ok().filter(|n| *n >= 1),
-                            USERS_FORM,
-                        )?)
+                    overrides.max_users = Some(setting.parse_with(at_least_one, USERS_FORM)?)
                 }
                 "PT_STAGES" => {
                     overrides.stages = Some(setting.parse_with(
@@ -198,6 +183,18 @@ impl Overrides {
         }
         Ok(overrides)
     }
+}
+
+/// A whole number of at least 1.
+fn at_least_one<T: std::str::FromStr + PartialOrd + From<u8>>(text: &str) -> Option<T> {
+    text.parse::<T>().ok().filter(|n| *n >= T::from(1))
+}
+
+/// A finite rate greater than 0.
+fn positive_rate(text: &str) -> Option<f64> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|r| r.is_finite() && *r > 0.0)
 }
 
 /// Every certificate in the PEM file at `path`; `None` when it cannot be read or holds none.

@@ -21,7 +21,7 @@ use crate::fixture::FixtureStore;
 use crate::report::{self, Report, TrialIdentity};
 use crate::runner::{self, TrialEnv, TrialPlan};
 use crate::session::ClientFactory;
-use crate::trials::{TrialSpec, build_trials, task_ratio_json};
+use crate::trials::{TrialSpec, build_trials, keep_param, task_ratio_json};
 use crate::user::{TrialContext, User};
 
 #[derive(Parser, Debug)]
@@ -80,23 +80,6 @@ struct Cli {
     #[arg(long, value_name = "FILE", env = "PT_CA_CERT")]
     ca_cert: Option<String>,
 }
-
-/// Each load setting: (clap id, environment variable, flag).
-const SETTINGS: [(&str, &str, &str); 13] = [
-    ("num_clients", "PT_NUM_CLIENTS", "--num-clients"),
-    ("hatch_rate", "PT_HATCH_RATE", "--hatch-rate"),
-    ("duration", "PT_DURATION", "--duration"),
-    ("host", "PT_HOST", "--host"),
-    ("report_dir", "PT_REPORT_DIR", "--report-dir"),
-    ("num_requests", "PT_NUM_REQUESTS", "--num-requests"),
-    ("seed", "PT_SEED", "--seed"),
-    ("stop_timeout", "PT_STOP_TIMEOUT", "--stop-timeout"),
-    ("thresholds", "PT_THRESHOLDS", "--thresholds"),
-    ("arrival_rate", "PT_ARRIVAL_RATE", "--arrival-rate"),
-    ("max_users", "PT_MAX_USERS", "--max-users"),
-    ("stages", "PT_STAGES", "--stages"),
-    ("ca_cert", "PT_CA_CERT", "--ca-cert"),
-];
 
 type TargetFuture = Pin<Box<dyn Future<Output = anyhow::Result<String>> + Send>>;
 type TargetHook = Box<dyn FnOnce() -> TargetFuture>;
@@ -175,21 +158,7 @@ impl Harness {
         }
         let mut specs = build_trials(&scenarios).map_err(|e| e.to_string())?;
         if let Some(param) = &cli.only_with_param {
-            let known: Vec<&str> = specs.iter().filter_map(|s| s.param).collect();
-            specs.retain(|spec| spec.param == Some(param.as_str()));
-            if specs.is_empty() {
-                let mut known: Vec<&str> = known;
-                known.sort_unstable();
-                known.dedup();
-                return Err(format!(
-                    "--only-with-param {param:?} matches no trial; parameters in this binary: {}",
-                    if known.is_empty() {
-                        "none".to_owned()
-                    } else {
-                        known.join(", ")
-                    }
-                ));
-            }
+            specs = keep_param(specs, param).map_err(|e| e.to_string())?;
         }
         if cli.show_task_ratio {
             let json = task_ratio_json(&specs);
@@ -257,26 +226,9 @@ impl Harness {
             })
             .collect();
         let conclusion = libtest_mimic::run(&cli.libtest, trials);
-        if !listing {
-            shared.teardown_fixtures();
-            if let Some(finish) = on_finish {
-                finish();
-            }
-            let reports = std::mem::take(
-                &mut *shared
-                    .reports
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner),
-            );
-            if !reports.is_empty() {
-                match report::write_run_files(&shared.report_dir, &reports) {
-                    Ok(()) => println!("reports: {}", shared.report_dir.display()),
-                    Err(error) => {
-                        eprintln!("error: {error}");
-                        return Ok(ExitCode::FAILURE);
-                    }
-                }
-            }
+        if !listing && let Err(error) = shared.finish_run(on_finish) {
+            eprintln!("error: {error}");
+            return Ok(ExitCode::FAILURE);
         }
         Ok(conclusion.exit_code())
     }
@@ -294,25 +246,60 @@ fn runtime_builder() -> tokio::runtime::Builder {
 }
 
 fn raw_settings(cli: &Cli, matches: &clap::ArgMatches) -> Vec<RawSetting> {
-    let values = [
-        &cli.num_clients,
-        &cli.hatch_rate,
-        &cli.duration,
-        &cli.host,
-        &cli.report_dir,
-        &cli.num_requests,
-        &cli.seed,
-        &cli.stop_timeout,
-        &cli.thresholds,
-        &cli.arrival_rate,
-        &cli.max_users,
-        &cli.stages,
-        &cli.ca_cert,
+    // (clap id, environment variable, flag, value): one row per setting, so they cannot drift.
+    let settings = [
+        (
+            "num_clients",
+            "PT_NUM_CLIENTS",
+            "--num-clients",
+            &cli.num_clients,
+        ),
+        (
+            "hatch_rate",
+            "PT_HATCH_RATE",
+            "--hatch-rate",
+            &cli.hatch_rate,
+        ),
+        ("duration", "PT_DURATION", "--duration", &cli.duration),
+        ("host", "PT_HOST", "--host", &cli.host),
+        (
+            "report_dir",
+            "PT_REPORT_DIR",
+            "--report-dir",
+            &cli.report_dir,
+        ),
+        (
+            "num_requests",
+            "PT_NUM_REQUESTS",
+            "--num-requests",
+            &cli.num_requests,
+        ),
+        ("seed", "PT_SEED", "--seed", &cli.seed),
+        (
+            "stop_timeout",
+            "PT_STOP_TIMEOUT",
+            "--stop-timeout",
+            &cli.stop_timeout,
+        ),
+        (
+            "thresholds",
+            "PT_THRESHOLDS",
+            "--thresholds",
+            &cli.thresholds,
+        ),
+        (
+            "arrival_rate",
+            "PT_ARRIVAL_RATE",
+            "--arrival-rate",
+            &cli.arrival_rate,
+        ),
+        ("max_users", "PT_MAX_USERS", "--max-users", &cli.max_users),
+        ("stages", "PT_STAGES", "--stages", &cli.stages),
+        ("ca_cert", "PT_CA_CERT", "--ca-cert", &cli.ca_cert),
     ];
-    SETTINGS
-        .iter()
-        .zip(values)
-        .filter_map(|(&(id, env, flag), value)| {
+    settings
+        .into_iter()
+        .filter_map(|(id, env, flag, value)| {
             let value = value.clone()?;
             let source = match matches.value_source(id) {
                 Some(clap::parser::ValueSource::CommandLine) => Source::Flag,
@@ -420,6 +407,26 @@ impl Shared {
             None => Ok(()),
             Some(verdict) => Err(verdict.into()),
         }
+    }
+
+    /// After the last trial: fixtures torn down, the `on_finish` hook, the run's index page and
+    /// JUnit file.
+    fn finish_run(&self, on_finish: Option<Box<dyn FnOnce()>>) -> Result<(), report::ReportError> {
+        self.teardown_fixtures();
+        if let Some(finish) = on_finish {
+            finish();
+        }
+        let reports = std::mem::take(
+            &mut *self
+                .reports
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        if !reports.is_empty() {
+            report::write_run_files(&self.report_dir, &reports)?;
+            println!("reports: {}", self.report_dir.display());
+        }
+        Ok(())
     }
 
     fn teardown_fixtures(&self) {

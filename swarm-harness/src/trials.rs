@@ -46,6 +46,8 @@ pub enum TrialError {
         first: String,
         second: String,
     },
+    #[error("--only-with-param {param:?} matches no trial; parameters in this binary: {known}")]
+    NoSuchParam { param: String, known: String },
     #[error("{location}: {source}")]
     Threshold {
         location: String,
@@ -265,6 +267,32 @@ fn group_trials(group: &str, members: &[&'static Scenario]) -> Result<Vec<TrialS
         })
         .filter(|trial| !trial.tasks.is_empty())
         .collect())
+}
+
+/// Only the trials with parameter `param` (`--only-with-param`).
+///
+/// # Errors
+/// When no trial has it; the error lists the parameters there are.
+pub fn keep_param(specs: Vec<TrialSpec>, param: &str) -> Result<Vec<TrialSpec>, TrialError> {
+    let mut known: Vec<&str> = specs.iter().filter_map(|s| s.param).collect();
+    known.sort_unstable();
+    known.dedup();
+    let known = if known.is_empty() {
+        "none".to_owned()
+    } else {
+        known.join(", ")
+    };
+    let kept: Vec<TrialSpec> = specs
+        .into_iter()
+        .filter(|s| s.param == Some(param))
+        .collect();
+    if kept.is_empty() {
+        return Err(TrialError::NoSuchParam {
+            param: param.to_owned(),
+            known,
+        });
+    }
+    Ok(kept)
 }
 
 /// The task ratios of every trial in the shape of Locust's `--show-task-ratio-json`. Trials

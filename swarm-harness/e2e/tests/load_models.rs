@@ -95,7 +95,16 @@ async fn iterations_beyond_the_pool_are_dropped_and_reported() {
 async fn a_stage_ramp_rises_falls_and_ends_at_zero() {
     let _serial = ONE_AT_A_TIME.lock().await;
     let server = CountingServer::start().await;
-    let (report, _) = run(&server, "ramp", &[]).await;
+    let (report, stdout) = run(&server, "ramp", &[]).await;
+    // Outside a terminal, live progress is a line every 5 seconds (CI logs).
+    let progress = stdout
+        .lines()
+        .find(|l| l.starts_with("[ramp "))
+        .unwrap_or_else(|| panic!("no progress line: {stdout}"));
+    assert!(
+        progress.contains("users ") && progress.contains("req/s") && progress.contains("p95"),
+        "{progress}"
+    );
     assert_eq!(report["outcome"], "completed");
     let users: Vec<u64> = report["timeline"]
         .as_array()

@@ -12,7 +12,7 @@ use crate::stats::PERCENTILES;
 fn percentile_columns() -> Vec<String> {
     PERCENTILES
         .iter()
-        .map(|q| format!("{}%", (q * 10_000.0).round() / 100.0))
+        .map(|q| format!("{}%", super::percent_of(*q)))
         .collect()
 }
 

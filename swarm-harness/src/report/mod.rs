@@ -18,6 +18,7 @@ pub use json::{ReportError, file_stem, read_report, write_atomically, write_repo
 pub use junit::junit_xml;
 pub use model::{
     BuildInput, EntryReport, FORMAT_VERSION, FailureReport, Percentiles, Report, TrialIdentity,
+    percent_of,
 };
 pub use summary::{failure_message, format_micros, summary_table};
 pub use verdict::{breach_table, judge};

@@ -7,6 +7,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::histogram;
 use crate::runner::Outcome;
+use crate::stats::round3;
 use crate::stats::{Entry, LATENCY_KIND, PERCENTILES, Shard, TimelinePoint, quantile_of_percent};
 use crate::threshold::Verdict;
 
@@ -110,10 +111,14 @@ impl Percentiles {
     }
 }
 
+/// The percentage of a quantile as reports print it: `0.999` → `99.9`.
+pub fn percent_of(q: f64) -> f64 {
+    (q * 10_000.0).round() / 100.0
+}
+
 /// `p50`, `p99.9`, `p100`, ...
 pub fn percentile_label(q: f64) -> String {
-    let percent = (q * 10_000.0).round() / 100.0;
-    format!("p{percent}")
+    format!("p{}", percent_of(q))
 }
 
 impl Serialize for Percentiles {
@@ -275,10 +280,6 @@ impl Report {
             )
         })
     }
-}
-
-fn round3(value: f64) -> f64 {
-    (value * 1000.0).round() / 1000.0
 }
 
 #[cfg(test)]

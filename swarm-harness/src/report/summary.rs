@@ -65,7 +65,7 @@ pub fn summary_table(report: &Report) -> String {
         .percentiles_us
         .0
         .iter()
-        .map(|(q, _)| format!("{}%", (q * 10_000.0).round() / 100.0))
+        .map(|(q, _)| format!("{}%", super::percent_of(*q)))
         .collect();
     let _ = write!(out, "{:<name_width$}", "Type Name");
     for label in &labels {

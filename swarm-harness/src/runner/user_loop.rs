@@ -120,7 +120,6 @@ pub async fn run_user_with(user: &mut User, plan: &TrialPlan, ctx: &TrialContext
     let mut intended = Instant::now();
     while !user.stop_token().is_cancelled() {
         let task = picker.pick(user);
-        let started = Instant::now();
         match run_iteration(user, ctx, plan, task, pacing.map(|_| intended)).await {
             Iteration::Done => {}
             Iteration::LimitReached => break,
@@ -131,7 +130,7 @@ pub async fn run_user_with(user: &mut User, plan: &TrialPlan, ctx: &TrialContext
                 intended += interval;
                 intended.saturating_duration_since(Instant::now())
             }
-            None => wait_after(plan.profile.wait, started.elapsed(), user),
+            None => wait_after(plan.profile.wait, user),
         };
         if wait.is_zero() {
             // A task that never awaits must not starve the timers that end the trial.
@@ -190,25 +189,19 @@ fn describe(error: &anyhow::Error) -> String {
     }
 }
 
-/// How long to wait after a task that took `task_time` (wait times without a schedule).
-pub fn wait_after(wait: Option<WaitTime>, task_time: Duration, user: &mut User) -> Duration {
+/// How long to wait after a task, for wait times without a schedule (pacing wait times keep
+/// their schedule in `run_user_with`).
+pub fn wait_after(wait: Option<WaitTime>, user: &mut User) -> Duration {
     match wait {
-        None => Duration::ZERO,
-        Some(WaitTime::Constant(wait)) => wait,
-        Some(WaitTime::Between(min, max)) => {
-            if max <= min {
-                min
-            } else {
-                Duration::from_secs_f64(
-                    user.rng()
-                        .random_range(min.as_secs_f64()..=max.as_secs_f64()),
-                )
-            }
+        None | Some(WaitTime::ConstantPacing(_) | WaitTime::ConstantThroughput(_)) => {
+            Duration::ZERO
         }
-        Some(pacing @ (WaitTime::ConstantPacing(_) | WaitTime::ConstantThroughput(_))) => pacing
-            .pacing()
-            .expect("pacing wait times have an interval")
-            .saturating_sub(task_time),
+        Some(WaitTime::Constant(wait)) => wait,
+        Some(WaitTime::Between(min, max)) if max <= min => min,
+        Some(WaitTime::Between(min, max)) => Duration::from_secs_f64(
+            user.rng()
+                .random_range(min.as_secs_f64()..=max.as_secs_f64()),
+        ),
     }
 }
 

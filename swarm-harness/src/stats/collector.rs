@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Entry, PERCENTILES, Recorder, Shard};
+use super::{Entry, PERCENTILES, Recorder, Shard, round3};
 
 /// One second (or the last, shorter interval) of the run.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -127,10 +127,6 @@ impl Collector {
         self.tick();
         (self.totals, self.timeline)
     }
-}
-
-pub(crate) fn round3(value: f64) -> f64 {
-    (value * 1000.0).round() / 1000.0
 }
 
 pub(crate) fn unix_now() -> i64 {

@@ -13,3 +13,8 @@ pub use collector::{Collector, Snapshot, TimelinePoint};
 pub use entry::{Entry, EntryTable, PERCENTILES, quantile_of_percent};
 pub use failures::{FailureGroup, FailureKey, FailureSample, Failures};
 pub use recorder::{LATENCY_KIND, Recorder, Sample, Shard, TRANSACTION_KIND};
+
+/// Rounds to three decimals: report figures carry no false precision.
+pub(crate) fn round3(value: f64) -> f64 {
+    (value * 1000.0).round() / 1000.0
+}
