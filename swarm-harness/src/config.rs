@@ -12,6 +12,7 @@ use rustls::pki_types::CertificateDer;
 use crate::shape::Stages;
 use crate::threshold::{ThresholdError, Thresholds};
 pub use swarm_harness_syntax::duration::{DurationUnit, parse_duration};
+use swarm_harness_syntax::limits;
 
 /// Where a raw setting came from; used to word errors the way the user wrote the value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,11 +102,18 @@ pub struct Overrides {
     pub stages: Option<Stages>,
     /// Extra trusted root certificates for HTTPS targets.
     pub ca_certs: Option<Vec<CertificateDer<'static>>>,
+    /// The timeout of requests that set none.
+    pub request_timeout: Option<Duration>,
+    /// Response body bytes kept in memory.
+    pub max_body: Option<usize>,
+    /// Distinct request names (and failure groups) per trial.
+    pub max_names: Option<usize>,
 }
 
-const USERS_FORM: &str = "a whole number of users of at least 1, such as 20";
-const RATE_FORM: &str = "a number of users per second greater than 0, such as 5 or 0.5";
-const DURATION_FORM: &str = "a duration such as 30s, 500ms, 5m or 1h (a bare number means minutes)";
+const USERS_FORM: &str = "a whole number of users from 1 to 1000000, such as 20";
+const RATE_FORM: &str = "a number of users per second from 0.001 to 1000000, such as 5 or 0.5";
+const DURATION_FORM: &str =
+    "a duration above 0 and at most a year, such as 30s, 500ms, 5m or 1h (a bare number means minutes)";
 const HOST_FORM: &str = "an http:// or https:// base URL, such as http://127.0.0.1:8000";
 const COUNT_FORM: &str = "a whole number of at least 1, such as 1000";
 const SEED_FORM: &str = "a whole number, such as 42";
@@ -117,17 +125,34 @@ impl Overrides {
         for setting in raw {
             match setting.env {
                 "PT_NUM_CLIENTS" => {
-                    overrides.users = Some(setting.parse_with(at_least_one, USERS_FORM)?)
+                    overrides.users = Some(setting.parse_with(user_count, USERS_FORM)?)
                 }
                 "PT_HATCH_RATE" => {
                     overrides.hatch_rate = Some(setting.parse_with(positive_rate, RATE_FORM)?)
                 }
                 "PT_DURATION" => {
-                    overrides.duration =
-                        Some(setting.parse_with(
-                            |v| parse_duration(v, DurationUnit::Minutes),
-                            DURATION_FORM,
-                        )?)
+                    overrides.duration = Some(setting.parse_with(
+                        |v| parse_duration(v, DurationUnit::Minutes).filter(|d| !d.is_zero()),
+                        DURATION_FORM,
+                    )?)
+                }
+                "PT_REQUEST_TIMEOUT" => {
+                    overrides.request_timeout = Some(setting.parse_with(
+                        |v| parse_duration(v, DurationUnit::Seconds).filter(|d| !d.is_zero()),
+                        "a duration above 0 such as 30s or 500ms (a bare number means seconds)",
+                    )?)
+                }
+                "PT_MAX_BODY" => {
+                    overrides.max_body = Some(setting.parse_with(
+                        parse_bytes,
+                        "a size of at least 1 byte and at most 1GiB, such as 8MiB, 512KiB or 1048576",
+                    )?)
+                }
+                "PT_MAX_NAMES" => {
+                    overrides.max_names = Some(setting.parse_with(
+                        |v| at_least_one::<usize>(v).filter(|n| *n <= 1_000_000),
+                        "a whole number from 1 to 1000000, such as 1000",
+                    )?)
                 }
                 "PT_STOP_TIMEOUT" => {
                     overrides.stop_timeout = Some(setting.parse_with(
@@ -157,16 +182,16 @@ impl Overrides {
                 "PT_ARRIVAL_RATE" => {
                     overrides.arrival_rate = Some(setting.parse_with(
                         positive_rate,
-                        "a number of iterations per second greater than 0, such as 200",
+                        "a number of iterations per second from 0.001 to 1000000, such as 200",
                     )?)
                 }
                 "PT_MAX_USERS" => {
-                    overrides.max_users = Some(setting.parse_with(at_least_one, USERS_FORM)?)
+                    overrides.max_users = Some(setting.parse_with(user_count, USERS_FORM)?)
                 }
                 "PT_STAGES" => {
                     overrides.stages = Some(setting.parse_with(
                         |v| Stages::parse(v).ok(),
-                        "stages `DURATION:TARGET,...` such as 30s:10,1m:50,30s:0",
+                        "stages `DURATION:TARGET,...` with targets from 0 to 1000000, such as 30s:10,1m:50,30s:0",
                     )?)
                 }
                 "PT_CA_CERT" => {
@@ -190,11 +215,83 @@ fn at_least_one<T: std::str::FromStr + PartialOrd + From<u8>>(text: &str) -> Opt
     text.parse::<T>().ok().filter(|n| *n >= T::from(1))
 }
 
-/// A finite rate greater than 0.
+/// A user count within [`limits::MAX_USERS`].
+fn user_count(text: &str) -> Option<u32> {
+    at_least_one::<u32>(text).filter(|n| limits::users_in_range(u64::from(*n)))
+}
+
+/// A rate within [`limits::MIN_RATE`] and [`limits::MAX_RATE`].
 fn positive_rate(text: &str) -> Option<f64> {
-    text.parse::<f64>()
-        .ok()
-        .filter(|r| r.is_finite() && *r > 0.0)
+    text.parse::<f64>().ok().filter(|r| limits::rate_in_range(*r))
+}
+
+/// `8MiB`, `512KiB`, `1GiB`, `64kB`, `10MB` or a number of bytes; 1 byte to 1 GiB.
+fn parse_bytes(text: &str) -> Option<usize> {
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let number: u64 = text[..split].parse().ok()?;
+    let scale: u64 = match text[split..].trim() {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        "kB" | "KB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        _ => return None,
+    };
+    let bytes = number.checked_mul(scale)?;
+    (1..=1 << 30).contains(&bytes).then_some(bytes as usize)
+}
+
+/// Every `PT_*` variable the harness and its scripts read.
+pub const KNOWN_VARIABLES: &[&str] = &[
+    "PT_NUM_CLIENTS",
+    "PT_HATCH_RATE",
+    "PT_DURATION",
+    "PT_HOST",
+    "PT_REPORT_DIR",
+    "PT_NUM_REQUESTS",
+    "PT_SEED",
+    "PT_STOP_TIMEOUT",
+    "PT_THRESHOLDS",
+    "PT_ARRIVAL_RATE",
+    "PT_MAX_USERS",
+    "PT_STAGES",
+    "PT_CA_CERT",
+    "PT_REQUEST_TIMEOUT",
+    "PT_MAX_BODY",
+    "PT_MAX_NAMES",
+    "PT_ONLY_WITH_PARAM",
+    // Read by run_stress_tests.sh and by the web UI's settings (the seeds' names).
+    "PT_LOCUST_FILE",
+    "PT_LOCUST_PORT",
+];
+
+/// A warning for every `PT_*` variable in `names` that the harness does not read, naming the
+/// closest known one: a typo must not silently fall back to a default.
+pub fn unknown_variables<'a>(names: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut warnings: Vec<String> = names
+        .filter(|name| name.starts_with("PT_") && !KNOWN_VARIABLES.contains(name))
+        .map(|name| {
+            let closest = KNOWN_VARIABLES
+                .iter()
+                .map(|known| (strsim::levenshtein(name, known), *known))
+                .min()
+                .filter(|(distance, _)| *distance <= 4);
+            match closest {
+                Some((_, known)) => {
+                    format!("unknown variable {name} is ignored; did you mean {known}?")
+                }
+                None => format!(
+                    "unknown variable {name} is ignored; the PT_* variables are listed by --help"
+                ),
+            }
+        })
+        .collect();
+    warnings.sort();
+    warnings
 }
 
 /// Every certificate in the PEM file at `path`; `None` when it cannot be read or holds none.
@@ -220,6 +317,8 @@ pub struct LoadProfile {
     pub hatch_rate: f64,
     #[serde(serialize_with = "crate::report::serde_duration::seconds")]
     pub duration: Duration,
+    /// The base URL; shown (and serialized) with any credentials redacted.
+    #[serde(serialize_with = "serialize_host")]
     pub host: Option<String>,
     pub num_requests: Option<u64>,
     pub seed: Option<u64>,
@@ -233,6 +332,31 @@ pub struct LoadProfile {
     /// A ramp; its targets are users, or iterations per second in the open model.
     #[serde(serialize_with = "serialize_stages")]
     pub stages: Option<Stages>,
+    /// The timeout of requests that set none (`PT_REQUEST_TIMEOUT`).
+    #[serde(serialize_with = "crate::report::serde_duration::seconds")]
+    pub request_timeout: Duration,
+    /// Response body bytes kept in memory (`PT_MAX_BODY`).
+    pub max_body: usize,
+    /// Distinct request names and failure groups kept (`PT_MAX_NAMES`).
+    pub max_names: usize,
+}
+
+/// A base URL as it may be shown: user name and password replaced by `***`.
+pub fn redact_host(host: &str) -> String {
+    match url::Url::parse(host) {
+        Ok(url) => crate::request::redact(&url),
+        Err(_) => host.to_owned(),
+    }
+}
+
+fn serialize_host<S: serde::Serializer>(
+    host: &Option<String>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match host {
+        None => serializer.serialize_none(),
+        Some(host) => serializer.serialize_str(&redact_host(host)),
+    }
 }
 
 fn serialize_stages<S: serde::Serializer>(
@@ -343,6 +467,13 @@ impl LoadProfile {
                 .stages
                 .clone()
                 .or_else(|| attribute.stages.clone()),
+            request_timeout: overrides
+                .request_timeout
+                .unwrap_or(crate::session::DEFAULT_REQUEST_TIMEOUT),
+            max_body: overrides.max_body.unwrap_or(crate::http1::DEFAULT_MAX_BODY),
+            max_names: overrides
+                .max_names
+                .unwrap_or(crate::stats::DEFAULT_MAX_NAMES),
         }
     }
 }
@@ -373,6 +504,25 @@ mod tests {
         assert!(Overrides::parse(&[raw("PT_HOST", "not-a-url")]).is_err());
         assert!(Overrides::parse(&[raw("PT_HOST", "ftp://x")]).is_err());
         assert!(Overrides::parse(&[raw("PT_HATCH_RATE", "-1")]).is_err());
+        for (key, bad) in [
+            ("PT_DURATION", "0s"),
+            ("PT_DURATION", "1e30"),
+            ("PT_NUM_CLIENTS", "1000001"),
+            ("PT_HATCH_RATE", "1e-300"),
+            ("PT_HATCH_RATE", "inf"),
+            ("PT_ARRIVAL_RATE", "0.0000001"),
+            ("PT_STAGES", "1s:1e12"),
+            ("PT_REQUEST_TIMEOUT", "0"),
+            ("PT_MAX_BODY", "2GiB"),
+            ("PT_MAX_BODY", "-1"),
+            ("PT_MAX_NAMES", "0"),
+        ] {
+            let error = Overrides::parse(&[raw(key, bad)]).unwrap_err();
+            assert_eq!(error.setting(), key, "{key}={bad}");
+        }
+        let parsed = Overrides::parse(&[raw("PT_MAX_BODY", "8MiB"), raw("PT_MAX_NAMES", "50")])
+            .unwrap();
+        assert_eq!((parsed.max_body, parsed.max_names), (Some(8 << 20), Some(50)));
         let flag = RawSetting {
             source: Source::Flag,
             flag: "--num-clients",
@@ -388,6 +538,15 @@ mod tests {
                 .to_string()
                 .starts_with("invalid PT_THRESHOLDS: invalid threshold")
         );
+    }
+
+    #[test]
+    fn unknown_variables_name_the_closest_known_one() {
+        let warnings = unknown_variables(
+            ["PT_NUM_CLIENT", "PT_HOST", "PATH", "PT_ZZZZZZZZZZZZZ"].into_iter(),
+        );
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(warnings.iter().any(|w| w.contains("PT_NUM_CLIENT is ignored; did you mean PT_NUM_CLIENTS?")));
     }
 
     #[test]

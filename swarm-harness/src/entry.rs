@@ -84,7 +84,10 @@ pub struct Scenario {
     pub duration: Option<Duration>,
     pub thresholds: &'static [&'static str],
     pub on_start: Option<HookFn>,
+    /// The `on_start` path as written, which identifies the hook (addresses do not).
+    pub on_start_name: Option<&'static str>,
     pub on_stop: Option<HookFn>,
+    pub on_stop_name: Option<&'static str>,
     /// Open model: iterations started per second.
     pub arrival_rate: Option<f64>,
     /// Open model: the most users serving iterations at once.
@@ -93,6 +96,7 @@ pub struct Scenario {
     pub stages: Option<&'static str>,
     /// A programmable load shape.
     pub shape: Option<ShapeFn>,
+    pub shape_name: Option<&'static str>,
     pub runner: Runner,
 }
 
@@ -103,6 +107,18 @@ impl Scenario {
     /// Every scenario linked into this binary.
     pub fn all() -> impl Iterator<Item = &'static Scenario> {
         inventory::iter::<Scenario>.into_iter()
+    }
+
+    /// The identity of a hook or shape path written in this scenario's module: absolute paths
+    /// as written, relative ones qualified with the module.
+    pub fn path_key(&self, path: Option<&'static str>) -> Option<String> {
+        path.map(|path| {
+            if path.starts_with("crate::") || path.starts_with("::") {
+                path.to_owned()
+            } else {
+                format!("{}::{path}", self.module)
+            }
+        })
     }
 
     /// Where the scenario is defined, for error messages.

@@ -15,12 +15,12 @@ use clap::{CommandFactory, FromArgMatches, Parser};
 use libtest_mimic::{Arguments, Failed, Trial};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{LoadProfile, Overrides, RawSetting, Source};
+use crate::config::{LoadProfile, Overrides, RawSetting, Source, redact_host, unknown_variables};
 use crate::entry::Scenario;
 use crate::fixture::FixtureStore;
 use crate::report::{self, Report, TrialIdentity};
 use crate::runner::{self, TrialEnv, TrialPlan};
-use crate::session::ClientFactory;
+use crate::session::{ClientFactory, HttpSettings};
 use crate::trials::{TrialSpec, build_trials, keep_param, task_ratio_json};
 use crate::user::{TrialContext, User};
 
@@ -79,6 +79,15 @@ struct Cli {
     /// A PEM file of extra CA certificates to trust for HTTPS targets.
     #[arg(long, value_name = "FILE", env = "PT_CA_CERT")]
     ca_cert: Option<String>,
+    /// The most a request may take (connect, TLS, redirects, body), unless it sets its own [default: 60s].
+    #[arg(long, value_name = "DURATION", env = "PT_REQUEST_TIMEOUT")]
+    request_timeout: Option<String>,
+    /// Response body bytes kept per response; the rest is drained and counted [default: 8MiB].
+    #[arg(long, value_name = "SIZE", env = "PT_MAX_BODY")]
+    max_body: Option<String>,
+    /// Distinct request names and failure groups per trial; more fold into one entry [default: 1000].
+    #[arg(long, value_name = "N", env = "PT_MAX_NAMES")]
+    max_names: Option<String>,
 }
 
 type TargetFuture = Pin<Box<dyn Future<Output = anyhow::Result<String>> + Send>>;
@@ -127,6 +136,10 @@ impl Harness {
         I: IntoIterator<Item = T>,
         T: Into<std::ffi::OsString> + Clone,
     {
+        // `log::warn!` and worse reach stderr; RUST_LOG chooses otherwise. A test binary
+        // that installed its own logger keeps it.
+        let _ = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
+            .try_init();
         let matches = match Cli::command().try_get_matches_from(args) {
             Ok(matches) => matches,
             Err(error) => {
@@ -145,6 +158,12 @@ impl Harness {
     }
 
     fn run_cli(self, mut cli: Cli, matches: &clap::ArgMatches) -> Result<ExitCode, String> {
+        let variables: Vec<String> = std::env::vars_os()
+            .filter_map(|(name, _)| name.into_string().ok())
+            .collect();
+        for warning in unknown_variables(variables.iter().map(String::as_str)) {
+            eprintln!("warning: {warning}");
+        }
         let overrides =
             Overrides::parse(&raw_settings(&cli, matches)).map_err(|e| e.to_string())?;
         let scenarios: Vec<&'static Scenario> = Scenario::all().collect();
@@ -156,10 +175,12 @@ impl Harness {
                     .to_owned(),
             );
         }
-        let mut specs = build_trials(&scenarios).map_err(|e| e.to_string())?;
+        let include_ignored = cli.libtest.include_ignored || cli.libtest.ignored;
+        let mut specs = build_trials(&scenarios, include_ignored).map_err(|e| e.to_string())?;
         if let Some(param) = &cli.only_with_param {
             specs = keep_param(specs, param).map_err(|e| e.to_string())?;
         }
+        check_report_files(&specs)?;
         if cli.show_task_ratio {
             let json = task_ratio_json(&specs);
             println!(
@@ -180,6 +201,19 @@ impl Harness {
         );
         let listing = cli.libtest.list;
         let on_finish = self.on_finish;
+        if !listing && overrides.host.is_none() && self.embedded_target.is_none() {
+            return Err("no target to send load to: set PT_HOST (or --host) to the base URL of \
+                        the service, such as http://127.0.0.1:8000, or give the stress target an \
+                        embedded server (Harness::embedded_target)"
+                .to_owned());
+        }
+        let report_dir = overrides
+            .report_dir
+            .clone()
+            .unwrap_or_else(default_report_dir);
+        if !listing {
+            check_report_dir(&report_dir)?;
+        }
         let host = match (&overrides.host, self.embedded_target) {
             (Some(host), _) => Some(host.to_string()),
             (None, Some(start)) if !listing => Some(
@@ -193,25 +227,28 @@ impl Harness {
             runtime: runtime.clone(),
             env: TrialEnv {
                 fixtures: Arc::new(FixtureStore::default()),
-                clients: ClientFactory::with_extra_roots(
+                clients: ClientFactory::configured(
                     overrides.ca_certs.clone().unwrap_or_default(),
+                    HttpSettings {
+                        timeout: overrides
+                            .request_timeout
+                            .unwrap_or(crate::session::DEFAULT_REQUEST_TIMEOUT),
+                        max_body: overrides.max_body.unwrap_or(crate::http1::DEFAULT_MAX_BODY),
+                    },
                 ),
                 interrupt: CancellationToken::new(),
                 interactive: std::io::stdout().is_terminal(),
             },
             overrides: overrides.clone(),
             host,
-            report_dir: overrides
-                .report_dir
-                .clone()
-                .unwrap_or_else(default_report_dir),
+            report_dir,
             reports: std::sync::Mutex::default(),
         });
         if !listing {
             let interrupt = shared.env.interrupt.clone();
             runtime.spawn(async move {
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    eprintln!("\ninterrupted: stopping the trial and writing its reports");
+                if let Some(signal) = interrupted().await {
+                    eprintln!("\ninterrupted ({signal}): stopping the trial and writing its reports");
                     interrupt.cancel();
                 }
             });
@@ -232,6 +269,55 @@ impl Harness {
         }
         Ok(conclusion.exit_code())
     }
+}
+
+/// Waits for Ctrl-C (SIGINT) or SIGTERM (CI cancellations, Kubernetes): both stop the run the
+/// same way, reports written. `None` when no signal can be watched.
+async fn interrupted() -> Option<&'static str> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).ok()?;
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => result.ok().map(|()| "SIGINT"),
+            _ = term.recv() => Some("SIGTERM"),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.ok().map(|()| "Ctrl-C")
+    }
+}
+
+/// Two trials whose names map to the same report file would overwrite each other's reports.
+fn check_report_files(specs: &[TrialSpec]) -> Result<(), String> {
+    let mut seen: std::collections::HashMap<String, &str> = std::collections::HashMap::new();
+    for spec in specs {
+        let stem = report::file_stem(&spec.name);
+        if let Some(first) = seen.insert(stem.clone(), &spec.name) {
+            return Err(format!(
+                "trials {first:?} and {:?} would write the same report file {stem}.json; \
+                 rename one of them with `name = \"..\"`",
+                spec.name
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Creates the report directory and proves it writable before any load is sent.
+fn check_report_dir(dir: &Path) -> Result<(), String> {
+    let unusable = |error: std::io::Error| {
+        format!(
+            "invalid PT_REPORT_DIR={:?}: cannot write reports there: {error}",
+            dir.display().to_string()
+        )
+    };
+    std::fs::create_dir_all(dir).map_err(unusable)?;
+    let probe = dir.join(format!(".write-check.{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(unusable)?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
 }
 
 /// A multi-threaded runtime, or a single-threaded one when the process may use one CPU only
@@ -296,6 +382,14 @@ fn raw_settings(cli: &Cli, matches: &clap::ArgMatches) -> Vec<RawSetting> {
         ("max_users", "PT_MAX_USERS", "--max-users", &cli.max_users),
         ("stages", "PT_STAGES", "--stages", &cli.stages),
         ("ca_cert", "PT_CA_CERT", "--ca-cert", &cli.ca_cert),
+        (
+            "request_timeout",
+            "PT_REQUEST_TIMEOUT",
+            "--request-timeout",
+            &cli.request_timeout,
+        ),
+        ("max_body", "PT_MAX_BODY", "--max-body", &cli.max_body),
+        ("max_names", "PT_MAX_NAMES", "--max-names", &cli.max_names),
     ];
     settings
         .into_iter()
@@ -365,7 +459,7 @@ impl Shared {
             plan.profile
                 .host
                 .as_deref()
-                .map(|h| format!(" against {h}"))
+                .map(|h| format!(" against {}", redact_host(h)))
                 .unwrap_or_default()
         );
         let result = self
@@ -385,6 +479,9 @@ impl Shared {
             elapsed_s: result.elapsed.as_secs_f64(),
             outcome: result.outcome,
             dropped_iterations: result.dropped_iterations,
+            folded_requests: result.folded_requests,
+            max_names: plan.profile.max_names,
+            errors: result.errors,
             totals: &result.totals,
             timeline: result.timeline,
         });

@@ -37,10 +37,11 @@ impl Progress {
 
     pub fn update(&mut self, snapshot: &Snapshot) {
         let line = format!(
-            "users {} | reqs {} | fails {} | {:.1} req/s | p95 {}",
+            "users {} | reqs {} | fails {} | task fails {} | {:.1} req/s | p95 {}",
             snapshot.users,
             snapshot.requests,
             snapshot.failures,
+            snapshot.task_failures,
             snapshot.rps,
             crate::report::format_micros(snapshot.p95_us),
         );

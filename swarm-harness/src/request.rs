@@ -22,7 +22,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// Why a request could not be made or was not what the task expected.
 #[derive(Debug, thiserror::Error)]
 pub enum RequestError {
-    #[error("{method} {url}: {message}")]
+    #[error("{method} {}: {message}", redact(url))]
     Transport {
         method: Method,
         url: Box<Url>,
@@ -30,19 +30,31 @@ pub enum RequestError {
         #[source]
         source: BoxError,
     },
-    #[error("{method} {url}: HTTP {status}")]
+    #[error("{method} {}: HTTP {status}", redact(url))]
     Status {
         method: Method,
         url: Box<Url>,
+        /// The name the request is reported under (`.name()`, or its path).
+        name: String,
         status: StatusCode,
         body: String,
     },
-    #[error("{method} {url}: response body is not the expected JSON: {source}")]
+    #[error("{method} {}: response body is not the expected JSON: {source}", redact(url))]
     Decode {
         method: Method,
         url: Box<Url>,
         #[source]
         source: serde_json::Error,
+    },
+    #[error(
+        "{method} {}: the body was cut at {kept} of {received} bytes (PT_MAX_BODY)",
+        redact(url)
+    )]
+    Truncated {
+        method: Method,
+        url: Box<Url>,
+        kept: usize,
+        received: u64,
     },
     #[error("no target host to resolve {path:?} against: set PT_HOST (or --host)")]
     NoHost { path: String },
@@ -58,6 +70,64 @@ pub enum RequestError {
 
 /// How many redirects a request follows before the last one is its response.
 const MAX_REDIRECTS: usize = 10;
+
+/// The URL as shown in reports and errors: any user name or password replaced by `***`.
+pub(crate) fn redact(url: &Url) -> String {
+    if url.username().is_empty() && url.password().is_none() {
+        return url.to_string();
+    }
+    let mut shown = url.clone();
+    let _ = shown.set_password(None);
+    let _ = shown.set_username("***");
+    shown.to_string()
+}
+
+/// The failure sample's URL: redacted and at most this long.
+const MAX_SAMPLE_URL: usize = 512;
+
+fn sample_url(url: &Url) -> String {
+    let mut text = redact(url);
+    if text.len() > MAX_SAMPLE_URL {
+        let mut end = MAX_SAMPLE_URL;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push('…');
+    }
+    text
+}
+
+/// Records a request cut off before its response (the trial stopped, or the task dropped
+/// it) unless it is disarmed first.
+struct InFlight<'a> {
+    user: &'a User,
+    kind: &'a str,
+    name: &'a str,
+    armed: bool,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            let reason = if self.user.ctx.kill.is_cancelled() {
+                CANCELLED_AT_STOP
+            } else {
+                CANCELLED_BY_TASK
+            };
+            self.user
+                .ctx
+                .recorder
+                .cancelled(self.user.shard(), self.kind, self.name, reason);
+        }
+    }
+}
+
+/// Why a request or task was cut off.
+pub(crate) const CANCELLED_AT_STOP: &str =
+    "cancelled at stop: in flight when the trial ended (after the PT_STOP_TIMEOUT grace period)";
+pub(crate) const CANCELLED_BY_TASK: &str =
+    "cancelled by the task: its future was dropped before the response";
 const USER_AGENT: &str = concat!("swarm-harness/", env!("CARGO_PKG_VERSION"));
 
 /// A request being built. Send it with [`Request::send`] (recorded at once, a status >= 400
@@ -199,7 +269,8 @@ impl<'u> Request<'u> {
         }
     }
 
-    /// Fails the request (as a transport error) when it takes longer, redirects included.
+    /// Fails the request (as a transport error) when it takes longer, redirects included;
+    /// without it, `PT_REQUEST_TIMEOUT` (60 s) applies.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
@@ -227,41 +298,51 @@ impl<'u> Request<'u> {
         if let Some(message) = self.invalid {
             return Err(RequestError::Build { message });
         }
-        let name = self.name.unwrap_or_else(|| url.path().to_owned());
+        let name = self.name.unwrap_or_else(|| self.user.default_name(&url));
         let user = self.user;
         let recorder = &user.ctx.recorder;
         if !recorder.reserve_request() {
             user.ctx.stop.cancel();
             return Err(RequestError::LimitReached);
         }
+        let session = user.session();
         let exchange = Exchange {
-            session: user.session(),
+            session,
             method: self.method.clone(),
             url: url.clone(),
             headers: self.headers,
             body: self.body,
         };
-        let started = Instant::now();
-        let outcome = match self.timeout {
-            None => exchange.run().await,
-            Some(limit) => tokio::time::timeout(limit, exchange.run())
-                .await
-                .unwrap_or_else(|_| Err(format!("timed out after {limit:?}").into())),
+        let limit = self.timeout.unwrap_or(session.timeout);
+        let mut in_flight = InFlight {
+            user,
+            kind: self.method.as_str(),
+            name: &name,
+            armed: true,
         };
+        let started = Instant::now();
+        let outcome = tokio::time::timeout(limit, exchange.run())
+            .await
+            .unwrap_or_else(|_| Err(format!("timed out after {limit:?}").into()));
         let micros = elapsed_micros(started);
+        in_flight.armed = false;
+        drop(in_flight);
         match outcome {
-            Ok((final_url, status, headers, body)) => Ok(CaughtResponse {
+            Ok(fetched) => Ok(CaughtResponse {
                 user,
                 name,
                 micros,
                 verdict: None,
                 response: Some(Response {
                     method: self.method,
-                    url: final_url,
-                    status,
-                    headers,
-                    body,
+                    url: fetched.url,
+                    status: fetched.status,
+                    headers: fetched.headers,
+                    body: fetched.body,
+                    body_len: fetched.body_len,
+                    truncated: fetched.truncated,
                     micros,
+                    name: String::new(),
                 }),
             }),
             Err(error) => {
@@ -273,7 +354,7 @@ impl<'u> Request<'u> {
                     content_bytes: 0,
                 };
                 let failure_sample = FailureSample {
-                    url: Some(url.to_string()),
+                    url: Some(sample_url(&url)),
                     status: None,
                     body: None,
                 };
@@ -298,8 +379,18 @@ struct Exchange<'s> {
     body: Option<Bytes>,
 }
 
+/// The final response of an exchange.
+struct Fetched {
+    url: Url,
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+    body_len: u64,
+    truncated: bool,
+}
+
 impl Exchange<'_> {
-    async fn run(mut self) -> Result<(Url, StatusCode, HeaderMap, Bytes), BoxError> {
+    async fn run(mut self) -> Result<Fetched, BoxError> {
         for _ in 0..=MAX_REDIRECTS {
             let headers = self.request_headers()?;
             let body = self.body.as_deref().unwrap_or_default();
@@ -311,7 +402,16 @@ impl Exchange<'_> {
             self.keep_cookies(&response.headers);
             match self.redirect_target(response.status, &response.headers) {
                 Some(next) => self.follow(response.status, next),
-                None => return Ok((self.url, response.status, response.headers, response.body)),
+                None => {
+                    return Ok(Fetched {
+                        url: self.url,
+                        status: response.status,
+                        headers: response.headers,
+                        body: response.body,
+                        body_len: response.body_len,
+                        truncated: response.truncated,
+                    });
+                }
             }
         }
         Err(format!("more than {MAX_REDIRECTS} redirects").into())
@@ -326,6 +426,11 @@ impl Exchange<'_> {
         headers
             .entry(header::ACCEPT)
             .or_insert(HeaderValue::from_static("*/*"));
+        if !self.url.username().is_empty() && !headers.contains_key(header::AUTHORIZATION) {
+            // Credentials in the URL (`PT_HOST=https://user:pw@host`) as basic auth, as curl
+            // and reqwest send them; they are never shown (see `redact`).
+            headers.insert(header::AUTHORIZATION, userinfo_auth(&self.url)?);
+        }
         let jar = self
             .session
             .cookies
@@ -368,7 +473,9 @@ impl Exchange<'_> {
     }
 
     /// The next hop: 303 (and 301/302 after a POST, as browsers do) become a GET without a
-    /// body; 307 and 308 repeat the request. Credentials do not follow to another host.
+    /// body; 307 and 308 repeat the request. Credentials do not follow to another origin
+    /// (scheme, host or port): `Authorization`, `Proxy-Authorization` and a `Cookie` set by
+    /// hand are removed (the jar still sends the new origin's own cookies).
     fn follow(&mut self, status: StatusCode, next: Url) {
         let becomes_get = status == StatusCode::SEE_OTHER
             || ((status == StatusCode::MOVED_PERMANENTLY || status == StatusCode::FOUND)
@@ -381,13 +488,39 @@ impl Exchange<'_> {
             self.headers.remove(header::CONTENT_TYPE);
             self.headers.remove(header::CONTENT_LENGTH);
         }
-        if next.host_str() != self.url.host_str()
-            || next.port_or_known_default() != self.url.port_or_known_default()
-        {
-            self.headers.remove(header::AUTHORIZATION);
+        if next.origin() != self.url.origin() {
+            for name in [
+                header::AUTHORIZATION,
+                header::PROXY_AUTHORIZATION,
+                header::COOKIE,
+                HeaderName::from_static("cookie2"),
+                header::WWW_AUTHENTICATE,
+            ] {
+                self.headers.remove(name);
+            }
         }
         self.url = next;
     }
+}
+
+/// `Basic` credentials from a URL's user name and password (percent-decoded).
+fn userinfo_auth(url: &Url) -> Result<HeaderValue, BoxError> {
+    use base64::Engine;
+    let decode = |text: &str| {
+        url::form_urlencoded::parse(format!("x={}", text.replace('+', "%2B")).as_bytes())
+            .next()
+            .map(|(_, value)| value.into_owned())
+            .unwrap_or_default()
+    };
+    let credentials = format!(
+        "{}:{}",
+        decode(url.username()),
+        decode(url.password().unwrap_or_default())
+    );
+    let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
+    let mut value = HeaderValue::try_from(format!("Basic {encoded}"))?;
+    value.set_sensitive(true);
+    Ok(value)
 }
 
 /// A response whose body has been read.
@@ -398,7 +531,12 @@ pub struct Response {
     status: StatusCode,
     headers: HeaderMap,
     body: bytes::Bytes,
+    /// Body bytes received, kept or not.
+    body_len: u64,
+    truncated: bool,
     micros: u64,
+    /// The name it is reported under, for errors.
+    name: String,
 }
 
 impl Response {
@@ -411,22 +549,45 @@ impl Response {
     pub fn url(&self) -> &Url {
         &self.url
     }
+    /// The name the request was reported under.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
     /// The response time as recorded, in microseconds.
     pub fn elapsed_micros(&self) -> u64 {
         self.micros
     }
+    /// The body; only its first `PT_MAX_BODY` bytes when [`Response::is_truncated`].
     pub fn bytes(&self) -> &[u8] {
         &self.body
     }
+    /// The body as text (lossily decoded); only its first `PT_MAX_BODY` bytes when truncated.
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
+    }
+    /// How many body bytes arrived (after removing chunked framing), kept or not: the
+    /// content size reports show.
+    pub fn content_length(&self) -> u64 {
+        self.body_len
+    }
+    /// Whether the body was larger than `PT_MAX_BODY` and only its beginning was kept.
+    pub fn is_truncated(&self) -> bool {
+        self.truncated
     }
 
     /// Parses the body as JSON.
     ///
     /// # Errors
-    /// When the body is not JSON of type `T`.
+    /// When the body is not JSON of type `T`, or was truncated at `PT_MAX_BODY`.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, RequestError> {
+        if self.truncated {
+            return Err(RequestError::Truncated {
+                method: self.method.clone(),
+                url: Box::new(self.url.clone()),
+                kept: self.body.len(),
+                received: self.body_len,
+            });
+        }
         serde_json::from_slice(&self.body).map_err(|source| RequestError::Decode {
             method: self.method.clone(),
             url: Box::new(self.url.clone()),
@@ -442,6 +603,7 @@ impl Response {
         if self.status.is_client_error() || self.status.is_server_error() {
             Err(RequestError::Status {
                 body: snippet(&self.body),
+                name: self.name.clone(),
                 method: self.method,
                 url: Box::new(self.url),
                 status: self.status,
@@ -482,7 +644,9 @@ impl CaughtResponse<'_> {
 
     fn take(mut self) -> Response {
         self.record();
-        self.response.take().expect("the response is taken once")
+        let mut response = self.response.take().expect("the response is taken once");
+        response.name = std::mem::take(&mut self.name);
+        response
     }
 
     fn default_verdict(response: &Response) -> Result<(), String> {
@@ -507,14 +671,14 @@ impl CaughtResponse<'_> {
             kind: response.method.as_str(),
             name: &self.name,
             micros: self.micros,
-            content_bytes: response.body.len() as u64,
+            content_bytes: response.body_len,
         };
         let recorder = &self.user.ctx.recorder;
         match verdict {
             Ok(()) => recorder.success(self.user.shard(), sample),
             Err(error) => {
                 let failure = FailureSample {
-                    url: Some(response.url.to_string()),
+                    url: Some(sample_url(&response.url)),
                     status: Some(response.status.as_u16()),
                     body: Some(snippet(&response.body)),
                 };

@@ -13,16 +13,40 @@
 //! is built once and shared.
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use cookie_store::CookieStore;
 use rustls::pki_types::CertificateDer;
 
-use crate::http1::Connections;
+use crate::http1::{Connections, DEFAULT_MAX_BODY, Limits};
+
+/// The default of `PT_REQUEST_TIMEOUT`: a request (connect, TLS, redirects and the whole
+/// body) that takes longer fails. k6's and Locust's FastHttpUser's default too.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How every session of a process treats requests.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HttpSettings {
+    /// `PT_REQUEST_TIMEOUT`: the most a request may take, unless it sets its own.
+    pub timeout: Duration,
+    /// `PT_MAX_BODY`: response body bytes kept in memory; the rest is drained and counted.
+    pub max_body: usize,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings {
+            timeout: DEFAULT_REQUEST_TIMEOUT,
+            max_body: DEFAULT_MAX_BODY,
+        }
+    }
+}
 
 /// Builds the sessions of a process.
 #[derive(Clone)]
 pub struct ClientFactory {
     tls: Arc<rustls::ClientConfig>,
+    settings: HttpSettings,
 }
 
 impl std::fmt::Debug for ClientFactory {
@@ -35,12 +59,12 @@ impl ClientFactory {
     /// Loads the platform's certificate verifier once. When that fails (no system store),
     /// HTTPS requests fail with the verifier's error, HTTP works.
     pub fn new() -> Self {
-        Self::with_extra_roots(Vec::new())
+        Self::configured(Vec::new(), HttpSettings::default())
     }
 
     /// Like [`ClientFactory::new`], also trusting `roots` (`PT_CA_CERT`: the CA of a staging
-    /// environment, a self-signed certificate).
-    pub fn with_extra_roots(roots: Vec<CertificateDer<'static>>) -> Self {
+    /// environment, a self-signed certificate), with `settings` for every request.
+    pub fn configured(roots: Vec<CertificateDer<'static>>, settings: HttpSettings) -> Self {
         let builder = rustls::ClientConfig::builder();
         let provider = builder.crypto_provider().clone();
         let tls = rustls_platform_verifier::Verifier::new_with_extra_roots(roots, provider)
@@ -56,14 +80,21 @@ impl ClientFactory {
                     .with_root_certificates(rustls::RootCertStore::empty())
                     .with_no_client_auth()
             });
-        ClientFactory { tls: Arc::new(tls) }
+        ClientFactory {
+            tls: Arc::new(tls),
+            settings,
+        }
     }
 
     /// A fresh session: its own connections and cookie jar.
     pub fn session(&self) -> Session {
+        let limits = Limits {
+            max_body: self.settings.max_body,
+        };
         Session {
-            connections: Connections::new(self.tls.clone()),
+            connections: Connections::new(self.tls.clone(), limits),
             cookies: Arc::default(),
+            timeout: self.settings.timeout,
         }
     }
 }
@@ -79,4 +110,6 @@ impl Default for ClientFactory {
 pub struct Session {
     pub(crate) connections: Connections,
     pub(crate) cookies: Arc<Mutex<CookieStore>>,
+    /// The timeout of requests that set none.
+    pub(crate) timeout: Duration,
 }

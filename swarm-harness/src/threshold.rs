@@ -73,6 +73,18 @@ pub fn evaluate(
     elapsed: Duration,
 ) -> Verdict {
     match entry_of(threshold, totals, aggregated) {
+        // A time or a rate of nothing is no evidence: only counts may hold on no samples.
+        Some(entry)
+            if entry.count == 0
+                && !matches!(threshold.metric, Metric::Count | Metric::Failures) =>
+        {
+            Verdict {
+                expression: threshold.expression.clone(),
+                observed: None,
+                observed_text: "no samples".to_owned(),
+                pass: false,
+            }
+        }
         Some(entry) => {
             let observed = observe(threshold.metric, entry, elapsed);
             Verdict {
@@ -197,6 +209,12 @@ mod tests {
         assert_eq!(verdicts[0].observed_text, "40.0ms");
         assert_eq!(verdicts[1].observed_text, "25.00%");
         assert_eq!(verdicts[4].observed_text, "never ran");
+        let nothing = Thresholds::parse(&["p95 < 1s", "fail_ratio < 1%", "failures < 1"])
+            .unwrap()
+            .evaluate(&Shard::default(), second);
+        let passes: Vec<bool> = nothing.iter().map(|v| v.pass).collect();
+        assert_eq!(passes, [false, false, true], "no samples prove no time");
+        assert_eq!(nothing[0].observed_text, "no samples");
     }
 
     #[test]

@@ -63,8 +63,12 @@ fn trial_name(base: &str, param: Option<&str>) -> String {
     }
 }
 
-/// Builds every trial, sorted by name.
-pub fn build_trials(scenarios: &[&'static Scenario]) -> Result<Vec<TrialSpec>, TrialError> {
+/// Builds every trial, sorted by name. `include_ignored` (`--include-ignored`, `--ignored`)
+/// keeps the ignored members of user groups among their group's tasks.
+pub fn build_trials(
+    scenarios: &[&'static Scenario],
+    include_ignored: bool,
+) -> Result<Vec<TrialSpec>, TrialError> {
     let mut seen: BTreeMap<&str, &Scenario> = BTreeMap::new();
     for scenario in scenarios {
         if let Some(first) = seen.insert(scenario.name, scenario) {
@@ -88,7 +92,7 @@ pub fn build_trials(scenarios: &[&'static Scenario]) -> Result<Vec<TrialSpec>, T
         }
     }
     for (group, members) in groups {
-        trials.extend(group_trials(group, &members)?);
+        trials.extend(group_trials(group, &members, include_ignored)?);
     }
     trials.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(trials)
@@ -176,25 +180,43 @@ fn agree<T: PartialEq + Copy + std::fmt::Debug>(
     Ok(chosen)
 }
 
-fn group_trials(group: &str, members: &[&'static Scenario]) -> Result<Vec<TrialSpec>, TrialError> {
-    let hook_key = |hook: Option<HookFn>| hook.map(|f| f as usize);
-    let on_start_key = agree(
-        group,
-        "on_start",
-        members.iter().map(|m| hook_key(m.on_start)),
-    )?;
-    let on_stop_key = agree(
-        group,
-        "on_stop",
-        members.iter().map(|m| hook_key(m.on_stop)),
-    )?;
-    let find_hook = |key: Option<usize>, pick: fn(&Scenario) -> Option<HookFn>| {
-        key.and_then(|key| {
-            members
-                .iter()
-                .find_map(|m| pick(m).filter(|f| *f as usize == key))
-        })
-    };
+/// One path (hook or shape) that the members of a group may name at most once (or the same).
+fn agree_path<'m>(
+    group: &str,
+    option: &'static str,
+    members: &[&'m Scenario],
+    pick: fn(&Scenario) -> Option<&'static str>,
+) -> Result<Option<&'m Scenario>, TrialError> {
+    let mut chosen: Option<(String, &Scenario)> = None;
+    for member in members {
+        let Some(key) = member.path_key(pick(member)) else {
+            continue;
+        };
+        match &chosen {
+            Some((first, _)) if *first != key => {
+                return Err(TrialError::GroupConflict {
+                    group: group.to_owned(),
+                    option,
+                    first: first.clone(),
+                    second: key,
+                });
+            }
+            Some(_) => {}
+            None => chosen = Some((key, member)),
+        }
+    }
+    Ok(chosen.map(|(_, member)| member))
+}
+
+fn group_trials(
+    group: &str,
+    members: &[&'static Scenario],
+    include_ignored: bool,
+) -> Result<Vec<TrialSpec>, TrialError> {
+    let on_start: Option<HookFn> =
+        agree_path(group, "on_start", members, |m| m.on_start_name)?.and_then(|m| m.on_start);
+    let on_stop: Option<HookFn> =
+        agree_path(group, "on_stop", members, |m| m.on_stop_name)?.and_then(|m| m.on_stop);
     let load = AttributeLoad {
         users: agree(group, "users", members.iter().map(|m| m.users))?,
         hatch_rate: agree(group, "hatch_rate", members.iter().map(|m| m.hatch_rate))?,
@@ -209,16 +231,7 @@ fn group_trials(group: &str, members: &[&'static Scenario]) -> Result<Vec<TrialS
         stages: agree(group, "stages", members.iter().map(|m| m.stages))?
             .and_then(|text| Stages::parse(text).ok()),
     };
-    let shape = agree(
-        group,
-        "shape",
-        members.iter().map(|m| m.shape.map(|f| f as usize)),
-    )?
-    .and_then(|key| {
-        members
-            .iter()
-            .find_map(|m| m.shape.filter(|f| *f as usize == key))
-    });
+    let shape = agree_path(group, "shape", members, |m| m.shape_name)?.and_then(|m| m.shape);
     let mut thresholds = Thresholds::default();
     for member in members {
         thresholds.0.extend(thresholds_of(member)?.0);
@@ -241,7 +254,7 @@ fn group_trials(group: &str, members: &[&'static Scenario]) -> Result<Vec<TrialS
         .map(|variant| {
             let tasks = members
                 .iter()
-                .filter(|m| !m.ignore)
+                .filter(|m| include_ignored || !m.ignore)
                 .flat_map(|&member| {
                     if member.params.is_empty() {
                         Some(task(member, None))
@@ -259,8 +272,8 @@ fn group_trials(group: &str, members: &[&'static Scenario]) -> Result<Vec<TrialS
                 tasks,
                 load: load.clone(),
                 shape,
-                on_start: find_hook(on_start_key, |m| m.on_start),
-                on_stop: find_hook(on_stop_key, |m| m.on_stop),
+                on_start,
+                on_stop,
                 thresholds: thresholds.clone(),
                 ignore: members.iter().all(|m| m.ignore),
             }

@@ -33,6 +33,19 @@ pub(crate) struct TrialContext {
     pub kill: CancellationToken,
     /// Background work started by users; ended with the trial.
     pub background: TaskTracker,
+    /// Problems of the runner itself (a panic outside any task): each fails the trial.
+    pub errors: std::sync::Mutex<Vec<String>>,
+}
+
+impl TrialContext {
+    /// Notes a problem that fails the trial.
+    pub(crate) fn error(&self, message: String) {
+        log::error!("{message}");
+        self.errors
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(message);
+    }
 }
 
 impl TrialContext {
@@ -51,6 +64,7 @@ impl TrialContext {
             stop: CancellationToken::new(),
             kill: CancellationToken::new(),
             background: TaskTracker::new(),
+            errors: std::sync::Mutex::default(),
         })
     }
 }
@@ -67,6 +81,8 @@ pub struct User {
     /// Cancelled when this user should stop starting tasks: the trial's stop, or a shape
     /// ramping users down.
     stop: CancellationToken,
+    /// Cancelled when `measure` met the request limit: the running task ends there.
+    parked: CancellationToken,
     rng: SmallRng,
     state: HashMap<TypeId, Box<dyn Any + Send + Sync>>,
     fixtures: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
@@ -92,6 +108,7 @@ impl User {
             shard: id % ctx.recorder.shard_count(),
             session: ctx.clients.session(),
             stop: ctx.stop.child_token(),
+            parked: CancellationToken::new(),
             ctx,
             rng,
             state: HashMap::new(),
@@ -148,6 +165,11 @@ impl User {
     /// The token that stops this user.
     pub(crate) fn stop_token(&self) -> &CancellationToken {
         &self.stop
+    }
+
+    /// Cancelled when an operation met the request limit; the runner ends the task then.
+    pub(crate) fn parked_token(&self) -> CancellationToken {
+        self.parked.clone()
     }
 
     pub fn get(&self, url: impl AsRef<str>) -> Request<'_> {
@@ -211,17 +233,42 @@ impl User {
         })
     }
 
+    /// The name of a request without `.name()`: its path, prefixed with its origin when it
+    /// goes to another origin than the target's, so it is not merged with the target's row.
+    pub(crate) fn default_name(&self, url: &Url) -> String {
+        match &self.ctx.base {
+            Some(base)
+                if base.scheme() != url.scheme()
+                    || base.host() != url.host()
+                    || base.port_or_known_default() != url.port_or_known_default() =>
+            {
+                format!("{}{}", url.origin().ascii_serialization(), url.path())
+            }
+            _ => url.path().to_owned(),
+        }
+    }
+
     pub(crate) fn shard(&self) -> usize {
         self.shard
     }
 
     /// Measures any operation (a database call, a gRPC request, a message on a queue) into the
     /// same statistics as HTTP requests, under `kind` and `name`. An `Err` is a failure.
+    ///
+    /// Measured operations count like HTTP requests: in the Aggregated row and towards
+    /// `PT_NUM_REQUESTS`. Once that limit is reached the operation is not started and the task
+    /// running it ends there (nothing is recorded for it).
     pub async fn measure<T, E, F>(&self, kind: &str, name: &str, operation: F) -> Result<T, E>
     where
         F: Future<Output = Result<T, E>>,
         E: std::fmt::Display,
     {
+        if !self.ctx.recorder.reserve_request() {
+            self.ctx.stop.cancel();
+            self.parked.cancel();
+            // The runner drops this task as soon as it sees `parked`; there is no `E` to return.
+            std::future::pending::<()>().await;
+        }
         let started = Instant::now();
         let result = operation.await;
         let sample = Sample {

@@ -78,6 +78,17 @@ fn expand(
     };
     let on_start = hook(&options.on_start);
     let on_stop = hook(&options.on_stop);
+    // Hooks and shapes are compared by the path written, not by address: each registration
+    // wraps them in a function of its own.
+    let path_text = |path: &Option<syn::Path>| {
+        optional(path.as_ref().map(|path| {
+            let text = quote!(#path).to_string().replace(' ', "");
+            quote!(#text)
+        }))
+    };
+    let on_start_name = path_text(&options.on_start);
+    let on_stop_name = path_text(&options.on_stop);
+    let shape_name = path_text(&options.shape);
 
     let params: Vec<_> = options.params.iter().flatten().collect();
     let weight = options.weight.unwrap_or(1);
@@ -128,8 +139,11 @@ fn expand(
                     max_users: #max_users,
                     stages: #stages,
                     shape: #shape,
+                    shape_name: #shape_name,
                     on_start: #on_start,
+                    on_start_name: #on_start_name,
                     on_stop: #on_stop,
+                    on_stop_name: #on_stop_name,
                     runner: #runner,
                 }
             }

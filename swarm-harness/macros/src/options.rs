@@ -107,15 +107,15 @@ impl Options {
                     .map_err(|error| syn::Error::new(stages.span(), error.to_string()))?;
                 self.stages = Some(stages);
             }
-            "arrival_rate" => self.arrival_rate = Some(positive_number(input, "arrival_rate")?),
-            "max_users" => self.max_users = Some(positive_int(input, "max_users")?),
+            "arrival_rate" => self.arrival_rate = Some(rate(input, "arrival_rate")?),
+            "max_users" => self.max_users = Some(user_count(input, "max_users")?),
             "shape" => self.shape = Some(input.parse()?),
             "weight" => {
                 let weight = positive_int(input, "weight")?;
                 self.weight = Some(weight);
             }
-            "users" => self.users = Some(positive_int(input, "users")?),
-            "hatch_rate" => self.hatch_rate = Some(positive_number(input, "hatch_rate")?),
+            "users" => self.users = Some(user_count(input, "users")?),
+            "hatch_rate" => self.hatch_rate = Some(rate(input, "hatch_rate")?),
             "name" => self.name = Some(non_empty_string(input, "name")?),
             "user" => self.group = Some(non_empty_string(input, "user")?),
             "duration" => self.duration = Some(duration(input)?),
@@ -184,6 +184,39 @@ fn positive_int(input: ParseStream, key: &str) -> syn::Result<u32> {
         return Err(syn::Error::new(
             literal.span(),
             format!("`{key}` must be at least 1"),
+        ));
+    }
+    Ok(value)
+}
+
+/// A user count within the runtime's bounds.
+fn user_count(input: ParseStream, key: &str) -> syn::Result<u32> {
+    let span = input.span();
+    let value = positive_int(input, key)?;
+    if !swarm_harness_syntax::limits::users_in_range(u64::from(value)) {
+        return Err(syn::Error::new(
+            span,
+            format!(
+                "`{key}` must be at most {}",
+                swarm_harness_syntax::limits::MAX_USERS
+            ),
+        ));
+    }
+    Ok(value)
+}
+
+/// A rate per second within the runtime's bounds.
+fn rate(input: ParseStream, key: &str) -> syn::Result<f64> {
+    let span = input.span();
+    let value = positive_number(input, key)?;
+    if !swarm_harness_syntax::limits::rate_in_range(value) {
+        return Err(syn::Error::new(
+            span,
+            format!(
+                "`{key}` must be between {} and {} per second",
+                swarm_harness_syntax::limits::MIN_RATE,
+                swarm_harness_syntax::limits::MAX_RATE
+            ),
         ));
     }
     Ok(value)
@@ -267,7 +300,7 @@ fn wait(input: ParseStream) -> syn::Result<Wait> {
         "constant" => Wait::Constant(duration(&content)?),
         "constant_pacing" => Wait::ConstantPacing(duration(&content)?),
         "constant_throughput" => {
-            Wait::ConstantThroughput(positive_number(&content, "constant_throughput")?)
+            Wait::ConstantThroughput(rate(&content, "constant_throughput")?)
         }
         other => {
             return Err(syn::Error::new(

@@ -6,19 +6,30 @@
 //! 170 MiB before a request is sent, and each request crosses two tasks. Here an idle user
 //! holds a socket and a few dozen bytes (its read buffer is dropped between requests), and a
 //! request is a write and a read in the caller's task, like wrk. Parsing is `httparse`'s (the
-//! parser hyper uses); TLS is rustls through `tokio-rustls`.
+//! parser hyper uses); TLS is rustls through `tokio-rustls`. The framing rules are RFC 9112's,
+//! checked against hyper's client as an oracle (`differential.rs`).
+//!
+//! Connections are reused only when their framing was beyond doubt and, checked just before
+//! reuse, nothing arrived on them while idle (no stray bytes, no close). A request whose reused
+//! connection turns out closed before any byte of a response arrived is sent again on a new
+//! connection only when it is idempotent (GET, HEAD, OPTIONS, TRACE, PUT, DELETE); any other
+//! method fails and is recorded, because the server may have processed it.
 
+#[cfg(test)]
+mod differential;
 mod wire;
 
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::BytesMut;
 use http::{HeaderMap, Method};
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use url::Url;
-pub use wire::{RawResponse, WireError};
+pub use wire::{DEFAULT_MAX_BODY, Limits, RawResponse, WireError};
 
 /// How long connecting may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -44,6 +55,15 @@ pub enum SendError {
     },
     #[error("unsupported URL {0:?}: only http and https with a host")]
     Unsupported(String),
+    #[error(
+        "the kept-alive connection closed before a response, and {method} is not retried \
+         (not idempotent: the server may have processed it): {source}"
+    )]
+    NotRetried {
+        method: Method,
+        #[source]
+        source: WireError,
+    },
     #[error(transparent)]
     Wire(#[from] WireError),
 }
@@ -99,21 +119,31 @@ struct Connection {
 #[derive(Clone)]
 pub struct Connections {
     tls: Arc<rustls::ClientConfig>,
+    limits: Limits,
     idle: Arc<Mutex<Vec<Connection>>>,
 }
 
 impl Connections {
-    pub fn new(tls: Arc<rustls::ClientConfig>) -> Self {
+    pub fn new(tls: Arc<rustls::ClientConfig>, limits: Limits) -> Self {
         Connections {
             tls,
+            limits,
             idle: Arc::default(),
         }
     }
 
+    /// An idle connection to `origin` on which nothing arrived while it was idle.
     fn take_idle(&self, origin: &Origin) -> Option<Connection> {
-        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        let index = idle.iter().rposition(|c| &c.origin == origin)?;
-        Some(idle.swap_remove(index))
+        loop {
+            let mut connection = {
+                let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+                let index = idle.iter().rposition(|c| &c.origin == origin)?;
+                idle.swap_remove(index)
+            };
+            if quiet(&mut connection) {
+                return Some(connection);
+            }
+        }
     }
 
     fn put_idle(&self, connection: Connection) {
@@ -161,7 +191,8 @@ impl Connections {
     }
 
     /// Sends one request and reads its response. A reused connection that turns out to have
-    /// been closed by the server while idle is replaced once, transparently.
+    /// been closed by the server while idle is replaced once, transparently, for idempotent
+    /// methods only.
     pub async fn send(
         &self,
         method: &Method,
@@ -184,14 +215,20 @@ impl Connections {
             body,
         );
         if let Some(mut connection) = self.take_idle(&origin) {
-            match exchange(&mut connection, &request, method).await {
+            match exchange(&mut connection, &request, method, self.limits).await {
                 Ok(response) => return Ok(self.finish(connection, response)),
-                Err(error) if error.nothing_received() => {}
+                Err(error) if error.nothing_received() && idempotent(method) => {}
+                Err(error) if error.nothing_received() => {
+                    return Err(SendError::NotRetried {
+                        method: method.clone(),
+                        source: error,
+                    });
+                }
                 Err(error) => return Err(error.into()),
             }
         }
         let mut connection = self.connect(&origin).await?;
-        let response = exchange(&mut connection, &request, method).await?;
+        let response = exchange(&mut connection, &request, method, self.limits).await?;
         Ok(self.finish(connection, response))
     }
 
@@ -203,15 +240,37 @@ impl Connections {
     }
 }
 
+/// RFC 9110 §9.2.2: methods whose repetition has the effect of one request.
+fn idempotent(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE | Method::PUT | Method::DELETE
+    )
+}
+
+/// Whether nothing arrived on an idle connection: no stray bytes, no end of stream, no error.
+/// A read that would block says so without waiting (the waker is a no-op); one that returns
+/// anything means the connection cannot carry a request whose response we could trust.
+fn quiet(connection: &mut Connection) -> bool {
+    let mut context = Context::from_waker(Waker::noop());
+    let mut byte = [0u8; 1];
+    let mut buf = ReadBuf::new(&mut byte);
+    matches!(
+        Pin::new(&mut connection.io).poll_read(&mut context, &mut buf),
+        Poll::Pending
+    )
+}
+
 /// Writes the request and reads the response on one connection.
 async fn exchange(
     connection: &mut Connection,
     request: &[u8],
     method: &Method,
+    limits: Limits,
 ) -> Result<RawResponse, WireError> {
     connection.io.write_all(request).await?;
     connection.io.flush().await?;
     // The read buffer lives only for the exchange: idle users hold no buffer at all.
     let mut buffer = BytesMut::new();
-    wire::read_response(&mut connection.io, &mut buffer, method).await
+    wire::read_response(&mut connection.io, &mut buffer, method, limits).await
 }

@@ -1,17 +1,51 @@
 //! HTTP/1.1 on the wire: writing a request, reading a response head with `httparse`, and its
-//! body framed by `Content-Length`, `chunked` transfer coding, or the end of the connection.
+//! body framed as RFC 9112 §6.3 says, strictly: every number a peer sends is parsed digit by
+//! digit with checked arithmetic, nothing is reserved for a length the peer merely announced,
+//! a body is kept only up to [`Limits::max_body`] (the rest is drained and counted), and a
+//! connection whose framing is in any doubt is never used again.
+//!
+//! Where we differ from hyper's client (the differential test's reference, `differential.rs`):
+//! a `101 Switching Protocols` we did not ask for is an error (hyper hands back an upgrade);
+//! a chunk-size line without hex digits is an error (hyper reads it as 0); more than
+//! [`MAX_INTERIM`] interim responses are an error.
 
 use bytes::{Buf, Bytes, BytesMut};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, StatusCode};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
-/// The most response headers a response may have.
-const MAX_HEADERS: usize = 128;
-/// Reads in steps of this size; the buffer grows only for bigger heads and bodies.
+/// The most response headers a response may have (hyper's default is 100).
+const MAX_HEADERS: usize = 100;
+/// Reads in steps of this size; the buffer grows only for bigger heads.
 const READ_STEP: usize = 4096;
 /// A response head larger than this is refused.
 const MAX_HEAD: usize = 256 * 1024;
+/// Chunk extensions and trailers together may not exceed this (hyper's limit).
+const MAX_CHUNK_META: usize = 16 * 1024;
+/// How many `1xx` interim responses may precede the final one.
+pub const MAX_INTERIM: usize = 32;
+/// The largest body size an announced length may have: beyond, arithmetic on it could
+/// overflow somewhere, and no loopback test target sends more.
+const MAX_LENGTH: u64 = 1 << 62;
+
+/// What a response may cost the user reading it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Body bytes kept in memory (`PT_MAX_BODY`); beyond, the body is drained and counted but
+    /// not kept, and the response says it was truncated.
+    pub max_body: usize,
+}
+
+/// The default of `PT_MAX_BODY`: 8 MiB.
+pub const DEFAULT_MAX_BODY: usize = 8 * 1024 * 1024;
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body: DEFAULT_MAX_BODY,
+        }
+    }
+}
 
 /// What went wrong on a connection.
 #[derive(Debug, thiserror::Error)]
@@ -22,13 +56,15 @@ pub enum WireError {
     ClosedMidResponse,
     #[error("invalid response: {0}")]
     Invalid(String),
+    #[error("unexpected 101 Switching Protocols: no upgrade was requested")]
+    UnexpectedUpgrade,
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
 
 impl WireError {
     /// Whether nothing of a response arrived: on a reused connection this means the server
-    /// had closed it while idle, and the request may be sent again on a new one.
+    /// had closed it while idle, and an idempotent request may be sent again on a new one.
     pub fn nothing_received(&self) -> bool {
         match self {
             WireError::ClosedBeforeResponse => true,
@@ -41,6 +77,10 @@ impl WireError {
             _ => false,
         }
     }
+
+    fn invalid(message: impl Into<String>) -> Self {
+        WireError::Invalid(message.into())
+    }
 }
 
 /// A response as read from the wire.
@@ -48,7 +88,12 @@ impl WireError {
 pub struct RawResponse {
     pub status: StatusCode,
     pub headers: HeaderMap,
+    /// The body, or its first [`Limits::max_body`] bytes when `truncated`.
     pub body: Bytes,
+    /// Body bytes received (after removing the chunked framing), kept or not.
+    pub body_len: u64,
+    /// Whether bytes beyond [`Limits::max_body`] were drained and dropped.
+    pub truncated: bool,
     /// Whether the connection may carry another request.
     pub keep_alive: bool,
 }
@@ -69,7 +114,10 @@ pub fn encode_request(
     out.extend_from_slice(host.as_bytes());
     out.extend_from_slice(b"\r\n");
     for (name, value) in headers {
-        if name == header::HOST || name == header::CONTENT_LENGTH {
+        if name == header::HOST
+            || name == header::CONTENT_LENGTH
+            || name == header::TRANSFER_ENCODING
+        {
             continue;
         }
         out.extend_from_slice(name.as_str().as_bytes());
@@ -88,7 +136,8 @@ pub fn encode_request(
     out.extend_from_slice(body);
 }
 
-/// Reads more bytes into `buf`; `Ok(false)` at the end of the stream.
+/// Reads more bytes into `buf`; `Ok(false)` at the end of the stream. Reserves one read step
+/// at most: never what a peer announced.
 async fn fill<R: AsyncRead + Unpin>(io: &mut R, buf: &mut BytesMut) -> Result<bool, WireError> {
     if buf.capacity() - buf.len() < READ_STEP / 4 {
         buf.reserve(READ_STEP);
@@ -96,20 +145,31 @@ async fn fill<R: AsyncRead + Unpin>(io: &mut R, buf: &mut BytesMut) -> Result<bo
     Ok(io.read_buf(buf).await? > 0)
 }
 
+/// How a response body is delimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    None,
+    Length(u64),
+    Chunked,
+    UntilClose,
+}
+
 /// Reads one response (skipping `1xx` interim responses) to a request of `method`.
 pub async fn read_response<R: AsyncRead + Unpin>(
     io: &mut R,
     buf: &mut BytesMut,
     method: &Method,
+    limits: Limits,
 ) -> Result<RawResponse, WireError> {
     let mut received_any = false;
+    let mut interim = 0;
     loop {
         let head = loop {
             if let Some(head) = parse_head(buf)? {
                 break head;
             }
             if buf.len() > MAX_HEAD {
-                return Err(WireError::Invalid(format!(
+                return Err(WireError::invalid(format!(
                     "response head over {MAX_HEAD} bytes"
                 )));
             }
@@ -122,159 +182,333 @@ pub async fn read_response<R: AsyncRead + Unpin>(
             }
             received_any = true;
         };
-        let (status, headers, version_1_0, head_len) = head;
-        buf.advance(head_len);
-        if status.is_informational() && status != StatusCode::SWITCHING_PROTOCOLS {
+        buf.advance(head.len);
+        if head.status == StatusCode::SWITCHING_PROTOCOLS {
+            return Err(WireError::UnexpectedUpgrade);
+        }
+        if head.status.is_informational() {
+            interim += 1;
+            if interim > MAX_INTERIM {
+                return Err(WireError::invalid(format!(
+                    "more than {MAX_INTERIM} interim (1xx) responses"
+                )));
+            }
             continue;
         }
-        let keep_alive = keeps_alive(&headers, version_1_0);
-        let no_body = *method == Method::HEAD
-            || status.is_informational()
-            || status == StatusCode::NO_CONTENT
-            || status == StatusCode::NOT_MODIFIED;
-        let (body, keep_alive) = if no_body {
-            (Bytes::new(), keep_alive)
-        } else if is_chunked(&headers) {
-            (read_chunked(io, buf).await?, keep_alive)
-        } else if let Some(length) = content_length(&headers)? {
-            (read_exact(io, buf, length).await?, keep_alive)
-        } else {
-            // No framing: the body runs to the end of the connection.
-            while fill(io, buf).await? {}
-            (buf.split().freeze(), false)
-        };
+        let (framing, doubtful) = framing(&head, method)?;
+        let mut keep_alive = !doubtful && keeps_alive(&head.headers, head.http_1_0);
+        let mut body = Body::new(limits.max_body);
+        match framing {
+            Framing::None => {}
+            Framing::Length(length) => read_length(io, buf, length, &mut body).await?,
+            Framing::Chunked => read_chunked(io, buf, &mut body).await?,
+            Framing::UntilClose => {
+                body.take(buf, buf.len());
+                while fill(io, buf).await? {
+                    body.take(buf, buf.len());
+                }
+                keep_alive = false;
+            }
+        }
+        // Bytes after the response belong to no request: the framing is in doubt.
+        if !buf.is_empty() {
+            keep_alive = false;
+        }
         return Ok(RawResponse {
-            status,
-            headers,
-            body,
+            status: head.status,
+            headers: head.headers,
+            body: body.kept.freeze(),
+            body_len: body.received,
+            truncated: body.truncated,
             keep_alive,
         });
     }
 }
 
-type Head = (StatusCode, HeaderMap, bool, usize);
+struct Head {
+    status: StatusCode,
+    headers: HeaderMap,
+    http_1_0: bool,
+    len: usize,
+}
 
 fn parse_head(buf: &[u8]) -> Result<Option<Head>, WireError> {
+    if buf.is_empty() {
+        return Ok(None);
+    }
     let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut response = httparse::Response::new(&mut slots);
-    let head_len = match response.parse(buf) {
+    let len = match response.parse(buf) {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => return Ok(None),
-        Err(error) => return Err(WireError::Invalid(error.to_string())),
+        Err(error) => return Err(WireError::invalid(error.to_string())),
     };
-    let status = StatusCode::from_u16(response.code.unwrap_or(0))
-        .map_err(|_| WireError::Invalid(format!("status {:?}", response.code)))?;
+    let code = response.code.unwrap_or(0);
+    let status = StatusCode::from_u16(code)
+        .map_err(|_| WireError::invalid(format!("status code {code}")))?;
     let mut headers = HeaderMap::with_capacity(response.headers.len());
     for header in response.headers.iter() {
         let name = HeaderName::from_bytes(header.name.as_bytes())
-            .map_err(|_| WireError::Invalid(format!("header name {:?}", header.name)))?;
+            .map_err(|_| WireError::invalid(format!("header name {:?}", header.name)))?;
         let value = HeaderValue::from_bytes(header.value)
-            .map_err(|_| WireError::Invalid(format!("value of header {:?}", header.name)))?;
+            .map_err(|_| WireError::invalid(format!("value of header {:?}", header.name)))?;
         headers.append(name, value);
     }
-    Ok(Some((
+    Ok(Some(Head {
         status,
         headers,
-        response.version == Some(0),
-        head_len,
-    )))
+        http_1_0: response.version == Some(0),
+        len,
+    }))
 }
 
-fn keeps_alive(headers: &HeaderMap, version_1_0: bool) -> bool {
-    let connection = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|token| token.trim().to_ascii_lowercase())
-        .collect::<Vec<_>>();
-    if connection.iter().any(|t| t == "close") {
-        false
-    } else {
-        !version_1_0 || connection.iter().any(|t| t == "keep-alive")
+/// The body's framing (RFC 9112 §6.3) and whether it leaves the connection in doubt.
+fn framing(head: &Head, method: &Method) -> Result<(Framing, bool), WireError> {
+    let status = head.status;
+    if *method == Method::HEAD || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED
+    {
+        // Whatever the headers announce, no body follows; bytes that do are caught as
+        // leftovers and the connection is not reused.
+        return Ok((Framing::None, false));
+    }
+    let headers = &head.headers;
+    if headers.contains_key(header::TRANSFER_ENCODING) {
+        if head.http_1_0 {
+            return Err(WireError::invalid("transfer-encoding in an HTTP/1.0 response"));
+        }
+        // With a content-length as well, transfer-encoding wins, and the connection is
+        // closed after the response (§6.3 item 3: a possible smuggling attempt).
+        let with_length = headers.contains_key(header::CONTENT_LENGTH);
+        return Ok(if is_chunked(headers) {
+            (Framing::Chunked, with_length)
+        } else {
+            // Chunked is not the final coding: the body runs to the end of the connection.
+            (Framing::UntilClose, true)
+        });
+    }
+    match content_length(headers)? {
+        Some(length) => Ok((Framing::Length(length), false)),
+        None => Ok((Framing::UntilClose, true)),
     }
 }
 
+fn keeps_alive(headers: &HeaderMap, http_1_0: bool) -> bool {
+    let mut close = false;
+    let mut keep_alive = false;
+    for value in headers.get_all(header::CONNECTION) {
+        let Ok(value) = value.to_str() else { continue };
+        for token in value.split(',').map(str::trim) {
+            close |= token.eq_ignore_ascii_case("close");
+            keep_alive |= token.eq_ignore_ascii_case("keep-alive");
+        }
+    }
+    !close && (!http_1_0 || keep_alive)
+}
+
+/// Whether `chunked` is the final transfer coding.
 fn is_chunked(headers: &HeaderMap) -> bool {
     headers
         .get_all(header::TRANSFER_ENCODING)
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|v| v.to_ascii_lowercase().contains("chunked"))
+        .next_back()
+        .and_then(|line| line.to_str().ok())
+        .and_then(|line| line.rsplit(',').next())
+        .is_some_and(|coding| coding.trim().eq_ignore_ascii_case("chunked"))
 }
 
-fn content_length(headers: &HeaderMap) -> Result<Option<usize>, WireError> {
-    match headers.get(header::CONTENT_LENGTH) {
-        None => Ok(None),
-        Some(value) => value
-            .to_str()
-            .ok()
-            .and_then(|v| v.trim().parse().ok())
-            .map(Some)
-            .ok_or_else(|| WireError::Invalid(format!("content-length {value:?}"))),
+/// `1*DIGIT`, checked: no sign, no space inside, no overflow.
+fn decimal(text: &[u8]) -> Option<u64> {
+    if text.is_empty() {
+        return None;
+    }
+    text.iter().try_fold(0u64, |total, &byte| {
+        let digit = byte.checked_sub(b'0').filter(|d| *d < 10)?;
+        total.checked_mul(10)?.checked_add(u64::from(digit))
+    })
+}
+
+/// The content length: every value of every `content-length` line must be the same number.
+fn content_length(headers: &HeaderMap) -> Result<Option<u64>, WireError> {
+    let mut length = None;
+    for line in headers.get_all(header::CONTENT_LENGTH) {
+        for value in line.as_bytes().split(|b| *b == b',') {
+            let value = value.trim_ascii();
+            let parsed = decimal(value)
+                .filter(|n| *n <= MAX_LENGTH)
+                .ok_or_else(|| {
+                    WireError::invalid(format!(
+                        "content-length {:?}",
+                        String::from_utf8_lossy(value)
+                    ))
+                })?;
+            match length {
+                Some(previous) if previous != parsed => {
+                    return Err(WireError::invalid(format!(
+                        "conflicting content-length values {previous} and {parsed}"
+                    )));
+                }
+                _ => length = Some(parsed),
+            }
+        }
+    }
+    Ok(length)
+}
+
+/// The body as it arrives: kept up to a cap, counted beyond it.
+struct Body {
+    kept: BytesMut,
+    cap: usize,
+    received: u64,
+    truncated: bool,
+}
+
+impl Body {
+    fn new(cap: usize) -> Self {
+        Body {
+            kept: BytesMut::new(),
+            cap,
+            received: 0,
+            truncated: false,
+        }
+    }
+
+    /// Moves the first `n` bytes of `buf` into the body (zero-copy while the body is empty).
+    fn take(&mut self, buf: &mut BytesMut, n: usize) {
+        if n == 0 {
+            return;
+        }
+        self.received = self.received.saturating_add(n as u64);
+        let room = self.cap - self.kept.len();
+        if room == 0 {
+            self.truncated = true;
+            buf.advance(n);
+        } else if self.kept.is_empty() && n <= room {
+            self.kept = buf.split_to(n);
+        } else {
+            let keep = n.min(room);
+            self.kept.extend_from_slice(&buf[..keep]);
+            self.truncated |= keep < n;
+            buf.advance(n);
+        }
     }
 }
 
-async fn read_exact<R: AsyncRead + Unpin>(
+async fn read_length<R: AsyncRead + Unpin>(
     io: &mut R,
     buf: &mut BytesMut,
-    length: usize,
-) -> Result<Bytes, WireError> {
-    if buf.len() < length {
-        buf.reserve(length - buf.len());
-    }
-    while buf.len() < length {
+    length: u64,
+    body: &mut Body,
+) -> Result<(), WireError> {
+    let mut remaining = length;
+    loop {
+        let available = usize::try_from(remaining).map_or(buf.len(), |r| r.min(buf.len()));
+        body.take(buf, available);
+        remaining -= available as u64;
+        if remaining == 0 {
+            return Ok(());
+        }
         if !fill(io, buf).await? {
             return Err(WireError::ClosedMidResponse);
         }
     }
-    Ok(buf.split_to(length).freeze())
 }
 
-/// The position of the first CRLF in `buf`.
-fn line_end(buf: &[u8]) -> Option<usize> {
-    buf.windows(2).position(|w| w == b"\r\n")
+/// The position of the first CRLF in `buf`, with a bare LF before it an error.
+fn line_end(buf: &[u8]) -> Result<Option<usize>, WireError> {
+    match buf.iter().position(|b| *b == b'\n') {
+        None => Ok(None),
+        Some(0) => Err(WireError::invalid("bare LF in chunked framing")),
+        Some(lf) if buf[lf - 1] == b'\r' => Ok(Some(lf - 1)),
+        Some(_) => Err(WireError::invalid("bare LF in chunked framing")),
+    }
 }
 
+/// Reads one CRLF-terminated line of chunked framing; `budget` bounds extensions and trailers.
 async fn read_line<R: AsyncRead + Unpin>(
     io: &mut R,
     buf: &mut BytesMut,
+    budget: &mut usize,
 ) -> Result<BytesMut, WireError> {
     loop {
-        if let Some(end) = line_end(buf) {
+        if let Some(end) = line_end(buf)? {
+            *budget = budget
+                .checked_sub(end + 2)
+                .ok_or_else(|| WireError::invalid("chunk extensions or trailers too large"))?;
             let line = buf.split_to(end);
             buf.advance(2);
             return Ok(line);
         }
-        if buf.len() > MAX_HEAD {
-            return Err(WireError::Invalid("chunk line too long".to_owned()));
+        if buf.len() > *budget {
+            return Err(WireError::invalid("chunk extensions or trailers too large"));
         }
         if !fill(io, buf).await? {
             return Err(WireError::ClosedMidResponse);
         }
+    }
+}
+
+/// `1*HEXDIG [ BWS ";" chunk-ext ]`: the size, checked.
+fn chunk_size(line: &[u8]) -> Result<u64, WireError> {
+    let digits = line
+        .iter()
+        .position(|b| !b.is_ascii_hexdigit())
+        .unwrap_or(line.len());
+    let bad = || {
+        WireError::invalid(format!(
+            "chunk size line {:?}",
+            String::from_utf8_lossy(&line[..line.len().min(40)])
+        ))
+    };
+    if digits == 0 {
+        return Err(bad());
+    }
+    let size = line[..digits].iter().try_fold(0u64, |total, &byte| {
+        let digit = (byte as char).to_digit(16)?;
+        total.checked_mul(16)?.checked_add(u64::from(digit))
+    });
+    let size = size.filter(|s| *s <= MAX_LENGTH).ok_or_else(bad)?;
+    let rest = &line[digits..];
+    let after_space = rest
+        .iter()
+        .position(|b| *b != b' ' && *b != b'\t')
+        .map_or(&[][..], |i| &rest[i..]);
+    match after_space.first() {
+        None | Some(b';') => Ok(size),
+        Some(_) => Err(bad()),
     }
 }
 
 async fn read_chunked<R: AsyncRead + Unpin>(
     io: &mut R,
     buf: &mut BytesMut,
-) -> Result<Bytes, WireError> {
-    let mut body = BytesMut::new();
+    body: &mut Body,
+) -> Result<(), WireError> {
+    let mut budget = MAX_CHUNK_META;
     loop {
-        let line = read_line(io, buf).await?;
-        let size_text = std::str::from_utf8(&line)
-            .ok()
-            .map(|l| l.split(';').next().unwrap_or("").trim().to_owned())
-            .unwrap_or_default();
-        let size = usize::from_str_radix(&size_text, 16)
-            .map_err(|_| WireError::Invalid(format!("chunk size {size_text:?}")))?;
+        let line = read_line(io, buf, &mut budget).await?;
+        // Digits and the CRLF do not count against the extension budget.
+        budget = budget.saturating_add(line.len().min(18) + 2);
+        let size = chunk_size(&line)?;
         if size == 0 {
-            // Trailers, up to the empty line.
-            while !read_line(io, buf).await?.is_empty() {}
-            return Ok(body.freeze());
+            let mut trailers = 0;
+            while !read_line(io, buf, &mut budget).await?.is_empty() {
+                trailers += 1;
+                if trailers > MAX_HEADERS {
+                    return Err(WireError::invalid("too many trailers"));
+                }
+            }
+            return Ok(());
         }
-        let chunk = read_exact(io, buf, size + 2).await?;
-        body.extend_from_slice(&chunk[..size]);
+        read_length(io, buf, size, body).await?;
+        while buf.len() < 2 {
+            if !fill(io, buf).await? {
+                return Err(WireError::ClosedMidResponse);
+            }
+        }
+        if &buf[..2] != b"\r\n" {
+            return Err(WireError::invalid("chunk data not followed by CRLF"));
+        }
+        buf.advance(2);
     }
 }
 
@@ -284,7 +518,7 @@ mod tests {
 
     async fn parse(wire: &[u8], method: Method) -> Result<RawResponse, WireError> {
         let mut io = wire;
-        read_response(&mut io, &mut BytesMut::new(), &method).await
+        read_response(&mut io, &mut BytesMut::new(), &method, Limits::default()).await
     }
 
     #[tokio::test]
@@ -334,6 +568,7 @@ mod tests {
         .await
         .unwrap();
         assert!(r.body.is_empty());
+        assert!(r.keep_alive);
     }
 
     #[tokio::test]
@@ -356,6 +591,71 @@ mod tests {
             parse(b"garbage\r\n\r\n", Method::GET).await,
             Err(WireError::Invalid(_))
         ));
+    }
+
+    #[tokio::test]
+    async fn hostile_lengths_are_refused_without_reserving_them() {
+        for wire in [
+            &b"HTTP/1.1 200 OK\r\ncontent-length: +5\r\n\r\nhello"[..],
+            b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\ncontent-length: 6\r\n\r\nhello",
+            b"HTTP/1.1 200 OK\r\ncontent-length: 5, 6\r\n\r\nhello",
+            b"HTTP/1.1 200 OK\r\ncontent-length: 99999999999999999999999\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nffffffffffffffff\r\n",
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n10000000000000000\r\n",
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5x\r\nhello\r\n0\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n",
+            b"HTTP/1.0 200 OK\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n",
+            b"HTTP/1.1 101 Switching Protocols\r\nupgrade: x\r\n\r\n",
+        ] {
+            let result = parse(wire, Method::GET).await;
+            assert!(result.is_err(), "{:?}", String::from_utf8_lossy(wire));
+        }
+        // A huge announced length is read (and fails when the connection ends), never reserved.
+        let error = parse(
+            b"HTTP/1.1 200 OK\r\ncontent-length: 1099511627776\r\n\r\nabc",
+            Method::GET,
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(error, WireError::ClosedMidResponse));
+    }
+
+    #[tokio::test]
+    async fn doubtful_framing_is_never_reused() {
+        let cases: [&[u8]; 4] = [
+            b"HTTP/1.1 200 OK\r\ncontent-length: 3\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: xchunkedx\r\n\r\nrest",
+            b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nokEXTRA",
+            b"HTTP/1.1 204 No Content\r\n\r\nbody",
+        ];
+        for wire in cases {
+            let r = parse(wire, Method::GET).await.unwrap();
+            assert!(!r.keep_alive, "{:?}", String::from_utf8_lossy(wire));
+        }
+        let r = parse(
+            b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\nbody",
+            Method::HEAD,
+        )
+        .await
+        .unwrap();
+        assert!(!r.keep_alive, "a body on a HEAD response is a leftover");
+    }
+
+    #[tokio::test]
+    async fn bodies_over_the_cap_are_drained_and_counted() {
+        let mut wire = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n".to_vec();
+        for _ in 0..10 {
+            wire.extend_from_slice(b"a\r\n0123456789\r\n");
+        }
+        wire.extend_from_slice(b"0\r\n\r\n");
+        let mut io = &wire[..];
+        let limits = Limits { max_body: 25 };
+        let r = read_response(&mut io, &mut BytesMut::new(), &Method::GET, limits)
+            .await
+            .unwrap();
+        assert_eq!((r.body.len(), r.body_len, r.truncated), (25, 100, true));
+        assert!(r.keep_alive);
     }
 
     #[test]

@@ -169,11 +169,14 @@ pub fn history_csv(report: &Report) -> Vec<u8> {
     to_bytes(&history_header(), rows)
 }
 
+/// Locust's failures file; requests and tasks cut off at stop follow as rows whose error
+/// says so (they are not failures, but a reader of this file must see them).
 pub fn failures_csv(report: &Report) -> Vec<u8> {
     let header: Vec<String> = FAILURES_HEADER.map(str::to_owned).to_vec();
     let rows = report
         .failures
         .iter()
+        .chain(&report.cancelled)
         .map(|f| {
             vec![
                 f.kind.clone(),

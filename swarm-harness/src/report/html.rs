@@ -139,6 +139,12 @@ fn chart_data(report: &Report) -> String {
             .map(|p| p.percentiles_us.get(index).copied().unwrap_or(0) as f64 / 1e3)
             .collect()
     };
+    let latency_at = |index: usize| -> Vec<f64> {
+        timeline
+            .iter()
+            .map(|p| p.latency_percentiles_us.get(index).copied().unwrap_or(0) as f64 / 1e3)
+            .collect()
+    };
     let (labels, counts) = distribution(&report.requests_total);
     let data = json!({
         "t": timeline.iter().map(|p| p.t).collect::<Vec<_>>(),
@@ -148,6 +154,10 @@ fn chart_data(report: &Report) -> String {
         "p50": at(0),
         "p95": at(5),
         "p99": at(7),
+        "latency": !report.task_latency.is_empty(),
+        "l50": latency_at(0),
+        "l95": latency_at(5),
+        "l99": latency_at(7),
         "dist": { "labels": labels, "counts": counts },
     });
     // Inside <script>, `</` would end the element early.
@@ -162,9 +172,16 @@ const CHART_SCRIPT: &str = r#"
                lineSmooth: false, chartPadding: { left: 10, right: 20 }, low: 0 };
   new Chartist.LineChart('#chart-rps', { series: [{ name: 'requests/s', data: xy(d.rps) }, { name: 'failures/s', data: xy(d.fps) }] }, line);
   new Chartist.LineChart('#chart-users', { series: [{ name: 'users', data: xy(d.users) }] }, line);
-  new Chartist.LineChart('#chart-latency', { series: [{ name: 'p50', data: xy(d.p50) }, { name: 'p95', data: xy(d.p95) }, { name: 'p99', data: xy(d.p99) }] }, line);
+  // With intended-start latency, the chart shows what users felt; service time is below.
+  var lat = d.latency ? [d.l50, d.l95, d.l99] : [d.p50, d.p95, d.p99];
+  new Chartist.LineChart('#chart-latency', { series: [{ name: 'p50', data: xy(lat[0]) }, { name: 'p95', data: xy(lat[1]) }, { name: 'p99', data: xy(lat[2]) }] }, line);
+  if (d.latency) {
+    new Chartist.LineChart('#chart-service', { series: [{ name: 'p50', data: xy(d.p50) }, { name: 'p95', data: xy(d.p95) }, { name: 'p99', data: xy(d.p99) }] }, line);
+  }
+  // At most eight labels on the axis, so they never overlap.
+  var every = Math.max(1, Math.ceil(d.dist.labels.length / 8));
   new Chartist.BarChart('#chart-dist', { labels: d.dist.labels, series: [d.dist.counts] },
-    { chartPadding: { left: 10, right: 20 }, axisX: { labelInterpolationFnc: function (v, i) { return i % 2 === 0 ? v : null; } } });
+    { chartPadding: { left: 10, right: 20, bottom: 10 }, axisX: { labelInterpolationFnc: function (v, i) { return i % every === 0 ? v : null; } } });
 })();
 "#;
 
@@ -182,11 +199,12 @@ fn legend(names: &[&str]) -> Markup {
 pub fn trial_page(report: &Report) -> String {
     let total = &report.requests_total;
     let p = |q: f64| format_micros(total.percentiles_us.get(q).unwrap_or(0));
-    let users = report
-        .config
-        .get("users")
-        .and_then(|u| u.as_u64())
-        .unwrap_or(0);
+    let latency = report.latency_total();
+    let lp = |q: f64| {
+        latency
+            .as_ref()
+            .map_or(String::new(), |l| format_micros(l.percentiles_us.get(q).unwrap_or(0)))
+    };
     let body = html! {
         header {
             h1 { (report.identity.trial) " " (badge(report)) }
@@ -198,21 +216,39 @@ pub fn trial_page(report: &Report) -> String {
         main {
             section {
                 div.figures {
+                    @if latency.is_some() {
+                        (figure(lp(0.5), "latency p50")) (figure(lp(0.95), "latency p95")) (figure(lp(0.99), "latency p99"))
+                    }
                     (figure(total.count.to_string(), "requests"))
                     (figure(format!("{} ({:.2}%)", total.failures, total.fail_ratio() * 100.0), "failures"))
                     (figure(format!("{:.1}", total.rps), "requests/s"))
-                    (figure(p(0.5), "p50")) (figure(p(0.95), "p95")) (figure(p(0.99), "p99"))
-                    (figure(users.to_string(), "peak users"))
+                    @if latency.is_some() {
+                        (figure(p(0.5), "service p50")) (figure(p(0.95), "service p95")) (figure(p(0.99), "service p99"))
+                    } @else {
+                        (figure(p(0.5), "p50")) (figure(p(0.95), "p95")) (figure(p(0.99), "p99"))
+                    }
+                    (figure(report.peak_users.to_string(), "peak users"))
                     @if report.dropped_iterations > 0 {
                         (figure(report.dropped_iterations.to_string(), "dropped iterations"))
                     }
                 }
+                @if latency.is_some() {
+                    p.sub { "Latency: from each task's intended start (coordinated omission corrected), what users felt. Service time: from each request's actual start." }
+                }
                 @if let Some(verdict) = &report.verdict { p.verdict { (verdict) } }
+                @for error in &report.errors { p.verdict { "error: " (error) } }
+                @for warning in &report.warnings { p.verdict { "warning: " (warning) } }
+                @if let Some(cancelled) = report.cancelled_summary() { p.verdict { (cancelled) } }
             }
             div.charts {
                 section { h2 { "Requests and failures per second" } (legend(&["requests/s", "failures/s"])) div #chart-rps .ct-chart {} }
                 section { h2 { "Users" } (legend(&["users"])) div #chart-users .ct-chart {} }
-                section { h2 { "Response time percentiles (ms)" } (legend(&["p50", "p95", "p99"])) div #chart-latency .ct-chart {} }
+                @if latency.is_some() {
+                    section { h2 { "Latency from the intended start (ms)" } (legend(&["p50", "p95", "p99"])) div #chart-latency .ct-chart {} }
+                    section { h2 { "Service time: response time percentiles (ms)" } (legend(&["p50", "p95", "p99"])) div #chart-service .ct-chart {} }
+                } @else {
+                    section { h2 { "Response time percentiles (ms)" } (legend(&["p50", "p95", "p99"])) div #chart-latency .ct-chart {} }
+                }
                 section { h2 { "Response time distribution (requests)" } div #chart-dist .ct-chart {} }
             }
             @if !report.thresholds.is_empty() {
@@ -229,14 +265,14 @@ pub fn trial_page(report: &Report) -> String {
                     }
                 }
             }
-            section #requests { h2 { "Requests" } (entry_table(&report.requests, Some(total))) }
-            section #tasks { h2 { "Tasks (service time: from each task's actual start)" } (entry_table(&report.tasks, None)) }
             @if !report.task_latency.is_empty() {
                 section #task-latency {
                     h2 { "Task latency from the intended start (coordinated omission corrected)" }
                     (entry_table(&report.task_latency, None))
                 }
             }
+            section #requests { h2 { "Requests" } (entry_table(&report.requests, Some(total))) }
+            section #tasks { h2 { "Tasks (service time: from each task's actual start)" } (entry_table(&report.tasks, None)) }
             @if !report.failures.is_empty() {
                 section #failures {
                     h2 { "Failures" }
@@ -255,6 +291,20 @@ pub fn trial_page(report: &Report) -> String {
                                         }
                                     }
                                 }
+                            }
+                        }
+                    }
+                }
+            }
+            @if !report.cancelled.is_empty() {
+                section #cancelled {
+                    h2 { "Cut off before completing (not failures)" }
+                    table {
+                        tr { th { "Occurrences" } th.l { "Type" } th.l { "Name" } th.l { "Why" } }
+                        @for cancelled in &report.cancelled {
+                            tr {
+                                td { (cancelled.occurrences) } td.l { (cancelled.kind) }
+                                td.l { (cancelled.name) } td.l { (cancelled.error) }
                             }
                         }
                     }

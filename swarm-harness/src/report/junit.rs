@@ -57,18 +57,46 @@ fn details(report: &Report) -> String {
             let _ = write!(text, "\n  {failure}");
         }
     }
+    text.push_str(&notes(report));
+    text
+}
+
+/// Cut-off requests and warnings, for both passing and failing cases.
+fn notes(report: &Report) -> String {
+    let mut text = String::new();
+    if let Some(summary) = report.cancelled_summary() {
+        let _ = write!(text, "\n\ncancelled: {summary}");
+        for cancelled in &report.cancelled {
+            let _ = write!(text, "\n  {cancelled}");
+        }
+    }
+    for warning in &report.warnings {
+        let _ = write!(text, "\n\nwarning: {warning}");
+    }
     text
 }
 
 fn summary_line(report: &Report) -> String {
     let total = &report.requests_total;
+    let p = |e: &super::EntryReport, q| super::format_micros(e.percentiles_us.get(q).unwrap_or(0));
+    let latency = report
+        .latency_total()
+        .map(|l| {
+            format!(
+                "latency from the intended start p50 {}, p99 {}; ",
+                p(&l, 0.5),
+                p(&l, 0.99)
+            )
+        })
+        .unwrap_or_default();
     format!(
-        "{} requests, {} failed, {:.1} req/s, p50 {}, p95 {}, p99 {}",
+        "{latency}{} requests, {} failed, {:.1} req/s, p50 {}, p95 {}, p99 {}{}",
         total.count,
         total.failures,
         total.rps,
-        super::format_micros(total.percentiles_us.get(0.5).unwrap_or(0)),
-        super::format_micros(total.percentiles_us.get(0.95).unwrap_or(0)),
-        super::format_micros(total.percentiles_us.get(0.99).unwrap_or(0)),
+        p(total, 0.5),
+        p(total, 0.95),
+        p(total, 0.99),
+        notes(report),
     )
 }

@@ -53,7 +53,21 @@ pub struct Report {
     /// Open model: iterations that were due while every user was busy.
     #[serde(default)]
     pub dropped_iterations: u64,
+    /// The most users observed running at once.
+    #[serde(default)]
+    pub peak_users: usize,
     pub failures: Vec<FailureReport>,
+    /// Requests and tasks cut off before they completed: in flight when the trial stopped
+    /// (after the grace period), or dropped by their own task. Not failures, never hidden.
+    #[serde(default)]
+    pub cancelled: Vec<FailureReport>,
+    /// What makes the figures less than complete without failing the trial (names folded at
+    /// `PT_MAX_NAMES`, say).
+    #[serde(default)]
+    pub warnings: Vec<String>,
+    /// Problems of the runner itself (a panicking load shape, say); each fails the trial.
+    #[serde(default)]
+    pub errors: Vec<String>,
     /// Threshold verdicts (empty when the trial had none).
     #[serde(default)]
     pub thresholds: Vec<Verdict>,
@@ -211,8 +225,26 @@ pub struct BuildInput<'a> {
     pub elapsed_s: f64,
     pub outcome: Outcome,
     pub dropped_iterations: u64,
+    /// Requests recorded under the folded name at `PT_MAX_NAMES`.
+    pub folded_requests: u64,
+    pub max_names: usize,
+    pub errors: Vec<String>,
     pub totals: &'a Shard,
     pub timeline: Vec<TimelinePoint>,
+}
+
+fn groups(failures: &crate::stats::Failures) -> Vec<FailureReport> {
+    failures
+        .sorted()
+        .into_iter()
+        .map(|(key, group)| FailureReport {
+            kind: key.kind.clone(),
+            name: key.name.clone(),
+            error: key.error.clone(),
+            occurrences: group.occurrences,
+            sample: group.sample.clone(),
+        })
+        .collect()
 }
 
 impl Report {
@@ -224,19 +256,35 @@ impl Report {
                 .map(|(kind, name, entry)| EntryReport::from_entry(kind, name, entry, elapsed_s))
                 .collect::<Vec<_>>()
         };
-        let failures = input
+        let failures = groups(&input.totals.failures);
+        let cancelled = groups(&input.totals.cancelled);
+        let mut warnings = Vec::new();
+        if input.folded_requests > 0 {
+            warnings.push(format!(
+                "{} requests beyond the first {} distinct names were recorded as {:?}; give \
+                 requests with ids in their URLs a .name(\"/items/{{id}}\") (or raise PT_MAX_NAMES)",
+                input.folded_requests,
+                input.max_names,
+                crate::stats::OTHER_NAMES
+            ));
+        }
+        let folded_errors: u64 = input
             .totals
             .failures
             .sorted()
-            .into_iter()
-            .map(|(key, group)| FailureReport {
-                kind: key.kind.clone(),
-                name: key.name.clone(),
-                error: key.error.clone(),
-                occurrences: group.occurrences,
-                sample: group.sample.clone(),
-            })
-            .collect();
+            .iter()
+            .filter(|(key, _)| key.error == crate::stats::OTHER_ERRORS)
+            .map(|(_, group)| group.occurrences)
+            .sum();
+        if folded_errors > 0 {
+            warnings.push(format!(
+                "{folded_errors} failures beyond the first {} distinct failure groups were folded \
+                 into {:?}",
+                input.max_names,
+                crate::stats::OTHER_ERRORS
+            ));
+        }
+        let peak_users = input.timeline.iter().map(|p| p.users).max().unwrap_or(0);
         Report {
             format_version: FORMAT_VERSION,
             identity: input.identity,
@@ -262,10 +310,56 @@ impl Report {
                 .filter(|e| e.kind == LATENCY_KIND)
                 .collect(),
             dropped_iterations: input.dropped_iterations,
+            peak_users,
             failures,
+            cancelled,
+            warnings,
+            errors: input.errors,
             thresholds: Vec::new(),
             timeline: input.timeline,
         }
+    }
+
+    /// Requests and tasks cut off, in a sentence; `None` when there were none.
+    pub fn cancelled_summary(&self) -> Option<String> {
+        let count = |task: bool| -> u64 {
+            self.cancelled
+                .iter()
+                .filter(|c| (c.kind == "task") == task)
+                .map(|c| c.occurrences)
+                .sum()
+        };
+        let (requests, tasks) = (count(false), count(true));
+        (requests + tasks > 0).then(|| {
+            format!(
+                "{requests} requests and {tasks} tasks were cut off before they completed \
+                 (not counted as failures)"
+            )
+        })
+    }
+
+    /// The latency users felt, when the trial has it: every task's latency from its intended
+    /// start, added together (open model, pacing wait times).
+    pub fn latency_total(&self) -> Option<EntryReport> {
+        if self.task_latency.is_empty() {
+            return None;
+        }
+        let mut total = Entry::default();
+        for latency in &self.task_latency {
+            let histogram = latency.decode_histogram().ok()?;
+            let _ = total.histogram.add(&histogram);
+            total.count += latency.count;
+            total.failures += latency.failures;
+            total.total_micros += (latency.mean_us * latency.count as f64) as u64;
+            total.min_micros = total.min_micros.min(latency.min_us);
+            total.max_micros = total.max_micros.max(latency.max_us);
+        }
+        Some(EntryReport::from_entry(
+            LATENCY_KIND,
+            "all tasks",
+            &total,
+            self.duration_s,
+        ))
     }
 
     /// Request and task failures, in a sentence; `None` when nothing failed.

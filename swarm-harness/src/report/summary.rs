@@ -17,9 +17,23 @@ fn ms(micros: u64) -> String {
     format!("{:.1}", micros as f64 / 1e3)
 }
 
-/// The end-of-trial tables: requests (with the Aggregated row), percentiles, tasks, failures.
+/// The end-of-trial tables: the latency users felt first when the trial has it, then requests
+/// (with the Aggregated row), percentiles, tasks, failures, cut-off work and warnings.
 pub fn summary_table(report: &Report) -> String {
     let mut out = String::new();
+    if let Some(latency) = report.latency_total() {
+        let p = |q| super::format_micros(latency.percentiles_us.get(q).unwrap_or(0));
+        let _ = writeln!(
+            out,
+            "\nLatency users felt (from each task's intended start, coordinated omission \
+             corrected): p50 {} | p95 {} | p99 {} | max {} over {} tasks",
+            p(0.5),
+            p(0.95),
+            p(0.99),
+            super::format_micros(latency.max_us),
+            latency.count
+        );
+    }
     let name_width = report
         .requests
         .iter()
@@ -132,6 +146,22 @@ pub fn summary_table(report: &Report) -> String {
                 failure.occurrences, failure.kind, failure.name, failure.error
             );
         }
+    }
+    if let Some(summary) = report.cancelled_summary() {
+        let _ = writeln!(out, "\n{summary}:");
+        for cancelled in &report.cancelled {
+            let _ = writeln!(
+                out,
+                "{:>11}  {} {}: {}",
+                cancelled.occurrences, cancelled.kind, cancelled.name, cancelled.error
+            );
+        }
+    }
+    for warning in &report.warnings {
+        let _ = writeln!(out, "\nwarning: {warning}");
+    }
+    for error in &report.errors {
+        let _ = writeln!(out, "\nerror: {error}");
     }
     out
 }

@@ -1,5 +1,6 @@
 //! Whether a trial passed: with thresholds, when every threshold holds; without, when no
-//! request and no task failed. An interrupted or aborted trial never passes.
+//! request and no task failed. An interrupted or aborted trial never passes, nor one that
+//! measured nothing (no request and no task completed) or whose runner failed.
 
 use std::fmt::Write;
 
@@ -15,14 +16,24 @@ pub fn judge(report: &mut Report, has_thresholds: bool, aborted_by: Option<&Verd
             problems.push("interrupted before the end of its duration".to_owned())
         }
         Outcome::Aborted => {
+            // The figures at the end are in the breach table below: one value per threshold.
             if let Some(breach) = aborted_by {
                 problems.push(format!(
-                    "aborted early: threshold `{}` breached (observed {})",
-                    breach.expression, breach.observed_text
+                    "aborted early: threshold `{}` was breached while running",
+                    breach.expression
                 ));
             }
         }
         Outcome::Completed | Outcome::RequestLimit => {}
+    }
+    problems.extend(report.errors.iter().cloned());
+    let tasks: u64 = report.tasks.iter().map(|task| task.count).sum();
+    if report.requests_total.count == 0 && tasks == 0 {
+        problems.push(
+            "measured nothing: no request and no task completed (is the target answering? \
+             PT_REQUEST_TIMEOUT bounds each request)"
+                .to_owned(),
+        );
     }
     if has_thresholds {
         if let Some(table) = breach_table(&report.thresholds) {

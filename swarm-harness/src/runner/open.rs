@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use super::TrialPlan;
 use super::plan::Launch;
-use super::user_loop::{ActiveGuard, Iteration, TaskPicker, new_user, run_hook, run_iteration};
+use super::user_loop::{
+    ActiveGuard, Iteration, TaskPicker, new_user, run_hook, run_iteration, supervised,
+};
 use crate::LoadShape;
 use crate::User;
 use crate::user::TrialContext;
@@ -26,14 +28,28 @@ type Pool = Arc<Mutex<Vec<Pooled>>>;
 /// How long to look again when the shape asks for no iterations at all.
 const IDLE_POLL: Duration = Duration::from_millis(10);
 
-/// The intended start times of iterations at a rate that may change: each next start is one
-/// interval of the rate in force at the previous start. Pure, so it is unit-tested.
-pub fn next_start(previous: Duration, rate: f64) -> Duration {
-    if rate > 0.0 {
-        previous + Duration::from_secs_f64(1.0 / rate)
-    } else {
-        previous + IDLE_POLL
+/// The intended start times of iterations at a rate that may change. At `due`, with `rate`
+/// in force: whether an iteration starts now, and when to look next. Above 100/s each next
+/// start is one interval of the rate; below, the shape is asked every [`IDLE_POLL`] and the
+/// fractions of an iteration add up in `credit` (so a ramp from 0 picks up at once instead of
+/// waiting a whole interval of its first tiny rate). A rate from a custom shape is clamped to
+/// [`MAX_RATE`](swarm_harness_syntax::limits::MAX_RATE). Pure, so it is unit-tested.
+pub fn next_start(due: Duration, rate: f64, credit: &mut f64) -> (bool, Duration) {
+    let rate = rate.min(swarm_harness_syntax::limits::MAX_RATE);
+    if rate.is_nan() || rate <= 0.0 {
+        *credit = 0.0;
+        return (false, due.saturating_add(IDLE_POLL));
     }
+    let interval = Duration::try_from_secs_f64(1.0 / rate).unwrap_or(Duration::MAX);
+    if interval <= IDLE_POLL {
+        return (true, due.saturating_add(interval));
+    }
+    *credit += rate * IDLE_POLL.as_secs_f64();
+    let start = *credit >= 1.0;
+    if start {
+        *credit -= 1.0;
+    }
+    (start, due.saturating_add(IDLE_POLL))
 }
 
 pub async fn drive(launch: Launch, mut shape: Box<dyn LoadShape>) {
@@ -49,15 +65,21 @@ pub async fn drive(launch: Launch, mut shape: Box<dyn LoadShape>) {
     let created = Arc::new(AtomicUsize::new(0));
     let max_users = plan.profile.max_users as usize;
     let mut due = Duration::ZERO;
+    let mut credit = 0.0;
     loop {
+        // Beyond what an Instant can hold, the trial's duration ends it first.
+        let Some(intended) = started.checked_add(due) else {
+            ctx.stop.cancelled().await;
+            break;
+        };
         tokio::select! {
-            _ = tokio::time::sleep_until((started + due).into()) => {}
+            _ = tokio::time::sleep_until(intended.into()) => {}
             _ = ctx.stop.cancelled() => break,
         }
         let Some(rate) = shape.tick(due) else { break };
-        let intended = started + due;
-        due = next_start(due, rate);
-        if rate <= 0.0 {
+        let start;
+        (start, due) = next_start(due, rate, &mut credit);
+        if !start {
             continue;
         }
         let idle = pool.lock().unwrap_or_else(PoisonError::into_inner).pop();
@@ -77,9 +99,9 @@ pub async fn drive(launch: Launch, mut shape: Box<dyn LoadShape>) {
             }
         };
         let (plan, ctx, pool, picker) = (plan.clone(), ctx.clone(), pool.clone(), picker.clone());
-        iterations.spawn(async move {
+        iterations.spawn(supervised(ctx.clone(), async move {
             serve(pooled, fresh, intended, &plan, &ctx, &pool, &picker).await;
-        });
+        }));
     }
     // Stop while holding the pool, then run `on_stop` for every idle user.
     let idle = {
@@ -116,7 +138,7 @@ async fn serve(
     }
     let task = picker.pick(&mut pooled.user);
     match run_iteration(&mut pooled.user, ctx, plan, task, Some(intended)).await {
-        Iteration::Done => {}
+        Iteration::Done | Iteration::Failed => {}
         Iteration::LimitReached | Iteration::Killed => return,
     }
     let stopping = {
@@ -137,15 +159,30 @@ async fn serve(
 mod tests {
     use super::*;
 
+    fn starts_in(seconds: u64, rate: f64) -> usize {
+        let (mut due, mut credit, mut starts) = (Duration::ZERO, 0.0, 0);
+        while due < Duration::from_secs(seconds) {
+            let start;
+            (start, due) = next_start(due, rate, &mut credit);
+            starts += usize::from(start);
+        }
+        starts
+    }
+
     #[test]
     fn starts_follow_the_rate() {
-        let mut due = Duration::ZERO;
-        let mut starts = 0;
-        while due < Duration::from_secs(5) {
-            starts += 1;
-            due = next_start(due, 200.0);
+        assert_eq!(starts_in(5, 200.0), 1000);
+        assert_eq!(starts_in(5, 10.0), 50);
+        assert_eq!(starts_in(10, 0.5), 5);
+        assert_eq!(next_start(Duration::ZERO, 0.0, &mut 0.0), (false, IDLE_POLL));
+    }
+
+    #[test]
+    fn extreme_rates_neither_panic_nor_overflow() {
+        for rate in [1e-300, f64::MIN_POSITIVE, 1e300, f64::INFINITY, f64::NAN, -1.0] {
+            let (_, next) = next_start(Duration::MAX, rate, &mut 0.0);
+            assert_eq!(next, Duration::MAX);
+            next_start(Duration::ZERO, rate, &mut 0.0);
         }
-        assert_eq!(starts, 1000);
-        assert_eq!(next_start(Duration::ZERO, 0.0), IDLE_POLL);
     }
 }

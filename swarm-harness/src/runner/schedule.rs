@@ -3,8 +3,11 @@
 use std::time::Duration;
 
 /// When each of `users` users starts, at `hatch_rate` users per second: user `i` at `i / rate`.
+/// An offset beyond what a `Duration` holds (a rate below the configured bounds) saturates.
 pub fn spawn_offsets(users: u32, hatch_rate: f64) -> impl Iterator<Item = Duration> {
-    (0..users).map(move |index| Duration::from_secs_f64(f64::from(index) / hatch_rate))
+    (0..users).map(move |index| {
+        Duration::try_from_secs_f64(f64::from(index) / hatch_rate).unwrap_or(Duration::MAX)
+    })
 }
 
 /// How many users have been spawned `elapsed` after the start.
@@ -29,6 +32,13 @@ mod tests {
         assert_eq!(users_at(10, 5.0, Duration::from_millis(999)), 5);
         assert_eq!(users_at(10, 5.0, Duration::from_secs(2)), 10);
         assert_eq!(users_at(10, 5.0, Duration::from_secs(60)), 10);
+    }
+
+    #[test]
+    fn tiny_rates_saturate() {
+        let offsets: Vec<_> = spawn_offsets(3, 1e-300).collect();
+        assert_eq!(offsets, [Duration::ZERO, Duration::MAX, Duration::MAX]);
+        assert_eq!(users_at(3, 1e-300, Duration::from_secs(1)), 1);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::plan::Launch;
-use super::user_loop::run_user;
+use super::user_loop::{panic_message, run_user, supervised};
 use super::{TrialPlan, open, shaped, spawn_offsets};
 use crate::fixture::FixtureStore;
 use crate::progress::Progress;
@@ -57,6 +57,10 @@ pub struct TrialResult {
     pub aborted_by: Option<Verdict>,
     /// Open model: iterations due while no user was free.
     pub dropped_iterations: u64,
+    /// Requests recorded under the folded name because of `PT_MAX_NAMES`.
+    pub folded_requests: u64,
+    /// Problems of the runner itself (a panicking load shape, say): each fails the trial.
+    pub errors: Vec<String>,
 }
 
 /// Runs one trial to its end.
@@ -65,7 +69,8 @@ pub async fn run_trial(plan: Arc<TrialPlan>, env: &TrialEnv) -> TrialResult {
     let started = Instant::now();
     let profile = &plan.profile;
     let shards = 4 * std::thread::available_parallelism().map_or(1, |n| n.get());
-    let recorder = Arc::new(Recorder::new(shards, profile.num_requests));
+    let recorder =
+        Arc::new(Recorder::new(shards, profile.num_requests).with_max_names(profile.max_names));
     let ctx = Arc::new(TrialContext {
         recorder: recorder.clone(),
         fixtures: env.fixtures.clone(),
@@ -74,6 +79,7 @@ pub async fn run_trial(plan: Arc<TrialPlan>, env: &TrialEnv) -> TrialResult {
         stop: env.interrupt.child_token(),
         kill: CancellationToken::new(),
         background: TaskTracker::new(),
+        errors: std::sync::Mutex::default(),
     });
     let active = Arc::new(AtomicUsize::new(0));
 
@@ -107,7 +113,14 @@ pub async fn run_trial(plan: Arc<TrialPlan>, env: &TrialEnv) -> TrialResult {
         _ = ctx.stop.cancelled() => {}
     }
     ctx.stop.cancel();
-    let _ = spawner.await;
+    if let Err(error) = spawner.await
+        && error.is_panic()
+    {
+        ctx.error(format!(
+            "starting users failed: the spawner {}",
+            panic_message(&*error.into_panic())
+        ));
+    }
     users.close();
     if tokio::time::timeout(profile.stop_timeout, users.wait())
         .await
@@ -135,6 +148,12 @@ pub async fn run_trial(plan: Arc<TrialPlan>, env: &TrialEnv) -> TrialResult {
     } else {
         Outcome::Completed
     };
+    let errors = std::mem::take(
+        &mut *ctx
+            .errors
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
     TrialResult {
         started_at,
         elapsed: started.elapsed(),
@@ -143,6 +162,8 @@ pub async fn run_trial(plan: Arc<TrialPlan>, env: &TrialEnv) -> TrialResult {
         outcome,
         aborted_by,
         dropped_iterations: ctx.recorder.dropped(),
+        folded_requests: ctx.recorder.folded(),
+        errors,
     }
 }
 
@@ -184,11 +205,17 @@ async fn spawn_users(launch: Launch) {
     } = launch;
     let profile = &plan.profile;
     for (id, offset) in spawn_offsets(profile.users, profile.hatch_rate).enumerate() {
+        let Some(at) = started.checked_add(offset) else {
+            return;
+        };
         tokio::select! {
-            _ = tokio::time::sleep_until((started + offset).into()) => {}
+            _ = tokio::time::sleep_until(at.into()) => {}
             _ = ctx.stop.cancelled() => return,
         }
-        users.spawn(run_user(id, plan.clone(), ctx.clone(), active.clone()));
+        users.spawn(supervised(
+            ctx.clone(),
+            run_user(id, plan.clone(), ctx.clone(), active.clone()),
+        ));
     }
 }
 

@@ -1,18 +1,32 @@
 //! The life of one user in the closed model: `on_start`, then pick a task by weight, run it,
 //! wait; `on_stop` at the end. Also what both models share: running one iteration and a hook.
+//!
+//! A panic in a task or hook is caught where it happens, recorded as that task's failure with
+//! the panic message, and the user goes on with its next iteration (as Locust does with an
+//! exception): one bad response must not silently remove a user from the swarm. A task that
+//! fails with no wait time configured backs off (1 ms, doubling per consecutive failure, up to
+//! 1 s) so a target that is down is not hammered in a busy loop.
 
+use std::any::Any;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use futures_util::FutureExt;
 use rand::Rng;
 use rand::distr::Distribution;
 use rand::distr::weighted::WeightedIndex;
 
 use super::TrialPlan;
 use crate::entry::{HookFn, WaitTime};
-use crate::request::{RequestError, error_chain};
+use crate::request::{CANCELLED_AT_STOP, RequestError, error_chain};
 use crate::user::{TrialContext, User, elapsed_micros};
+
+/// The first back-off after a failed iteration without a wait time; doubles up to
+/// [`MAX_BACKOFF`] while iterations keep failing.
+const FIRST_BACKOFF: Duration = Duration::from_millis(1);
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
 
 /// Counts a user as active for as long as it lives, even if its task is cancelled.
 pub struct ActiveGuard(Arc<AtomicUsize>);
@@ -34,6 +48,8 @@ impl Drop for ActiveGuard {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Iteration {
     Done,
+    /// It ran and failed (an error or a panic).
+    Failed,
     /// The request limit is reached: the trial is stopping.
     LimitReached,
     /// Cut short when the trial's grace period ran out.
@@ -67,23 +83,77 @@ pub async fn run_iteration(
 ) -> Iteration {
     let task = &plan.tasks[task];
     let started = Instant::now();
+    let parked = user.parked_token();
     let result = tokio::select! {
-        result = task.run(user) => result,
-        _ = ctx.kill.cancelled() => return Iteration::Killed,
+        result = AssertUnwindSafe(task.run(user)).catch_unwind() => result,
+        _ = ctx.kill.cancelled() => {
+            ctx.recorder.cancelled(user.shard(), "task", &task.name, CANCELLED_AT_STOP);
+            return Iteration::Killed;
+        }
+        _ = parked.cancelled() => return Iteration::LimitReached,
     };
     let service = elapsed_micros(started);
-    match result {
-        Ok(()) => ctx.recorder.task(user.shard(), &task.name, service, None),
-        Err(error) if is_limit(&error) => return Iteration::LimitReached,
-        Err(error) => ctx
-            .recorder
-            .task(user.shard(), &task.name, service, Some(describe(&error))),
-    }
+    let outcome = match result {
+        Ok(Ok(())) => {
+            ctx.recorder.task(user.shard(), &task.name, service, None);
+            Iteration::Done
+        }
+        Ok(Err(error)) if is_limit(&error) => return Iteration::LimitReached,
+        Ok(Err(error)) => {
+            ctx.recorder
+                .task(user.shard(), &task.name, service, Some(describe(&error)));
+            Iteration::Failed
+        }
+        Err(panic) => {
+            ctx.recorder
+                .task(user.shard(), &task.name, service, Some(panic_message(&*panic)));
+            Iteration::Failed
+        }
+    };
     if let Some(intended) = intended {
         ctx.recorder
             .latency(user.shard(), &task.name, elapsed_micros(intended));
     }
-    Iteration::Done
+    outcome
+}
+
+/// `panicked: <message>`, for a caught panic's payload.
+pub fn panic_message(payload: &(dyn Any + Send)) -> String {
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a non-string payload".to_owned());
+    format!("panicked: {message}")
+}
+
+/// The pause after an iteration: the wait time, or a back-off after failures when there is
+/// none, so a failing task never spins.
+#[derive(Default)]
+pub struct Backoff(Duration);
+
+impl Backoff {
+    /// The wait after an iteration that ended as `outcome`, given the configured `wait`.
+    pub fn after(&mut self, outcome: Iteration, wait: Duration) -> Duration {
+        if outcome != Iteration::Failed {
+            self.0 = Duration::ZERO;
+            return wait;
+        }
+        self.0 = if self.0.is_zero() {
+            FIRST_BACKOFF
+        } else {
+            (self.0 * 2).min(MAX_BACKOFF)
+        };
+        wait.max(self.0)
+    }
+}
+
+/// Runs `work` (a user's life, an iteration of the open model) so that a panic outside any
+/// task, which would be the runner's own bug, fails the trial instead of vanishing with it.
+pub async fn supervised(ctx: Arc<TrialContext>, work: impl std::future::Future<Output = ()>) {
+    if let Err(panic) = AssertUnwindSafe(work).catch_unwind().await {
+        ctx.error(format!("a user {}", panic_message(&*panic)));
+    }
 }
 
 /// Runs one user until its stop token is cancelled.
@@ -115,23 +185,26 @@ pub async fn run_user_with(user: &mut User, plan: &TrialPlan, ctx: &TrialContext
     }
     let picker = TaskPicker::new(plan);
     let pacing = plan.profile.wait.and_then(|wait| wait.pacing());
+    let mut backoff = Backoff::default();
     // Pacing keeps a schedule (wrk2's constant throughput): after a slow task the user catches
     // up, and each task's latency is measured from its intended start.
     let mut intended = Instant::now();
     while !user.stop_token().is_cancelled() {
         let task = picker.pick(user);
-        match run_iteration(user, ctx, plan, task, pacing.map(|_| intended)).await {
-            Iteration::Done => {}
+        let outcome = run_iteration(user, ctx, plan, task, pacing.map(|_| intended)).await;
+        match outcome {
+            Iteration::Done | Iteration::Failed => {}
             Iteration::LimitReached => break,
             Iteration::Killed => return,
         }
         let wait = match pacing {
             Some(interval) => {
-                intended += interval;
+                intended = intended.checked_add(interval).unwrap_or(intended);
                 intended.saturating_duration_since(Instant::now())
             }
             None => wait_after(plan.profile.wait, user),
         };
+        let wait = backoff.after(outcome, wait);
         if wait.is_zero() {
             // A task that never awaits must not starve the timers that end the trial.
             tokio::task::yield_now().await;
@@ -147,31 +220,35 @@ pub async fn run_user_with(user: &mut User, plan: &TrialPlan, ctx: &TrialContext
 /// Runs a hook, recorded as a task of its own name; `false` when it failed or was cut short.
 pub async fn run_hook(user: &mut User, ctx: &TrialContext, hook: HookFn, name: &str) -> bool {
     let started = Instant::now();
+    let parked = user.parked_token();
     let result = tokio::select! {
-        result = hook(user) => result,
-        _ = ctx.kill.cancelled() => return false,
+        result = AssertUnwindSafe(hook(user)).catch_unwind() => result,
+        _ = ctx.kill.cancelled() => {
+            ctx.recorder.cancelled(user.shard(), "task", name, CANCELLED_AT_STOP);
+            return false;
+        }
+        _ = parked.cancelled() => return false,
     };
     let micros = elapsed_micros(started);
-    match result {
-        Ok(()) => {
+    let error = match result {
+        Ok(Ok(())) => {
             ctx.recorder.task(user.shard(), name, micros, None);
-            true
+            return true;
         }
-        Err(error) if is_limit(&error) => false,
-        Err(error) => {
-            ctx.recorder
-                .task(user.shard(), name, micros, Some(describe(&error)));
-            false
-        }
-    }
+        Ok(Err(error)) if is_limit(&error) => return false,
+        Ok(Err(error)) => describe(&error),
+        Err(panic) => panic_message(&*panic),
+    };
+    ctx.recorder.task(user.shard(), name, micros, Some(error));
+    false
 }
 
 fn is_limit(error: &anyhow::Error) -> bool {
     matches!(error.downcast_ref(), Some(RequestError::LimitReached))
 }
 
-/// The error as a failure-table line: its whole chain, without the URL of the request (ids
-/// in URLs would split one kind of failure into many groups).
+/// The error as a failure-table line: its whole chain, with the request's name instead of its
+/// URL (ids in URLs would split one kind of failure into many groups).
 fn describe(error: &anyhow::Error) -> String {
     match error.downcast_ref::<RequestError>() {
         Some(RequestError::Transport {
@@ -179,11 +256,11 @@ fn describe(error: &anyhow::Error) -> String {
         }) => format!("{method}: {message}"),
         Some(RequestError::Status {
             method,
-            url,
+            name,
             status,
             ..
         }) => {
-            format!("{method} {}: HTTP {status}", url.path())
+            format!("{method} {name}: HTTP {status}")
         }
         _ => error_chain(error.as_ref()),
     }
@@ -198,10 +275,11 @@ pub fn wait_after(wait: Option<WaitTime>, user: &mut User) -> Duration {
         }
         Some(WaitTime::Constant(wait)) => wait,
         Some(WaitTime::Between(min, max)) if max <= min => min,
-        Some(WaitTime::Between(min, max)) => Duration::from_secs_f64(
+        Some(WaitTime::Between(min, max)) => Duration::try_from_secs_f64(
             user.rng()
                 .random_range(min.as_secs_f64()..=max.as_secs_f64()),
-        ),
+        )
+        .unwrap_or(max),
     }
 }
 
@@ -213,4 +291,32 @@ fn seed_for(seed: u64, trial: &str, user: usize) -> u64 {
         hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
     }
     hash ^ seed.rotate_left(17) ^ (user as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_back_off_and_successes_reset() {
+        let mut backoff = Backoff::default();
+        let zero = Duration::ZERO;
+        assert_eq!(backoff.after(Iteration::Failed, zero), FIRST_BACKOFF);
+        assert_eq!(backoff.after(Iteration::Failed, zero), FIRST_BACKOFF * 2);
+        for _ in 0..20 {
+            backoff.after(Iteration::Failed, zero);
+        }
+        assert_eq!(backoff.after(Iteration::Failed, zero), MAX_BACKOFF);
+        assert_eq!(backoff.after(Iteration::Done, zero), zero);
+        let wait = Duration::from_secs(3);
+        assert_eq!(backoff.after(Iteration::Failed, wait), wait, "the wait time is honoured");
+    }
+
+    #[test]
+    fn panic_messages() {
+        let payload: Box<dyn Any + Send> = Box::new("boom");
+        assert_eq!(panic_message(&*payload), "panicked: boom");
+        let payload: Box<dyn Any + Send> = Box::new(format!("id {}", 7));
+        assert_eq!(panic_message(&*payload), "panicked: id 7");
+    }
 }

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Entry, PERCENTILES, Recorder, Shard, round3};
+use super::{Entry, LATENCY_KIND, PERCENTILES, Recorder, Shard, round3};
 
 /// One second (or the last, shorter interval) of the run.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -23,6 +23,10 @@ pub struct TimelinePoint {
     pub percentiles_us: Vec<u64>,
     pub p50_us: u64,
     pub p95_us: u64,
+    /// Task latency from the intended start (open model, pacing wait times) of the interval,
+    /// in µs, for [`PERCENTILES`]; empty when the trial has none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub latency_percentiles_us: Vec<u64>,
     /// Cumulative figures of all requests so far (Locust's `Total …` history columns).
     /// Cumulative percentiles of all requests so far, in µs, for [`PERCENTILES`].
     pub total_percentiles_us: Vec<u64>,
@@ -42,6 +46,8 @@ pub struct Snapshot {
     pub users: usize,
     pub requests: u64,
     pub failures: u64,
+    /// Tasks (and hooks) that failed so far.
+    pub task_failures: u64,
     pub rps: f64,
     pub p95_us: u64,
 }
@@ -76,7 +82,8 @@ impl Collector {
         self.last_tick = now;
         let interval = self.recorder.take();
         let window = interval.request_total();
-        self.totals.extend(&interval);
+        self.totals
+            .extend_capped(&interval, self.recorder.max_names());
         self.aggregated.extend(&window);
         let total = &self.aggregated;
         let point = TimelinePoint {
@@ -86,6 +93,14 @@ impl Collector {
             rps: round3(window.count as f64 / seconds),
             failures_per_s: round3(window.failures as f64 / seconds),
             percentiles_us: PERCENTILES.iter().map(|&q| window.percentile(q)).collect(),
+            latency_percentiles_us: {
+                let latency = interval.tasks.aggregated_where(|k| k == LATENCY_KIND);
+                if latency.count == 0 {
+                    Vec::new()
+                } else {
+                    PERCENTILES.iter().map(|&q| latency.percentile(q)).collect()
+                }
+            },
             p50_us: window.percentile(0.5),
             p95_us: window.percentile(0.95),
             total_percentiles_us: PERCENTILES.iter().map(|&q| total.percentile(q)).collect(),
@@ -106,6 +121,7 @@ impl Collector {
             users: point.users,
             requests: total.count,
             failures: total.failures,
+            task_failures: self.totals.tasks.aggregated_where(|k| k == "task").failures,
             rps: point.rps,
             p95_us: point.p95_us,
         };

@@ -115,6 +115,22 @@ impl EntryTable {
         }
     }
 
+    /// The entry of (kind, name) if it exists: the hot path's single lookup.
+    #[inline]
+    pub fn existing(&mut self, kind: &str, name: &str) -> Option<&mut Entry> {
+        let kinds = self.by_name.get_mut(name)?;
+        kinds
+            .iter_mut()
+            .find(|(k, _)| &**k == kind)
+            .map(|(_, entry)| entry)
+    }
+
+    /// Whether any kind has an entry named `name`.
+    #[inline]
+    pub fn has_name(&self, name: &str) -> bool {
+        self.by_name.contains_key(name)
+    }
+
     pub fn extend(&mut self, other: &EntryTable) {
         for (kind, name, entry) in other.iter() {
             self.entry(kind, name).extend(entry);

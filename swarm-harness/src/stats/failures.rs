@@ -1,5 +1,7 @@
 //! Failures grouped by (kind, name, error) with their occurrences and one sample response, so
-//! an error can be traced back to what the server said.
+//! an error can be traced back to what the server said. Error messages are normalised before
+//! grouping (ids, UUIDs and long numbers become placeholders) so one kind of failure stays one
+//! group, and the run's totals keep at most `PT_MAX_NAMES` groups: the rest fold into one.
 
 use std::collections::HashMap;
 
@@ -28,6 +30,12 @@ pub struct FailureGroup {
     pub sample: Option<FailureSample>,
 }
 
+/// The group failures fold into once a trial has `PT_MAX_NAMES` groups.
+pub const OTHER_ERRORS: &str = "(other errors: more distinct failures than PT_MAX_NAMES)";
+
+/// How long a normalised error message may be.
+const MAX_MESSAGE: usize = 300;
+
 /// Failure groups of one shard or of the whole run.
 #[derive(Debug, Clone, Default)]
 pub struct Failures {
@@ -36,26 +44,37 @@ pub struct Failures {
 
 impl Failures {
     pub fn record(&mut self, key: FailureKey, sample: Option<FailureSample>) {
+        self.add(key, 1, sample.as_ref());
+    }
+
+    fn add(&mut self, key: FailureKey, occurrences: u64, sample: Option<&FailureSample>) {
         let group = self.groups.entry(key).or_insert(FailureGroup {
             occurrences: 0,
             sample: None,
         });
-        group.occurrences += 1;
+        group.occurrences += occurrences;
         if group.sample.is_none() {
-            group.sample = sample;
+            group.sample = sample.cloned();
         }
     }
 
     pub fn extend(&mut self, other: &Failures) {
+        self.extend_capped(other, usize::MAX);
+    }
+
+    /// Adds `other`'s groups, keeping at most `max_groups`: a new group beyond them is added
+    /// to the [`OTHER_ERRORS`] group of its kind and name.
+    pub fn extend_capped(&mut self, other: &Failures, max_groups: usize) {
         for (key, theirs) in &other.groups {
-            let ours = self.groups.entry(key.clone()).or_insert(FailureGroup {
-                occurrences: 0,
-                sample: None,
-            });
-            ours.occurrences += theirs.occurrences;
-            if ours.sample.is_none() {
-                ours.sample = theirs.sample.clone();
-            }
+            let key = if self.groups.contains_key(key) || self.groups.len() < max_groups {
+                key.clone()
+            } else {
+                FailureKey {
+                    error: OTHER_ERRORS.to_owned(),
+                    ..key.clone()
+                }
+            };
+            self.add(key, theirs.occurrences, theirs.sample.as_ref());
         }
     }
 
@@ -68,5 +87,95 @@ impl Failures {
 
     pub fn is_empty(&self) -> bool {
         self.groups.is_empty()
+    }
+
+    /// All occurrences together.
+    pub fn total(&self) -> u64 {
+        self.groups.values().map(|g| g.occurrences).sum()
+    }
+}
+
+/// An error message as a group key: UUIDs become `{uuid}`, runs of 4 or more digits `{n}`,
+/// hex strings of 12 or more characters `{hex}`, and it is cut at 300 characters, so an id
+/// in a message does not make every failure a group of its own.
+pub fn normalize_error(message: &str) -> String {
+    let mut out = String::with_capacity(message.len().min(MAX_MESSAGE));
+    let mut rest = message;
+    while let Some(c) = rest.chars().next() {
+        if out.len() >= MAX_MESSAGE {
+            out.push('…');
+            break;
+        }
+        if !c.is_ascii_alphanumeric() {
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+            continue;
+        }
+        if is_uuid(rest) {
+            out.push_str("{uuid}");
+            rest = &rest[36..];
+            continue;
+        }
+        let end = rest
+            .find(|c: char| !c.is_ascii_alphanumeric())
+            .unwrap_or(rest.len());
+        let word = &rest[..end];
+        let digits = word.bytes().all(|b| b.is_ascii_digit());
+        let hex = word.bytes().all(|b| b.is_ascii_hexdigit())
+            && word.bytes().any(|b| b.is_ascii_digit());
+        if digits && word.len() >= 4 {
+            out.push_str("{n}");
+        } else if hex && word.len() >= 12 {
+            out.push_str("{hex}");
+        } else {
+            out.push_str(word);
+        }
+        rest = &rest[end..];
+    }
+    out
+}
+
+fn is_uuid(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.len() >= 36
+        && bytes[..36].iter().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => *b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
+        && !bytes.get(36).is_some_and(|b| b.is_ascii_alphanumeric())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_do_not_split_groups() {
+        assert_eq!(
+            normalize_error("app 123456 not found (req 6f1c2a7e-0b2d-4c1e-9a57-1f2e3d4c5b6a)"),
+            "app {n} not found (req {uuid})"
+        );
+        assert_eq!(normalize_error("GET /apps/{id}: HTTP 500"), "GET /apps/{id}: HTTP 500");
+        assert_eq!(normalize_error("etag deadbeef00112233"), "etag {hex}");
+        assert_eq!(normalize_error("naïve 12"), "naïve 12");
+        assert!(normalize_error(&"x ".repeat(1000)).chars().count() <= MAX_MESSAGE + 1);
+    }
+
+    #[test]
+    fn groups_beyond_the_cap_fold() {
+        let mut shard = Failures::default();
+        for i in 0..10 {
+            let key = FailureKey {
+                kind: "GET".into(),
+                name: "/x".into(),
+                error: format!("e{i}"),
+            };
+            shard.record(key, None);
+        }
+        let mut totals = Failures::default();
+        totals.extend_capped(&shard, 3);
+        assert_eq!(totals.sorted().len(), 4);
+        assert_eq!(totals.total(), 10);
+        assert!(totals.sorted().iter().any(|(k, g)| k.error == OTHER_ERRORS && g.occurrences == 7));
     }
 }

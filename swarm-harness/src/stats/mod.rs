@@ -11,8 +11,12 @@ mod recorder;
 
 pub use collector::{Collector, Snapshot, TimelinePoint};
 pub use entry::{Entry, EntryTable, PERCENTILES, quantile_of_percent};
-pub use failures::{FailureGroup, FailureKey, FailureSample, Failures};
-pub use recorder::{LATENCY_KIND, Recorder, Sample, Shard, TRANSACTION_KIND};
+pub use failures::{
+    FailureGroup, FailureKey, FailureSample, Failures, OTHER_ERRORS, normalize_error,
+};
+pub use recorder::{
+    DEFAULT_MAX_NAMES, LATENCY_KIND, OTHER_NAMES, Recorder, Sample, Shard, TRANSACTION_KIND,
+};
 
 /// Rounds to three decimals: report figures carry no false precision.
 pub(crate) fn round3(value: f64) -> f64 {

@@ -1,10 +1,23 @@
 //! The hot path: users record into one of several shards, each behind its own mutex, so users
 //! on different worker threads rarely meet and no lock is shared by all of them.
+//!
+//! Distinct request names are capped per trial (`PT_MAX_NAMES`, default 1,000): a shard that
+//! meets a name it has not seen since the last collection asks the trial-wide name set, once;
+//! names beyond the cap are recorded as [`OTHER_NAMES`] and counted, so 100,000 unique URLs
+//! cost one entry, not 100,000.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use super::{EntryTable, FailureKey, FailureSample, Failures};
+use rustc_hash::FxHashSet;
+
+use super::{EntryTable, FailureKey, FailureSample, Failures, normalize_error};
+
+/// The default of `PT_MAX_NAMES`.
+pub const DEFAULT_MAX_NAMES: usize = 1_000;
+
+/// The entry that requests with names beyond `PT_MAX_NAMES` are recorded under.
+pub const OTHER_NAMES: &str = "(other names over PT_MAX_NAMES)";
 
 /// What one shard has gathered since the collector last took it.
 #[derive(Debug, Default, Clone)]
@@ -12,6 +25,9 @@ pub struct Shard {
     pub requests: EntryTable,
     pub tasks: EntryTable,
     pub failures: Failures,
+    /// Requests and tasks cut off before they completed (at the trial's stop, or dropped by
+    /// the task), grouped like failures but not counted as failures.
+    pub cancelled: Failures,
 }
 
 /// The kind of multi-request flows (`User::transaction`); they are reported, but not added into
@@ -23,16 +39,23 @@ pub const TRANSACTION_KIND: &str = "transaction";
 pub const LATENCY_KIND: &str = "latency";
 
 impl Shard {
-    /// All requests together (Locust's `Aggregated`), transactions left out.
+    /// All requests together (Locust's `Aggregated`): HTTP requests and operations timed with
+    /// `User::measure`, which are also what `PT_NUM_REQUESTS` counts; transactions left out.
     pub fn request_total(&self) -> super::Entry {
         self.requests
             .aggregated_where(|kind| kind != TRANSACTION_KIND)
     }
 
     pub fn extend(&mut self, other: &Shard) {
+        self.extend_capped(other, usize::MAX);
+    }
+
+    /// Like [`Shard::extend`], keeping at most `max_groups` failure groups.
+    pub fn extend_capped(&mut self, other: &Shard, max_groups: usize) {
         self.requests.extend(&other.requests);
         self.tasks.extend(&other.tasks);
-        self.failures.extend(&other.failures);
+        self.failures.extend_capped(&other.failures, max_groups);
+        self.cancelled.extend_capped(&other.cancelled, max_groups);
     }
 }
 
@@ -54,21 +77,70 @@ pub struct Recorder {
     limit: Option<u64>,
     /// Open model: iterations due when no user was free.
     dropped: AtomicU64,
+    /// Every request name admitted in this trial, at most `max_names`.
+    names: Mutex<FxHashSet<Box<str>>>,
+    max_names: usize,
+    /// Requests recorded under [`OTHER_NAMES`].
+    folded: AtomicU64,
 }
 
 impl Recorder {
-    /// A recorder with `shards` shards (at least one) and an optional request limit.
+    /// A recorder with `shards` shards (at least one), an optional request limit and the
+    /// default cap on distinct names.
     pub fn new(shards: usize, limit: Option<u64>) -> Self {
         Recorder {
             shards: (0..shards.max(1)).map(|_| Mutex::default()).collect(),
             sent: AtomicU64::new(0),
             limit,
             dropped: AtomicU64::new(0),
+            names: Mutex::default(),
+            max_names: DEFAULT_MAX_NAMES,
+            folded: AtomicU64::new(0),
         }
+    }
+
+    /// Caps distinct request names (and failure groups) at `max_names` (`PT_MAX_NAMES`).
+    pub fn with_max_names(mut self, max_names: usize) -> Self {
+        self.max_names = max_names.max(1);
+        self
+    }
+
+    pub fn max_names(&self) -> usize {
+        self.max_names
+    }
+
+    /// Requests recorded under [`OTHER_NAMES`] because the trial had `PT_MAX_NAMES` names.
+    pub fn folded(&self) -> u64 {
+        self.folded.load(Ordering::Relaxed)
     }
 
     pub fn shard_count(&self) -> usize {
         self.shards.len()
+    }
+
+    /// `name`, if the trial has room for it or already knows it; [`OTHER_NAMES`] otherwise.
+    /// Called only when a shard meets a name it has not seen since the last collection.
+    fn admit<'n>(&self, name: &'n str) -> &'n str {
+        let mut names = self.names.lock().unwrap_or_else(PoisonError::into_inner);
+        if names.contains(name) {
+            return name;
+        }
+        if names.len() < self.max_names {
+            names.insert(name.into());
+            return name;
+        }
+        self.folded.fetch_add(1, Ordering::Relaxed);
+        OTHER_NAMES
+    }
+
+    /// The name a sample is recorded under in `shard`.
+    #[inline]
+    fn name_in<'n>(&self, shard: &Shard, name: &'n str) -> &'n str {
+        if shard.requests.has_name(name) {
+            name
+        } else {
+            self.admit(name)
+        }
     }
 
     fn lock(&self, shard: usize) -> MutexGuard<'_, Shard> {
@@ -89,13 +161,19 @@ impl Recorder {
     /// Records a successful request.
     #[inline]
     pub fn success(&self, shard: usize, sample: Sample<'_>) {
-        self.lock(shard)
+        let mut guard = self.lock(shard);
+        if let Some(entry) = guard.requests.existing(sample.kind, sample.name) {
+            entry.record(sample.micros, true, sample.content_bytes);
+            return;
+        }
+        let name = self.name_in(&guard, sample.name);
+        guard
             .requests
-            .entry(sample.kind, sample.name)
+            .entry(sample.kind, name)
             .record(sample.micros, true, sample.content_bytes);
     }
 
-    /// Records a failed request together with its failure group.
+    /// Records a failed request together with its failure group (the error normalised).
     pub fn failure(
         &self,
         shard: usize,
@@ -103,18 +181,36 @@ impl Recorder {
         error: String,
         response: Option<FailureSample>,
     ) {
+        let error = normalize_error(&error);
+        let mut guard = self.lock(shard);
+        let name = self.name_in(&guard, sample.name);
         let key = FailureKey {
             kind: sample.kind.to_owned(),
-            name: sample.name.to_owned(),
+            name: name.to_owned(),
             error,
         };
-        let mut guard = self.lock(shard);
-        guard.requests.entry(sample.kind, sample.name).record(
-            sample.micros,
-            false,
-            sample.content_bytes,
-        );
+        guard
+            .requests
+            .entry(sample.kind, name)
+            .record(sample.micros, false, sample.content_bytes);
         guard.failures.record(key, response);
+    }
+
+    /// Records a request or task (`kind` "task") that was cut off before it completed; not a
+    /// failure, but never silent.
+    pub fn cancelled(&self, shard: usize, kind: &str, name: &str, reason: &str) {
+        let mut guard = self.lock(shard);
+        let name = if kind == "task" {
+            name
+        } else {
+            self.name_in(&guard, name)
+        };
+        let key = FailureKey {
+            kind: kind.to_owned(),
+            name: name.to_owned(),
+            error: reason.to_owned(),
+        };
+        guard.cancelled.record(key, None);
     }
 
     /// Records one task execution; a failed task also becomes a failure group of kind `task`.
@@ -128,7 +224,7 @@ impl Recorder {
             let key = FailureKey {
                 kind: "task".to_owned(),
                 name: name.to_owned(),
-                error,
+                error: normalize_error(&error),
             };
             guard.failures.record(key, None);
         }
@@ -203,6 +299,35 @@ mod tests {
         assert_eq!(taken.tasks.aggregated().count, 1);
         assert_eq!(taken.failures.sorted()[0].1.occurrences, 1);
         assert!(recorder.take().requests.is_empty());
+    }
+
+    #[test]
+    fn names_beyond_the_cap_fold_into_one_entry() {
+        let recorder = Recorder::new(2, None).with_max_names(3);
+        for i in 0..100 {
+            let name = format!("/item/{i}");
+            let sample = Sample {
+                kind: "GET",
+                name: &name,
+                micros: 10,
+                content_bytes: 0,
+            };
+            recorder.success(i % 2, sample);
+        }
+        let taken = recorder.take();
+        let rows: Vec<_> = taken.requests.iter().map(|(_, n, e)| (n.to_owned(), e.count)).collect();
+        assert_eq!(rows.len(), 4, "{rows:?}");
+        assert!(rows.contains(&(OTHER_NAMES.to_owned(), 97)));
+        assert_eq!(recorder.folded(), 97);
+        // Known names stay known after a collection.
+        let sample = Sample {
+            kind: "GET",
+            name: "/item/0",
+            micros: 10,
+            content_bytes: 0,
+        };
+        recorder.success(0, sample);
+        assert_eq!(recorder.take().requests.iter().next().unwrap().1, "/item/0");
     }
 
     #[test]

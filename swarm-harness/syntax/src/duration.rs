@@ -10,7 +10,8 @@ pub enum DurationUnit {
     Minutes,
 }
 
-/// Parses `500ms`, `30s`, `1.5s`, `5m`, `1h`, `2h30m`, or a bare number in `bare` units.
+/// Parses `500ms`, `30s`, `1.5s`, `5m`, `1h`, `2h30m`, or a bare number in `bare` units; at
+/// most [`MAX_DURATION`](crate::limits::MAX_DURATION) (a year).
 pub fn parse_duration(text: &str, bare: DurationUnit) -> Option<Duration> {
     let text = text.trim();
     if text.is_empty() {
@@ -49,7 +50,8 @@ pub fn parse_duration(text: &str, bare: DurationUnit) -> Option<Duration> {
 }
 
 fn seconds(value: f64) -> Option<Duration> {
-    (value.is_finite() && value >= 0.0).then(|| Duration::from_secs_f64(value))
+    let max = crate::limits::MAX_DURATION.as_secs_f64();
+    (value.is_finite() && (0.0..=max).contains(&value)).then(|| Duration::from_secs_f64(value))
 }
 
 #[cfg(test)]
@@ -75,7 +77,7 @@ mod tests {
 
     #[test]
     fn durations_reject_garbage() {
-        for bad in ["", "10x", "s", "-1", "1.2.3s", "abc", "5 m"] {
+        for bad in ["", "10x", "s", "-1", "1.2.3s", "abc", "5 m", "1e30", "1e20s", "9999999h", "inf"] {
             assert_eq!(parse_duration(bad, DurationUnit::Minutes), None, "{bad}");
         }
     }

@@ -3,6 +3,7 @@
 //! rejected for at run time: durations, thresholds and load stages.
 
 pub mod duration;
+pub mod limits;
 pub mod stages;
 pub mod threshold;
 

@@ -51,6 +51,9 @@ impl Stages {
                 .ok()
                 .filter(|t: &f64| t.is_finite() && *t >= 0.0)
                 .ok_or_else(|| error("the target is not a number of at least 0"))?;
+            if target > f64::from(crate::limits::MAX_USERS) {
+                return Err(error("the target is over 1000000 (users or iterations/s)"));
+            }
             stages.push(Stage { duration, target });
         }
         Ok(Stages(stages))
