@@ -45,7 +45,8 @@ pub fn next_start(due: Duration, rate: f64, credit: &mut f64) -> (bool, Duration
         return (true, due.saturating_add(interval));
     }
     *credit += rate * IDLE_POLL.as_secs_f64();
-    let start = *credit >= 1.0;
+    // The epsilon absorbs the rounding of adding up tenths and such.
+    let start = *credit >= 1.0 - 1e-9;
     if start {
         *credit -= 1.0;
     }

@@ -133,9 +133,10 @@ pub fn panic_message(payload: &(dyn Any + Send)) -> String {
 pub struct Backoff(Duration);
 
 impl Backoff {
-    /// The wait after an iteration that ended as `outcome`, given the configured `wait`.
+    /// The wait after an iteration that ended as `outcome`, given the configured `wait`: a
+    /// wait time is honoured as it is; only without one do failures back off.
     pub fn after(&mut self, outcome: Iteration, wait: Duration) -> Duration {
-        if outcome != Iteration::Failed {
+        if outcome != Iteration::Failed || !wait.is_zero() {
             self.0 = Duration::ZERO;
             return wait;
         }
@@ -310,6 +311,8 @@ mod tests {
         assert_eq!(backoff.after(Iteration::Done, zero), zero);
         let wait = Duration::from_secs(3);
         assert_eq!(backoff.after(Iteration::Failed, wait), wait, "the wait time is honoured");
+        let short = Duration::from_millis(1);
+        assert_eq!(backoff.after(Iteration::Failed, short), short);
     }
 
     #[test]

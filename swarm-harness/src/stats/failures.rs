@@ -95,9 +95,10 @@ impl Failures {
     }
 }
 
-/// An error message as a group key: UUIDs become `{uuid}`, runs of 4 or more digits `{n}`,
-/// hex strings of 12 or more characters `{hex}`, and it is cut at 300 characters, so an id
-/// in a message does not make every failure a group of its own.
+/// An error message as a group key, so an id in a message does not make every failure a group
+/// of its own: UUIDs become `{uuid}`, hex strings of 12 or more characters `{hex}`, and
+/// numbers `{n}`, except status codes (`HTTP 503`) and numbers next to `.` or `:` (addresses,
+/// ports, versions, decimals). Cut at 300 characters.
 pub fn normalize_error(message: &str) -> String {
     let mut out = String::with_capacity(message.len().min(MAX_MESSAGE));
     let mut rest = message;
@@ -123,7 +124,15 @@ pub fn normalize_error(message: &str) -> String {
         let digits = word.bytes().all(|b| b.is_ascii_digit());
         let hex = word.bytes().all(|b| b.is_ascii_hexdigit())
             && word.bytes().any(|b| b.is_ascii_digit());
-        if digits && word.len() >= 4 {
+        let status = word.len() == 3 && out.ends_with("HTTP ");
+        // `1.5`, `127.0.0.1:9`: a separator with a digit on its other side.
+        let joined = |a: Option<char>, b: Option<char>| {
+            matches!(a, Some('.' | ':')) && b.is_some_and(|c| c.is_ascii_digit())
+        };
+        let mut after = rest[end..].chars();
+        let mut before = out.chars().rev();
+        let dotted = joined(after.next(), after.next()) || joined(before.next(), before.next());
+        if digits && !status && !dotted {
             out.push_str("{n}");
         } else if hex && word.len() >= 12 {
             out.push_str("{hex}");
@@ -156,8 +165,13 @@ mod tests {
             "app {n} not found (req {uuid})"
         );
         assert_eq!(normalize_error("GET /apps/{id}: HTTP 500"), "GET /apps/{id}: HTTP 500");
+        assert_eq!(normalize_error("GET /apps/12: call 3"), "GET /apps/{n}: call {n}");
+        assert_eq!(
+            normalize_error("tcp connect error to 127.0.0.1:9: refused after 1.5s, 300ms"),
+            "tcp connect error to 127.0.0.1:9: refused after 1.5s, 300ms"
+        );
         assert_eq!(normalize_error("etag deadbeef00112233"), "etag {hex}");
-        assert_eq!(normalize_error("naïve 12"), "naïve 12");
+        assert_eq!(normalize_error("naïve 12"), "naïve {n}");
         assert!(normalize_error(&"x ".repeat(1000)).chars().count() <= MAX_MESSAGE + 1);
     }
 
