@@ -129,7 +129,13 @@ impl Recorder {
             names.insert(name.into());
             return name;
         }
-        self.folded.fetch_add(1, Ordering::Relaxed);
+        if self.folded.fetch_add(1, Ordering::Relaxed) == 0 {
+            log::warn!(
+                "more than {} distinct request names (PT_MAX_NAMES): further ones are recorded \
+                 as {OTHER_NAMES:?}; give requests with ids in their URLs a .name()",
+                self.max_names
+            );
+        }
         OTHER_NAMES
     }
 

@@ -153,6 +153,22 @@ async fn bg_b_after(user: &mut User) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Fails at once, with no wait time: the user must back off, not spin.
+#[stress_test(users = 1)]
+async fn instant_failure(_user: &mut User) -> anyhow::Result<()> {
+    anyhow::bail!("the dependency is down")
+}
+
+/// A new URL on every request: names beyond PT_MAX_NAMES fold, with a warning on stderr.
+#[stress_test(users = 1, wait = constant(1ms))]
+async fn unique_names(user: &mut User) -> anyhow::Result<()> {
+    let n = user.state_mut::<u64>();
+    *n += 1;
+    let path = format!("/unique/{n}");
+    user.get(path).send().await?;
+    Ok(())
+}
+
 #[stress_test(ignore)]
 async fn ignored_by_default(user: &mut User) -> anyhow::Result<()> {
     user.get("/ignored").send().await?;

@@ -1,0 +1,167 @@
+//! Bad settings fail before any load (exit 2, one message naming the value), and the process
+//! behaves under signals and failing targets: SIGTERM writes the reports like Ctrl-C, a task
+//! that fails at once backs off instead of spinning, warnings reach stderr.
+
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use swarm_harness_e2e::{CountingServer, read_json, run_stress, task_entry};
+
+const BIN: &str = env!("CARGO_BIN_EXE_e2e-stress");
+
+fn text(output: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+async fn run(
+    server: &CountingServer,
+    dir: &std::path::Path,
+    trial: &str,
+    env: &[(&str, &str)],
+) -> Output {
+    let mut vars = vec![
+        ("PT_HOST".to_owned(), server.url.clone()),
+        ("PT_REPORT_DIR".to_owned(), dir.display().to_string()),
+        ("PT_DURATION".to_owned(), "2s".to_owned()),
+    ];
+    vars.extend(env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    run_stress(BIN, vec!["--exact".into(), trial.into()], vars).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_settings_fail_before_any_load() {
+    let server = CountingServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    for (key, value, says) in [
+        ("PT_DURATION", "1e30", "invalid PT_DURATION=\"1e30\""),
+        ("PT_DURATION", "0s", "invalid PT_DURATION=\"0s\""),
+        ("PT_STAGES", "1s:1e12", "invalid PT_STAGES=\"1s:1e12\""),
+        ("PT_HATCH_RATE", "1e-300", "invalid PT_HATCH_RATE=\"1e-300\""),
+        ("PT_ARRIVAL_RATE", "1e-300", "invalid PT_ARRIVAL_RATE=\"1e-300\""),
+        ("PT_NUM_CLIENTS", "100000000", "invalid PT_NUM_CLIENTS=\"100000000\""),
+        ("PT_REPORT_DIR", "/proc/no/such/dir", "invalid PT_REPORT_DIR=\"/proc/no/such/dir\""),
+        ("PT_MAX_BODY", "lots", "invalid PT_MAX_BODY=\"lots\""),
+    ] {
+        let output = run(&server, dir.path(), "hatching", &[(key, value)]).await;
+        assert_eq!(output.status.code(), Some(2), "{key}={value}: {}", text(&output));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(says), "{key}={value}: {stderr}");
+    }
+    // No target at all: refused, not a busy loop of failures.
+    let output = run_stress(
+        BIN,
+        vec!["--exact".into(), "hatching".into()],
+        vec![("PT_REPORT_DIR".into(), dir.path().display().to_string())],
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("set PT_HOST"));
+    assert_eq!(server.counts().sequence.len(), 0, "no load was sent");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "no report");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trials_that_would_share_a_report_file_are_refused() {
+    let server = CountingServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let output = run_stress(
+        env!("CARGO_BIN_EXE_e2e-collide"),
+        vec![],
+        vec![
+            ("PT_HOST".into(), server.url.clone()),
+            ("PT_REPORT_DIR".into(), dir.path().display().to_string()),
+        ],
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("would write the same report file"),
+        "{}",
+        text(&output)
+    );
+    assert_eq!(server.counts().sequence.len(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_typo_in_a_variable_is_named() {
+    let server = CountingServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let output = run(
+        &server,
+        dir.path(),
+        "hatching",
+        &[("PT_NUM_CLIENT", "5"), ("PT_DURATION", "1s")],
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("unknown variable PT_NUM_CLIENT is ignored; did you mean PT_NUM_CLIENTS?"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_task_backs_off_and_the_progress_line_counts_it() {
+    let server = CountingServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let output = run(&server, dir.path(), "instant_failure", &[("PT_DURATION", "6s")]).await;
+    assert!(!output.status.success(), "{}", text(&output));
+    let report = read_json(dir.path(), "instant_failure");
+    let runs = task_entry(&report, "instant_failure")["count"].as_u64().unwrap();
+    // Before: 25,800 failures a second from one user. Backing off 1 ms, 2 ms, ... up to 1 s:
+    // about a dozen in 6 s.
+    assert!((5..100).contains(&runs), "{runs} runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("| task fails "), "{stdout}");
+    assert!(!stdout.contains("| task fails 0 |"), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn warnings_reach_stderr() {
+    let server = CountingServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let output = run(&server, dir.path(), "unique_names", &[("PT_MAX_NAMES", "5")]).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("more than 5 distinct request names"), "{stderr}");
+    let report = read_json(dir.path(), "unique_names");
+    assert!(report["requests"].as_array().unwrap().len() <= 6);
+    assert!(!report["warnings"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_writes_the_reports_like_ctrl_c() {
+    let server = CountingServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let child = Command::new(BIN)
+        .args(["--exact", "limited", "--duration", "10m"])
+        .env("PT_HOST", &server.url)
+        .env("PT_REPORT_DIR", dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while server.requests("GET /limited") < 20 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    // Before: exit 143 (killed by the signal) and no reports.
+    assert_eq!(output.status.code(), Some(101), "{}", text(&output));
+    let report = read_json(dir.path(), "limited");
+    assert_eq!(report["outcome"], "interrupted");
+    assert!(dir.path().join("junit.xml").is_file());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("SIGTERM"));
+}
