@@ -15,7 +15,7 @@ async fn run(
     server: &CountingServer,
     trial: &str,
     extra: &[(&str, &str)],
-) -> (serde_json::Value, String) {
+) -> (serde_json::Value, String, String) {
     let dir = tempfile::tempdir().unwrap();
     let mut env = vec![
         ("PT_HOST".to_owned(), server.url.clone()),
@@ -33,7 +33,8 @@ async fn run(
         "no report: {stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    (read_json(dir.path(), trial), stdout)
+    let html = std::fs::read_to_string(dir.path().join(format!("{trial}.html"))).unwrap();
+    (read_json(dir.path(), trial), stdout, html)
 }
 
 fn p(entry: &serde_json::Value, key: &str) -> f64 {
@@ -44,7 +45,7 @@ fn p(entry: &serde_json::Value, key: &str) -> f64 {
 async fn the_open_model_starts_iterations_at_the_rate() {
     let _serial = ONE_AT_A_TIME.lock().await;
     let server = CountingServer::start().await;
-    let (report, _) = run(&server, "open_fast", &[("PT_DURATION", "5s")]).await;
+    let (report, _, _) = run(&server, "open_fast", &[("PT_DURATION", "5s")]).await;
     let started = task_entry(&report, "open_fast")["count"].as_u64().unwrap()
         + report["dropped_iterations"].as_u64().unwrap();
     assert!(
@@ -75,7 +76,7 @@ async fn the_open_model_starts_iterations_at_the_rate() {
 async fn iterations_beyond_the_pool_are_dropped_and_reported() {
     let _serial = ONE_AT_A_TIME.lock().await;
     let server = CountingServer::start().await;
-    let (report, stdout) = run(&server, "open_slow", &[("PT_DURATION", "3s")]).await;
+    let (report, stdout, _) = run(&server, "open_slow", &[("PT_DURATION", "3s")]).await;
     let served = task_entry(&report, "open_slow")["count"].as_u64().unwrap();
     let dropped = report["dropped_iterations"].as_u64().unwrap();
     // 5 users each take 500 ms: about 10 iterations a second are served of the 50 due.
@@ -95,7 +96,7 @@ async fn iterations_beyond_the_pool_are_dropped_and_reported() {
 async fn a_stage_ramp_rises_falls_and_ends_at_zero() {
     let _serial = ONE_AT_A_TIME.lock().await;
     let server = CountingServer::start().await;
-    let (report, stdout) = run(&server, "ramp", &[]).await;
+    let (report, stdout, html) = run(&server, "ramp", &[]).await;
     // Outside a terminal, live progress is a line every 5 seconds (CI logs).
     let progress = stdout
         .lines()
@@ -124,6 +125,13 @@ async fn a_stage_ramp_rises_falls_and_ends_at_zero() {
         "falls: {users:?}"
     );
     assert!((2..=4).contains(&peak_at), "peak near 3 s: {users:?}");
+    // The page shows the users observed, not the 2 configured by default.
+    assert_eq!(report["peak_users"].as_u64(), Some(peak));
+    assert!(
+        html.contains(&format!("<b>{peak}</b><span>peak users</span>")),
+        "peak users on the page"
+    );
+    assert!(progress.contains("| task fails 0 |"), "{progress}");
     assert_eq!(*users.last().unwrap(), 0, "{users:?}");
     assert!(report["duration_s"].as_f64().unwrap() < 8.0);
 }
@@ -132,7 +140,7 @@ async fn a_stage_ramp_rises_falls_and_ends_at_zero() {
 async fn coordinated_omission_is_corrected() {
     let _serial = ONE_AT_A_TIME.lock().await;
     let server = CountingServer::start().await;
-    let (report, stdout) = run(&server, "paced_stall", &[("PT_DURATION", "5s")]).await;
+    let (report, stdout, html) = run(&server, "paced_stall", &[("PT_DURATION", "5s")]).await;
     let latency = report["task_latency"]
         .as_array()
         .unwrap()
@@ -153,6 +161,16 @@ async fn coordinated_omission_is_corrected() {
         stdout.contains("coordinated omission corrected"),
         "{stdout}"
     );
+    // The headline leads with what users felt: the summary's first table and the page's
+    // first figures are the latency from the intended start, service time after it.
+    let latency_line = stdout.find("Latency users felt").expect("latency leads the summary");
+    assert!(latency_line < stdout.find("Type Name").unwrap(), "{stdout}");
+    let (felt, service_figure) = (
+        html.find("latency p99").expect("latency figure"),
+        html.find("service p99").expect("service figure"),
+    );
+    assert!(felt < service_figure);
+    assert!(html.find("Latency from the intended start (ms)").unwrap() < html.find("Service time: response time").unwrap());
     // The user caught up: about 100 iterations a second despite the stall.
     let count = service["count"].as_u64().unwrap();
     assert!((450..=510).contains(&count), "{count} iterations");
@@ -162,7 +180,7 @@ async fn coordinated_omission_is_corrected() {
 async fn reported_latency_matches_the_servers_own_measurement() {
     let _serial = ONE_AT_A_TIME.lock().await;
     let server = CountingServer::start().await;
-    let (report, _) = run(&server, "accuracy", &[("PT_DURATION", "3s")]).await;
+    let (report, _, _) = run(&server, "accuracy", &[("PT_DURATION", "3s")]).await;
     let entry = request_entry(&report, "GET", "/timed");
     let truth = server.counts().handling_micros;
     assert_eq!(entry["count"].as_u64().unwrap(), truth.len() as u64);

@@ -153,6 +153,32 @@ async fn bg_b_after(user: &mut User) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Two members of a group naming the same hook: one hook, not a conflict.
+#[stress_test(user = "SharedHook", on_start = login, wait = constant(5ms))]
+async fn shared_a(user: &mut User) -> anyhow::Result<()> {
+    user.get("/shared-a").send().await?;
+    Ok(())
+}
+
+#[stress_test(user = "SharedHook", on_start = login, wait = constant(5ms))]
+async fn shared_b(user: &mut User) -> anyhow::Result<()> {
+    user.get("/shared-b").send().await?;
+    Ok(())
+}
+
+/// A group with an ignored member, which `--include-ignored` brings back.
+#[stress_test(user = "Mixed", wait = constant(5ms))]
+async fn mixed_kept(user: &mut User) -> anyhow::Result<()> {
+    user.get("/mixed-kept").send().await?;
+    Ok(())
+}
+
+#[stress_test(user = "Mixed", ignore)]
+async fn mixed_ignored(user: &mut User) -> anyhow::Result<()> {
+    user.get("/mixed-ignored").send().await?;
+    Ok(())
+}
+
 /// Fails at once, with no wait time: the user must back off, not spin.
 #[stress_test(users = 1)]
 async fn instant_failure(_user: &mut User) -> anyhow::Result<()> {
