@@ -112,8 +112,7 @@ pub struct Overrides {
 
 const USERS_FORM: &str = "a whole number of users from 1 to 1000000, such as 20";
 const RATE_FORM: &str = "a number of users per second from 0.001 to 1000000, such as 5 or 0.5";
-const DURATION_FORM: &str =
-    "a duration above 0 and at most a year, such as 30s, 500ms, 5m or 1h (a bare number means minutes)";
+const DURATION_FORM: &str = "a duration above 0 and at most a year, such as 30s, 500ms, 5m or 1h (a bare number means minutes)";
 const HOST_FORM: &str = "an http:// or https:// base URL, such as http://127.0.0.1:8000";
 const COUNT_FORM: &str = "a whole number of at least 1, such as 1000";
 const SEED_FORM: &str = "a whole number, such as 42";
@@ -222,7 +221,9 @@ fn user_count(text: &str) -> Option<u32> {
 
 /// A rate within [`limits::MIN_RATE`] and [`limits::MAX_RATE`].
 fn positive_rate(text: &str) -> Option<f64> {
-    text.parse::<f64>().ok().filter(|r| limits::rate_in_range(*r))
+    text.parse::<f64>()
+        .ok()
+        .filter(|r| limits::rate_in_range(*r))
 }
 
 /// `8MiB`, `512KiB`, `1GiB`, `64kB`, `10MB` or a number of bytes; 1 byte to 1 GiB.
@@ -520,9 +521,12 @@ mod tests {
             let error = Overrides::parse(&[raw(key, bad)]).unwrap_err();
             assert_eq!(error.setting(), key, "{key}={bad}");
         }
-        let parsed = Overrides::parse(&[raw("PT_MAX_BODY", "8MiB"), raw("PT_MAX_NAMES", "50")])
-            .unwrap();
-        assert_eq!((parsed.max_body, parsed.max_names), (Some(8 << 20), Some(50)));
+        let parsed =
+            Overrides::parse(&[raw("PT_MAX_BODY", "8MiB"), raw("PT_MAX_NAMES", "50")]).unwrap();
+        assert_eq!(
+            (parsed.max_body, parsed.max_names),
+            (Some(8 << 20), Some(50))
+        );
         let flag = RawSetting {
             source: Source::Flag,
             flag: "--num-clients",
@@ -542,11 +546,14 @@ mod tests {
 
     #[test]
     fn unknown_variables_name_the_closest_known_one() {
-        let warnings = unknown_variables(
-            ["PT_NUM_CLIENT", "PT_HOST", "PATH", "PT_ZZZZZZZZZZZZZ"].into_iter(),
-        );
+        let warnings =
+            unknown_variables(["PT_NUM_CLIENT", "PT_HOST", "PATH", "PT_ZZZZZZZZZZZZZ"].into_iter());
         assert_eq!(warnings.len(), 2, "{warnings:?}");
-        assert!(warnings.iter().any(|w| w.contains("PT_NUM_CLIENT is ignored; did you mean PT_NUM_CLIENTS?")));
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains("PT_NUM_CLIENT is ignored; did you mean PT_NUM_CLIENTS?"))
+        );
     }
 
     #[test]

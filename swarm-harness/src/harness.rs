@@ -137,9 +137,12 @@ impl Harness {
         T: Into<std::ffi::OsString> + Clone,
     {
         // `log::warn!` and worse reach stderr; RUST_LOG chooses otherwise. A test binary
-        // that installed its own logger keeps it.
-        let _ = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
-            .try_init();
+        // that installed its own logger keeps it. The TLS verifier's own error lines stay off:
+        // a refused certificate is already a failure group, not one line per request.
+        let _ = env_logger::Builder::from_env(
+            env_logger::Env::default().default_filter_or("warn,rustls_platform_verifier=off"),
+        )
+        .try_init();
         let matches = match Cli::command().try_get_matches_from(args) {
             Ok(matches) => matches,
             Err(error) => {
@@ -202,10 +205,12 @@ impl Harness {
         let listing = cli.libtest.list;
         let on_finish = self.on_finish;
         if !listing && overrides.host.is_none() && self.embedded_target.is_none() {
-            return Err("no target to send load to: set PT_HOST (or --host) to the base URL of \
+            return Err(
+                "no target to send load to: set PT_HOST (or --host) to the base URL of \
                         the service, such as http://127.0.0.1:8000, or give the stress target an \
                         embedded server (Harness::embedded_target)"
-                .to_owned());
+                    .to_owned(),
+            );
         }
         let report_dir = overrides
             .report_dir
@@ -248,7 +253,9 @@ impl Harness {
             let interrupt = shared.env.interrupt.clone();
             runtime.spawn(async move {
                 if let Some(signal) = interrupted().await {
-                    eprintln!("\ninterrupted ({signal}): stopping the trial and writing its reports");
+                    eprintln!(
+                        "\ninterrupted ({signal}): stopping the trial and writing its reports"
+                    );
                     interrupt.cancel();
                 }
             });

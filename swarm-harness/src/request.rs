@@ -39,7 +39,10 @@ pub enum RequestError {
         status: StatusCode,
         body: String,
     },
-    #[error("{method} {}: response body is not the expected JSON: {source}", redact(url))]
+    #[error(
+        "{method} {}: response body is not the expected JSON: {source}",
+        redact(url)
+    )]
     Decode {
         method: Method,
         url: Box<Url>,

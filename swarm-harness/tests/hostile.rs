@@ -142,7 +142,10 @@ async fn invalid_framing_is_refused() {
     let user = user(&server).await;
     for path in ["/plus-length", "/dup-length", "/upgrade"] {
         let error = user.get(path).send().await.expect_err(path).to_string();
-        assert!(error.contains("invalid response") || error.contains("101"), "{path}: {error}");
+        assert!(
+            error.contains("invalid response") || error.contains("101"),
+            "{path}: {error}"
+        );
     }
     // Chunked is not the final coding: the body runs to the end of the connection.
     let response = user.get("/xchunked").send().await.unwrap();
@@ -227,10 +230,19 @@ fn a_trial_that_measured_nothing_fails_and_shows_what_was_in_flight() {
         dir.path(),
         &["--duration", "1s", "--stop-timeout", "200ms"],
     );
-    assert_eq!(code, ExitCode::from(101), "before: a trial with 0 requests passed");
+    assert_eq!(
+        code,
+        ExitCode::from(101),
+        "before: a trial with 0 requests passed"
+    );
     let report = report(dir.path(), "never_answered");
     assert_eq!(report["passed"], false);
-    assert!(report["verdict"].as_str().unwrap().contains("measured nothing"));
+    assert!(
+        report["verdict"]
+            .as_str()
+            .unwrap()
+            .contains("measured nothing")
+    );
     let cancelled = report["cancelled"].as_array().unwrap();
     let requests: u64 = cancelled
         .iter()
@@ -238,7 +250,12 @@ fn a_trial_that_measured_nothing_fails_and_shows_what_was_in_flight() {
         .map(|c| c["occurrences"].as_u64().unwrap())
         .sum();
     assert_eq!(requests, server.count("GET /never"));
-    assert!(cancelled.iter().all(|c| c["error"].as_str().unwrap().starts_with("cancelled at stop")));
+    assert!(cancelled.iter().all(|c| {
+        c["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("cancelled at stop")
+    }));
     let csv = std::fs::read_to_string(dir.path().join("never_answered_failures.csv")).unwrap();
     assert!(csv.contains("cancelled at stop"), "{csv}");
 }
@@ -256,7 +273,12 @@ fn the_default_request_timeout_applies() {
     assert_eq!(code, ExitCode::from(101));
     let report = report(dir.path(), "never_answered");
     let failures = report["failures"].as_array().unwrap();
-    assert!(failures[0]["error"].as_str().unwrap().contains("timed out after 300ms"));
+    assert!(
+        failures[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("timed out after 300ms")
+    );
     assert_eq!(report["config"]["request_timeout"], 0.3);
 }
 
@@ -275,7 +297,7 @@ async fn panicking_start(user: &mut User) -> anyhow::Result<()> {
 async fn panicking(user: &mut User) -> anyhow::Result<()> {
     user.get("/ok").send().await?;
     let n = PANICS.fetch_add(1, Ordering::Relaxed);
-    if n % 2 == 0 {
+    if n.is_multiple_of(2) {
         panic!("scenario exploded on call {}", n);
     }
     Ok(())
@@ -285,7 +307,12 @@ async fn panicking(user: &mut User) -> anyhow::Result<()> {
 fn panics_are_recorded_failures_and_users_go_on() {
     let server = HostileServer::start();
     let dir = tempfile::tempdir().unwrap();
-    let code = run("panicking", &server.url, dir.path(), &["--num-clients", "2"]);
+    let code = run(
+        "panicking",
+        &server.url,
+        dir.path(),
+        &["--num-clients", "2"],
+    );
     assert_eq!(code, ExitCode::from(101));
     let report = report(dir.path(), "panicking");
     let failures = report["failures"].as_array().unwrap();
@@ -293,15 +320,23 @@ fn panics_are_recorded_failures_and_users_go_on() {
         .iter()
         .find(|f| f["name"] == "panicking")
         .expect("the task's panics are a failure group");
-    assert!(panicked["error"]
-        .as_str()
-        .unwrap()
-        .starts_with("panicked: scenario exploded on call"));
+    assert!(
+        panicked["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("panicked: scenario exploded on call")
+    );
     // The user that survived on_start went on after its panics.
     assert!(panicked["occurrences"].as_u64().unwrap() >= 5, "{panicked}");
-    assert!(failures.iter().any(|f| f["name"] == "on_start"
-        && f["error"] == "panicked: on_start exploded"));
-    assert_eq!(request_count(&report, "GET", "/ok"), server.count("GET /ok"));
+    assert!(
+        failures
+            .iter()
+            .any(|f| f["name"] == "on_start" && f["error"] == "panicked: on_start exploded")
+    );
+    assert_eq!(
+        request_count(&report, "GET", "/ok"),
+        server.count("GET /ok")
+    );
 }
 
 // Finding 8: bounded cardinality.
@@ -323,23 +358,46 @@ async fn unique_urls(user: &mut User) -> anyhow::Result<()> {
 fn unique_urls_fold_at_the_name_cap() {
     let server = HostileServer::start();
     let dir = tempfile::tempdir().unwrap();
-    let _ = run("unique_urls", &server.url, dir.path(), &["--max-names", "20"]);
+    let _ = run(
+        "unique_urls",
+        &server.url,
+        dir.path(),
+        &["--max-names", "20"],
+    );
     let report = report(dir.path(), "unique_urls");
     let requests = report["requests"].as_array().unwrap();
     assert!(requests.len() <= 21, "{} rows", requests.len());
     let item_rows: u64 = requests
         .iter()
-        .filter(|e| e["name"].as_str().unwrap().starts_with("/item/") || e["name"] == swarm_harness::stats::OTHER_NAMES)
+        .filter(|e| {
+            e["name"].as_str().unwrap().starts_with("/item/")
+                || e["name"] == swarm_harness::stats::OTHER_NAMES
+        })
         .map(|e| e["count"].as_u64().unwrap())
         .sum();
     let total: u64 = requests.iter().map(|e| e["count"].as_u64().unwrap()).sum();
-    assert_eq!(total, server.count_prefix("GET /item/") + server.count_prefix("GET /missing/"));
+    assert_eq!(
+        total,
+        server.count_prefix("GET /item/") + server.count_prefix("GET /missing/")
+    );
     assert!(item_rows > 100, "{item_rows}");
-    assert!(report["warnings"][0].as_str().unwrap().contains("PT_MAX_NAMES"));
+    assert!(
+        report["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("PT_MAX_NAMES")
+    );
     let failures = report["failures"].as_array().unwrap();
-    assert!(failures.len() <= 2 * 20 + 2, "{} failure groups", failures.len());
+    assert!(
+        failures.len() <= 2 * 20 + 2,
+        "{} failure groups",
+        failures.len()
+    );
     // Status errors name the request, never its URL with the id.
-    let groups: u64 = failures.iter().map(|f| f["occurrences"].as_u64().unwrap()).sum();
+    let groups: u64 = failures
+        .iter()
+        .map(|f| f["occurrences"].as_u64().unwrap())
+        .sum();
     assert!(groups >= total / 2, "every failure is in a group");
 }
 
@@ -361,7 +419,10 @@ async fn credentials_do_not_follow_a_redirect_to_another_origin() {
     let seen = response.text().to_ascii_lowercase();
     assert!(seen.starts_with("get /echo-headers"), "{seen}");
     for secret in ["secret-cookie", "secret-proxy", "secret-token"] {
-        assert!(!seen.contains(secret), "{secret} reached the other origin: {seen}");
+        assert!(
+            !seen.contains(secret),
+            "{secret} reached the other origin: {seen}"
+        );
     }
     // Within the origin, they follow.
     let response = user
@@ -376,7 +437,10 @@ async fn credentials_do_not_follow_a_redirect_to_another_origin() {
 #[stress_test(wait = constant(20ms))]
 async fn with_credentials(user: &mut User) -> anyhow::Result<()> {
     let seen = user.get("/echo-headers").send().await?.text();
-    anyhow::ensure!(seen.contains("authorization: Basic dXNlcjpzM2NyZXQtcHc="), "{seen}");
+    anyhow::ensure!(
+        seen.contains("authorization: Basic dXNlcjpzM2NyZXQtcHc="),
+        "{seen}"
+    );
     user.get("/fail").send().await?;
     Ok(())
 }
@@ -388,12 +452,25 @@ fn passwords_in_the_host_are_sent_but_never_shown() {
     let host = format!("http://user:s3cret-pw@{}", server.addr);
     let _ = run("with_credentials", &host, dir.path(), &["--duration", "1s"]);
     let report = report(dir.path(), "with_credentials");
-    assert!(report["tasks"][0]["failures"] == 0, "{}", report["failures"]);
-    for file in ["with_credentials.json", "with_credentials.html", "with_credentials_failures.csv", "junit.xml", "index.html"] {
+    assert!(
+        report["tasks"][0]["failures"] == 0,
+        "{}",
+        report["failures"]
+    );
+    for file in [
+        "with_credentials.json",
+        "with_credentials.html",
+        "with_credentials_failures.csv",
+        "junit.xml",
+        "index.html",
+    ] {
         let text = std::fs::read_to_string(dir.path().join(file)).unwrap();
         assert!(!text.contains("s3cret-pw"), "{file} shows the password");
     }
-    assert_eq!(report["config"]["host"], format!("http://***@{}/", server.addr));
+    assert_eq!(
+        report["config"]["host"],
+        format!("http://***@{}/", server.addr)
+    );
 }
 
 // Finding 13: names and counts that agree.
@@ -427,7 +504,10 @@ fn other_origins_get_their_own_rows_and_the_limit_counts_what_aggregated_counts(
         &["--num-requests", "100", "--duration", "10s"],
     );
     let report = report(dir.path(), "two_origins");
-    assert_eq!(request_count(&report, "GET", "/ok"), server.count("GET /ok"));
+    assert_eq!(
+        request_count(&report, "GET", "/ok"),
+        server.count("GET /ok")
+    );
     assert_eq!(
         request_count(&report, "GET", &format!("{}/ok", other.url)),
         other.count("GET /ok")

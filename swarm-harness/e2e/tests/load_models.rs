@@ -163,14 +163,19 @@ async fn coordinated_omission_is_corrected() {
     );
     // The headline leads with what users felt: the summary's first table and the page's
     // first figures are the latency from the intended start, service time after it.
-    let latency_line = stdout.find("Latency users felt").expect("latency leads the summary");
+    let latency_line = stdout
+        .find("Latency users felt")
+        .expect("latency leads the summary");
     assert!(latency_line < stdout.find("Type Name").unwrap(), "{stdout}");
     let (felt, service_figure) = (
         html.find("latency p99").expect("latency figure"),
         html.find("service p99").expect("service figure"),
     );
     assert!(felt < service_figure);
-    assert!(html.find("Latency from the intended start (ms)").unwrap() < html.find("Service time: response time").unwrap());
+    assert!(
+        html.find("Latency from the intended start (ms)").unwrap()
+            < html.find("Service time: response time").unwrap()
+    );
     // The user caught up: about 100 iterations a second despite the stall.
     let count = service["count"].as_u64().unwrap();
     assert!((450..=510).contains(&count), "{count} iterations");

@@ -41,14 +41,35 @@ async fn bad_settings_fail_before_any_load() {
         ("PT_DURATION", "1e30", "invalid PT_DURATION=\"1e30\""),
         ("PT_DURATION", "0s", "invalid PT_DURATION=\"0s\""),
         ("PT_STAGES", "1s:1e12", "invalid PT_STAGES=\"1s:1e12\""),
-        ("PT_HATCH_RATE", "1e-300", "invalid PT_HATCH_RATE=\"1e-300\""),
-        ("PT_ARRIVAL_RATE", "1e-300", "invalid PT_ARRIVAL_RATE=\"1e-300\""),
-        ("PT_NUM_CLIENTS", "100000000", "invalid PT_NUM_CLIENTS=\"100000000\""),
-        ("PT_REPORT_DIR", "/proc/no/such/dir", "invalid PT_REPORT_DIR=\"/proc/no/such/dir\""),
+        (
+            "PT_HATCH_RATE",
+            "1e-300",
+            "invalid PT_HATCH_RATE=\"1e-300\"",
+        ),
+        (
+            "PT_ARRIVAL_RATE",
+            "1e-300",
+            "invalid PT_ARRIVAL_RATE=\"1e-300\"",
+        ),
+        (
+            "PT_NUM_CLIENTS",
+            "100000000",
+            "invalid PT_NUM_CLIENTS=\"100000000\"",
+        ),
+        (
+            "PT_REPORT_DIR",
+            "/proc/no/such/dir",
+            "invalid PT_REPORT_DIR=\"/proc/no/such/dir\"",
+        ),
         ("PT_MAX_BODY", "lots", "invalid PT_MAX_BODY=\"lots\""),
     ] {
         let output = run(&server, dir.path(), "hatching", &[(key, value)]).await;
-        assert_eq!(output.status.code(), Some(2), "{key}={value}: {}", text(&output));
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{key}={value}: {}",
+            text(&output)
+        );
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains(says), "{key}={value}: {stderr}");
     }
@@ -62,7 +83,11 @@ async fn bad_settings_fail_before_any_load() {
     assert_eq!(output.status.code(), Some(2), "{}", text(&output));
     assert!(String::from_utf8_lossy(&output.stderr).contains("set PT_HOST"));
     assert_eq!(server.counts().sequence.len(), 0, "no load was sent");
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "no report");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "no report"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -109,10 +134,18 @@ async fn a_typo_in_a_variable_is_named() {
 async fn a_failing_task_backs_off_and_the_progress_line_counts_it() {
     let server = CountingServer::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let output = run(&server, dir.path(), "instant_failure", &[("PT_DURATION", "6s")]).await;
+    let output = run(
+        &server,
+        dir.path(),
+        "instant_failure",
+        &[("PT_DURATION", "6s")],
+    )
+    .await;
     assert!(!output.status.success(), "{}", text(&output));
     let report = read_json(dir.path(), "instant_failure");
-    let runs = task_entry(&report, "instant_failure")["count"].as_u64().unwrap();
+    let runs = task_entry(&report, "instant_failure")["count"]
+        .as_u64()
+        .unwrap();
     // Before: 25,800 failures a second from one user. Backing off 1 ms, 2 ms, ... up to 1 s:
     // about a dozen in 6 s.
     assert!((5..100).contains(&runs), "{runs} runs");
@@ -125,9 +158,18 @@ async fn a_failing_task_backs_off_and_the_progress_line_counts_it() {
 async fn warnings_reach_stderr() {
     let server = CountingServer::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let output = run(&server, dir.path(), "unique_names", &[("PT_MAX_NAMES", "5")]).await;
+    let output = run(
+        &server,
+        dir.path(),
+        "unique_names",
+        &[("PT_MAX_NAMES", "5")],
+    )
+    .await;
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("more than 5 distinct request names"), "{stderr}");
+    assert!(
+        stderr.contains("more than 5 distinct request names"),
+        "{stderr}"
+    );
     let report = read_json(dir.path(), "unique_names");
     assert!(report["requests"].as_array().unwrap().len() <= 6);
     assert!(!report["warnings"].as_array().unwrap().is_empty());

@@ -386,14 +386,28 @@ async fn background_work_ends_with_its_trial() {
 async fn group_members_share_a_hook_and_ignored_members_can_be_included() {
     let server = CountingServer::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let settings = [("PT_NUM_CLIENTS", "3"), ("PT_HATCH_RATE", "30"), ("PT_DURATION", "1s")];
+    let settings = [
+        ("PT_NUM_CLIENTS", "3"),
+        ("PT_HATCH_RATE", "30"),
+        ("PT_DURATION", "1s"),
+    ];
     // Before: "disagree on `on_start`" with two raw addresses, and no trial ran at all.
-    let output = run_stress(BIN, args(&["--exact", "SharedHook"]), env(&server, dir.path(), &settings)).await;
+    let output = run_stress(
+        BIN,
+        args(&["--exact", "SharedHook"]),
+        env(&server, dir.path(), &settings),
+    )
+    .await;
     assert!(output.status.success(), "{}", text(&output));
     assert_eq!(server.counts().logins, 3, "one login per user");
     assert!(server.requests("GET /shared-a") > 0 && server.requests("GET /shared-b") > 0);
 
-    let output = run_stress(BIN, args(&["--exact", "Mixed"]), env(&server, dir.path(), &settings)).await;
+    let output = run_stress(
+        BIN,
+        args(&["--exact", "Mixed"]),
+        env(&server, dir.path(), &settings),
+    )
+    .await;
     assert!(output.status.success(), "{}", text(&output));
     assert_eq!(server.requests("GET /mixed-ignored"), 0);
     let output = run_stress(
@@ -403,5 +417,8 @@ async fn group_members_share_a_hook_and_ignored_members_can_be_included() {
     )
     .await;
     assert!(output.status.success(), "{}", text(&output));
-    assert!(server.requests("GET /mixed-ignored") > 0, "--include-ignored brings it back");
+    assert!(
+        server.requests("GET /mixed-ignored") > 0,
+        "--include-ignored brings it back"
+    );
 }

@@ -299,9 +299,7 @@ fn wait(input: ParseStream) -> syn::Result<Wait> {
         }
         "constant" => Wait::Constant(duration(&content)?),
         "constant_pacing" => Wait::ConstantPacing(duration(&content)?),
-        "constant_throughput" => {
-            Wait::ConstantThroughput(rate(&content, "constant_throughput")?)
-        }
+        "constant_throughput" => Wait::ConstantThroughput(rate(&content, "constant_throughput")?),
         other => {
             return Err(syn::Error::new(
                 function.span(),

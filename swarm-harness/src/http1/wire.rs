@@ -265,7 +265,9 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, WireError> {
 /// The body's framing (RFC 9112 §6.3) and whether it leaves the connection in doubt.
 fn framing(head: &Head, method: &Method) -> Result<(Framing, bool), WireError> {
     let status = head.status;
-    if *method == Method::HEAD || status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED
+    if *method == Method::HEAD
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED
     {
         // Whatever the headers announce, no body follows; bytes that do are caught as
         // leftovers and the connection is not reused.
@@ -274,7 +276,9 @@ fn framing(head: &Head, method: &Method) -> Result<(Framing, bool), WireError> {
     let headers = &head.headers;
     if headers.contains_key(header::TRANSFER_ENCODING) {
         if head.http_1_0 {
-            return Err(WireError::invalid("transfer-encoding in an HTTP/1.0 response"));
+            return Err(WireError::invalid(
+                "transfer-encoding in an HTTP/1.0 response",
+            ));
         }
         // With a content-length as well, transfer-encoding wins, and the connection is
         // closed after the response (§6.3 item 3: a possible smuggling attempt).
@@ -333,14 +337,12 @@ fn content_length(headers: &HeaderMap) -> Result<Option<u64>, WireError> {
     for line in headers.get_all(header::CONTENT_LENGTH) {
         for value in line.as_bytes().split(|b| *b == b',') {
             let value = value.trim_ascii();
-            let parsed = decimal(value)
-                .filter(|n| *n <= MAX_LENGTH)
-                .ok_or_else(|| {
-                    WireError::invalid(format!(
-                        "content-length {:?}",
-                        String::from_utf8_lossy(value)
-                    ))
-                })?;
+            let parsed = decimal(value).filter(|n| *n <= MAX_LENGTH).ok_or_else(|| {
+                WireError::invalid(format!(
+                    "content-length {:?}",
+                    String::from_utf8_lossy(value)
+                ))
+            })?;
             match length {
                 Some(previous) if previous != parsed => {
                     return Err(WireError::invalid(format!(

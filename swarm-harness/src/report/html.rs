@@ -201,9 +201,9 @@ pub fn trial_page(report: &Report) -> String {
     let p = |q: f64| format_micros(total.percentiles_us.get(q).unwrap_or(0));
     let latency = report.latency_total();
     let lp = |q: f64| {
-        latency
-            .as_ref()
-            .map_or(String::new(), |l| format_micros(l.percentiles_us.get(q).unwrap_or(0)))
+        latency.as_ref().map_or(String::new(), |l| {
+            format_micros(l.percentiles_us.get(q).unwrap_or(0))
+        })
     };
     let body = html! {
         header {

@@ -175,12 +175,22 @@ mod tests {
         assert_eq!(starts_in(5, 200.0), 1000);
         assert_eq!(starts_in(5, 10.0), 50);
         assert_eq!(starts_in(10, 0.5), 5);
-        assert_eq!(next_start(Duration::ZERO, 0.0, &mut 0.0), (false, IDLE_POLL));
+        assert_eq!(
+            next_start(Duration::ZERO, 0.0, &mut 0.0),
+            (false, IDLE_POLL)
+        );
     }
 
     #[test]
     fn extreme_rates_neither_panic_nor_overflow() {
-        for rate in [1e-300, f64::MIN_POSITIVE, 1e300, f64::INFINITY, f64::NAN, -1.0] {
+        for rate in [
+            1e-300,
+            f64::MIN_POSITIVE,
+            1e300,
+            f64::INFINITY,
+            f64::NAN,
+            -1.0,
+        ] {
             let (_, next) = next_start(Duration::MAX, rate, &mut 0.0);
             assert_eq!(next, Duration::MAX);
             next_start(Duration::ZERO, rate, &mut 0.0);

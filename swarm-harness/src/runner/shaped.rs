@@ -49,7 +49,11 @@ pub async fn drive(launch: Launch, mut shape: Box<dyn LoadShape>) {
                 plan.name
             );
         }
-        let target = if target.is_nan() { 0.0 } else { target.min(cap) };
+        let target = if target.is_nan() {
+            0.0
+        } else {
+            target.min(cap)
+        };
         let (start, stop) = adjust(running.len(), target);
         for started_now in 0..start {
             if started_now % SPAWN_BATCH == SPAWN_BATCH - 1 {

@@ -105,8 +105,12 @@ pub async fn run_iteration(
             Iteration::Failed
         }
         Err(panic) => {
-            ctx.recorder
-                .task(user.shard(), &task.name, service, Some(panic_message(&*panic)));
+            ctx.recorder.task(
+                user.shard(),
+                &task.name,
+                service,
+                Some(panic_message(&*panic)),
+            );
             Iteration::Failed
         }
     };
@@ -310,7 +314,11 @@ mod tests {
         assert_eq!(backoff.after(Iteration::Failed, zero), MAX_BACKOFF);
         assert_eq!(backoff.after(Iteration::Done, zero), zero);
         let wait = Duration::from_secs(3);
-        assert_eq!(backoff.after(Iteration::Failed, wait), wait, "the wait time is honoured");
+        assert_eq!(
+            backoff.after(Iteration::Failed, wait),
+            wait,
+            "the wait time is honoured"
+        );
         let short = Duration::from_millis(1);
         assert_eq!(backoff.after(Iteration::Failed, short), short);
     }

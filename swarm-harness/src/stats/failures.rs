@@ -122,8 +122,8 @@ pub fn normalize_error(message: &str) -> String {
             .unwrap_or(rest.len());
         let word = &rest[..end];
         let digits = word.bytes().all(|b| b.is_ascii_digit());
-        let hex = word.bytes().all(|b| b.is_ascii_hexdigit())
-            && word.bytes().any(|b| b.is_ascii_digit());
+        let hex =
+            word.bytes().all(|b| b.is_ascii_hexdigit()) && word.bytes().any(|b| b.is_ascii_digit());
         let status = word.len() == 3 && out.ends_with("HTTP ");
         // `1.5`, `127.0.0.1:9`: a separator with a digit on its other side.
         let joined = |a: Option<char>, b: Option<char>| {
@@ -164,8 +164,14 @@ mod tests {
             normalize_error("app 123456 not found (req 6f1c2a7e-0b2d-4c1e-9a57-1f2e3d4c5b6a)"),
             "app {n} not found (req {uuid})"
         );
-        assert_eq!(normalize_error("GET /apps/{id}: HTTP 500"), "GET /apps/{id}: HTTP 500");
-        assert_eq!(normalize_error("GET /apps/12: call 3"), "GET /apps/{n}: call {n}");
+        assert_eq!(
+            normalize_error("GET /apps/{id}: HTTP 500"),
+            "GET /apps/{id}: HTTP 500"
+        );
+        assert_eq!(
+            normalize_error("GET /apps/12: call 3"),
+            "GET /apps/{n}: call {n}"
+        );
         assert_eq!(
             normalize_error("tcp connect error to 127.0.0.1:9: refused after 1.5s, 300ms"),
             "tcp connect error to 127.0.0.1:9: refused after 1.5s, 300ms"
@@ -190,6 +196,11 @@ mod tests {
         totals.extend_capped(&shard, 3);
         assert_eq!(totals.sorted().len(), 4);
         assert_eq!(totals.total(), 10);
-        assert!(totals.sorted().iter().any(|(k, g)| k.error == OTHER_ERRORS && g.occurrences == 7));
+        assert!(
+            totals
+                .sorted()
+                .iter()
+                .any(|(k, g)| k.error == OTHER_ERRORS && g.occurrences == 7)
+        );
     }
 }

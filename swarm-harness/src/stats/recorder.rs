@@ -321,7 +321,11 @@ mod tests {
             recorder.success(i % 2, sample);
         }
         let taken = recorder.take();
-        let rows: Vec<_> = taken.requests.iter().map(|(_, n, e)| (n.to_owned(), e.count)).collect();
+        let rows: Vec<_> = taken
+            .requests
+            .iter()
+            .map(|(_, n, e)| (n.to_owned(), e.count))
+            .collect();
         assert_eq!(rows.len(), 4, "{rows:?}");
         assert!(rows.contains(&(OTHER_NAMES.to_owned(), 97)));
         assert_eq!(recorder.folded(), 97);

@@ -77,7 +77,9 @@ mod tests {
 
     #[test]
     fn durations_reject_garbage() {
-        for bad in ["", "10x", "s", "-1", "1.2.3s", "abc", "5 m", "1e30", "1e20s", "9999999h", "inf"] {
+        for bad in [
+            "", "10x", "s", "-1", "1.2.3s", "abc", "5 m", "1e30", "1e20s", "9999999h", "inf",
+        ] {
             assert_eq!(parse_duration(bad, DurationUnit::Minutes), None, "{bad}");
         }
     }
