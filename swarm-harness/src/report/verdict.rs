@@ -82,3 +82,60 @@ pub fn breach_table(verdicts: &[Verdict]) -> Option<String> {
     }
     Some(table)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{BuildInput, TrialIdentity};
+    use crate::stats::Shard;
+    use crate::threshold::Thresholds;
+
+    fn report(totals: &Shard, outcome: Outcome) -> Report {
+        Report::build(BuildInput {
+            identity: TrialIdentity {
+                trial: "t".into(),
+                scenario: "t".into(),
+                param: None,
+            },
+            config: serde_json::Value::Null,
+            started_at: String::new(),
+            elapsed_s: 10.0,
+            outcome,
+            dropped_iterations: 0,
+            folded_requests: 0,
+            max_names: 1000,
+            errors: Vec::new(),
+            totals,
+            timeline: Vec::new(),
+        })
+    }
+
+    #[test]
+    fn an_aborted_trial_quotes_one_value_per_threshold() {
+        let mut totals = Shard::default();
+        totals.requests.entry("GET", "/a").record(50_000, true, 0);
+        totals.tasks.entry("task", "t").record(50_000, true, 0);
+        let thresholds = Thresholds::parse(&["max < 10ms abort_on_fail"]).unwrap();
+        let live = thresholds.abort_reason(&totals, std::time::Duration::from_secs(1));
+        // More came in after the abort: the final figure differs from the live one.
+        totals.requests.entry("GET", "/a").record(90_000, true, 0);
+        let mut report = report(&totals, Outcome::Aborted);
+        report.thresholds = thresholds.evaluate(&totals, std::time::Duration::from_secs(10));
+        judge(&mut report, true, live.as_ref());
+        let verdict = report.verdict.unwrap();
+        assert!(verdict.contains("aborted early: threshold `max < 10ms abort_on_fail`"));
+        assert_eq!(verdict.matches("observed").count(), 1, "{verdict}");
+        assert!(verdict.contains("observed 90.0ms"), "{verdict}");
+    }
+
+    #[test]
+    fn a_trial_that_measured_nothing_fails_even_with_passing_thresholds() {
+        let mut report = report(&Shard::default(), Outcome::Completed);
+        report.thresholds = Thresholds::parse(&["failures < 1"])
+            .unwrap()
+            .evaluate(&Shard::default(), std::time::Duration::from_secs(1));
+        judge(&mut report, true, None);
+        assert!(!report.passed);
+        assert!(report.verdict.unwrap().contains("measured nothing"));
+    }
+}
