@@ -4,10 +4,11 @@
 //! a body is kept only up to [`Limits::max_body`] (the rest is drained and counted), and a
 //! connection whose framing is in any doubt is never used again.
 //!
-//! Where we differ from hyper's client (the differential test's reference, `differential.rs`):
-//! a `101 Switching Protocols` we did not ask for is an error (hyper hands back an upgrade);
-//! a chunk-size line without hex digits is an error (hyper reads it as 0); more than
-//! [`MAX_INTERIM`] interim responses are an error.
+//! Where we differ from hyper's client (the differential test's reference, `differential.rs`),
+//! we are stricter: a `101 Switching Protocols` we did not ask for is an error (hyper hands
+//! back an upgrade); more than [`MAX_INTERIM`] interim responses are an error; a bare LF in
+//! chunked framing, trailers included, is an error (hyper lets its header parser end trailer
+//! lines there); a head over [`MAX_HEAD`] is refused however it arrives.
 
 use bytes::{Buf, Bytes, BytesMut};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -20,7 +21,7 @@ const MAX_HEADERS: usize = 100;
 const READ_STEP: usize = 4096;
 /// A response head larger than this is refused.
 const MAX_HEAD: usize = 256 * 1024;
-/// Chunk extensions and trailers together may not exceed this (hyper's limit).
+/// Chunk extensions, and separately trailers, may not exceed this (hyper's limits).
 const MAX_CHUNK_META: usize = 16 * 1024;
 /// How many `1xx` interim responses may precede the final one.
 pub const MAX_INTERIM: usize = 32;
@@ -243,6 +244,11 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, WireError> {
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(error) => return Err(WireError::invalid(error.to_string())),
     };
+    if len > MAX_HEAD {
+        return Err(WireError::invalid(format!(
+            "response head over {MAX_HEAD} bytes"
+        )));
+    }
     let code = response.code.unwrap_or(0);
     let status = StatusCode::from_u16(code)
         .map_err(|_| WireError::invalid(format!("status code {code}")))?;
@@ -415,14 +421,37 @@ async fn read_length<R: AsyncRead + Unpin>(
     }
 }
 
-/// The position of the first CRLF in `buf`, with a bare LF before it an error.
+/// The position of the first CRLF in `buf`; a bare LF or a bare CR before it is an error
+/// (a lone CR is a known request-smuggling device).
 fn line_end(buf: &[u8]) -> Result<Option<usize>, WireError> {
-    match buf.iter().position(|b| *b == b'\n') {
-        None => Ok(None),
-        Some(0) => Err(WireError::invalid("bare LF in chunked framing")),
-        Some(lf) if buf[lf - 1] == b'\r' => Ok(Some(lf - 1)),
-        Some(_) => Err(WireError::invalid("bare LF in chunked framing")),
+    let Some(lf) = buf.iter().position(|b| *b == b'\n') else {
+        // A CR not followed by LF, with the next byte already here, is no line end.
+        return match buf.iter().position(|b| *b == b'\r') {
+            Some(cr) if cr + 1 < buf.len() => Err(WireError::invalid("bare CR in chunked framing")),
+            _ => Ok(None),
+        };
+    };
+    if lf == 0 || buf[lf - 1] != b'\r' {
+        return Err(WireError::invalid("bare LF in chunked framing"));
     }
+    if buf[..lf - 1].contains(&b'\r') {
+        return Err(WireError::invalid("bare CR in chunked framing"));
+    }
+    Ok(Some(lf - 1))
+}
+
+/// A trailer line: `name: value` with a valid name and value, no folding.
+fn check_trailer(line: &[u8]) -> Result<(), WireError> {
+    let bad = || {
+        WireError::invalid(format!(
+            "trailer {:?}",
+            String::from_utf8_lossy(&line[..line.len().min(40)])
+        ))
+    };
+    let colon = line.iter().position(|b| *b == b':').ok_or_else(bad)?;
+    HeaderName::from_bytes(&line[..colon]).map_err(|_| bad())?;
+    HeaderValue::from_bytes(line[colon + 1..].trim_ascii()).map_err(|_| bad())?;
+    Ok(())
 }
 
 /// Reads one CRLF-terminated line of chunked framing; `budget` bounds extensions and trailers.
@@ -492,14 +521,19 @@ async fn read_chunked<R: AsyncRead + Unpin>(
         budget = budget.saturating_add(line.len().min(18) + 2);
         let size = chunk_size(&line)?;
         if size == 0 {
+            let mut trailer_budget = MAX_CHUNK_META;
             let mut trailers = 0;
-            while !read_line(io, buf, &mut budget).await?.is_empty() {
+            loop {
+                let line = read_line(io, buf, &mut trailer_budget).await?;
+                if line.is_empty() {
+                    return Ok(());
+                }
+                check_trailer(&line)?;
                 trailers += 1;
                 if trailers > MAX_HEADERS {
                     return Err(WireError::invalid("too many trailers"));
                 }
             }
-            return Ok(());
         }
         read_length(io, buf, size, body).await?;
         while buf.len() < 2 {
