@@ -275,7 +275,9 @@ fn duration(input: ParseStream) -> syn::Result<u64> {
     .ok_or_else(|| {
         syn::Error::new(
             span,
-            format!("invalid duration `{text}`; write `500ms`, `30s`, `5m` or `1h`"),
+            format!(
+                "invalid duration `{text}`; write `500ms`, `30s`, `5m` or `1h` (at most a year)"
+            ),
         )
     })
 }
