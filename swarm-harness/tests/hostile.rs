@@ -3,6 +3,7 @@
 //! answers, panicking scenarios, unbounded names, credentials on redirects. Every count is
 //! checked against the server's own.
 
+mod common;
 mod hostile_server;
 
 use std::path::Path;
@@ -17,33 +18,17 @@ async fn user(server: &HostileServer) -> User {
     User::standalone(&server.url).await
 }
 
-/// Runs the trial `exact` against `url` with short settings, reports into `dir`.
+/// Runs the trial `exact` against `url` with one user for 2 s, reports into `dir`.
 fn run(exact: &str, url: &str, dir: &Path, extra: &[&str]) -> ExitCode {
-    let dir_arg = dir.display().to_string();
-    let log = dir.join("libtest.log").display().to_string();
-    let mut args = vec![
-        "stress",
-        "--exact",
-        exact,
-        "--host",
-        url,
-        "--report-dir",
-        &dir_arg,
-        "--logfile",
-        &log,
-    ];
-    for (flag, value) in [("--duration", "2s"), ("--num-clients", "1")] {
-        if !extra.contains(&flag) {
-            args.extend([flag, value]);
-        }
+    let mut args = extra.to_vec();
+    if !extra.contains(&"--num-clients") {
+        args.extend(["--num-clients", "1"]);
     }
-    args.extend_from_slice(extra);
-    swarm_harness::Harness::new().run_from(args)
+    common::run(exact, url, dir, &args)
 }
 
 fn report(dir: &Path, trial: &str) -> serde_json::Value {
-    let text = std::fs::read_to_string(dir.join(format!("{trial}.json"))).expect("report written");
-    serde_json::from_str(&text).unwrap()
+    common::read_json(dir, trial)
 }
 
 fn request_count(report: &serde_json::Value, kind: &str, name: &str) -> u64 {

@@ -1,5 +1,6 @@
-//! Ctrl-C (SIGINT) during a trial: the trial stops like at the end of its duration, its reports
-//! are written with the outcome `interrupted`, and the process exits non-zero.
+//! Ctrl-C (SIGINT) or SIGTERM (a cancelled CI job, Kubernetes) during a trial: the trial stops
+//! like at the end of its duration, its reports are written with the outcome `interrupted`, and
+//! the process exits non-zero.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -8,6 +9,16 @@ use swarm_harness_e2e::{CountingServer, read_json, request_entry};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interrupted_run_still_writes_its_reports() {
+    interrupt_with("INT").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_is_ctrl_c() {
+    // Before: exit 143 (killed by the signal) and no reports.
+    interrupt_with("TERM").await;
+}
+
+async fn interrupt_with(signal: &str) {
     let server = CountingServer::start().await;
     let dir = tempfile::tempdir().unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_e2e-stress"))
@@ -24,7 +35,7 @@ async fn an_interrupted_run_still_writes_its_reports() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([&format!("-{signal}"), &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
@@ -32,7 +43,11 @@ async fn an_interrupted_run_still_writes_its_reports() {
         .await
         .unwrap()
         .unwrap();
-    assert!(!output.status.success(), "an interrupted run must fail");
+    assert_eq!(
+        output.status.code(),
+        Some(101),
+        "an interrupted run must fail"
+    );
 
     let report = read_json(dir.path(), "limited");
     assert_eq!(report["outcome"], "interrupted");
@@ -53,5 +68,8 @@ async fn an_interrupted_run_still_writes_its_reports() {
         assert!(dir.path().join(file).is_file(), "{file} not written");
     }
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("interrupted (SIG{signal})")),
+        "{stderr}"
+    );
 }
