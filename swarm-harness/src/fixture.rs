@@ -4,9 +4,11 @@
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use futures_util::FutureExt;
 use tokio::sync::OnceCell;
 
 use crate::User;
@@ -105,8 +107,16 @@ impl FixtureStore {
         let mut errors = Vec::new();
         for (name, teardown) in teardowns.into_iter().rev() {
             let mut user = make_user();
-            if let Err(error) = teardown(&mut user).await {
-                errors.push(format!("fixture `{name}` failed to tear down: {error:#}"));
+            // A panicking teardown must not take the run's index and JUnit files with it.
+            match AssertUnwindSafe(teardown(&mut user)).catch_unwind().await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => {
+                    errors.push(format!("fixture `{name}` failed to tear down: {error:#}"));
+                }
+                Err(panic) => errors.push(format!(
+                    "fixture `{name}` failed to tear down: {}",
+                    crate::runner::panic_message(&*panic)
+                )),
             }
         }
         errors

@@ -501,3 +501,59 @@ fn other_origins_get_their_own_rows_and_the_limit_counts_what_aggregated_counts(
     assert_eq!(report["requests_total"]["count"], 100);
     assert_eq!(report["outcome"], "request_limit");
 }
+
+/// Set up fine, panics when torn down.
+struct TeardownPanics;
+
+impl swarm_harness::Fixture for TeardownPanics {
+    async fn setup(_user: &mut User) -> anyhow::Result<Self> {
+        Ok(TeardownPanics)
+    }
+
+    async fn teardown(&self, _user: &mut User) -> anyhow::Result<()> {
+        panic!("teardown exploded")
+    }
+}
+
+/// Panics while being set up.
+struct SetupPanics;
+
+impl swarm_harness::Fixture for SetupPanics {
+    async fn setup(_user: &mut User) -> anyhow::Result<Self> {
+        panic!("setup exploded")
+    }
+}
+
+#[stress_test(wait = constant(20ms))]
+async fn panicking_fixtures(user: &mut User) -> anyhow::Result<()> {
+    user.fixture::<TeardownPanics>().await?;
+    user.get("/ok").send().await?;
+    user.fixture::<SetupPanics>().await?;
+    Ok(())
+}
+
+#[test]
+fn panicking_fixtures_are_failures_and_the_run_files_are_still_written() {
+    let server = HostileServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let code = run(
+        "panicking_fixtures",
+        &server.url,
+        dir.path(),
+        &["--duration", "1s"],
+    );
+    assert_eq!(code, ExitCode::from(101));
+    let report = report(dir.path(), "panicking_fixtures");
+    let failures = report["failures"].as_array().unwrap();
+    assert_eq!(
+        failures[0]["error"], "panicked: setup exploded",
+        "{failures:?}"
+    );
+    assert_eq!(
+        request_count(&report, "GET", "/ok"),
+        server.count("GET /ok")
+    );
+    // The teardown's panic did not take the run-level files with it.
+    assert!(dir.path().join("index.html").is_file());
+    assert!(dir.path().join("junit.xml").is_file());
+}
