@@ -68,9 +68,15 @@ impl RawSetting {
     }
 
     fn error(&self, expected: &'static str) -> ConfigError {
+        // A URL that does not parse may still hold a password: it is not echoed.
+        let value = if self.env == "PT_HOST" {
+            redact_userinfo_text(&self.value)
+        } else {
+            self.value.clone()
+        };
         ConfigError::Invalid {
             setting: self.setting(),
-            value: self.value.clone(),
+            value,
             expected,
         }
     }
@@ -342,6 +348,18 @@ pub struct LoadProfile {
     pub max_names: usize,
 }
 
+/// `scheme://user:pw@rest` as `scheme://***@rest`, for text that may not be a valid URL.
+fn redact_userinfo_text(text: &str) -> String {
+    let Some((scheme, rest)) = text.split_once("://") else {
+        return text.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://***{}", &rest[at..]),
+        None => text.to_owned(),
+    }
+}
+
 /// A base URL as it may be shown: user name and password replaced by `***`.
 pub fn redact_host(host: &str) -> String {
     match url::Url::parse(host) {
@@ -504,6 +522,10 @@ mod tests {
         assert!(Overrides::parse(&[raw("PT_DURATION", "10x")]).is_err());
         assert!(Overrides::parse(&[raw("PT_HOST", "not-a-url")]).is_err());
         assert!(Overrides::parse(&[raw("PT_HOST", "ftp://x")]).is_err());
+        let secret = Overrides::parse(&[raw("PT_HOST", "https://admin:s3cret@host:99999/x")])
+            .unwrap_err()
+            .to_string();
+        assert!(secret.contains("\"https://***@host:99999/x\""), "{secret}");
         assert!(Overrides::parse(&[raw("PT_HATCH_RATE", "-1")]).is_err());
         for (key, bad) in [
             ("PT_DURATION", "0s"),

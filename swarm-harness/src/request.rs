@@ -101,13 +101,29 @@ fn sample_url(url: &Url) -> String {
     text
 }
 
-/// Records a request cut off before its response (the trial stopped, or the task dropped
-/// it) unless it is disarmed first.
-struct InFlight<'a> {
+/// Records a request (or a measured operation) cut off before it completed (the trial
+/// stopped, or the task dropped it) unless it is disarmed first.
+pub(crate) struct InFlight<'a> {
     user: &'a User,
     kind: &'a str,
     name: &'a str,
     armed: bool,
+}
+
+impl<'a> InFlight<'a> {
+    pub(crate) fn new(user: &'a User, kind: &'a str, name: &'a str) -> Self {
+        InFlight {
+            user,
+            kind,
+            name,
+            armed: true,
+        }
+    }
+
+    /// It completed: nothing to record here.
+    pub(crate) fn disarm(mut self) {
+        self.armed = false;
+    }
 }
 
 impl Drop for InFlight<'_> {
@@ -317,19 +333,13 @@ impl<'u> Request<'u> {
             body: self.body,
         };
         let limit = self.timeout.unwrap_or(session.timeout);
-        let mut in_flight = InFlight {
-            user,
-            kind: self.method.as_str(),
-            name: &name,
-            armed: true,
-        };
+        let in_flight = InFlight::new(user, self.method.as_str(), &name);
         let started = Instant::now();
         let outcome = tokio::time::timeout(limit, exchange.run())
             .await
             .unwrap_or_else(|_| Err(format!("timed out after {limit:?}").into()));
         let micros = elapsed_micros(started);
-        in_flight.armed = false;
-        drop(in_flight);
+        in_flight.disarm();
         match outcome {
             Ok(fetched) => Ok(CaughtResponse {
                 user,

@@ -172,6 +172,13 @@ impl User {
         self.parked.clone()
     }
 
+    /// Clears a park, so the `on_stop` hook is not cut short by it.
+    pub(crate) fn unpark(&mut self) {
+        if self.parked.is_cancelled() {
+            self.parked = CancellationToken::new();
+        }
+    }
+
     pub fn get(&self, url: impl AsRef<str>) -> Request<'_> {
         self.request(Method::GET, url)
     }
@@ -270,7 +277,9 @@ impl User {
             std::future::pending::<()>().await;
         }
         let started = Instant::now();
+        let guard = crate::request::InFlight::new(self, kind, name);
         let result = operation.await;
+        guard.disarm();
         let sample = Sample {
             kind,
             name,

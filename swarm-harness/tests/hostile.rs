@@ -153,6 +153,16 @@ async fn a_post_is_never_sent_twice() {
     user.get("/close-after-read").send().await.unwrap();
     user.get("/close-after-read").send().await.unwrap();
     assert_eq!(server.count("GET /close-after-read"), 3);
+    // Part of a response, then a reset: even a GET is not sent again, and it fails.
+    let server = HostileServer::start();
+    let user = User::standalone(&server.url).await;
+    user.get("/reset-mid").send().await.unwrap();
+    let error = user.get("/reset-mid").send().await.unwrap_err();
+    assert!(
+        error.to_string().contains("middle of the response"),
+        "{error}"
+    );
+    assert_eq!(server.count("GET /reset-mid"), 2);
 }
 
 #[stress_test(wait = constant(5ms))]

@@ -59,6 +59,9 @@ pub enum WireError {
     Invalid(String),
     #[error("unexpected 101 Switching Protocols: no upgrade was requested")]
     UnexpectedUpgrade,
+    /// The connection failed after part of the response had arrived: never retried.
+    #[error("connection failed in the middle of the response: {0}")]
+    BrokenMidResponse(std::io::Error),
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
@@ -155,8 +158,46 @@ enum Framing {
     UntilClose,
 }
 
-/// Reads one response (skipping `1xx` interim responses) to a request of `method`.
+/// Counts the bytes read through it, so an I/O error can be told apart by whether any part of
+/// the response had arrived.
+struct Counted<'r, R> {
+    inner: &'r mut R,
+    bytes: usize,
+}
+
+impl<R: AsyncRead + Unpin> AsyncRead for Counted<'_, R> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let result = std::pin::Pin::new(&mut *self.inner).poll_read(cx, buf);
+        let read = buf.filled().len() - before;
+        self.bytes += read;
+        result
+    }
+}
+
+/// Reads one response (skipping `1xx` interim responses) to a request of `method`. An I/O
+/// error after any byte of it arrived is [`WireError::BrokenMidResponse`].
 pub async fn read_response<R: AsyncRead + Unpin>(
+    io: &mut R,
+    buf: &mut BytesMut,
+    method: &Method,
+    limits: Limits,
+) -> Result<RawResponse, WireError> {
+    let mut counted = Counted {
+        inner: io,
+        bytes: buf.len(),
+    };
+    match read_counted(&mut counted, buf, method, limits).await {
+        Err(WireError::Io(error)) if counted.bytes > 0 => Err(WireError::BrokenMidResponse(error)),
+        result => result,
+    }
+}
+
+async fn read_counted<R: AsyncRead + Unpin>(
     io: &mut R,
     buf: &mut BytesMut,
     method: &Method,
@@ -627,6 +668,44 @@ mod tests {
             parse(b"garbage\r\n\r\n", Method::GET).await,
             Err(WireError::Invalid(_))
         ));
+    }
+
+    /// Reads its bytes, then fails as a reset connection would.
+    struct ThenReset(&'static [u8]);
+
+    impl AsyncRead for ThenReset {
+        fn poll_read(
+            mut self: std::pin::Pin<&mut Self>,
+            _cx: &mut std::task::Context<'_>,
+            buf: &mut tokio::io::ReadBuf<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            if self.0.is_empty() {
+                return std::task::Poll::Ready(Err(std::io::ErrorKind::ConnectionReset.into()));
+            }
+            let n = self.0.len().min(buf.remaining());
+            buf.put_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            std::task::Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_reset_after_part_of_a_response_is_not_retryable() {
+        let read = |bytes| async move {
+            read_response(
+                &mut ThenReset(bytes),
+                &mut BytesMut::new(),
+                &Method::GET,
+                Limits::default(),
+            )
+            .await
+        };
+        let error = read(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nabc")
+            .await
+            .unwrap_err();
+        assert!(matches!(error, WireError::BrokenMidResponse(_)), "{error}");
+        assert!(!error.nothing_received());
+        assert!(read(b"").await.unwrap_err().nothing_received());
     }
 
     #[tokio::test]

@@ -35,11 +35,12 @@ const IDLE_POLL: Duration = Duration::from_millis(10);
 /// waiting a whole interval of its first tiny rate). A rate from a custom shape is clamped to
 /// [`MAX_RATE`](swarm_harness_syntax::limits::MAX_RATE). Pure, so it is unit-tested.
 pub fn next_start(due: Duration, rate: f64, credit: &mut f64) -> (bool, Duration) {
-    let rate = rate.min(swarm_harness_syntax::limits::MAX_RATE);
+    // NaN first: `NaN.min(x)` is `x`, which would run a broken shape at the maximum rate.
     if rate.is_nan() || rate <= 0.0 {
         *credit = 0.0;
         return (false, due.saturating_add(IDLE_POLL));
     }
+    let rate = rate.min(swarm_harness_syntax::limits::MAX_RATE);
     let interval = Duration::try_from_secs_f64(1.0 / rate).unwrap_or(Duration::MAX);
     if interval <= IDLE_POLL {
         return (true, due.saturating_add(interval));

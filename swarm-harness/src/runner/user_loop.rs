@@ -137,10 +137,11 @@ pub fn panic_message(payload: &(dyn Any + Send)) -> String {
 pub struct Backoff(Duration);
 
 impl Backoff {
-    /// The wait after an iteration that ended as `outcome`, given the configured `wait`: a
-    /// wait time is honoured as it is; only without one do failures back off.
-    pub fn after(&mut self, outcome: Iteration, wait: Duration) -> Duration {
-        if outcome != Iteration::Failed || !wait.is_zero() {
+    /// The wait after an iteration that ended as `outcome`, given the `wait` due now and
+    /// whether a wait time is `configured`: a wait time (pacing included, even when it is
+    /// behind schedule) is honoured as it is; only without one do failures back off.
+    pub fn after(&mut self, outcome: Iteration, wait: Duration, configured: bool) -> Duration {
+        if outcome != Iteration::Failed || configured {
             self.0 = Duration::ZERO;
             return wait;
         }
@@ -217,7 +218,7 @@ pub async fn run_user_with(user: &mut User, plan: &TrialPlan, ctx: &TrialContext
             }
             None => wait_after(plan.profile.wait, user),
         };
-        let wait = backoff.after(outcome, wait);
+        let wait = backoff.after(outcome, wait, plan.profile.wait.is_some());
         if wait.is_zero() {
             // A task that never awaits must not starve the timers that end the trial.
             tokio::task::yield_now().await;
@@ -226,6 +227,8 @@ pub async fn run_user_with(user: &mut User, plan: &TrialPlan, ctx: &TrialContext
         }
     }
     if let Some(hook) = plan.on_stop {
+        // A task that met the request limit parked the user; its on_stop still runs.
+        user.unpark();
         run_hook(user, ctx, hook, "on_stop").await;
     }
 }
@@ -314,21 +317,26 @@ mod tests {
     fn failures_back_off_and_successes_reset() {
         let mut backoff = Backoff::default();
         let zero = Duration::ZERO;
-        assert_eq!(backoff.after(Iteration::Failed, zero), FIRST_BACKOFF);
-        assert_eq!(backoff.after(Iteration::Failed, zero), FIRST_BACKOFF * 2);
+        assert_eq!(backoff.after(Iteration::Failed, zero, false), FIRST_BACKOFF);
+        assert_eq!(
+            backoff.after(Iteration::Failed, zero, false),
+            FIRST_BACKOFF * 2
+        );
         for _ in 0..20 {
-            backoff.after(Iteration::Failed, zero);
+            backoff.after(Iteration::Failed, zero, false);
         }
-        assert_eq!(backoff.after(Iteration::Failed, zero), MAX_BACKOFF);
-        assert_eq!(backoff.after(Iteration::Done, zero), zero);
+        assert_eq!(backoff.after(Iteration::Failed, zero, false), MAX_BACKOFF);
+        assert_eq!(backoff.after(Iteration::Done, zero, false), zero);
+        // Pacing behind schedule: no wait is due, and none is added.
+        assert_eq!(backoff.after(Iteration::Failed, zero, true), zero);
         let wait = Duration::from_secs(3);
         assert_eq!(
-            backoff.after(Iteration::Failed, wait),
+            backoff.after(Iteration::Failed, wait, true),
             wait,
             "the wait time is honoured"
         );
         let short = Duration::from_millis(1);
-        assert_eq!(backoff.after(Iteration::Failed, short), short);
+        assert_eq!(backoff.after(Iteration::Failed, short, true), short);
     }
 
     #[test]

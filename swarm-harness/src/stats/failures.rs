@@ -137,7 +137,12 @@ pub fn normalize_error(message: &str) -> String {
         } else if hex && word.len() >= 12 {
             out.push_str("{hex}");
         } else {
-            out.push_str(word);
+            // A word longer than the room left (a peer's garbage) is cut too.
+            let mut room = MAX_MESSAGE.saturating_sub(out.len()).min(word.len());
+            while !word.is_char_boundary(room) {
+                room -= 1;
+            }
+            out.push_str(&word[..room]);
         }
         rest = &rest[end..];
     }
@@ -179,6 +184,7 @@ mod tests {
         assert_eq!(normalize_error("etag deadbeef00112233"), "etag {hex}");
         assert_eq!(normalize_error("naïve 12"), "naïve {n}");
         assert!(normalize_error(&"x ".repeat(1000)).chars().count() <= MAX_MESSAGE + 1);
+        assert!(normalize_error(&"z".repeat(100_000)).len() <= MAX_MESSAGE + 3);
     }
 
     #[test]

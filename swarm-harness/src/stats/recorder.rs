@@ -206,11 +206,15 @@ impl Recorder {
     /// failure, but never silent.
     pub fn cancelled(&self, shard: usize, kind: &str, name: &str, reason: &str) {
         let mut guard = self.lock(shard);
-        let name = if kind == "task" {
-            name
-        } else {
-            self.name_in(&guard, name)
-        };
+        // Looked up, never admitted: a cut-off request takes no slot and folds nothing.
+        let known = kind == "task"
+            || guard.requests.has_name(name)
+            || self
+                .names
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .contains(name);
+        let name = if known { name } else { OTHER_NAMES };
         let key = FailureKey {
             kind: kind.to_owned(),
             name: name.to_owned(),

@@ -197,6 +197,18 @@ async fn respond(socket: &mut TcpStream, head: &Head, route: &str, first: bool) 
         // as a server whose keep-alive timeout fired at that very moment.
         "/close-after-read" if !first => return false,
         "/close-after-read" => OK.to_vec(),
+        // The first request of a connection is answered; the next gets part of a response, then
+        // a reset: that request must not be sent again.
+        "/reset-mid" if !first => {
+            let _ = socket
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nabc")
+                .await;
+            let _ = socket.flush().await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let _ = socket.set_linger(Some(Duration::ZERO));
+            return false;
+        }
+        "/reset-mid" => OK.to_vec(),
         "/never" => {
             tokio::time::sleep(MAX_STREAM).await;
             return false;
