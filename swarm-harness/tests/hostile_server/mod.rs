@@ -205,7 +205,7 @@ async fn respond(socket: &mut TcpStream, head: &Head, route: &str, first: bool) 
                 .await;
             let _ = socket.flush().await;
             tokio::time::sleep(Duration::from_millis(50)).await;
-            let _ = socket.set_linger(Some(Duration::ZERO));
+            let _ = socket.set_zero_linger();
             return false;
         }
         "/reset-mid" => OK.to_vec(),
