@@ -70,7 +70,7 @@ impl RawSetting {
     fn error(&self, expected: &'static str) -> ConfigError {
         // A URL that does not parse may still hold a password: it is not echoed.
         let value = if self.env == "PT_HOST" {
-            redact_userinfo_text(&self.value)
+            redact_host(&self.value)
         } else {
             self.value.clone()
         };
@@ -360,11 +360,12 @@ fn redact_userinfo_text(text: &str) -> String {
     }
 }
 
-/// A base URL as it may be shown: user name and password replaced by `***`.
+/// A base URL as it may be shown: user name and password replaced by `***`, also when it
+/// does not parse.
 pub fn redact_host(host: &str) -> String {
     match url::Url::parse(host) {
         Ok(url) => crate::request::redact(&url),
-        Err(_) => host.to_owned(),
+        Err(_) => redact_userinfo_text(host),
     }
 }
 

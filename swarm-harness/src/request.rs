@@ -268,13 +268,11 @@ impl<'u> Request<'u> {
         user: impl std::fmt::Display,
         password: Option<impl std::fmt::Display>,
     ) -> Self {
-        use base64::Engine;
-        let credentials = match password {
-            Some(password) => format!("{user}:{password}"),
-            None => format!("{user}:"),
-        };
-        let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
-        self.sensitive(header::AUTHORIZATION, format!("Basic {encoded}"))
+        let password = password.map(|p| p.to_string()).unwrap_or_default();
+        self.sensitive(
+            header::AUTHORIZATION,
+            basic_credentials(&user.to_string(), &password),
+        )
     }
 
     fn sensitive(mut self, key: HeaderName, value: String) -> Self {
@@ -516,22 +514,25 @@ impl Exchange<'_> {
     }
 }
 
-/// `Basic` credentials from a URL's user name and password (percent-decoded).
-fn userinfo_auth(url: &Url) -> Result<HeaderValue, BoxError> {
+/// The `Authorization` value of basic auth (RFC 7617).
+fn basic_credentials(user: &str, password: &str) -> String {
     use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    format!("Basic {encoded}")
+}
+
+/// Basic auth from a URL's user name and password (percent-decoded, as they are written).
+fn userinfo_auth(url: &Url) -> Result<HeaderValue, BoxError> {
     let decode = |text: &str| {
-        url::form_urlencoded::parse(format!("x={}", text.replace('+', "%2B")).as_bytes())
-            .next()
-            .map(|(_, value)| value.into_owned())
-            .unwrap_or_default()
+        percent_encoding::percent_decode_str(text)
+            .decode_utf8_lossy()
+            .into_owned()
     };
-    let credentials = format!(
-        "{}:{}",
-        decode(url.username()),
-        decode(url.password().unwrap_or_default())
+    let credentials = basic_credentials(
+        &decode(url.username()),
+        &decode(url.password().unwrap_or_default()),
     );
-    let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
-    let mut value = HeaderValue::try_from(format!("Basic {encoded}"))?;
+    let mut value = HeaderValue::try_from(credentials)?;
     value.set_sensitive(true);
     Ok(value)
 }
@@ -561,10 +562,6 @@ impl Response {
     }
     pub fn url(&self) -> &Url {
         &self.url
-    }
-    /// The name the request was reported under.
-    pub fn name(&self) -> &str {
-        &self.name
     }
     /// The response time as recorded, in microseconds.
     pub fn elapsed_micros(&self) -> u64 {

@@ -567,3 +567,50 @@ fn panicking_fixtures_are_failures_and_the_run_files_are_still_written() {
     assert!(dir.path().join("index.html").is_file());
     assert!(dir.path().join("junit.xml").is_file());
 }
+
+/// A load shape with a bug: it panics after the first second.
+struct ExplodingShape;
+
+impl swarm_harness::LoadShape for ExplodingShape {
+    fn tick(&mut self, elapsed: Duration) -> Option<f64> {
+        assert!(elapsed < Duration::from_secs(1), "the shape exploded");
+        Some(1.0)
+    }
+}
+
+fn exploding_shape() -> ExplodingShape {
+    ExplodingShape
+}
+
+#[stress_test(shape = exploding_shape, wait = constant(20ms))]
+async fn shape_panics(user: &mut User) -> anyhow::Result<()> {
+    user.get("/ok").send().await?;
+    Ok(())
+}
+
+#[test]
+fn a_panicking_spawner_fails_the_trial() {
+    let server = HostileServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let code = run(
+        "shape_panics",
+        &server.url,
+        dir.path(),
+        &["--duration", "3s"],
+    );
+    // Before: the spawner's panic was dropped with its JoinHandle and the trial passed.
+    assert_eq!(code, ExitCode::from(101));
+    let report = report(dir.path(), "shape_panics");
+    assert!(
+        report["verdict"]
+            .as_str()
+            .unwrap()
+            .contains("starting users failed: the spawner panicked: the shape exploded"),
+        "{}",
+        report["verdict"]
+    );
+    assert_eq!(
+        request_count(&report, "GET", "/ok"),
+        server.count("GET /ok")
+    );
+}

@@ -154,6 +154,11 @@ fn the_html_report_draws_its_charts_offline() {
         .matches("class=\"ct-bar\"")
         .count();
     assert!(bars > 0, "the distribution has no bar");
+    // At most eight axis labels, so they never overlap.
+    let labels = chart(&dom, "chart-dist")
+        .matches("ct-label ct-horizontal")
+        .count();
+    assert!((1..=8).contains(&labels), "{labels} distribution labels");
     let requests = chart(&dom, "requests");
     assert!(
         requests.contains("<td class=\"l\">GET</td><td class=\"l\">/delay</td>"),

@@ -158,27 +158,6 @@ enum Framing {
     UntilClose,
 }
 
-/// Counts the bytes read through it, so an I/O error can be told apart by whether any part of
-/// the response had arrived.
-struct Counted<'r, R> {
-    inner: &'r mut R,
-    bytes: usize,
-}
-
-impl<R: AsyncRead + Unpin> AsyncRead for Counted<'_, R> {
-    fn poll_read(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        let before = buf.filled().len();
-        let result = std::pin::Pin::new(&mut *self.inner).poll_read(cx, buf);
-        let read = buf.filled().len() - before;
-        self.bytes += read;
-        result
-    }
-}
-
 /// Reads one response (skipping `1xx` interim responses) to a request of `method`. An I/O
 /// error after any byte of it arrived is [`WireError::BrokenMidResponse`].
 pub async fn read_response<R: AsyncRead + Unpin>(
@@ -187,23 +166,22 @@ pub async fn read_response<R: AsyncRead + Unpin>(
     method: &Method,
     limits: Limits,
 ) -> Result<RawResponse, WireError> {
-    let mut counted = Counted {
-        inner: io,
-        bytes: buf.len(),
-    };
-    match read_counted(&mut counted, buf, method, limits).await {
-        Err(WireError::Io(error)) if counted.bytes > 0 => Err(WireError::BrokenMidResponse(error)),
+    let mut received_any = !buf.is_empty();
+    match read_message(io, buf, method, limits, &mut received_any).await {
+        Err(WireError::Io(error)) if received_any => Err(WireError::BrokenMidResponse(error)),
         result => result,
     }
 }
 
-async fn read_counted<R: AsyncRead + Unpin>(
+/// [`read_response`]'s work; `received_any` turns true with the first byte, which always
+/// arrives in the head loop (a body is read only after a head).
+async fn read_message<R: AsyncRead + Unpin>(
     io: &mut R,
     buf: &mut BytesMut,
     method: &Method,
     limits: Limits,
+    received_any: &mut bool,
 ) -> Result<RawResponse, WireError> {
-    let mut received_any = false;
     let mut interim = 0;
     loop {
         let head = loop {
@@ -211,18 +189,16 @@ async fn read_counted<R: AsyncRead + Unpin>(
                 break head;
             }
             if buf.len() > MAX_HEAD {
-                return Err(WireError::invalid(format!(
-                    "response head over {MAX_HEAD} bytes"
-                )));
+                return Err(head_too_large());
             }
             if !fill(io, buf).await? {
-                return Err(if received_any || !buf.is_empty() {
+                return Err(if *received_any {
                     WireError::ClosedMidResponse
                 } else {
                     WireError::ClosedBeforeResponse
                 });
             }
-            received_any = true;
+            *received_any = true;
         };
         buf.advance(head.len);
         if head.status == StatusCode::SWITCHING_PROTOCOLS {
@@ -267,6 +243,10 @@ async fn read_counted<R: AsyncRead + Unpin>(
     }
 }
 
+fn head_too_large() -> WireError {
+    WireError::invalid(format!("response head over {MAX_HEAD} bytes"))
+}
+
 struct Head {
     status: StatusCode,
     headers: HeaderMap,
@@ -286,9 +266,7 @@ fn parse_head(buf: &[u8]) -> Result<Option<Head>, WireError> {
         Err(error) => return Err(WireError::invalid(error.to_string())),
     };
     if len > MAX_HEAD {
-        return Err(WireError::invalid(format!(
-            "response head over {MAX_HEAD} bytes"
-        )));
+        return Err(head_too_large());
     }
     let code = response.code.unwrap_or(0);
     let status = StatusCode::from_u16(code)

@@ -268,13 +268,10 @@ impl Report {
                 crate::stats::OTHER_NAMES
             ));
         }
-        let folded_errors: u64 = input
-            .totals
-            .failures
-            .sorted()
+        let folded_errors: u64 = failures
             .iter()
-            .filter(|(key, _)| key.error == crate::stats::OTHER_ERRORS)
-            .map(|(_, group)| group.occurrences)
+            .filter(|f| f.error == crate::stats::OTHER_ERRORS)
+            .map(|f| f.occurrences)
             .sum();
         if folded_errors > 0 {
             warnings.push(format!(

@@ -19,7 +19,7 @@ use rand::distr::Distribution;
 use rand::distr::weighted::WeightedIndex;
 
 use super::TrialPlan;
-use crate::entry::{HookFn, WaitTime};
+use crate::entry::{HookFn, ScenarioFuture, WaitTime};
 use crate::request::{CANCELLED_AT_STOP, RequestError, error_chain};
 use crate::user::{TrialContext, User, elapsed_micros};
 
@@ -82,43 +82,46 @@ pub async fn run_iteration(
     intended: Option<Instant>,
 ) -> Iteration {
     let task = &plan.tasks[task];
+    let (shard, parked) = (user.shard(), user.parked_token());
+    let outcome = run_recorded(task.run(user), ctx, shard, &task.name, parked).await;
+    if let (Some(intended), Iteration::Done | Iteration::Failed) = (intended, outcome) {
+        ctx.recorder
+            .latency(shard, &task.name, elapsed_micros(intended));
+    }
+    outcome
+}
+
+/// Runs a task or hook under the name `name` and records it: a success, a failure (an error
+/// or a caught panic), or, when the trial's grace period runs out first, a cut-off. A task
+/// that met the request limit (directly, or parked by `measure`) is not recorded.
+async fn run_recorded(
+    work: ScenarioFuture<'_>,
+    ctx: &TrialContext,
+    shard: usize,
+    name: &str,
+    parked: tokio_util::sync::CancellationToken,
+) -> Iteration {
     let started = Instant::now();
-    let parked = user.parked_token();
     let result = tokio::select! {
-        result = AssertUnwindSafe(task.run(user)).catch_unwind() => result,
+        result = AssertUnwindSafe(work).catch_unwind() => result,
         _ = ctx.kill.cancelled() => {
-            ctx.recorder.cancelled(user.shard(), "task", &task.name, CANCELLED_AT_STOP);
+            ctx.recorder.cancelled(shard, "task", name, CANCELLED_AT_STOP);
             return Iteration::Killed;
         }
         _ = parked.cancelled() => return Iteration::LimitReached,
     };
-    let service = elapsed_micros(started);
-    let outcome = match result {
+    let micros = elapsed_micros(started);
+    let error = match result {
         Ok(Ok(())) => {
-            ctx.recorder.task(user.shard(), &task.name, service, None);
-            Iteration::Done
+            ctx.recorder.task(shard, name, micros, None);
+            return Iteration::Done;
         }
         Ok(Err(error)) if is_limit(&error) => return Iteration::LimitReached,
-        Ok(Err(error)) => {
-            ctx.recorder
-                .task(user.shard(), &task.name, service, Some(describe(&error)));
-            Iteration::Failed
-        }
-        Err(panic) => {
-            ctx.recorder.task(
-                user.shard(),
-                &task.name,
-                service,
-                Some(panic_message(&*panic)),
-            );
-            Iteration::Failed
-        }
+        Ok(Err(error)) => describe(&error),
+        Err(panic) => panic_message(&*panic),
     };
-    if let Some(intended) = intended {
-        ctx.recorder
-            .latency(user.shard(), &task.name, elapsed_micros(intended));
-    }
-    outcome
+    ctx.recorder.task(shard, name, micros, Some(error));
+    Iteration::Failed
 }
 
 /// `panicked: <message>`, for a caught panic's payload.
@@ -235,28 +238,8 @@ pub async fn run_user_with(user: &mut User, plan: &TrialPlan, ctx: &TrialContext
 
 /// Runs a hook, recorded as a task of its own name; `false` when it failed or was cut short.
 pub async fn run_hook(user: &mut User, ctx: &TrialContext, hook: HookFn, name: &str) -> bool {
-    let started = Instant::now();
-    let parked = user.parked_token();
-    let result = tokio::select! {
-        result = AssertUnwindSafe(hook(user)).catch_unwind() => result,
-        _ = ctx.kill.cancelled() => {
-            ctx.recorder.cancelled(user.shard(), "task", name, CANCELLED_AT_STOP);
-            return false;
-        }
-        _ = parked.cancelled() => return false,
-    };
-    let micros = elapsed_micros(started);
-    let error = match result {
-        Ok(Ok(())) => {
-            ctx.recorder.task(user.shard(), name, micros, None);
-            return true;
-        }
-        Ok(Err(error)) if is_limit(&error) => return false,
-        Ok(Err(error)) => describe(&error),
-        Err(panic) => panic_message(&*panic),
-    };
-    ctx.recorder.task(user.shard(), name, micros, Some(error));
-    false
+    let (shard, parked) = (user.shard(), user.parked_token());
+    run_recorded(hook(user), ctx, shard, name, parked).await == Iteration::Done
 }
 
 fn is_limit(error: &anyhow::Error) -> bool {

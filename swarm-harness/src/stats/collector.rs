@@ -121,7 +121,14 @@ impl Collector {
             users: point.users,
             requests: total.count,
             failures: total.failures,
-            task_failures: self.totals.tasks.aggregated_where(|k| k == "task").failures,
+            // A count needs no merged histogram.
+            task_failures: self
+                .totals
+                .tasks
+                .iter()
+                .filter(|(kind, _, _)| *kind == "task")
+                .map(|(_, _, entry)| entry.failures)
+                .sum(),
             rps: point.rps,
             p95_us: point.p95_us,
         };
