@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests and benchmarks need, only those that are missing:
-#   chromium    the HTML report test loads the page in headless Chromium
+#   chromium    the HTML report and web UI tests load pages in headless Chromium
+#   curl        the web UI test runs the seeds' curl commands verbatim
+#   prometheus_client (PyPI, for python3)   the /metrics test parses with Prometheus's own parser
 #   the shell linter (package shellcheck): the test script lints the shell scripts
 #   wrk nginx time   the benchmarks (scripts/bench/*.sh): wrk and nginx as peers, GNU time
 #                    for CPU seconds and peak RSS
 # Usage: scripts/install-deps.sh [test|bench|all]   (default: test)
 set -euo pipefail
 
-want=(chromium shellcheck)
+want=(chromium shellcheck curl)
 case "${1:-test}" in
   test) ;;
   bench) want=(wrk nginx time) ;;
@@ -15,7 +17,15 @@ case "${1:-test}" in
   *) echo "error: unknown set \"$1\": expected test, bench or all" >&2; exit 2 ;;
 esac
 
-declare -A binary=([chromium]=/usr/bin/chromium [shellcheck]=/usr/bin/shellcheck [wrk]=/usr/bin/wrk [nginx]=/usr/sbin/nginx [time]=/usr/bin/time)
+declare -A binary=([chromium]=/usr/bin/chromium [shellcheck]=/usr/bin/shellcheck [curl]=/usr/bin/curl [wrk]=/usr/bin/wrk [nginx]=/usr/sbin/nginx [time]=/usr/bin/time)
+# The Python package first: it needs no root.
+if [[ "${1:-test}" != bench ]] && ! python3 -c 'import prometheus_client' 2>/dev/null; then
+  echo "installing: prometheus_client (pip)"
+  python3 -m pip install --quiet --user 'prometheus_client>=0.20' 2>/dev/null ||
+    python3 -m pip install --quiet 'prometheus_client>=0.20' ||
+    python3 -m pip install --quiet --break-system-packages 'prometheus_client>=0.20'
+fi
+
 missing=()
 for package in "${want[@]}"; do
   [[ -x "${binary[$package]}" ]] || missing+=("$package")

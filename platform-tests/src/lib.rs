@@ -14,7 +14,7 @@ pub use service::{Platform, PlatformConfig, spawn};
 
 /// The stress target's `main`: runs the registered scenarios against `PT_HOST`, or against a
 /// platform started in-process (configured by `PLATFORM_*` variables) when it is unset.
-/// At the end it prints what the embedded platform counted (logins, organizations, injected
+/// At the end it reports what the embedded platform counted (logins, organizations, injected
 /// errors), the ground truth to hold the reports against.
 pub fn stress_main() -> std::process::ExitCode {
     let embedded: std::sync::Arc<std::sync::OnceLock<Platform>> = std::sync::Arc::default();
@@ -28,10 +28,10 @@ pub fn stress_main() -> std::process::ExitCode {
             Ok(url)
         })
         .on_finish(move || {
-            if let Some(platform) = embedded.get() {
+            embedded.get().map(|platform| {
                 let counters = platform.counters();
                 let injected: u64 = counters.injected_errors.values().sum();
-                println!(
+                format!(
                     "embedded platform counted: {} logins, {} organizations created ({} deleted), \
                      {} apps created, {} injected errors, {} requests",
                     counters.logins,
@@ -40,8 +40,8 @@ pub fn stress_main() -> std::process::ExitCode {
                     counters.apps_created,
                     injected,
                     counters.requests.values().sum::<u64>()
-                );
-            }
+                )
+            })
         })
         .run()
 }

@@ -55,6 +55,8 @@ fn injected_errors_equal_reported_failures_and_sessions_are_reused() {
         // Allow the injected failures: the trials pass on their thresholds.
         "--thresholds",
         "fail_ratio < 50%",
+        "--web",
+        "off",
     ]);
     assert_eq!(code, ExitCode::SUCCESS);
 

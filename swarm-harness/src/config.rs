@@ -69,10 +69,11 @@ impl RawSetting {
 
     fn error(&self, expected: &'static str) -> ConfigError {
         // A URL that does not parse may still hold a password: it is not echoed.
-        let value = if self.env == "PT_HOST" {
-            redact_host(&self.value)
-        } else {
-            self.value.clone()
+        let value = match self.env {
+            "PT_HOST" => redact_host(&self.value),
+            // A secret is never echoed, not even a malformed one.
+            "PT_WEB_TOKEN" => "(hidden)".to_owned(),
+            _ => self.value.clone(),
         };
         ConfigError::Invalid {
             setting: self.setting(),
@@ -114,6 +115,16 @@ pub struct Overrides {
     pub max_body: Option<usize>,
     /// Distinct request names (and failure groups) per trial.
     pub max_names: Option<usize>,
+    /// Whether the live web UI is served (`PT_WEB`).
+    pub web: Option<bool>,
+    /// The web UI's port (`PT_LOCUST_PORT`); 0 takes any free one.
+    pub web_port: Option<u16>,
+    /// The address the web UI listens on.
+    pub web_host: Option<std::net::IpAddr>,
+    /// The token every web request must carry.
+    pub web_token: Option<String>,
+    /// Whether trials start by themselves (`PT_WEB_AUTOSTART`).
+    pub web_autostart: Option<bool>,
 }
 
 const USERS_FORM: &str = "a whole number of users from 1 to 1000000, such as 20";
@@ -208,10 +219,47 @@ impl Overrides {
                 "PT_SEED" => {
                     overrides.seed = Some(setting.parse_with(|v| v.parse().ok(), SEED_FORM)?)
                 }
+                "PT_WEB" => overrides.web = Some(setting.parse_with(switch, "on or off")?),
+                "PT_WEB_AUTOSTART" => {
+                    overrides.web_autostart = Some(setting.parse_with(switch, "true or false")?)
+                }
+                "PT_LOCUST_PORT" => {
+                    overrides.web_port = Some(setting.parse_with(
+                        |v| v.parse().ok(),
+                        "a port number from 0 to 65535 (0 takes any free port), such as 8089",
+                    )?)
+                }
+                "PT_WEB_HOST" => {
+                    overrides.web_host = Some(setting.parse_with(
+                        |v| match v {
+                            "localhost" => Some(std::net::Ipv4Addr::LOCALHOST.into()),
+                            _ => v.parse().ok(),
+                        },
+                        "an IP address to listen on, such as 127.0.0.1 or 0.0.0.0",
+                    )?)
+                }
+                "PT_WEB_TOKEN" => {
+                    overrides.web_token = Some(setting.parse_with(
+                        |v| {
+                            (v.len() >= 8 && v.bytes().all(|b| b.is_ascii_graphic()))
+                                .then(|| v.to_owned())
+                        },
+                        "a token of at least 8 printable characters without spaces",
+                    )?)
+                }
                 other => unreachable!("setting {other} has no parser"),
             }
         }
         Ok(overrides)
+    }
+}
+
+/// `on`/`off` and their usual spellings.
+fn switch(text: &str) -> Option<bool> {
+    match text.to_ascii_lowercase().as_str() {
+        "on" | "true" | "yes" | "1" => Some(true),
+        "off" | "false" | "no" | "0" => Some(false),
+        _ => None,
     }
 }
 
@@ -271,9 +319,13 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "PT_MAX_BODY",
     "PT_MAX_NAMES",
     "PT_ONLY_WITH_PARAM",
-    // Read by run_stress_tests.sh and by the web UI's settings (the seeds' names).
-    "PT_LOCUST_FILE",
     "PT_LOCUST_PORT",
+    "PT_WEB",
+    "PT_WEB_HOST",
+    "PT_WEB_TOKEN",
+    "PT_WEB_AUTOSTART",
+    // Read by run_stress_tests.sh (the seeds' name).
+    "PT_LOCUST_FILE",
 ];
 
 /// A warning for every `PT_*` variable in `names` that the harness does not read, naming the

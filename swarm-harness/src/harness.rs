@@ -15,14 +15,19 @@ use clap::{CommandFactory, FromArgMatches, Parser};
 use libtest_mimic::{Arguments, Failed, Trial};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{LoadProfile, Overrides, RawSetting, Source, redact_host, unknown_variables};
+use crate::config::{LoadProfile, Overrides, RawSetting, Source, unknown_variables};
+use crate::control;
 use crate::entry::Scenario;
+use crate::events::{EventBus, RunEvent, Sink};
 use crate::fixture::FixtureStore;
+use crate::printer::{Output, Printer};
+use crate::report::writer::ReportWriter;
 use crate::report::{self, Report, TrialIdentity};
 use crate::runner::{self, TrialEnv, TrialPlan};
 use crate::session::{ClientFactory, HttpSettings};
 use crate::trials::{TrialSpec, build_trials, keep_param, task_ratio_json};
 use crate::user::{TrialContext, User};
+use crate::web;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -88,6 +93,26 @@ struct Cli {
     /// Distinct request names and failure groups per trial; more fold into one entry [default: 1000].
     #[arg(long, value_name = "N", env = "PT_MAX_NAMES")]
     max_names: Option<String>,
+    /// Serve the live web UI, Locust's HTTP API and /metrics while the run lasts [default: on].
+    #[arg(long, value_name = "on|off", env = "PT_WEB")]
+    web: Option<String>,
+    /// The web UI's port; 0 takes any free one [default: 8089].
+    #[arg(long, value_name = "PORT", env = "PT_LOCUST_PORT")]
+    web_port: Option<String>,
+    /// The address the web UI listens on; beyond loopback it needs PT_WEB_TOKEN [default: 127.0.0.1].
+    #[arg(long, value_name = "IP", env = "PT_WEB_HOST")]
+    web_host: Option<String>,
+    /// A token every web request must carry (Bearer, or the password of Basic auth).
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "PT_WEB_TOKEN",
+        hide_env_values = true
+    )]
+    web_token: Option<String>,
+    /// Start each trial by itself; false waits for a start from the web UI or POST /swarm [default: true].
+    #[arg(long, value_name = "true|false", env = "PT_WEB_AUTOSTART")]
+    web_autostart: Option<String>,
 }
 
 type TargetFuture = Pin<Box<dyn Future<Output = anyhow::Result<String>> + Send>>;
@@ -98,8 +123,11 @@ type TargetHook = Box<dyn FnOnce() -> TargetFuture>;
 #[derive(Default)]
 pub struct Harness {
     embedded_target: Option<TargetHook>,
-    on_finish: Option<Box<dyn FnOnce()>>,
+    on_finish: Option<OnFinish>,
 }
+
+/// The `on_finish` hook: its text, if any, is printed by the printer.
+type OnFinish = Box<dyn FnOnce() -> Option<String>>;
 
 impl Harness {
     pub fn new() -> Self {
@@ -118,8 +146,9 @@ impl Harness {
     }
 
     /// Runs `finish` after the last trial and the fixtures' teardown (not for `--list`), for
-    /// example to print what an embedded server counted.
-    pub fn on_finish(mut self, finish: impl FnOnce() + 'static) -> Self {
+    /// example to report what an embedded server counted: the text it returns is printed
+    /// with the run's output (on stderr under `--format json`, so libtest's JSON stays valid).
+    pub fn on_finish(mut self, finish: impl FnOnce() -> Option<String> + 'static) -> Self {
         self.on_finish = Some(Box::new(finish));
         self
     }
@@ -219,6 +248,20 @@ impl Harness {
         if !listing {
             check_report_dir(&report_dir)?;
         }
+        // The web UI's port is bound before any load: a taken port is a usage error.
+        let web = match (listing, overrides.web.unwrap_or(true)) {
+            (false, true) => Some(
+                web::Bound::bind(web::WebConfig {
+                    host: overrides
+                        .web_host
+                        .unwrap_or(std::net::Ipv4Addr::LOCALHOST.into()),
+                    port: overrides.web_port.unwrap_or(web::DEFAULT_PORT),
+                    token: overrides.web_token.clone(),
+                })
+                .map_err(|e| e.to_string())?,
+            ),
+            _ => None,
+        };
         let host = match (&overrides.host, self.embedded_target) {
             (Some(host), _) => Some(host.to_string()),
             (None, Some(start)) if !listing => Some(
@@ -228,6 +271,31 @@ impl Harness {
             ),
             _ => None,
         };
+        let json_output = matches!(cli.libtest.format, Some(libtest_mimic::FormatSetting::Json));
+        let (output, interactive) = if json_output {
+            (Output::Stderr, std::io::stderr().is_terminal())
+        } else {
+            (Output::Stdout, std::io::stdout().is_terminal())
+        };
+        let live = Arc::new(std::sync::Mutex::new(web::live::Live::default()));
+        let mut sinks: Vec<Box<dyn Sink>> = vec![
+            Box::new(ReportWriter::new(report_dir.clone())),
+            Box::new(Printer::new(output, interactive)),
+        ];
+        let mut commands = None;
+        let mut web_url = None;
+        if let Some(bound) = web {
+            let (controller, receiver) = control::channel();
+            commands = Some(Arc::new(tokio::sync::Mutex::new(receiver)));
+            web_url = Some(bound.url());
+            sinks.push(Box::new(web::live::LiveSink(live.clone())));
+            let _guard = runtime.enter();
+            bound
+                .serve(live.clone(), controller)
+                .map_err(|e| format!("failed to serve the web UI: {e}"))?;
+        }
+        let autostart = overrides.web_autostart.unwrap_or(true) || commands.is_none();
+        let events = EventBus::new(sinks);
         let shared = Arc::new(Shared {
             runtime: runtime.clone(),
             env: TrialEnv {
@@ -242,12 +310,14 @@ impl Harness {
                     },
                 ),
                 interrupt: CancellationToken::new(),
-                interactive: std::io::stdout().is_terminal(),
+                events: events.clone(),
+                commands,
+                autostart,
             },
             overrides: overrides.clone(),
             host,
             report_dir,
-            reports: std::sync::Mutex::default(),
+            trials_run: std::sync::atomic::AtomicUsize::new(0),
         });
         if !listing {
             let interrupt = shared.env.interrupt.clone();
@@ -259,18 +329,35 @@ impl Harness {
                     interrupt.cancel();
                 }
             });
+            events.publish(RunEvent::RunStarted {
+                trials: specs.iter().map(|s| s.name.clone()).collect(),
+                web: web_url.clone(),
+            });
         }
         let trials = specs
             .into_iter()
-            .map(|spec| {
+            .enumerate()
+            .map(|(index, spec)| {
                 let ignore = spec.ignore;
                 let name = spec.name.clone();
                 let shared = shared.clone();
-                Trial::test(name, move || shared.run_trial(spec)).with_ignored_flag(ignore)
+                Trial::test(name, move || shared.run_trial(spec, index)).with_ignored_flag(ignore)
             })
             .collect();
         let conclusion = libtest_mimic::run(&cli.libtest, trials);
-        if !listing && let Err(error) = shared.finish_run(on_finish) {
+        if listing {
+            return Ok(conclusion.exit_code());
+        }
+        let finished = shared.finish_run(on_finish);
+        if !autostart {
+            // An interactive run keeps its page up for a look at the end, as Locust's does.
+            let url = web_url.unwrap_or_default();
+            events.publish(RunEvent::Note(format!(
+                "every trial has ended; the web UI stays up at {url} until Ctrl-C"
+            )));
+            runtime.block_on(shared.env.interrupt.cancelled());
+        }
+        if let Err(error) = finished {
             eprintln!("error: {error}");
             return Ok(ExitCode::FAILURE);
         }
@@ -397,6 +484,16 @@ fn raw_settings(cli: &Cli, matches: &clap::ArgMatches) -> Vec<RawSetting> {
         ),
         ("max_body", "PT_MAX_BODY", "--max-body", &cli.max_body),
         ("max_names", "PT_MAX_NAMES", "--max-names", &cli.max_names),
+        ("web", "PT_WEB", "--web", &cli.web),
+        ("web_port", "PT_LOCUST_PORT", "--web-port", &cli.web_port),
+        ("web_host", "PT_WEB_HOST", "--web-host", &cli.web_host),
+        ("web_token", "PT_WEB_TOKEN", "--web-token", &cli.web_token),
+        (
+            "web_autostart",
+            "PT_WEB_AUTOSTART",
+            "--web-autostart",
+            &cli.web_autostart,
+        ),
     ];
     settings
         .into_iter()
@@ -437,12 +534,12 @@ struct Shared {
     overrides: Overrides,
     host: Option<String>,
     report_dir: PathBuf,
-    /// The reports of this run's trials, for the index page and JUnit file.
-    reports: std::sync::Mutex<Vec<Report>>,
+    /// Trials that ran (and wrote reports).
+    trials_run: std::sync::atomic::AtomicUsize,
 }
 
 impl Shared {
-    fn run_trial(&self, spec: TrialSpec) -> Result<(), Failed> {
+    fn run_trial(&self, spec: TrialSpec, index: usize) -> Result<(), Failed> {
         if self.env.interrupt.is_cancelled() {
             return Err("interrupted before this trial started".into());
         }
@@ -458,20 +555,10 @@ impl Shared {
             shape: spec.shape,
             profile,
         });
-        println!();
-        println!(
-            "{}: {}{}",
-            plan.name,
-            plan.profile.describe(plan.shape.is_some()),
-            plan.profile
-                .host
-                .as_deref()
-                .map(|h| format!(" against {}", redact_host(h)))
-                .unwrap_or_default()
-        );
         let result = self
             .runtime
-            .block_on(runner::run_trial(plan.clone(), &self.env));
+            .block_on(runner::run_trial(plan, &self.env, index));
+        let plan = result.plan.clone();
         let mut report = Report::build(report::BuildInput {
             identity: TrialIdentity {
                 trial: plan.name.clone(),
@@ -492,21 +579,35 @@ impl Shared {
             totals: &result.totals,
             timeline: result.timeline,
         });
+        if let Some(at) = result.stats_reset_at {
+            report.warnings.push(format!(
+                "the statistics were reset {at:.1}s into the trial (web UI or /stats/reset): \
+                 the figures cover the {:.1}s since",
+                result.elapsed.as_secs_f64()
+            ));
+        }
         report.thresholds = plan.thresholds.evaluate(&result.totals, result.elapsed);
         report::judge(
             &mut report,
             !plan.thresholds.is_empty(),
             result.aborted_by.as_ref(),
         );
-        print!("{}", report::summary_table(&report));
-        let written = report::write_trial_files(&self.report_dir, &report)
-            .map_err(|error| Failed::from(error.to_string()))?;
-        println!("report: {}", written.display());
         let verdict = report.verdict.clone();
-        self.reports
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(report);
+        let trial = report.identity.trial.clone();
+        let errors = self.env.events.publish(RunEvent::TrialEnded {
+            index,
+            report: Arc::new(report),
+        });
+        self.trials_run
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if !errors.is_empty() {
+            return Err(errors.join("; ").into());
+        }
+        self.env.events.publish(RunEvent::ReportWritten {
+            path: self
+                .report_dir
+                .join(format!("{}.json", report::file_stem(&trial))),
+        });
         match verdict {
             None => Ok(()),
             Some(verdict) => Err(verdict.into()),
@@ -515,22 +616,20 @@ impl Shared {
 
     /// After the last trial: fixtures torn down, the `on_finish` hook, the run's index page and
     /// JUnit file.
-    fn finish_run(&self, on_finish: Option<Box<dyn FnOnce()>>) -> Result<(), report::ReportError> {
+    fn finish_run(&self, on_finish: Option<OnFinish>) -> Result<(), String> {
         self.teardown_fixtures();
-        if let Some(finish) = on_finish {
-            finish();
+        if let Some(text) = on_finish.and_then(|finish| finish()) {
+            self.env.events.publish(RunEvent::Note(text));
         }
-        let reports = std::mem::take(
-            &mut *self
-                .reports
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        );
-        if !reports.is_empty() {
-            report::write_run_files(&self.report_dir, &reports)?;
-            println!("reports: {}", self.report_dir.display());
+        let ran = self.trials_run.load(std::sync::atomic::Ordering::Relaxed) > 0;
+        let errors = self.env.events.publish(RunEvent::RunFinished {
+            report_dir: ran.then(|| self.report_dir.clone()),
+        });
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors.join("; "))
         }
-        Ok(())
     }
 
     fn teardown_fixtures(&self) {

@@ -56,10 +56,13 @@
 pub mod __private;
 pub mod compare;
 mod config;
+mod control;
 mod entry;
+pub mod events;
 mod fixture;
 mod harness;
 mod http1;
+mod printer;
 mod progress;
 pub mod report;
 mod request;
@@ -71,6 +74,7 @@ pub mod threshold;
 mod transaction;
 mod trials;
 mod user;
+mod web;
 
 pub use config::{DurationUnit, LoadProfile, parse_duration};
 pub use entry::WaitTime;

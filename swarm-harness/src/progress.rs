@@ -1,5 +1,5 @@
-//! Live progress of a trial: a bar on a terminal, a plain line every few seconds otherwise
-//! (CI logs), so a long run is never silent.
+//! Live progress of a trial: a bar on a terminal (drawn on stderr), a plain line every few
+//! seconds otherwise (CI logs), so a long run is never silent. The printer prints the lines.
 
 use std::time::Duration;
 
@@ -35,7 +35,8 @@ impl Progress {
         }
     }
 
-    pub fn update(&mut self, snapshot: &Snapshot) {
+    /// Moves the bar, or returns the line to print when one is due.
+    pub fn update(&mut self, snapshot: &Snapshot) -> Option<String> {
         let line = format!(
             "users {} | reqs {} | fails {} | task fails {} | {:.1} req/s | p95 {}",
             snapshot.users,
@@ -49,12 +50,16 @@ impl Progress {
             Some(bar) => {
                 bar.set_position(snapshot.elapsed_s as u64);
                 bar.set_message(line);
+                None
             }
             None if snapshot.elapsed_s - self.last_line >= LINE_EVERY => {
                 self.last_line = snapshot.elapsed_s;
-                println!("[{} {:>6.1}s] {line}", self.name, snapshot.elapsed_s);
+                Some(format!(
+                    "[{} {:>6.1}s] {line}",
+                    self.name, snapshot.elapsed_s
+                ))
             }
-            None => {}
+            None => None,
         }
     }
 

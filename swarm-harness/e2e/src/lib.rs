@@ -33,12 +33,21 @@ pub struct Counts {
 #[derive(Clone, Default)]
 struct Shared {
     counts: Arc<Mutex<Counts>>,
+    concurrency: Arc<Mutex<Concurrency>>,
+}
+
+/// Requests in `/concurrent` at once: now, and the most since it was last read.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Concurrency {
+    pub now: u64,
+    pub max: u64,
 }
 
 /// A running counting server.
 pub struct CountingServer {
     pub url: String,
     counts: Arc<Mutex<Counts>>,
+    concurrency: Arc<Mutex<Concurrency>>,
 }
 
 impl CountingServer {
@@ -61,6 +70,7 @@ impl CountingServer {
             .route("/timed", get(timed))
             .route("/timed-stats", get(timed_stats))
             .route("/stall", get(stall))
+            .route("/concurrent", get(concurrent))
             .route("/{*path}", get(counted))
             .layer(axum::middleware::from_fn_with_state(shared.clone(), count))
             .with_state(shared.clone());
@@ -72,7 +82,17 @@ impl CountingServer {
         CountingServer {
             url,
             counts: shared.counts,
+            concurrency: shared.concurrency,
         }
+    }
+
+    /// The most requests `/concurrent` served at once since the last call; starts again
+    /// from those in flight now.
+    pub fn take_max_concurrency(&self) -> u64 {
+        let mut concurrency = self.concurrency.lock().unwrap();
+        let max = concurrency.max;
+        concurrency.max = concurrency.now;
+        max
     }
 
     pub fn counts(&self) -> Counts {
@@ -165,6 +185,19 @@ async fn stall(State(shared): State<Shared>) -> &'static str {
     "stall"
 }
 
+/// Holds each request 50 ms, counting how many are in at once: with users that do not wait,
+/// the concurrency the server sees is the number of users.
+async fn concurrent(State(shared): State<Shared>) -> &'static str {
+    {
+        let mut c = shared.concurrency.lock().unwrap();
+        c.now += 1;
+        c.max = c.max.max(c.now);
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    shared.concurrency.lock().unwrap().now -= 1;
+    "concurrent"
+}
+
 /// The `q` quantile of `values` (nearest rank).
 pub fn quantile(values: &[u64], q: f64) -> u64 {
     let mut sorted = values.to_vec();
@@ -195,6 +228,13 @@ pub async fn run_stress(
             if key.starts_with("PT_") {
                 command.env_remove(key);
             }
+        }
+        // Tests run side by side: unless a test serves the web UI, none takes its fixed port.
+        let web = env
+            .iter()
+            .any(|(key, _)| key.starts_with("PT_WEB") || key == "PT_LOCUST_PORT");
+        if !web {
+            command.env("PT_WEB", "off");
         }
         command.envs(env).output().expect("the stress binary runs")
     })
@@ -232,4 +272,113 @@ pub fn task_entry<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_js
         .iter()
         .find(|e| e["name"] == name)
         .unwrap_or_else(|| panic!("no task entry {name} in {}", report["tasks"]))
+}
+
+/// A stress binary running as a child process with its web UI on a free port: its output is
+/// collected as it comes, and the UI's address is read from its first lines.
+pub struct WebRun {
+    pub child: std::process::Child,
+    /// `http://127.0.0.1:PORT/`
+    pub url: String,
+    output: Arc<Mutex<String>>,
+}
+
+impl WebRun {
+    /// Starts `binary` with `args` and `env` (plus `PT_LOCUST_PORT=0` unless given) and waits
+    /// up to 60 s for its `web UI:` line.
+    pub fn start(binary: &str, args: &[&str], env: &[(&str, &str)]) -> WebRun {
+        use std::io::BufRead;
+        let mut command = std::process::Command::new(binary);
+        command.args(args);
+        for (key, _) in std::env::vars() {
+            if key.starts_with("PT_") {
+                command.env_remove(key);
+            }
+        }
+        if !env.iter().any(|(k, _)| *k == "PT_LOCUST_PORT") {
+            command.env("PT_LOCUST_PORT", "0");
+        }
+        command.envs(env.iter().copied());
+        command.stdout(std::process::Stdio::piped());
+        command.stderr(std::process::Stdio::piped());
+        let mut child = command.spawn().expect("the stress binary starts");
+        let output = Arc::new(Mutex::new(String::new()));
+        let (url_tx, url_rx) = std::sync::mpsc::channel();
+        let stdout = child.stdout.take().expect("piped");
+        let stderr = child.stderr.take().expect("piped");
+        for (stream, url_tx) in [
+            (
+                Box::new(stdout) as Box<dyn std::io::Read + Send>,
+                Some(url_tx),
+            ),
+            (Box::new(stderr), None),
+        ] {
+            let output = output.clone();
+            std::thread::spawn(move || {
+                for line in std::io::BufReader::new(stream).lines() {
+                    let Ok(line) = line else { break };
+                    if let (Some(tx), Some(url)) = (&url_tx, line.strip_prefix("web UI: ")) {
+                        let _ = tx.send(url.trim().to_owned());
+                    }
+                    let mut output = output.lock().unwrap();
+                    output.push_str(&line);
+                    output.push('\n');
+                }
+            });
+        }
+        let url = url_rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| {
+                let _ = child.kill();
+                panic!("no web UI line; output:\n{}", output.lock().unwrap())
+            });
+        WebRun { child, url, output }
+    }
+
+    /// Everything printed so far (stdout and stderr, interleaved by line).
+    pub fn output(&self) -> String {
+        self.output.lock().unwrap().clone()
+    }
+
+    /// Sends SIGTERM and waits (at most 60 s) for the exit status.
+    pub fn terminate(mut self) -> (std::process::ExitStatus, String) {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                // Let the readers take the last lines.
+                std::thread::sleep(Duration::from_millis(100));
+                return (status, self.output());
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("the stress binary did not stop; output:\n{}", self.output());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for WebRun {
+    fn drop(&mut self) {
+        // A failed test must not leave a swarm behind.
+        let _ = self.child.kill();
+    }
+}
+
+/// Polls `check` every 100 ms until it returns `Some`, at most `seconds`.
+pub fn eventually<T>(seconds: u64, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + Duration::from_secs(seconds);
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }

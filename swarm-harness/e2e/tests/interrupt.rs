@@ -25,6 +25,8 @@ async fn interrupt_with(signal: &str) {
         .args(["--exact", "limited", "--duration", "10m"])
         .env("PT_HOST", &server.url)
         .env("PT_REPORT_DIR", dir.path())
+        // The web UI is on (any free port): an interrupted run still ends and writes reports.
+        .env("PT_LOCUST_PORT", "0")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

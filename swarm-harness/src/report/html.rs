@@ -10,10 +10,10 @@ use serde_json::json;
 
 use super::{EntryReport, Report, file_stem, format_micros};
 
-const CHARTIST_JS: &str = include_str!("../../assets/chartist/chartist.umd.js");
-const CHARTIST_CSS: &str = include_str!("../../assets/chartist/chartist.css");
+pub(crate) const CHARTIST_JS: &str = include_str!("../../assets/chartist/chartist.umd.js");
+pub(crate) const CHARTIST_CSS: &str = include_str!("../../assets/chartist/chartist.css");
 
-const STYLE: &str = r#"
+pub(crate) const STYLE: &str = r#"
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; color: #1d2430; background: #f5f6f8; }
 header { background: #1d2430; color: #fff; padding: 16px 28px; }
 header h1 { margin: 0; font-size: 20px; }

@@ -3,14 +3,14 @@
 
 pub mod csv;
 mod files;
-mod histogram;
-mod html;
+pub(crate) mod html;
 mod json;
 mod junit;
 mod model;
 pub mod serde_duration;
 mod summary;
 mod verdict;
+pub(crate) mod writer;
 
 pub use files::{read_dir_reports, write_run_files, write_trial_files};
 pub use html::{index_page, trial_page};

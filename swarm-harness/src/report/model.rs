@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::histogram;
 use crate::runner::Outcome;
+use crate::stats::histogram;
 use crate::stats::round3;
 use crate::stats::{Entry, LATENCY_KIND, PERCENTILES, Shard, TimelinePoint, quantile_of_percent};
 use crate::threshold::Verdict;

@@ -24,7 +24,7 @@ pub fn judge(report: &mut Report, has_thresholds: bool, aborted_by: Option<&Verd
                 ));
             }
         }
-        Outcome::Completed | Outcome::RequestLimit => {}
+        Outcome::Completed | Outcome::RequestLimit | Outcome::Stopped => {}
     }
     problems.extend(report.errors.iter().cloned());
     let tasks: u64 = report.tasks.iter().map(|task| task.count).sum();

@@ -1,5 +1,7 @@
 //! The runner: turns a trial plan into a swarm of users for a duration, then stops them all.
 
+mod closed;
+mod crew;
 mod open;
 mod plan;
 mod schedule;

@@ -6,10 +6,8 @@
 
 use std::time::Duration;
 
-use tokio_util::sync::CancellationToken;
-
+use super::crew::Crew;
 use super::plan::Launch;
-use super::user_loop::{ActiveGuard, new_user, run_user_with, supervised};
 use crate::LoadShape;
 use crate::shape::adjust;
 
@@ -20,15 +18,8 @@ pub const SHAPE_TICK: Duration = Duration::from_millis(100);
 const SPAWN_BATCH: usize = 256;
 
 pub async fn drive(launch: Launch, mut shape: Box<dyn LoadShape>) {
-    let Launch {
-        plan,
-        ctx,
-        active,
-        users,
-        started,
-    } = launch;
-    let mut running: Vec<CancellationToken> = Vec::new();
-    let mut next_id = 0;
+    let (plan, ctx, started) = (launch.plan.clone(), launch.ctx.clone(), launch.started);
+    let mut crew = Crew::new(launch);
     let mut warned = false;
     let mut ticker = tokio::time::interval(SHAPE_TICK);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -54,7 +45,7 @@ pub async fn drive(launch: Launch, mut shape: Box<dyn LoadShape>) {
         } else {
             target.min(cap)
         };
-        let (start, stop) = adjust(running.len(), target);
+        let (start, stop) = adjust(crew.len(), target);
         for started_now in 0..start {
             if started_now % SPAWN_BATCH == SPAWN_BATCH - 1 {
                 tokio::task::yield_now().await;
@@ -62,23 +53,8 @@ pub async fn drive(launch: Launch, mut shape: Box<dyn LoadShape>) {
                     return;
                 }
             }
-            let token = ctx.stop.child_token();
-            running.push(token.clone());
-            let (plan, ctx, active) = (plan.clone(), ctx.clone(), active.clone());
-            let id = next_id;
-            next_id += 1;
-            let supervisor = ctx.clone();
-            users.spawn(supervised(supervisor, async move {
-                let _active = ActiveGuard::new(active);
-                let mut user = new_user(id, &plan, &ctx);
-                user.set_stop(token);
-                run_user_with(&mut user, &plan, &ctx).await;
-            }));
+            crew.start_one();
         }
-        for _ in 0..stop {
-            if let Some(token) = running.pop() {
-                token.cancel();
-            }
-        }
+        crew.stop_down_to(crew.len().saturating_sub(stop));
     }
 }

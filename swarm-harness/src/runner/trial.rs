@@ -6,15 +6,17 @@ use std::sync::atomic::AtomicUsize;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use tokio::sync::oneshot;
+use tokio::sync::{Notify, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::closed::{self, Target};
 use super::plan::Launch;
-use super::user_loop::{panic_message, run_user, supervised};
-use super::{TrialPlan, open, shaped, spawn_offsets};
+use super::user_loop::panic_message;
+use super::{TrialPlan, open, shaped};
+use crate::control::{Command, Commands, Envelope, Swarm};
+use crate::events::{EventBus, RunEvent, Tick, TrialInfo};
 use crate::fixture::FixtureStore;
-use crate::progress::Progress;
 use crate::session::ClientFactory;
 use crate::shape::{Constant, LoadShape};
 use crate::stats::{Collector, Recorder, Shard, TimelinePoint};
@@ -28,8 +30,12 @@ pub struct TrialEnv {
     pub clients: ClientFactory,
     /// Cancelled by Ctrl-C: every trial stops as if its duration had run out.
     pub interrupt: CancellationToken,
-    /// Live progress as a bar (terminal) rather than periodic lines (CI logs).
-    pub interactive: bool,
+    /// Where the trial's events go.
+    pub events: Arc<EventBus>,
+    /// Commands from the web UI and its API, taken by the trial that runs; `None` without it.
+    pub commands: Option<Arc<tokio::sync::Mutex<Commands>>>,
+    /// Whether a trial starts by itself, or waits for a swarm command (`PT_WEB_AUTOSTART`).
+    pub autostart: bool,
 }
 
 /// Why a trial ended.
@@ -44,11 +50,14 @@ pub enum Outcome {
     Interrupted,
     /// An `abort_on_fail` threshold was breached.
     Aborted,
+    /// It was stopped from the web UI or its API (`/stop`).
+    Stopped,
 }
 
 /// What a trial produced.
 pub struct TrialResult {
     pub started_at: time::OffsetDateTime,
+    /// The time the statistics cover: since the start, or since the last reset.
     pub elapsed: Duration,
     pub totals: Shard,
     pub timeline: Vec<TimelinePoint>,
@@ -61,10 +70,31 @@ pub struct TrialResult {
     pub folded_requests: u64,
     /// Problems of the runner itself (a panicking load shape, say): each fails the trial.
     pub errors: Vec<String>,
+    /// When the statistics were last reset, in seconds after the start.
+    pub stats_reset_at: Option<f64>,
+    /// The plan that ran: the one given, or the one a swarm command started.
+    pub plan: Arc<TrialPlan>,
 }
 
-/// Runs one trial to its end.
-pub async fn run_trial(plan: Arc<TrialPlan>, env: &TrialEnv) -> TrialResult {
+/// Runs one trial (the `index`th of the run) to its end.
+pub async fn run_trial(plan: Arc<TrialPlan>, env: &TrialEnv, index: usize) -> TrialResult {
+    let mut commands = match &env.commands {
+        Some(commands) => Some(commands.lock().await),
+        None => None,
+    };
+    let mut plan = plan;
+    if !env.autostart
+        && let Some(commands) = commands.as_deref_mut()
+    {
+        env.events.publish(RunEvent::TrialWaiting {
+            index,
+            name: plan.name.clone(),
+        });
+        match wait_for_start(commands, &plan, &env.interrupt).await {
+            Some(started) => plan = started,
+            None => return nothing_ran(plan),
+        }
+    }
     let started_at = time::OffsetDateTime::now_utc();
     let started = Instant::now();
     let profile = &plan.profile;
@@ -82,15 +112,44 @@ pub async fn run_trial(plan: Arc<TrialPlan>, env: &TrialEnv) -> TrialResult {
         errors: std::sync::Mutex::default(),
     });
     let active = Arc::new(AtomicUsize::new(0));
+    let model = model(&plan);
+    let steerable = matches!(model, Model::Hatch);
+    env.events
+        .publish(RunEvent::TrialStarted(Arc::new(TrialInfo {
+            index,
+            name: plan.name.clone(),
+            description: profile.describe(plan.shape.is_some()),
+            host: profile.host.as_deref().map(crate::config::redact_host),
+            duration_s: profile.duration.as_secs_f64(),
+            steerable,
+            thresholds: plan
+                .thresholds
+                .0
+                .iter()
+                .map(|t| t.expression.clone())
+                .collect(),
+        })));
+    let target = Target {
+        users: profile.users,
+        rate: profile.hatch_rate,
+    };
+    if steerable {
+        env.events.publish(RunEvent::UsersChanged {
+            target: target.users,
+            rate: target.rate,
+        });
+    }
 
     let (finished, finished_rx) = oneshot::channel();
-    let progress = Progress::new(&plan.name, profile.duration, env.interactive);
+    let reset = Arc::new(Notify::new());
     let collector = tokio::spawn(collect(
         Collector::new(recorder, active.clone(), started),
-        progress,
         Watch {
+            trial: index,
             thresholds: plan.thresholds.clone(),
             stop: ctx.stop.clone(),
+            events: env.events.clone(),
+            reset: reset.clone(),
         },
         finished_rx,
     ));
@@ -103,15 +162,25 @@ pub async fn run_trial(plan: Arc<TrialPlan>, env: &TrialEnv) -> TrialResult {
         users: users.clone(),
         started,
     };
-    let spawner = match model(&plan) {
-        Model::Hatch => tokio::spawn(spawn_users(launch)),
+    let (steer, steered) = watch::channel(target);
+    let spawner = match model {
+        Model::Hatch => tokio::spawn(closed::drive(launch, steered)),
         Model::Shaped(shape) => tokio::spawn(shaped::drive(launch, shape)),
         Model::Open(shape) => tokio::spawn(open::drive(launch, shape)),
     };
-    tokio::select! {
-        _ = tokio::time::sleep(profile.duration) => {}
-        _ = ctx.stop.cancelled() => {}
-    }
+    let conductor = Conductor {
+        plan: &plan,
+        stop: &ctx.stop,
+        steer: steerable.then_some(&steer),
+        reset: &reset,
+        events: &env.events,
+    };
+    let stopped = conductor
+        .run(
+            started.checked_add(profile.duration),
+            commands.as_deref_mut(),
+        )
+        .await;
     ctx.stop.cancel();
     if let Err(error) = spawner.await
         && error.is_panic()
@@ -137,14 +206,21 @@ pub async fn run_trial(plan: Arc<TrialPlan>, env: &TrialEnv) -> TrialResult {
     ctx.background.wait().await;
 
     let _ = finished.send(());
-    let (totals, timeline, aborted_by) =
-        collector.await.expect("the collector task does not panic");
+    let Collected {
+        totals,
+        timeline,
+        aborted_by,
+        elapsed,
+        reset_at,
+    } = collector.await.expect("the collector task does not panic");
     let outcome = if env.interrupt.is_cancelled() {
         Outcome::Interrupted
     } else if aborted_by.is_some() {
         Outcome::Aborted
     } else if ctx.recorder.limit_reached() {
         Outcome::RequestLimit
+    } else if stopped {
+        Outcome::Stopped
     } else {
         Outcome::Completed
     };
@@ -156,7 +232,7 @@ pub async fn run_trial(plan: Arc<TrialPlan>, env: &TrialEnv) -> TrialResult {
     );
     TrialResult {
         started_at,
-        elapsed: started.elapsed(),
+        elapsed,
         totals,
         timeline,
         outcome,
@@ -164,6 +240,179 @@ pub async fn run_trial(plan: Arc<TrialPlan>, env: &TrialEnv) -> TrialResult {
         dropped_iterations: ctx.recorder.dropped(),
         folded_requests: ctx.recorder.folded(),
         errors,
+        stats_reset_at: reset_at,
+        plan,
+    }
+}
+
+/// The result of a trial interrupted before it started.
+fn nothing_ran(plan: Arc<TrialPlan>) -> TrialResult {
+    TrialResult {
+        started_at: time::OffsetDateTime::now_utc(),
+        elapsed: Duration::ZERO,
+        totals: Shard::default(),
+        timeline: Vec::new(),
+        outcome: Outcome::Interrupted,
+        aborted_by: None,
+        dropped_iterations: 0,
+        folded_requests: 0,
+        errors: Vec::new(),
+        stats_reset_at: None,
+        plan,
+    }
+}
+
+/// Waits for a swarm command; the plan it starts, or `None` when interrupted first.
+async fn wait_for_start(
+    commands: &mut Commands,
+    plan: &Arc<TrialPlan>,
+    interrupt: &CancellationToken,
+) -> Option<Arc<TrialPlan>> {
+    loop {
+        let envelope = tokio::select! {
+            envelope = next_command(Some(commands)) => envelope,
+            _ = interrupt.cancelled() => return None,
+        };
+        match envelope.command.clone() {
+            Command::Swarm(swarm) => {
+                let (started, message) = start_plan(plan, swarm);
+                envelope.reply(Ok(message));
+                return Some(started);
+            }
+            Command::Stop => envelope.reply(Ok(format!(
+                "no swarm is running; {} waits for a start",
+                plan.name
+            ))),
+            Command::ResetStats => envelope.reply(Ok("statistics reset".to_owned())),
+        }
+    }
+}
+
+/// The plan a swarm command starts, and what to tell its sender.
+fn start_plan(plan: &TrialPlan, swarm: Swarm) -> (Arc<TrialPlan>, String) {
+    let mut started = plan.clone();
+    let profile = &mut started.profile;
+    if let Some(run_time) = swarm.run_time {
+        profile.duration = run_time;
+    }
+    if let Some(host) = swarm.host {
+        profile.host = Some(host.to_string());
+    }
+    let message = match model(plan) {
+        Model::Hatch => {
+            profile.users = swarm.users;
+            profile.hatch_rate = swarm.rate;
+            format!(
+                "Swarming started: {} users at {}/s in {}",
+                swarm.users, swarm.rate, plan.name
+            )
+        }
+        Model::Shaped(_) | Model::Open(_) => format!(
+            "Swarming started: {} follows its load shape or arrival rate; the user count and              rate given were not used",
+            plan.name
+        ),
+    };
+    (Arc::new(started), message)
+}
+
+/// The next command, or never when there is no web UI (or it has gone).
+async fn next_command(commands: Option<&mut Commands>) -> Envelope {
+    match commands {
+        Some(commands) => match commands.recv().await {
+            Some(envelope) => envelope,
+            None => std::future::pending().await,
+        },
+        None => std::future::pending().await,
+    }
+}
+
+/// Holds a running trial until its end (the deadline, a stop) and applies the commands that
+/// arrive meanwhile.
+struct Conductor<'a> {
+    plan: &'a TrialPlan,
+    stop: &'a CancellationToken,
+    /// The closed model's target, when the trial can be steered.
+    steer: Option<&'a watch::Sender<Target>>,
+    reset: &'a Notify,
+    events: &'a EventBus,
+}
+
+impl Conductor<'_> {
+    /// Runs until the deadline (`None`: beyond what an `Instant` holds) or a stop; `true`
+    /// when a stop command ended it.
+    async fn run(
+        &self,
+        mut deadline: Option<Instant>,
+        mut commands: Option<&mut Commands>,
+    ) -> bool {
+        loop {
+            let envelope = tokio::select! {
+                _ = sleep_until(deadline) => return false,
+                _ = self.stop.cancelled() => return false,
+                envelope = next_command(commands.as_deref_mut()) => envelope,
+            };
+            let command = envelope.command.clone();
+            match command {
+                Command::Stop => {
+                    envelope.reply(Ok(format!("stopped {}", self.plan.name)));
+                    self.stop.cancel();
+                    return true;
+                }
+                Command::ResetStats => {
+                    self.reset.notify_one();
+                    envelope.reply(Ok("statistics reset".to_owned()));
+                }
+                Command::Swarm(swarm) => {
+                    let result = self.steer(&swarm);
+                    if result.is_ok()
+                        && let Some(run_time) = swarm.run_time
+                    {
+                        deadline = Instant::now().checked_add(run_time);
+                    }
+                    envelope.reply(result);
+                }
+            }
+        }
+    }
+
+    fn steer(&self, swarm: &Swarm) -> Result<String, String> {
+        let Some(steer) = self.steer else {
+            return Err(format!(
+                "{} follows its load shape or arrival rate; its user count cannot be changed                  while it runs",
+                self.plan.name
+            ));
+        };
+        if let Some(host) = &swarm.host
+            && self
+                .plan
+                .profile
+                .host
+                .as_deref()
+                .map(str::parse::<url::Url>)
+                != Some(Ok(host.clone()))
+        {
+            return Err("the host can only be chosen when a swarm starts".to_owned());
+        }
+        steer.send_replace(Target {
+            users: swarm.users,
+            rate: swarm.rate,
+        });
+        self.events.publish(RunEvent::UsersChanged {
+            target: swarm.users,
+            rate: swarm.rate,
+        });
+        Ok(format!(
+            "Swarming: {} users at {}/s in {}",
+            swarm.users, swarm.rate, self.plan.name
+        ))
+    }
+}
+
+/// Sleeps until `at`; forever when `None`.
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
     }
 }
 
@@ -195,62 +444,84 @@ fn model(plan: &TrialPlan) -> Model {
     }
 }
 
-async fn spawn_users(launch: Launch) {
-    let Launch {
-        plan,
-        ctx,
-        active,
-        users,
-        started,
-    } = launch;
-    let profile = &plan.profile;
-    for (id, offset) in spawn_offsets(profile.users, profile.hatch_rate).enumerate() {
-        let Some(at) = started.checked_add(offset) else {
-            return;
-        };
-        tokio::select! {
-            _ = tokio::time::sleep_until(at.into()) => {}
-            _ = ctx.stop.cancelled() => return,
-        }
-        users.spawn(supervised(
-            ctx.clone(),
-            run_user(id, plan.clone(), ctx.clone(), active.clone()),
-        ));
-    }
-}
-
-/// The `abort_on_fail` thresholds the collector checks after every tick.
+/// What the collector needs besides the statistics: the `abort_on_fail` thresholds it checks
+/// after every tick, the stop it triggers, where ticks go, and the reset signal.
 struct Watch {
+    trial: usize,
     thresholds: Thresholds,
     stop: CancellationToken,
+    events: Arc<EventBus>,
+    reset: Arc<Notify>,
+}
+
+/// What the collector hands back at the end.
+struct Collected {
+    totals: Shard,
+    timeline: Vec<TimelinePoint>,
+    aborted_by: Option<Verdict>,
+    /// The time the statistics cover.
+    elapsed: Duration,
+    reset_at: Option<f64>,
 }
 
 async fn collect(
     mut collector: Collector,
-    mut progress: Progress,
     watch: Watch,
     mut finished: oneshot::Receiver<()>,
-) -> (Shard, Vec<TimelinePoint>, Option<Verdict>) {
+) -> Collected {
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ticker.tick().await;
     let mut aborted_by = None;
+    let mut reset_at = None;
     loop {
         tokio::select! {
             _ = ticker.tick() => {
-                progress.update(&collector.tick());
+                publish_tick(&mut collector, &watch);
                 if aborted_by.is_none()
                     && let Some(breach) =
                         watch.thresholds.abort_reason(collector.totals(), collector.elapsed())
                 {
+                    watch.events.publish(RunEvent::ThresholdBreached(breach.clone()));
                     aborted_by = Some(breach);
                     watch.stop.cancel();
                 }
             }
+            _ = watch.reset.notified() => {
+                let at_s = collector.reset();
+                reset_at = Some(at_s);
+                watch.events.publish(RunEvent::StatsReset { at_s });
+            }
             _ = &mut finished => break,
         }
     }
-    progress.finish();
-    let (totals, timeline) = collector.finish();
-    (totals, timeline, aborted_by)
+    // The last tick takes what is left, so every consumer's totals equal the report's.
+    publish_tick(&mut collector, &watch);
+    let elapsed = collector.elapsed();
+    let (totals, timeline) = collector.into_totals();
+    Collected {
+        totals,
+        timeline,
+        aborted_by,
+        elapsed,
+        reset_at,
+    }
+}
+
+fn publish_tick(collector: &mut Collector, watch: &Watch) {
+    let interval = collector.tick();
+    let thresholds = if watch.thresholds.is_empty() {
+        Vec::new()
+    } else {
+        watch
+            .thresholds
+            .evaluate(collector.totals(), collector.elapsed())
+    };
+    watch.events.publish(RunEvent::Tick(Arc::new(Tick {
+        trial: watch.trial,
+        snapshot: interval.snapshot,
+        point: interval.point,
+        interval: interval.stats,
+        thresholds,
+    })));
 }

@@ -173,18 +173,6 @@ pub fn supervised(
     })
 }
 
-/// Runs one user until its stop token is cancelled.
-pub async fn run_user(
-    id: usize,
-    plan: Arc<TrialPlan>,
-    ctx: Arc<TrialContext>,
-    active: Arc<AtomicUsize>,
-) {
-    let _active = ActiveGuard::new(active);
-    let mut user = new_user(id, &plan, &ctx);
-    run_user_with(&mut user, &plan, &ctx).await;
-}
-
 /// A user of this trial, seeded from `PT_SEED` when set.
 pub fn new_user(id: usize, plan: &TrialPlan, ctx: &Arc<TrialContext>) -> User {
     let seed = plan.profile.seed.map(|seed| seed_for(seed, &plan.name, id));

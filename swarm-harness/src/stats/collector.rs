@@ -40,7 +40,7 @@ pub struct TimelinePoint {
 }
 
 /// The latest figures, for live progress.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Snapshot {
     pub elapsed_s: f64,
     pub users: usize,
@@ -50,12 +50,23 @@ pub struct Snapshot {
     pub task_failures: u64,
     pub rps: f64,
     pub p95_us: u64,
+    /// Open model: iterations due while no user was free, so far.
+    pub dropped_iterations: u64,
+}
+
+/// What one tick took: the figures and the interval's statistics.
+pub struct Interval {
+    pub snapshot: Snapshot,
+    pub point: TimelinePoint,
+    /// Everything recorded in the interval.
+    pub stats: Shard,
 }
 
 pub struct Collector {
     recorder: Arc<Recorder>,
     users: Arc<AtomicUsize>,
     started: Instant,
+    stats_since: Instant,
     last_tick: Instant,
     totals: Shard,
     aggregated: Entry,
@@ -68,6 +79,7 @@ impl Collector {
             recorder,
             users,
             started,
+            stats_since: started,
             last_tick: started,
             totals: Shard::default(),
             aggregated: Entry::default(),
@@ -76,7 +88,7 @@ impl Collector {
     }
 
     /// Takes the interval since the last tick into the totals and the timeline.
-    pub fn tick(&mut self) -> Snapshot {
+    pub fn tick(&mut self) -> Interval {
         let now = Instant::now();
         let seconds = now.duration_since(self.last_tick).as_secs_f64().max(1e-3);
         self.last_tick = now;
@@ -131,9 +143,32 @@ impl Collector {
                 .sum(),
             rps: point.rps,
             p95_us: point.p95_us,
+            dropped_iterations: self.recorder.dropped(),
         };
-        self.timeline.push(point);
-        snapshot
+        self.timeline.push(point.clone());
+        Interval {
+            snapshot,
+            point,
+            stats: interval,
+        }
+    }
+
+    /// Forgets everything taken so far and what the shards hold now: the statistics start
+    /// again from zero (`/stats/reset`). Returns when that was, in seconds since the start.
+    pub fn reset(&mut self) -> f64 {
+        let now = Instant::now();
+        drop(self.recorder.take());
+        self.last_tick = now;
+        self.stats_since = now;
+        self.totals = Shard::default();
+        self.aggregated = Entry::default();
+        self.timeline.clear();
+        now.duration_since(self.started).as_secs_f64()
+    }
+
+    /// When the statistics began: the start, or the last reset.
+    pub fn stats_since(&self) -> Instant {
+        self.stats_since
     }
 
     /// Everything taken so far.
@@ -141,13 +176,13 @@ impl Collector {
         &self.totals
     }
 
+    /// The time the statistics cover: since the start, or the last reset.
     pub fn elapsed(&self) -> std::time::Duration {
-        self.started.elapsed()
+        self.stats_since.elapsed()
     }
 
-    /// The totals and the timeline, after a last tick that takes what is left.
-    pub fn finish(mut self) -> (Shard, Vec<TimelinePoint>) {
-        self.tick();
+    /// The totals and the timeline; a last [`Collector::tick`] first takes what is left.
+    pub fn into_totals(self) -> (Shard, Vec<TimelinePoint>) {
         (self.totals, self.timeline)
     }
 }

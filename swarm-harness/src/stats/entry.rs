@@ -8,7 +8,7 @@ use hdrhistogram::Histogram;
 pub use swarm_harness_syntax::{PERCENTILES, quantile_of_percent};
 
 /// Counts and response times of one request name or task, in microseconds.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Entry {
     pub count: u64,
     pub failures: u64,
@@ -16,6 +16,7 @@ pub struct Entry {
     pub min_micros: u64,
     pub max_micros: u64,
     pub content_bytes: u64,
+    #[serde(with = "super::histogram")]
     pub histogram: Histogram<u64>,
 }
 
@@ -152,6 +153,13 @@ impl EntryTable {
         rows.into_iter()
     }
 
+    /// Whether the table holds the entry (kind, name).
+    pub fn contains(&self, kind: &str, name: &str) -> bool {
+        self.by_name
+            .get(name)
+            .is_some_and(|kinds| kinds.iter().any(|(k, _)| &**k == kind))
+    }
+
     /// All entries added into one.
     pub fn aggregated(&self) -> Entry {
         self.aggregated_where(|_| true)
@@ -166,6 +174,38 @@ impl EntryTable {
             }
         }
         total
+    }
+}
+
+/// One row of a serialized table.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Row<E> {
+    kind: String,
+    name: String,
+    #[serde(flatten)]
+    entry: E,
+}
+
+/// A table travels as a list of rows, sorted like [`EntryTable::iter`].
+impl serde::Serialize for EntryTable {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter().map(|(kind, name, entry)| Row {
+            kind: kind.to_owned(),
+            name: name.to_owned(),
+            entry,
+        }))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for EntryTable {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let rows = Vec::<Row<Entry>>::deserialize(deserializer)?;
+        let mut table = EntryTable::default();
+        for row in rows {
+            // A repeated row adds up, as a merge would.
+            table.entry(&row.kind, &row.name).extend(&row.entry);
+        }
+        Ok(table)
     }
 }
 

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 /// What identifies a failure group.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct FailureKey {
     pub kind: String,
     pub name: String,
@@ -24,10 +24,41 @@ pub struct FailureSample {
     pub body: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FailureGroup {
     pub occurrences: u64,
     pub sample: Option<FailureSample>,
+}
+
+/// One serialized group.
+#[derive(Serialize, Deserialize)]
+struct Row<K, G> {
+    #[serde(flatten)]
+    key: K,
+    #[serde(flatten)]
+    group: G,
+}
+
+/// Groups travel as a list, most frequent first.
+impl Serialize for Failures {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(
+            self.sorted()
+                .into_iter()
+                .map(|(key, group)| Row { key, group }),
+        )
+    }
+}
+
+impl<'de> Deserialize<'de> for Failures {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let rows = Vec::<Row<FailureKey, FailureGroup>>::deserialize(deserializer)?;
+        let mut failures = Failures::default();
+        for row in rows {
+            failures.add(row.key, row.group.occurrences, row.group.sample.as_ref());
+        }
+        Ok(failures)
+    }
 }
 
 /// The group failures fold into once a trial has `PT_MAX_NAMES` groups.

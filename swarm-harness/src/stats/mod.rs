@@ -7,9 +7,10 @@
 mod collector;
 mod entry;
 mod failures;
+pub(crate) mod histogram;
 mod recorder;
 
-pub use collector::{Collector, Snapshot, TimelinePoint};
+pub use collector::{Collector, Interval, Snapshot, TimelinePoint};
 pub use entry::{Entry, EntryTable, PERCENTILES, quantile_of_percent};
 pub use failures::{
     FailureGroup, FailureKey, FailureSample, Failures, OTHER_ERRORS, normalize_error,

@@ -19,8 +19,10 @@ pub const DEFAULT_MAX_NAMES: usize = 1_000;
 /// The entry that requests with names beyond `PT_MAX_NAMES` are recorded under.
 pub const OTHER_NAMES: &str = "(other names over PT_MAX_NAMES)";
 
-/// What one shard has gathered since the collector last took it.
-#[derive(Debug, Default, Clone)]
+/// What one shard has gathered since the collector last took it; also the statistics of an
+/// interval or of a whole trial. Serializable with its histograms, so it merges exactly
+/// wherever it travels (`extend`).
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Shard {
     pub requests: EntryTable,
     pub tasks: EntryTable,

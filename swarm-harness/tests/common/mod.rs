@@ -111,6 +111,8 @@ pub fn run(exact: &str, url: &str, dir: &Path, extra: &[&str]) -> ExitCode {
     ];
     // Short defaults, unless the test gives its own.
     for (flag, value) in [
+        // Tests run side by side: none takes the web UI's fixed port.
+        ("--web", "off"),
         ("--duration", "2s"),
         ("--num-clients", "4"),
         ("--hatch-rate", "40"),

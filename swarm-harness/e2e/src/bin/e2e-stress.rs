@@ -204,3 +204,11 @@ async fn ignored_by_default(user: &mut User) -> anyhow::Result<()> {
 fn main() -> ExitCode {
     swarm_harness::main()
 }
+
+/// Steered from the web UI and its API: requests held 50 ms by the server, so the server's
+/// concurrency is the number of users.
+#[stress_test(users = 1, wait = constant(1ms))]
+async fn steered(user: &mut User) -> anyhow::Result<()> {
+    user.get("/concurrent").send().await?;
+    Ok(())
+}

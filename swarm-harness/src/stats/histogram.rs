@@ -1,4 +1,5 @@
-//! HDR histograms in reports: V2 + deflate, base64, so reports of shards merge exactly.
+//! HDR histograms as text: V2 + deflate, base64, so reports and snapshots of shards merge
+//! exactly wherever they travel.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -22,6 +23,24 @@ pub fn decode(text: &str) -> Result<Histogram<u64>, String> {
     Deserializer::new()
         .deserialize(&mut bytes.as_slice())
         .map_err(|error| format!("histogram is not an HDR V2 histogram: {error:?}"))
+}
+
+/// `#[serde(with = "histogram")]` for a histogram field.
+pub(crate) fn serialize<S: serde::Serializer>(
+    histogram: &Histogram<u64>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&encode(histogram))
+}
+
+pub(crate) fn deserialize<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Histogram<u64>, D::Error> {
+    let text = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(deserializer)?;
+    let mut histogram = decode(&text).map_err(serde::de::Error::custom)?;
+    // Live entries grow with the values they see; a decoded one must too.
+    histogram.auto(true);
+    Ok(histogram)
 }
 
 #[cfg(test)]

@@ -1,0 +1,371 @@
+//! End-to-end: the web UI's API against the `e2e-stress` binary as a process: the seeds' curl
+//! commands verbatim, `/stats/requests` and `/metrics` against the final report and the
+//! server's own counts, the token, an exposed address without one, a taken port, and
+//! libtest's JSON output with the UI on.
+
+use std::process::Command;
+
+use swarm_harness_e2e::{CountingServer, WebRun, eventually, read_json, request_entry};
+
+const BIN: &str = env!("CARGO_BIN_EXE_e2e-stress");
+
+fn curl(args: &[&str]) -> (u16, String) {
+    let output = Command::new("curl")
+        .args(["-s", "-m", "30", "-w", "\n%{http_code}"])
+        .args(args)
+        .output()
+        .expect("curl runs");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+    (code.trim().parse().unwrap_or(0), body.to_owned())
+}
+
+fn json(body: &str) -> serde_json::Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
+}
+
+/// Parses Prometheus text with Python's `prometheus_client` (both its Prometheus and its
+/// OpenMetrics parser); returns `[[name, labels, value], ...]` samples.
+fn parse_metrics(text: &str) -> serde_json::Value {
+    use std::io::Write;
+    let script = r#"
+import json, sys
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.openmetrics.parser import text_string_to_metric_families as openmetrics
+text = sys.stdin.read()
+list(openmetrics(text))  # raises on anything that is not valid OpenMetrics
+samples = [[s.name, s.labels, s.value] for f in text_string_to_metric_families(text) for s in f.samples]
+print(json.dumps(samples))
+"#;
+    let mut child = Command::new("python3")
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "prometheus_client could not parse /metrics (scripts/install-deps.sh test installs it): {}\n{text}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn sample(samples: &serde_json::Value, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    samples.as_array()?.iter().find_map(|s| {
+        let matches = s[0] == name && labels.iter().all(|(k, v)| s[1][*k].as_str() == Some(*v));
+        matches.then(|| s[2].as_f64()).flatten()
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_seeds_commands_steer_a_waiting_swarm_and_the_numbers_agree() {
+    let server = CountingServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let dir_path = dir.path().display().to_string();
+    let url = server.url.clone();
+    let (report, stats, metrics, output) = tokio::task::spawn_blocking(move || {
+        let run = WebRun::start(
+            BIN,
+            &["--exact", "steered", "--duration", "5m"],
+            &[
+                ("PT_HOST", &url),
+                ("PT_REPORT_DIR", &dir_path),
+                ("PT_WEB_AUTOSTART", "false"),
+            ],
+        );
+        let base = run.url.trim_end_matches('/').to_owned();
+        // Waiting: no load until the start.
+        eventually(30, "the waiting line", || {
+            run.output()
+                .contains("steered: waiting for a start")
+                .then_some(())
+        });
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let (code, body) = curl(&[
+            "-X",
+            "POST",
+            "-F",
+            "locust_count=2",
+            "-F",
+            "hatch_rate=2",
+            &format!("{base}/swarm"),
+        ]);
+        assert_eq!(code, 200, "{body}");
+        let answer = json(&body);
+        assert_eq!(answer["success"], true, "{body}");
+        eventually(30, "requests", || {
+            let (_, body) = curl(&[&format!("{base}/stats/requests")]);
+            let stats = json(&body);
+            (stats["stats"][0]["num_requests"].as_u64() > Some(20)).then_some(())
+        });
+        let (code, body) = curl(&[&format!("{base}/stop")]);
+        assert_eq!(code, 200, "{body}");
+        assert_eq!(json(&body)["success"], true);
+        // The trial ends and its report is written; the page stays up (not autostarted).
+        eventually(30, "the report", || {
+            run.output().contains("every trial has ended").then_some(())
+        });
+        let (code, body) = curl(&[&format!("{base}/stats/requests")]);
+        assert_eq!(code, 200);
+        let stats = json(&body);
+        let (code, metrics) = curl(&[&format!("{base}/metrics")]);
+        assert_eq!(code, 200);
+        let (status, output) = run.terminate();
+        assert!(status.success(), "{output}");
+        (std::path::PathBuf::from(dir_path), stats, metrics, output)
+    })
+    .await
+    .unwrap();
+    let report = read_json(&report, "steered");
+    assert_eq!(report["outcome"], "stopped", "{output}");
+    assert_eq!(report["passed"], true);
+    assert_eq!(report["config"]["users"], 2);
+    let counted = server.requests("GET /concurrent");
+    let reported = request_entry(&report, "GET", "/concurrent")["count"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(reported, counted, "the report against the server");
+
+    // /stats/requests: Locust's keys, the report's numbers.
+    for key in [
+        "stats",
+        "errors",
+        "total_rps",
+        "total_fail_per_sec",
+        "fail_ratio",
+        "current_rps",
+        "current_fail_per_sec",
+        "current_response_time_percentiles",
+        "state",
+        "user_count",
+    ] {
+        assert!(stats.get(key).is_some(), "missing {key}: {stats}");
+    }
+    assert_eq!(stats["state"], "stopped");
+    let row = stats["stats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "/concurrent")
+        .unwrap_or_else(|| panic!("no /concurrent row: {stats}"));
+    assert_eq!(row["method"], "GET");
+    assert_eq!(row["num_requests"].as_u64(), Some(reported));
+    assert_eq!(row["num_failures"], 0);
+    for key in [
+        "min_response_time",
+        "max_response_time",
+        "avg_response_time",
+        "median_response_time",
+        "current_rps",
+        "current_fail_per_sec",
+        "total_rps",
+        "total_fail_per_sec",
+        "response_time_percentile_0.95",
+        "response_time_percentile_0.99",
+        "avg_content_length",
+    ] {
+        assert!(row.get(key).is_some(), "missing {key}: {row}");
+    }
+    // Held 50 ms by the server.
+    assert!(
+        row["median_response_time"].as_f64().unwrap() >= 50.0,
+        "{row}"
+    );
+    let total = stats["stats"].as_array().unwrap().last().unwrap();
+    assert_eq!(total["name"], "Aggregated");
+    assert_eq!(
+        total["num_requests"].as_u64(),
+        report["requests_total"]["count"].as_u64()
+    );
+
+    // /metrics: a real parser, the report's counters.
+    let samples = parse_metrics(&metrics);
+    let labels = [
+        ("trial", "steered"),
+        ("method", "GET"),
+        ("name", "/concurrent"),
+    ];
+    assert_eq!(
+        sample(&samples, "swarm_requests_total", &labels),
+        Some(reported as f64),
+        "{metrics}"
+    );
+    assert_eq!(
+        sample(&samples, "swarm_request_failures_total", &labels),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(&samples, "swarm_response_time_seconds_count", &labels),
+        Some(reported as f64)
+    );
+    let task = report["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "steered")
+        .unwrap();
+    assert_eq!(
+        sample(
+            &samples,
+            "swarm_tasks_total",
+            &[("trial", "steered"), ("task", "steered")]
+        ),
+        task["count"].as_f64()
+    );
+    // Every request took at least 50 ms: none in the buckets below.
+    assert_eq!(
+        sample(
+            &samples,
+            "swarm_response_time_seconds_bucket",
+            &[("name", "/concurrent"), ("le", "0.025")]
+        ),
+        Some(0.0)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_guards_every_request_and_an_exposed_address_needs_one() {
+    let server = CountingServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let dir_path = dir.path().display().to_string();
+    let url = server.url.clone();
+    tokio::task::spawn_blocking(move || {
+        // Exposed without a token: refused before any load.
+        let output = Command::new(BIN)
+            .args(["--exact", "steered", "--duration", "2s"])
+            .env("PT_HOST", &url)
+            .env("PT_REPORT_DIR", &dir_path)
+            .env("PT_WEB_HOST", "0.0.0.0")
+            .env_remove("PT_WEB_TOKEN")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains("PT_WEB_HOST=0.0.0.0") && stderr.contains("PT_WEB_TOKEN"),
+            "{stderr}"
+        );
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+
+        // With a token, nothing passes without it.
+        let token = "s3cret-token-42";
+        let run = WebRun::start(
+            BIN,
+            &["--exact", "steered", "--duration", "5m"],
+            &[
+                ("PT_HOST", &url),
+                ("PT_REPORT_DIR", &dir_path),
+                ("PT_WEB_AUTOSTART", "false"),
+                ("PT_WEB_HOST", "0.0.0.0"),
+                ("PT_WEB_TOKEN", token),
+            ],
+        );
+        let base = run.url.replace("0.0.0.0", "127.0.0.1");
+        let base = base.trim_end_matches('/');
+        for path in ["/", "/stats/requests", "/metrics", "/api/live"] {
+            let (code, _) = curl(&[&format!("{base}{path}")]);
+            assert_eq!(code, 401, "{path}");
+        }
+        let (code, _) = curl(&[
+            "-X",
+            "POST",
+            "-F",
+            "user_count=1",
+            "-F",
+            "spawn_rate=1",
+            &format!("{base}/swarm"),
+        ]);
+        assert_eq!(code, 401);
+        let (code, _) = curl(&[
+            "-H",
+            "Authorization: Bearer wrong-token-00",
+            &format!("{base}/stats/requests"),
+        ]);
+        assert_eq!(code, 401);
+        let (code, body) = curl(&[
+            "-H",
+            &format!("Authorization: Bearer {token}"),
+            &format!("{base}/stats/requests"),
+        ]);
+        assert_eq!(code, 200, "{body}");
+        assert_eq!(json(&body)["state"], "ready");
+        // The browser's way: Basic with the token as the password.
+        let (code, body) = curl(&["-u", &format!("me:{token}"), &format!("{base}/")]);
+        assert_eq!(code, 200);
+        assert!(body.contains("swarm-harness"));
+        let (_, output) = run.terminate();
+        assert!(
+            !output.contains(token),
+            "the token is never printed: {output}"
+        );
+    })
+    .await
+    .unwrap();
+    assert_eq!(server.requests("GET /concurrent"), 0, "no load was sent");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_taken_port_is_one_clear_error_before_any_load() {
+    let server = CountingServer::start().await;
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(BIN)
+        .args(["--exact", "steered", "--duration", "2s"])
+        .env("PT_HOST", &server.url)
+        .env("PT_REPORT_DIR", dir.path())
+        .env("PT_LOCUST_PORT", &port)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!("PT_LOCUST_PORT={port}")),
+        "{stderr}"
+    );
+    assert!(stderr.to_lowercase().contains("in use"), "{stderr}");
+    assert_eq!(server.requests("GET /concurrent"), 0, "no load was sent");
+    assert!(!dir.path().join("steered.json").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn libtest_json_output_stays_valid_with_the_web_ui_on() {
+    let server = CountingServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(BIN)
+        .args(["--exact", "steered", "--duration", "2s", "--format", "json"])
+        .env("PT_HOST", &server.url)
+        .env("PT_REPORT_DIR", dir.path())
+        .env("PT_LOCUST_PORT", "0")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let events: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|line| {
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line:?}"))
+        })
+        .collect();
+    assert!(
+        events
+            .iter()
+            .any(|e| e["event"] == "ok" && e["name"] == "steered"),
+        "{stdout}"
+    );
+    // The human output went to stderr.
+    assert!(stderr.contains("web UI: http://127.0.0.1:"), "{stderr}");
+    assert!(stderr.contains("report: "), "{stderr}");
+    assert!(read_json(dir.path(), "steered")["requests_total"]["count"].as_u64() > Some(0));
+}

@@ -1,0 +1,116 @@
+//! Steering a run from outside (the web UI and Locust's HTTP API): start a swarm, change its
+//! user count, stop it, reset its statistics. Commands go to the trial that is running or
+//! waiting for a start; each gets an answer, so the caller learns whether it was applied.
+//! This is the one path back into the runner; everything else flows out as events.
+
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+
+/// How long a caller waits for the runner to take a command (between two trials nobody
+/// takes them; a report being written takes well under this).
+pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Commands that may wait at once; more are refused as busy.
+const QUEUE: usize = 16;
+
+/// A swarm to start, or the new load of the running one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Swarm {
+    /// Users to run (the closed model's target).
+    pub users: u32,
+    /// Users started per second on the way there.
+    pub rate: f64,
+    /// Stop after this long (from now); `None` keeps the trial's duration.
+    pub run_time: Option<Duration>,
+    /// The target's base URL, only when starting.
+    pub host: Option<url::Url>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    Swarm(Swarm),
+    Stop,
+    ResetStats,
+}
+
+/// A command with the way to answer it: `Ok(message)` when applied.
+#[derive(Debug)]
+pub struct Envelope {
+    pub command: Command,
+    pub answer: oneshot::Sender<Result<String, String>>,
+}
+
+impl Envelope {
+    pub fn reply(self, result: Result<String, String>) {
+        // The caller may have given up waiting; then nobody needs the answer.
+        let _ = self.answer.send(result);
+    }
+}
+
+/// The sending side, held by the web server.
+#[derive(Debug, Clone)]
+pub struct Controller {
+    tx: mpsc::Sender<Envelope>,
+}
+
+/// The receiving side, lent to one trial at a time.
+pub type Commands = mpsc::Receiver<Envelope>;
+
+pub fn channel() -> (Controller, Commands) {
+    let (tx, rx) = mpsc::channel(QUEUE);
+    (Controller { tx }, rx)
+}
+
+impl Controller {
+    /// Sends `command` and waits for its answer, at most [`ANSWER_TIMEOUT`].
+    ///
+    /// # Errors
+    /// The runner's refusal, or that nobody took the command in time.
+    pub async fn send(&self, command: Command) -> Result<String, String> {
+        let (answer, answered) = oneshot::channel();
+        self.tx
+            .try_send(Envelope { command, answer })
+            .map_err(|error| match error {
+                mpsc::error::TrySendError::Full(_) => {
+                    "busy: too many commands are waiting; try again".to_owned()
+                }
+                mpsc::error::TrySendError::Closed(_) => "the run has finished".to_owned(),
+            })?;
+        match tokio::time::timeout(ANSWER_TIMEOUT, answered).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err("the trial ended before it took the command".to_owned()),
+            Err(_) => Err(format!(
+                "no trial took the command within {}s (between two trials?); try again",
+                ANSWER_TIMEOUT.as_secs()
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_command_is_answered_by_its_receiver() {
+        let (controller, mut commands) = channel();
+        let runner = tokio::spawn(async move {
+            let envelope = commands.recv().await.unwrap();
+            assert_eq!(envelope.command, Command::Stop);
+            envelope.reply(Ok("stopped".into()));
+        });
+        assert_eq!(controller.send(Command::Stop).await, Ok("stopped".into()));
+        runner.await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn nobody_listening_is_an_error_after_the_timeout() {
+        let (controller, _commands) = channel();
+        let error = controller.send(Command::ResetStats).await.unwrap_err();
+        assert!(error.contains("no trial took the command"), "{error}");
+        drop(_commands);
+        let error = controller.send(Command::ResetStats).await.unwrap_err();
+        assert_eq!(error, "the run has finished");
+    }
+}

@@ -1,0 +1,132 @@
+//! The printer: the one owner of the run's human output. It prints the web UI's address, each
+//! trial's header, live progress, summary table and report path, and the run's report
+//! directory. With libtest's `--format json` stdout belongs to libtest's JSON lines, so the
+//! printer writes to stderr instead and the JSON stays valid.
+
+use std::io::Write;
+
+use crate::events::{RunEvent, Sink};
+use crate::progress::Progress;
+
+/// Where the printer writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    Stdout,
+    Stderr,
+}
+
+pub struct Printer {
+    output: Output,
+    /// Progress as a bar (terminal) rather than periodic lines (CI logs).
+    interactive: bool,
+    web: Option<String>,
+    trial: Option<String>,
+    progress: Option<Progress>,
+    /// Whether the running trial's first user target was printed (its header says it).
+    steered: bool,
+}
+
+impl Printer {
+    pub fn new(output: Output, interactive: bool) -> Self {
+        Printer {
+            output,
+            interactive,
+            web: None,
+            trial: None,
+            progress: None,
+            steered: false,
+        }
+    }
+
+    fn print(&self, text: &str) {
+        // A closed pipe (`| head`) must not fail the run; what was lost is only the echo.
+        let _ = match self.output {
+            Output::Stdout => writeln!(std::io::stdout().lock(), "{text}"),
+            Output::Stderr => writeln!(std::io::stderr().lock(), "{text}"),
+        };
+    }
+
+    fn trial_name(&self) -> &str {
+        self.trial.as_deref().unwrap_or("run")
+    }
+}
+
+impl Sink for Printer {
+    fn on_event(&mut self, event: &RunEvent) -> Result<(), String> {
+        match event {
+            RunEvent::RunStarted { web, .. } => {
+                self.web.clone_from(web);
+                if let Some(url) = web {
+                    self.print(&format!("web UI: {url}"));
+                }
+            }
+            RunEvent::TrialWaiting { name, .. } => {
+                let web = self.web.as_deref().unwrap_or("the web UI");
+                self.print(&format!(
+                    "\n{name}: waiting for a start: {web} or POST {}swarm",
+                    self.web.as_deref().unwrap_or("/")
+                ));
+            }
+            RunEvent::TrialStarted(info) => {
+                let host = info
+                    .host
+                    .as_deref()
+                    .map(|host| format!(" against {host}"))
+                    .unwrap_or_default();
+                self.print(&format!("\n{}: {}{host}", info.name, info.description));
+                self.trial = Some(info.name.clone());
+                self.steered = false;
+                self.progress = Some(Progress::new(
+                    &info.name,
+                    std::time::Duration::from_secs_f64(info.duration_s),
+                    self.interactive,
+                ));
+            }
+            RunEvent::UsersChanged { target, rate } => {
+                // The first target is the trial's own, already in its header.
+                if std::mem::replace(&mut self.steered, true) {
+                    self.print(&format!(
+                        "{}: steered to {target} users at {rate}/s",
+                        self.trial_name()
+                    ));
+                }
+            }
+            RunEvent::Tick(tick) => {
+                if let Some(line) = self
+                    .progress
+                    .as_mut()
+                    .and_then(|progress| progress.update(&tick.snapshot))
+                {
+                    self.print(&line);
+                }
+            }
+            RunEvent::ThresholdBreached(verdict) => self.print(&format!(
+                "{}: threshold `{}` breached ({}): aborting",
+                self.trial_name(),
+                verdict.expression,
+                verdict.observed_text
+            )),
+            RunEvent::StatsReset { at_s } => self.print(&format!(
+                "{}: statistics reset at {at_s:.1}s",
+                self.trial_name()
+            )),
+            RunEvent::TrialEnded { report, .. } => {
+                if let Some(mut progress) = self.progress.take() {
+                    progress.finish();
+                }
+                let table = crate::report::summary_table(report);
+                self.print(table.trim_end_matches('\n'));
+            }
+            RunEvent::ReportWritten { path } => {
+                self.print(&format!("report: {}", path.display()));
+            }
+            RunEvent::Note(text) => self.print(text),
+            RunEvent::RunFinished { report_dir } => {
+                if let Some(dir) = report_dir {
+                    self.print(&format!("reports: {}", dir.display()));
+                }
+            }
+        }
+        Ok(())
+    }
+}

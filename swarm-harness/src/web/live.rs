@@ -1,0 +1,307 @@
+//! What the web UI knows of the run, kept up to date by its sink from run events alone: the
+//! trials and their outcome, and for the latest trial its totals (the sum of the ticks'
+//! intervals, so they equal the report's), timeline, thresholds and a ten-second window for
+//! the "current" figures Locust shows.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use rustc_hash::FxHashMap;
+
+use crate::events::{RunEvent, Sink, TrialInfo};
+use crate::report::{BuildInput, Report, TrialIdentity};
+use crate::runner::Outcome;
+use crate::stats::{Entry, Shard, Snapshot, TRANSACTION_KIND, TimelinePoint};
+use crate::threshold::Verdict;
+
+/// How many one-second intervals the "current" figures cover (Locust's window is 10 s).
+pub const CURRENT_WINDOW: usize = 10;
+
+/// Where a trial is in the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrialStatus {
+    Pending,
+    Waiting,
+    Running,
+    Passed,
+    Failed,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TrialRow {
+    pub name: String,
+    pub status: TrialStatus,
+    /// Why it failed.
+    pub verdict: Option<String>,
+    #[serde(skip)]
+    pub report: Option<Arc<Report>>,
+}
+
+/// One interval's counts per (kind, name), for the current rates.
+#[derive(Debug, Default)]
+struct Window {
+    seconds: f64,
+    counts: FxHashMap<(String, String), (u64, u64)>,
+    /// All requests of the interval together, for the current percentiles.
+    total: Entry,
+}
+
+/// The latest trial as the events told it.
+#[derive(Debug)]
+pub struct Current {
+    pub info: Arc<TrialInfo>,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    pub snapshot: Snapshot,
+    pub totals: Shard,
+    pub timeline: Vec<TimelinePoint>,
+    pub thresholds: Vec<Verdict>,
+    /// The closed model's user target and rate.
+    pub target: Option<(u32, f64)>,
+    /// Seconds into the trial of the last statistics reset.
+    pub reset_at: Option<f64>,
+    /// The judged report, once the trial ended.
+    pub report: Option<Arc<Report>>,
+    windows: VecDeque<Window>,
+}
+
+impl Current {
+    fn new(info: Arc<TrialInfo>) -> Self {
+        Current {
+            info,
+            started_at: time::OffsetDateTime::now_utc()
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+            snapshot: Snapshot::default(),
+            totals: Shard::default(),
+            timeline: Vec::new(),
+            thresholds: Vec::new(),
+            target: None,
+            reset_at: None,
+            report: None,
+            windows: VecDeque::new(),
+        }
+    }
+
+    pub fn running(&self) -> bool {
+        self.report.is_none()
+    }
+
+    /// Seconds the statistics cover (since the start or the last reset).
+    pub fn stats_seconds(&self) -> f64 {
+        (self.snapshot.elapsed_s - self.reset_at.unwrap_or(0.0)).max(1e-3)
+    }
+
+    /// Requests and failures per second of (kind, name) over the last window; zero once the
+    /// trial ended.
+    pub fn current_rates(&self, kind: &str, name: &str) -> (f64, f64) {
+        if !self.running() {
+            return (0.0, 0.0);
+        }
+        let seconds: f64 = self.windows.iter().map(|w| w.seconds).sum();
+        let key = (kind.to_owned(), name.to_owned());
+        let (count, failures) = self
+            .windows
+            .iter()
+            .filter_map(|w| w.counts.get(&key))
+            .fold((0, 0), |(c, f), (wc, wf)| (c + wc, f + wf));
+        per_second(count, failures, seconds)
+    }
+
+    /// All requests' rates over the last window; zero once the trial ended.
+    pub fn current_total_rates(&self) -> (f64, f64) {
+        if !self.running() {
+            return (0.0, 0.0);
+        }
+        let seconds: f64 = self.windows.iter().map(|w| w.seconds).sum();
+        let (count, failures) = self.windows.iter().fold((0, 0), |(c, f), w| {
+            (c + w.total.count, f + w.total.failures)
+        });
+        per_second(count, failures, seconds)
+    }
+
+    /// All requests of the last window together.
+    pub fn current_total(&self) -> Entry {
+        let mut total = Entry::default();
+        for window in &self.windows {
+            total.extend(&window.total);
+        }
+        total
+    }
+
+    /// The trial's report so far: the final one once it ended, else one built from the
+    /// live totals (not judged).
+    pub fn report(&self) -> Report {
+        if let Some(report) = &self.report {
+            return Report::clone(report);
+        }
+        let mut report = Report::build(BuildInput {
+            identity: TrialIdentity {
+                trial: self.info.name.clone(),
+                scenario: self.info.name.clone(),
+                param: None,
+            },
+            config: serde_json::json!({ "description": self.info.description }),
+            started_at: self.started_at.clone(),
+            elapsed_s: self.stats_seconds(),
+            outcome: Outcome::Completed,
+            dropped_iterations: self.snapshot.dropped_iterations,
+            folded_requests: 0,
+            max_names: usize::MAX,
+            errors: Vec::new(),
+            totals: &self.totals,
+            timeline: self.timeline.clone(),
+        });
+        report.thresholds = self.thresholds.clone();
+        report
+            .warnings
+            .push("the trial is still running: these are the figures so far".to_owned());
+        report
+    }
+
+    fn add(&mut self, point: &TimelinePoint, interval: &Shard) {
+        let seconds = point.t - self.timeline.last().map_or(0.0, |p| p.t);
+        self.totals.extend(interval);
+        self.timeline.push(point.clone());
+        let mut window = Window {
+            seconds: seconds.max(1e-3),
+            total: interval.request_total(),
+            ..Window::default()
+        };
+        for (kind, name, entry) in interval.requests.iter() {
+            if kind != TRANSACTION_KIND {
+                window.counts.insert(
+                    (kind.to_owned(), name.to_owned()),
+                    (entry.count, entry.failures),
+                );
+            }
+        }
+        self.windows.push_back(window);
+        while self.windows.len() > CURRENT_WINDOW {
+            self.windows.pop_front();
+        }
+    }
+}
+
+fn per_second(count: u64, failures: u64, seconds: f64) -> (f64, f64) {
+    if seconds <= 0.0 {
+        return (0.0, 0.0);
+    }
+    (count as f64 / seconds, failures as f64 / seconds)
+}
+
+/// Everything the web UI shows.
+#[derive(Debug, Default)]
+pub struct Live {
+    pub trials: Vec<TrialRow>,
+    pub current: Option<Current>,
+    /// Every trial has ended.
+    pub finished: bool,
+    /// Whether trials wait for a start.
+    pub waiting: bool,
+    /// Figures of every ended trial, for `/metrics`: (trial, totals, dropped iterations).
+    pub ended: Vec<(String, Arc<Shard>, u64)>,
+}
+
+impl Live {
+    fn trial_mut(&mut self, name: &str) -> Option<&mut TrialRow> {
+        self.trials.iter_mut().find(|t| t.name == name)
+    }
+
+    /// Locust's state names: `ready`, `spawning`, `running`, `stopped`.
+    pub fn state(&self) -> &'static str {
+        match &self.current {
+            _ if self.waiting => "ready",
+            None => "ready",
+            Some(current) if !current.running() => "stopped",
+            Some(current) => match current.target {
+                Some((users, _)) if (current.snapshot.users as u64) < u64::from(users) => {
+                    "spawning"
+                }
+                _ => "running",
+            },
+        }
+    }
+}
+
+/// The sink that keeps [`Live`] up to date.
+pub struct LiveSink(pub Arc<Mutex<Live>>);
+
+impl Sink for LiveSink {
+    fn on_event(&mut self, event: &RunEvent) -> Result<(), String> {
+        let mut live = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        match event {
+            RunEvent::RunStarted { trials, .. } => {
+                live.trials = trials
+                    .iter()
+                    .map(|name| TrialRow {
+                        name: name.clone(),
+                        status: TrialStatus::Pending,
+                        verdict: None,
+                        report: None,
+                    })
+                    .collect();
+            }
+            RunEvent::TrialWaiting { name, .. } => {
+                live.waiting = true;
+                if let Some(row) = live.trial_mut(name) {
+                    row.status = TrialStatus::Waiting;
+                }
+            }
+            RunEvent::TrialStarted(info) => {
+                live.waiting = false;
+                if let Some(row) = live.trial_mut(&info.name) {
+                    row.status = TrialStatus::Running;
+                }
+                live.current = Some(Current::new(info.clone()));
+            }
+            RunEvent::UsersChanged { target, rate } => {
+                if let Some(current) = &mut live.current {
+                    current.target = Some((*target, *rate));
+                }
+            }
+            RunEvent::Tick(tick) => {
+                if let Some(current) = &mut live.current {
+                    current.snapshot = tick.snapshot.clone();
+                    current.thresholds.clone_from(&tick.thresholds);
+                    current.add(&tick.point, &tick.interval);
+                }
+            }
+            RunEvent::StatsReset { at_s } => {
+                if let Some(current) = &mut live.current {
+                    current.totals = Shard::default();
+                    current.timeline.clear();
+                    current.windows.clear();
+                    current.reset_at = Some(*at_s);
+                }
+            }
+            RunEvent::TrialEnded { report, .. } => {
+                let name = report.identity.trial.clone();
+                if let Some(row) = live.trial_mut(&name) {
+                    row.status = if report.passed {
+                        TrialStatus::Passed
+                    } else {
+                        TrialStatus::Failed
+                    };
+                    row.verdict.clone_from(&report.verdict);
+                    row.report = Some(report.clone());
+                }
+                if let Some(current) = &mut live.current {
+                    current.report = Some(report.clone());
+                    current.thresholds.clone_from(&report.thresholds);
+                    let ended = (
+                        name,
+                        Arc::new(current.totals.clone()),
+                        report.dropped_iterations,
+                    );
+                    live.ended.push(ended);
+                }
+            }
+            RunEvent::RunFinished { .. } => live.finished = true,
+            RunEvent::ThresholdBreached(_) | RunEvent::ReportWritten { .. } | RunEvent::Note(_) => {
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,169 @@
+//! The live web UI on `PT_LOCUST_PORT`: a page that watches and steers the run, Locust's HTTP
+//! API (`/swarm`, `/stop`, `/stats/requests`, ...) and `/metrics` for Prometheus.
+//!
+//! It reads only what its sink ([`live::LiveSink`]) keeps from run events, and steers only
+//! through [`Controller`] commands. It listens on 127.0.0.1 unless `PT_WEB_HOST` says
+//! otherwise; an address beyond loopback needs `PT_WEB_TOKEN`, and with a token every request
+//! must carry it (`Authorization: Bearer <token>`, or Basic with the token as password, which
+//! a browser asks for), so nobody on the network can start load unauthenticated.
+
+mod auth;
+pub mod live;
+mod locust;
+mod metrics;
+mod page;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::control::Controller;
+use live::Live;
+
+/// The default of `PT_LOCUST_PORT` (Locust's).
+pub const DEFAULT_PORT: u16 = 8089;
+
+/// How the web UI is served.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    pub host: IpAddr,
+    /// 0 takes any free port.
+    pub port: u16,
+    pub token: Option<String>,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: DEFAULT_PORT,
+            token: None,
+        }
+    }
+}
+
+/// A web UI that cannot be served.
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    #[error(
+        "PT_WEB_HOST={0} would expose the web UI, which starts and stops load, beyond this \
+         machine: set PT_WEB_TOKEN as well (every request must then carry it), or keep the \
+         default 127.0.0.1"
+    )]
+    Unprotected(IpAddr),
+    #[error(
+        "cannot serve the web UI on {address} (PT_LOCUST_PORT={port}): {source}; choose \
+         another port (PT_LOCUST_PORT=0 takes any free one) or turn the UI off with PT_WEB=off"
+    )]
+    Bind {
+        address: SocketAddr,
+        port: u16,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A bound, not yet serving, web UI: binding comes first so a taken port is an error before
+/// any load is sent.
+pub struct Bound {
+    listener: std::net::TcpListener,
+    config: WebConfig,
+}
+
+impl Bound {
+    /// Checks the configuration and binds the port.
+    ///
+    /// # Errors
+    /// An exposed address without a token, or a port that cannot be bound.
+    pub fn bind(config: WebConfig) -> Result<Self, WebError> {
+        if !config.host.is_loopback() && config.token.is_none() {
+            return Err(WebError::Unprotected(config.host));
+        }
+        let address = SocketAddr::new(config.host, config.port);
+        let bind_error = |source| WebError::Bind {
+            address,
+            port: config.port,
+            source,
+        };
+        let listener = std::net::TcpListener::bind(address).map_err(bind_error)?;
+        listener.set_nonblocking(true).map_err(bind_error)?;
+        Ok(Bound { listener, config })
+    }
+
+    /// The page's address, as printed: `http://127.0.0.1:8089/`.
+    pub fn url(&self) -> String {
+        let port = self
+            .listener
+            .local_addr()
+            .map_or(self.config.port, |a| a.port());
+        let host = match self.config.host {
+            IpAddr::V6(v6) => format!("[{v6}]"),
+            IpAddr::V4(v4) => v4.to_string(),
+        };
+        format!("http://{host}:{port}/")
+    }
+
+    /// Serves on the current tokio runtime until the process ends.
+    ///
+    /// # Errors
+    /// When the listener cannot join the runtime.
+    pub fn serve(self, live: Arc<Mutex<Live>>, controller: Controller) -> std::io::Result<()> {
+        let listener = tokio::net::TcpListener::from_std(self.listener)?;
+        let app = router(AppState {
+            live,
+            controller,
+            token: self.config.token.map(Arc::from),
+        });
+        tokio::spawn(async move {
+            if let Err(error) = axum::serve(listener, app).await {
+                log::error!("the web UI stopped serving: {error}");
+            }
+        });
+        Ok(())
+    }
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub live: Arc<Mutex<Live>>,
+    pub controller: Controller,
+    pub token: Option<Arc<str>>,
+}
+
+impl AppState {
+    /// The live state, locked briefly.
+    pub fn live(&self) -> std::sync::MutexGuard<'_, Live> {
+        self.live
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Form bodies are small; anything larger is refused before it is read.
+const MAX_FORM_BYTES: usize = 64 * 1024;
+
+fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(page::index))
+        .route("/api/live", get(page::live))
+        .route("/swarm", post(locust::swarm))
+        .route("/stop", get(locust::stop).post(locust::stop))
+        .route("/stats/reset", get(locust::reset).post(locust::reset))
+        .route("/stats/requests", get(locust::requests))
+        .route("/stats/requests/csv", get(locust::requests_csv))
+        .route("/stats/requests_full_history/csv", get(locust::history_csv))
+        .route("/stats/failures/csv", get(locust::failures_csv))
+        .route("/exceptions", get(locust::exceptions))
+        .route("/exceptions/csv", get(locust::exceptions_csv))
+        .route("/stats/report", get(locust::report_html))
+        .route("/metrics", get(metrics::metrics))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_FORM_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_token,
+        ))
+        .with_state(state)
+}

@@ -1,0 +1,202 @@
+//! The live page (`GET /`) and the JSON it polls every second (`GET /api/live`). The page is
+//! one self-contained document, Chartist and styles embedded like the HTML report's, so it
+//! works offline; its script builds every table cell with `textContent`, never markup, so a
+//! request name or error message cannot inject anything.
+
+use axum::Json;
+use axum::extract::State;
+use axum::response::Html;
+use maud::{DOCTYPE, PreEscaped, html};
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::live::{Current, Live};
+use crate::report::html::{CHARTIST_CSS, CHARTIST_JS, STYLE};
+use crate::stats::{Entry, EntryTable, LATENCY_KIND, TRANSACTION_KIND};
+
+/// Timeline points sent to the page: the last ten minutes.
+const MAX_POINTS: usize = 600;
+
+const PAGE_STYLE: &str = r#"
+form.controls { display: flex; flex-wrap: wrap; gap: 10px; align-items: end; }
+form.controls label { display: flex; flex-direction: column; font-size: 12px; color: #5b6574; }
+form.controls input { font: inherit; padding: 4px 6px; width: 120px; }
+button { font: inherit; padding: 5px 14px; border-radius: 6px; border: 1px solid #b8c0cc; background: #fff; cursor: pointer; }
+button.primary { background: #1d2430; color: #fff; border-color: #1d2430; }
+#message { margin: 8px 0 0; font-size: 13px; color: #5b6574; min-height: 1em; }
+#message.error { color: #a11919; }
+th[data-key] { cursor: pointer; } th[data-key]:hover { text-decoration: underline; }
+li.running { font-weight: 600; } li .status { color: #5b6574; font-size: 12px; margin-left: 6px; }
+.links a { margin-right: 14px; }
+"#;
+
+const PAGE_SCRIPT: &str = include_str!("page.js");
+
+pub(super) async fn index() -> Html<String> {
+    let body = html! {
+        header {
+            h1 { "swarm-harness " span id="trial-name" {} }
+            div.sub { span id="state" { "ready" } " · " span id="description" {} }
+        }
+        main {
+            section {
+                h2 { "Swarm" }
+                form.controls id="swarm-form" {
+                    label { "Users" input id="user_count" name="user_count" type="number" min="0" value="2" required; }
+                    label { "Spawn rate (users/s)" input id="spawn_rate" name="spawn_rate" type="number" min="0.001" step="any" value="1" required; }
+                    label { "Host (optional)" input id="host" name="host" type="text" placeholder="as configured"; }
+                    label { "Run time (optional)" input id="run_time" name="run_time" type="text" placeholder="e.g. 5m"; }
+                    button.primary id="start" type="submit" { "Start / change" }
+                    button id="stop" type="button" { "Stop" }
+                    button id="reset" type="button" { "Reset stats" }
+                }
+                p id="message" {}
+            }
+            section {
+                div.figures {
+                    div.figure { b id="users" { "0" } span { "users" } }
+                    div.figure { b id="rps" { "0" } span { "requests/s" } }
+                    div.figure { b id="fails-per-s" { "0" } span { "failures/s" } }
+                    div.figure { b id="count" { "0" } span { "requests" } }
+                    div.figure { b id="failures" { "0" } span { "failures" } }
+                    div.figure { b id="p95" { "-" } span { "p95 (ms)" } }
+                }
+            }
+            div.charts {
+                section { h2 { "Requests and failures per second" } div.ct-chart id="chart-rps" {} }
+                section { h2 { "Users" } div.ct-chart id="chart-users" {} }
+                section { h2 { "Response time p50 / p95 / p99 (ms)" } div.ct-chart id="chart-latency" {} }
+            }
+            section { h2 { "Thresholds" } table id="thresholds" {} }
+            section { h2 { "Requests" } table id="requests" {} p.sub { "Times in milliseconds. Click a header to sort." } }
+            section { h2 { "Tasks" } table id="tasks" {} }
+            section { h2 { "Failures" } table id="failures" {} }
+            section { h2 { "Trials" } ul id="trials" {} }
+            section.links {
+                h2 { "Downloads" }
+                a href="stats/requests/csv" { "requests CSV" }
+                a href="stats/requests_full_history/csv" { "history CSV" }
+                a href="stats/failures/csv" { "failures CSV" }
+                a href="exceptions/csv" { "exceptions CSV" }
+                a href="stats/report?download=1" { "HTML report" }
+            }
+        }
+    };
+    let page = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                link rel="icon" href="data:,";
+                title { "swarm-harness" }
+                style { (PreEscaped(CHARTIST_CSS)) (PreEscaped(STYLE)) (PreEscaped(PAGE_STYLE)) }
+            }
+            body {
+                (body)
+                script { (PreEscaped(CHARTIST_JS)) }
+                script { (PreEscaped(PAGE_SCRIPT)) }
+            }
+        }
+    };
+    Html(page.into_string())
+}
+
+fn ms(micros: f64) -> f64 {
+    (micros).round() / 1e3
+}
+
+fn row(kind: &str, name: &str, entry: &Entry, seconds: f64) -> Value {
+    json!({
+        "kind": kind,
+        "name": name,
+        "count": entry.count,
+        "failures": entry.failures,
+        "median": ms(entry.percentile(0.5) as f64),
+        "avg": ms(entry.mean_micros()),
+        "min": ms(entry.min() as f64),
+        "max": ms(entry.max_micros as f64),
+        "p95": ms(entry.percentile(0.95) as f64),
+        "p99": ms(entry.percentile(0.99) as f64),
+        "rps": crate::stats::round3(entry.count as f64 / seconds),
+        "avg_size": entry.content_bytes.checked_div(entry.count).unwrap_or(0),
+    })
+}
+
+fn rows(table: &EntryTable, seconds: f64, keep: impl Fn(&str) -> bool) -> Vec<Value> {
+    table
+        .iter()
+        .filter(|(kind, _, _)| keep(kind))
+        .map(|(kind, name, entry)| row(kind, name, entry, seconds))
+        .collect()
+}
+
+fn trial_json(current: &Current) -> Value {
+    let seconds = current.stats_seconds();
+    let timeline = &current.timeline[current.timeline.len().saturating_sub(MAX_POINTS)..];
+    let at = |index: usize| -> Vec<f64> {
+        timeline
+            .iter()
+            .map(|p| p.percentiles_us.get(index).copied().unwrap_or(0) as f64 / 1e3)
+            .collect()
+    };
+    let failures: Vec<Value> = current
+        .totals
+        .failures
+        .sorted()
+        .into_iter()
+        .take(100)
+        .map(|(key, group)| {
+            json!({
+                "kind": key.kind, "name": key.name, "error": key.error,
+                "occurrences": group.occurrences, "sample": group.sample,
+            })
+        })
+        .collect();
+    let (rps, fails_per_s) = current.current_total_rates();
+    json!({
+        "name": current.info.name,
+        "description": current.info.description,
+        "host": current.info.host,
+        "steerable": current.info.steerable,
+        "running": current.running(),
+        "passed": current.report.as_ref().map(|r| r.passed),
+        "verdict": current.report.as_ref().and_then(|r| r.verdict.clone()),
+        "users": if current.running() { current.snapshot.users } else { 0 },
+        "target": current.target.map(|(users, rate)| json!({ "users": users, "rate": rate })),
+        "count": current.totals.request_total().count,
+        "failures": current.totals.request_total().failures,
+        "rps": crate::stats::round3(rps),
+        "fails_per_s": crate::stats::round3(fails_per_s),
+        "p95": ms(current.current_total().percentile(0.95) as f64),
+        "thresholds": current.thresholds,
+        "requests": rows(&current.totals.requests, seconds, |k| k != TRANSACTION_KIND),
+        "total": row("", "Aggregated", &current.totals.request_total(), seconds),
+        "tasks": rows(&current.totals.tasks, seconds, |k| k != LATENCY_KIND),
+        "failure_groups": failures,
+        "cancelled": current.totals.cancelled.total(),
+        "timeline": {
+            "t": timeline.iter().map(|p| p.t).collect::<Vec<_>>(),
+            "users": timeline.iter().map(|p| p.users).collect::<Vec<_>>(),
+            "rps": timeline.iter().map(|p| p.rps).collect::<Vec<_>>(),
+            "fps": timeline.iter().map(|p| p.failures_per_s).collect::<Vec<_>>(),
+            "p50": at(0),
+            "p95": at(5),
+            "p99": at(7),
+        },
+    })
+}
+
+pub(super) fn live_json(live: &Live) -> Value {
+    json!({
+        "state": live.state(),
+        "finished": live.finished,
+        "waiting": live.waiting,
+        "trials": live.trials,
+        "trial": live.current.as_ref().map(trial_json),
+    })
+}
+
+pub(super) async fn live(State(state): State<AppState>) -> Json<Value> {
+    Json(live_json(&state.live()))
+}
