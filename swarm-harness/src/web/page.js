@@ -143,7 +143,7 @@
     text($('rps'), t.rps);
     text($('fails-per-s'), t.fails_per_s);
     text($('count'), t.count);
-    text($('failures'), t.failures);
+    text($('failure-count'), t.failures);
     text($('p95'), t.p95);
     table('requests', t.requests, t.total);
     table('tasks', t.tasks, null);
@@ -161,7 +161,7 @@
     return fetch('api/live', { credentials: 'same-origin' })
       .then(function (r) { return r.json(); })
       .then(render)
-      .catch(function () { text($('state'), 'disconnected'); });
+      .catch(function (e) { text($('state'), 'disconnected'); message('cannot update: ' + e, true); });
   }
   refresh();
   setInterval(refresh, 1000);

@@ -58,7 +58,7 @@ pub(super) async fn index() -> Html<String> {
                     div.figure { b id="rps" { "0" } span { "requests/s" } }
                     div.figure { b id="fails-per-s" { "0" } span { "failures/s" } }
                     div.figure { b id="count" { "0" } span { "requests" } }
-                    div.figure { b id="failures" { "0" } span { "failures" } }
+                    div.figure { b id="failure-count" { "0" } span { "failures" } }
                     div.figure { b id="p95" { "-" } span { "p95 (ms)" } }
                 }
             }

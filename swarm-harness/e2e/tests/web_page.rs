@@ -1,0 +1,159 @@
+//! End-to-end: the live page in headless Chromium (Debian's `chromium`, driven over the
+//! DevTools protocol by `headless_chrome`) against the `e2e-stress` binary waiting for a
+//! start: fill the form, start, watch the count and the chart grow, change the user count
+//! (the server sees the new concurrency), stop, and hold the page's final count against the
+//! server's own.
+
+use std::ffi::OsStr;
+use std::time::Duration;
+
+use headless_chrome::{Browser, LaunchOptions, Tab};
+use swarm_harness_e2e::{CountingServer, WebRun, eventually, read_json, request_entry};
+
+const BIN: &str = env!("CARGO_BIN_EXE_e2e-stress");
+
+fn eval(tab: &Tab, script: &str) -> serde_json::Value {
+    tab.evaluate(script, false)
+        .unwrap_or_else(|e| panic!("{script}: {e}"))
+        .value
+        .unwrap_or(serde_json::Value::Null)
+}
+
+fn text_of(tab: &Tab, id: &str) -> String {
+    eval(tab, &format!("document.getElementById('{id}').textContent"))
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn number_of(tab: &Tab, id: &str) -> u64 {
+    text_of(tab, id).trim().parse().unwrap_or(0)
+}
+
+/// Fills the swarm form as a user would (the values, then the submit button).
+fn submit_swarm(tab: &Tab, users: u32, rate: u32) {
+    eval(
+        tab,
+        &format!(
+            "document.getElementById('user_count').value = '{users}';
+             document.getElementById('spawn_rate').value = '{rate}'; true"
+        ),
+    );
+    tab.find_element("#start")
+        .expect("the start button")
+        .click()
+        .expect("click start");
+}
+
+#[test]
+fn the_page_starts_steers_and_stops_a_swarm() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime.block_on(CountingServer::start());
+    let dir = tempfile::tempdir().unwrap();
+    let dir_path = dir.path().display().to_string();
+    let run = WebRun::start(
+        BIN,
+        &["--exact", "steered", "--duration", "5m"],
+        &[
+            ("PT_HOST", &server.url),
+            ("PT_REPORT_DIR", &dir_path),
+            ("PT_WEB_AUTOSTART", "false"),
+        ],
+    );
+    let profile = tempfile::tempdir().unwrap();
+    let browser = Browser::new(LaunchOptions {
+        path: Some(
+            std::env::var("CHROMIUM")
+                .unwrap_or_else(|_| "/usr/bin/chromium".to_owned())
+                .into(),
+        ),
+        headless: true,
+        sandbox: false,
+        user_data_dir: Some(profile.path().to_owned()),
+        window_size: Some((1280, 2000)),
+        idle_browser_timeout: Duration::from_secs(120),
+        args: vec![
+            OsStr::new("--disable-gpu"),
+            OsStr::new("--no-first-run"),
+            OsStr::new("--disable-background-networking"),
+            OsStr::new("--disable-component-update"),
+        ],
+        ..LaunchOptions::default()
+    })
+    .expect("chromium starts (scripts/install-deps.sh installs it)");
+    let tab = browser.new_tab().unwrap();
+    tab.set_default_timeout(Duration::from_secs(30));
+    tab.navigate_to(&run.url)
+        .unwrap()
+        .wait_until_navigated()
+        .unwrap();
+    tab.wait_for_element("#swarm-form").unwrap();
+    // Waiting for a start: the trial is listed, nothing is sent.
+    eventually(30, "the waiting trial", || {
+        text_of(&tab, "trials").contains("steered").then_some(())
+    });
+    assert_eq!(server.requests("GET /concurrent"), 0);
+
+    submit_swarm(&tab, 2, 10);
+    let first = eventually(30, "requests on the page", || {
+        let count = number_of(&tab, "count");
+        (count > 0).then_some(count)
+    });
+    eventually(30, "the count and the chart to grow", || {
+        let points = eval(
+            &tab,
+            "Number(document.getElementById('chart-rps').dataset.points || 0)",
+        )
+        .as_u64()
+        .unwrap_or(0);
+        let lines = eval(
+            &tab,
+            "document.querySelectorAll('#chart-rps path.ct-line').length",
+        )
+        .as_u64()
+        .unwrap_or(0);
+        let ok = number_of(&tab, "count") > first && points >= 2 && lines >= 1;
+        if !ok {
+            eprintln!(
+                "count {} points {points} lines {lines} message {} chart {}",
+                number_of(&tab, "count"),
+                text_of(&tab, "message"),
+                eval(
+                    &tab,
+                    "document.getElementById('chart-rps').innerHTML.slice(0, 300)"
+                )
+            );
+        }
+        ok.then_some(())
+    });
+    server.take_max_concurrency();
+    std::thread::sleep(Duration::from_millis(500));
+    let before = server.take_max_concurrency();
+    assert!((1..=2).contains(&before), "2 users, concurrency {before}");
+
+    // More users: the server sees them.
+    submit_swarm(&tab, 5, 50);
+    eventually(30, "five users at the server", || {
+        (server.take_max_concurrency() == 5).then_some(())
+    });
+    eventually(30, "five users on the page", || {
+        text_of(&tab, "users").starts_with('5').then_some(())
+    });
+
+    tab.find_element("#stop").unwrap().click().unwrap();
+    eventually(60, "the page's final count to equal the server's", || {
+        let state = text_of(&tab, "state");
+        let page = number_of(&tab, "count");
+        let counted = server.requests("GET /concurrent");
+        (state == "finished" && page == counted).then_some(())
+    });
+    let (status, output) = run.terminate();
+    assert!(status.success(), "{output}");
+    let report = read_json(dir.path(), "steered");
+    assert_eq!(report["outcome"], "stopped");
+    assert_eq!(report["peak_users"], 5, "{output}");
+    assert_eq!(
+        request_entry(&report, "GET", "/concurrent")["count"].as_u64(),
+        Some(server.requests("GET /concurrent"))
+    );
+}
