@@ -341,10 +341,15 @@ impl WebRun {
     }
 
     /// Sends SIGTERM and waits (at most 60 s) for the exit status.
-    pub fn terminate(mut self) -> (std::process::ExitStatus, String) {
+    pub fn terminate(self) -> (std::process::ExitStatus, String) {
         let _ = std::process::Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
+        self.wait()
+    }
+
+    /// Waits (at most 60 s) for the process to end by itself.
+    pub fn wait(mut self) -> (std::process::ExitStatus, String) {
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
         loop {
             if let Some(status) = self.child.try_wait().expect("wait") {

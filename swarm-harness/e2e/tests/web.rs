@@ -369,3 +369,66 @@ async fn libtest_json_output_stays_valid_with_the_web_ui_on() {
     assert!(stderr.contains("report: "), "{stderr}");
     assert!(read_json(dir.path(), "steered")["requests_total"]["count"].as_u64() > Some(0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reset_restarts_the_figures_and_a_shaped_trial_is_not_steered() {
+    let server = CountingServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let dir_path = dir.path().display().to_string();
+    let url = server.url.clone();
+    tokio::task::spawn_blocking(move || {
+        // `ramp` follows its stages: a user count from outside is refused, the stop is not.
+        let run = WebRun::start(
+            BIN,
+            &["--exact", "ramp"],
+            &[("PT_HOST", &url), ("PT_REPORT_DIR", &dir_path)],
+        );
+        let base = run.url.trim_end_matches('/').to_owned();
+        eventually(30, "ramp requests", || {
+            let (_, body) = curl(&[&format!("{base}/stats/requests")]);
+            (json(&body)["stats"][0]["num_requests"].as_u64() > Some(0)).then_some(())
+        });
+        let (code, body) = curl(&[
+            "-X",
+            "POST",
+            "-d",
+            "user_count=50&spawn_rate=5",
+            &format!("{base}/swarm"),
+        ]);
+        assert_eq!(code, 409, "{body}");
+        assert_eq!(json(&body)["success"], false);
+        assert!(body.contains("load shape"), "{body}");
+        // Malformed forms are refused, naming the field.
+        let (code, body) = curl(&[
+            "-X",
+            "POST",
+            "-F",
+            "user_count=abc",
+            "-F",
+            "spawn_rate=1",
+            &format!("{base}/swarm"),
+        ]);
+        assert_eq!(code, 400);
+        assert!(body.contains("invalid user_count=\\\"abc\\\""), "{body}");
+        let (code, body) = curl(&["-X", "POST", &format!("{base}/stats/reset")]);
+        assert_eq!((code, body.as_str()), (200, "ok"));
+        eventually(10, "the reset", || {
+            run.output().contains("statistics reset").then_some(())
+        });
+        // The ramp ends by itself.
+        let (status, output) = run.wait();
+        assert!(status.success(), "{output}");
+    })
+    .await
+    .unwrap();
+    let report = read_json(dir.path(), "ramp");
+    let warnings = report["warnings"].to_string();
+    assert!(warnings.contains("statistics were reset"), "{warnings}");
+    let reported = request_entry(&report, "GET", "/ramp")["count"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        reported < server.requests("GET /ramp"),
+        "the report counts only what came after the reset"
+    );
+}
