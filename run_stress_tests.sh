@@ -6,7 +6,7 @@
 #   PT_NUM_CLIENTS  simulated users per trial        (default 2)
 #   PT_HATCH_RATE   users started per second         (default 1)
 #   PT_DURATION     duration of each trial           (default 10, in minutes; 30s, 5m, 1h work)
-#   PT_LOCUST_PORT  port of the live web UI          (default 8089; accepted, reserved for the UI)
+#   PT_LOCUST_PORT  port of the live web UI          (default 8089; 0 takes any free port)
 #
 # Every other PT_* variable of the harness (PT_HOST, PT_REPORT_DIR, PT_NUM_REQUESTS, PT_SEED,
 # PT_THRESHOLDS, ...) passes through. Extra arguments go to the harness, for example
@@ -28,8 +28,9 @@ export PT_LOCUST_PORT="${PT_LOCUST_PORT:-8089}"
 export PT_REPORT_DIR="${PT_REPORT_DIR:-$root/target/stress-reports}"
 locust_file="${PT_LOCUST_FILE:-platform-tests/tests/stress.rs}"
 
-if ! [[ "$PT_LOCUST_PORT" =~ ^[0-9]+$ ]] || ((PT_LOCUST_PORT < 1 || PT_LOCUST_PORT > 65535)); then
-  fail "invalid PT_LOCUST_PORT=\"$PT_LOCUST_PORT\": expected a port number from 1 to 65535"
+# Checked before the build; the harness checks it again (and every other PT_* value).
+if ! [[ "$PT_LOCUST_PORT" =~ ^[0-9]{1,5}$ ]] || ((10#$PT_LOCUST_PORT > 65535)); then
+  fail "invalid PT_LOCUST_PORT=\"$PT_LOCUST_PORT\": expected a port number from 0 to 65535 (0 takes any free port), such as 8089"
 fi
 
 # PT_LOCUST_FILE names <crate>/tests/<target>.rs; the crate's Cargo.toml must declare that

@@ -592,10 +592,34 @@ mod tests {
             ("PT_MAX_BODY", "2GiB"),
             ("PT_MAX_BODY", "-1"),
             ("PT_MAX_NAMES", "0"),
+            ("PT_LOCUST_PORT", "65536"),
+            ("PT_LOCUST_PORT", "-1"),
+            ("PT_LOCUST_PORT", "80a"),
+            ("PT_WEB", "maybe"),
+            ("PT_WEB_AUTOSTART", "2"),
+            ("PT_WEB_HOST", "example.com"),
+            ("PT_WEB_HOST", "127.0.0.1:80"),
+            ("PT_WEB_TOKEN", "short"),
+            ("PT_WEB_TOKEN", "has a space in it"),
         ] {
             let error = Overrides::parse(&[raw(key, bad)]).unwrap_err();
             assert_eq!(error.setting(), key, "{key}={bad}");
         }
+        // A token is a secret: never echoed, even when malformed.
+        let token = Overrides::parse(&[raw("PT_WEB_TOKEN", "s3cr t")]).unwrap_err();
+        assert!(!token.to_string().contains("s3cr"), "{token}");
+        let web = Overrides::parse(&[
+            raw("PT_WEB", "off"),
+            raw("PT_LOCUST_PORT", "0"),
+            raw("PT_WEB_HOST", "::"),
+            raw("PT_WEB_AUTOSTART", "false"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (web.web, web.web_port, web.web_autostart),
+            (Some(false), Some(0), Some(false))
+        );
+        assert!(web.web_host.is_some_and(|ip| ip.is_unspecified()));
         let parsed =
             Overrides::parse(&[raw("PT_MAX_BODY", "8MiB"), raw("PT_MAX_NAMES", "50")]).unwrap();
         assert_eq!(

@@ -124,6 +124,7 @@ type TargetHook = Box<dyn FnOnce() -> TargetFuture>;
 pub struct Harness {
     embedded_target: Option<TargetHook>,
     on_finish: Option<OnFinish>,
+    sinks: Vec<Box<dyn Sink>>,
 }
 
 /// The `on_finish` hook: its text, if any, is printed by the printer.
@@ -150,6 +151,13 @@ impl Harness {
     /// with the run's output (on stderr under `--format json`, so libtest's JSON stays valid).
     pub fn on_finish(mut self, finish: impl FnOnce() -> Option<String> + 'static) -> Self {
         self.on_finish = Some(Box::new(finish));
+        self
+    }
+
+    /// Adds a consumer of the run's [events](crate::events) (after the report writer and the
+    /// printer, before the web UI): to push figures to your own monitoring, say.
+    pub fn sink(mut self, sink: impl Sink + 'static) -> Self {
+        self.sinks.push(Box::new(sink));
         self
     }
 
@@ -282,6 +290,7 @@ impl Harness {
             Box::new(ReportWriter::new(report_dir.clone())),
             Box::new(Printer::new(output, interactive)),
         ];
+        sinks.extend(self.sinks);
         let mut commands = None;
         let mut web_url = None;
         if let Some(bound) = web {

@@ -49,8 +49,12 @@
 //! `PT_ARRIVAL_RATE`, `PT_MAX_USERS`, `PT_STAGES`, `PT_THRESHOLDS`; and `PT_HOST`,
 //! `PT_REPORT_DIR`, `PT_NUM_REQUESTS`, `PT_SEED`, `PT_STOP_TIMEOUT`, `PT_CA_CERT`,
 //! `PT_REQUEST_TIMEOUT` (60 s), `PT_MAX_BODY` (8 MiB kept per response), `PT_MAX_NAMES` (1,000
-//! request names per trial), `PT_ONLY_WITH_PARAM`. Every one is also a flag (`--help` lists
+//! request names per trial), `PT_ONLY_WITH_PARAM`; for the live web UI (Locust's HTTP API and
+//! `/metrics` included) `PT_LOCUST_PORT` (8089), `PT_WEB` (on), `PT_WEB_HOST` (127.0.0.1),
+//! `PT_WEB_TOKEN` and `PT_WEB_AUTOSTART` (true). Every one is also a flag (`--help` lists
 //! them); the README's "What the harness guarantees" says what each bound protects.
+//!
+//! Live consumers read the run's [`events`]: implement [`events::Sink`] to watch a run.
 
 #[doc(hidden)]
 pub mod __private;

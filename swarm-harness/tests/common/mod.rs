@@ -96,6 +96,17 @@ async fn delayed(user: &mut User) -> anyhow::Result<()> {
 
 /// Runs the trial `exact` against `url` with short settings, reports into `dir`.
 pub fn run(exact: &str, url: &str, dir: &Path, extra: &[&str]) -> ExitCode {
+    run_with(swarm_harness::Harness::new(), exact, url, dir, extra)
+}
+
+/// [`run`] with a harness configured by the test (an extra event sink, say).
+pub fn run_with(
+    harness: swarm_harness::Harness,
+    exact: &str,
+    url: &str,
+    dir: &Path,
+    extra: &[&str],
+) -> ExitCode {
     let dir_arg = dir.display().to_string();
     let log = dir.join("libtest.log").display().to_string();
     let mut args = vec![
@@ -122,7 +133,7 @@ pub fn run(exact: &str, url: &str, dir: &Path, extra: &[&str]) -> ExitCode {
         }
     }
     args.extend_from_slice(extra);
-    swarm_harness::Harness::new().run_from(args)
+    harness.run_from(args)
 }
 
 pub fn read_json(dir: &Path, trial: &str) -> serde_json::Value {
