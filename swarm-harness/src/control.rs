@@ -42,6 +42,11 @@ pub struct Envelope {
 }
 
 impl Envelope {
+    /// Whether the sender gave up waiting for the answer.
+    pub fn is_stale(&self) -> bool {
+        self.answer.is_closed()
+    }
+
     pub fn reply(self, result: Result<String, String>) {
         // The caller may have given up waiting; then nobody needs the answer.
         let _ = self.answer.send(result);
@@ -106,10 +111,12 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn nobody_listening_is_an_error_after_the_timeout() {
-        let (controller, _commands) = channel();
+        let (controller, mut commands) = channel();
         let error = controller.send(Command::ResetStats).await.unwrap_err();
         assert!(error.contains("no trial took the command"), "{error}");
-        drop(_commands);
+        // The command its sender gave up on is known as stale: a later trial skips it.
+        assert!(commands.try_recv().unwrap().is_stale());
+        drop(commands);
         let error = controller.send(Command::ResetStats).await.unwrap_err();
         assert_eq!(error, "the run has finished");
     }

@@ -274,6 +274,13 @@ async fn wait_for_start(
             _ = interrupt.cancelled() => return None,
         };
         match envelope.command.clone() {
+            Command::Swarm(swarm) if swarm.users == 0 && matches!(model(plan), Model::Hatch) => {
+                envelope.reply(Err(
+                    "a swarm of 0 users would measure nothing: start with a user count of at \
+                     least 1"
+                        .to_owned(),
+                ));
+            }
             Command::Swarm(swarm) => {
                 let (started, message) = start_plan(plan, swarm);
                 envelope.reply(Ok(message));
@@ -315,14 +322,18 @@ fn start_plan(plan: &TrialPlan, swarm: Swarm) -> (Arc<TrialPlan>, String) {
     (Arc::new(started), message)
 }
 
-/// The next command, or never when there is no web UI (or it has gone).
+/// The next command whose sender still waits for the answer (one that gave up between two
+/// trials is dropped, not applied late), or never when there is no web UI.
 async fn next_command(commands: Option<&mut Commands>) -> Envelope {
-    match commands {
-        Some(commands) => match commands.recv().await {
-            Some(envelope) => envelope,
-            None => std::future::pending().await,
-        },
-        None => std::future::pending().await,
+    let Some(commands) = commands else {
+        return std::future::pending().await;
+    };
+    loop {
+        match commands.recv().await {
+            Some(envelope) if envelope.is_stale() => continue,
+            Some(envelope) => return envelope,
+            None => return std::future::pending().await,
+        }
     }
 }
 
