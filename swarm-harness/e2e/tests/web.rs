@@ -66,6 +66,17 @@ fn sample(samples: &serde_json::Value, name: &str, labels: &[(&str, &str)]) -> O
     })
 }
 
+/// `steered` for up to five minutes against `url`, waiting for a start from the API.
+fn start_waiting(url: &str, dir: &str, extra: &[(&str, &str)]) -> WebRun {
+    let mut env = vec![
+        ("PT_HOST", url),
+        ("PT_REPORT_DIR", dir),
+        ("PT_WEB_AUTOSTART", "false"),
+    ];
+    env.extend_from_slice(extra);
+    WebRun::start(BIN, &["--exact", "steered", "--duration", "5m"], &env)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_seeds_commands_steer_a_waiting_swarm_and_the_numbers_agree() {
     let server = CountingServer::start().await;
@@ -73,15 +84,7 @@ async fn the_seeds_commands_steer_a_waiting_swarm_and_the_numbers_agree() {
     let dir_path = dir.path().display().to_string();
     let url = server.url.clone();
     let (report, stats, metrics, output) = tokio::task::spawn_blocking(move || {
-        let run = WebRun::start(
-            BIN,
-            &["--exact", "steered", "--duration", "5m"],
-            &[
-                ("PT_HOST", &url),
-                ("PT_REPORT_DIR", &dir_path),
-                ("PT_WEB_AUTOSTART", "false"),
-            ],
-        );
+        let run = start_waiting(&url, &dir_path, &[]);
         let base = run.url.trim_end_matches('/').to_owned();
         // Waiting: no load until the start.
         eventually(30, "the waiting line", || {
@@ -258,16 +261,10 @@ async fn a_token_guards_every_request_and_an_exposed_address_needs_one() {
 
         // With a token, nothing passes without it.
         let token = "s3cret-token-42";
-        let run = WebRun::start(
-            BIN,
-            &["--exact", "steered", "--duration", "5m"],
-            &[
-                ("PT_HOST", &url),
-                ("PT_REPORT_DIR", &dir_path),
-                ("PT_WEB_AUTOSTART", "false"),
-                ("PT_WEB_HOST", "0.0.0.0"),
-                ("PT_WEB_TOKEN", token),
-            ],
+        let run = start_waiting(
+            &url,
+            &dir_path,
+            &[("PT_WEB_HOST", "0.0.0.0"), ("PT_WEB_TOKEN", token)],
         );
         let base = run.url.replace("0.0.0.0", "127.0.0.1");
         let base = base.trim_end_matches('/');

@@ -131,22 +131,16 @@ fn distribution(total: &EntryReport) -> (Vec<String>, Vec<u64>) {
     (labels, counts)
 }
 
-fn chart_data(report: &Report) -> String {
-    let timeline = &report.timeline;
+/// The timeline's chart series: seconds, users, requests and failures per second, and the
+/// p50/p95/p99 of each interval in ms. Shared by the report and the live page.
+pub(crate) fn timeline_series(timeline: &[crate::stats::TimelinePoint]) -> serde_json::Value {
     let at = |index: usize| -> Vec<f64> {
         timeline
             .iter()
             .map(|p| p.percentiles_us.get(index).copied().unwrap_or(0) as f64 / 1e3)
             .collect()
     };
-    let latency_at = |index: usize| -> Vec<f64> {
-        timeline
-            .iter()
-            .map(|p| p.latency_percentiles_us.get(index).copied().unwrap_or(0) as f64 / 1e3)
-            .collect()
-    };
-    let (labels, counts) = distribution(&report.requests_total);
-    let data = json!({
+    json!({
         "t": timeline.iter().map(|p| p.t).collect::<Vec<_>>(),
         "users": timeline.iter().map(|p| p.users).collect::<Vec<_>>(),
         "rps": timeline.iter().map(|p| p.rps).collect::<Vec<_>>(),
@@ -154,12 +148,29 @@ fn chart_data(report: &Report) -> String {
         "p50": at(0),
         "p95": at(5),
         "p99": at(7),
+    })
+}
+
+fn chart_data(report: &Report) -> String {
+    let timeline = &report.timeline;
+    let latency_at = |index: usize| -> Vec<f64> {
+        timeline
+            .iter()
+            .map(|p| p.latency_percentiles_us.get(index).copied().unwrap_or(0) as f64 / 1e3)
+            .collect()
+    };
+    let (labels, counts) = distribution(&report.requests_total);
+    let mut data = timeline_series(timeline);
+    let extra = json!({
         "latency": !report.task_latency.is_empty(),
         "l50": latency_at(0),
         "l95": latency_at(5),
         "l99": latency_at(7),
         "dist": { "labels": labels, "counts": counts },
     });
+    if let (Some(data), serde_json::Value::Object(extra)) = (data.as_object_mut(), extra) {
+        data.extend(extra);
+    }
     // Inside <script>, `</` would end the element early.
     data.to_string().replace("</", "<\\/")
 }

@@ -134,12 +134,6 @@ fn rows(table: &EntryTable, seconds: f64, keep: impl Fn(&str) -> bool) -> Vec<Va
 fn trial_json(current: &Current) -> Value {
     let seconds = current.stats_seconds();
     let timeline = &current.timeline[current.timeline.len().saturating_sub(MAX_POINTS)..];
-    let at = |index: usize| -> Vec<f64> {
-        timeline
-            .iter()
-            .map(|p| p.percentiles_us.get(index).copied().unwrap_or(0) as f64 / 1e3)
-            .collect()
-    };
     let failures: Vec<Value> = current
         .totals
         .failures
@@ -175,15 +169,7 @@ fn trial_json(current: &Current) -> Value {
         "tasks": rows(&current.totals.tasks, seconds, |k| k != LATENCY_KIND),
         "failure_groups": failures,
         "cancelled": current.totals.cancelled.total(),
-        "timeline": {
-            "t": timeline.iter().map(|p| p.t).collect::<Vec<_>>(),
-            "users": timeline.iter().map(|p| p.users).collect::<Vec<_>>(),
-            "rps": timeline.iter().map(|p| p.rps).collect::<Vec<_>>(),
-            "fps": timeline.iter().map(|p| p.failures_per_s).collect::<Vec<_>>(),
-            "p50": at(0),
-            "p95": at(5),
-            "p99": at(7),
-        },
+        "timeline": crate::report::html::timeline_series(timeline),
     })
 }
 
