@@ -338,12 +338,8 @@ impl Harness {
                     interrupt.cancel();
                 }
             });
-            events.publish(RunEvent::RunStarted {
-                trials: specs.iter().map(|s| s.name.clone()).collect(),
-                web: web_url.clone(),
-            });
         }
-        let trials = specs
+        let trials: Vec<Trial> = specs
             .into_iter()
             .enumerate()
             .map(|(index, spec)| {
@@ -353,6 +349,18 @@ impl Harness {
                 Trial::test(name, move || shared.run_trial(spec, index)).with_ignored_flag(ignore)
             })
             .collect();
+        if !listing {
+            // The trials libtest will run, after its filters and `--ignored`.
+            let runs = trials
+                .iter()
+                .filter(|t| !cli.libtest.is_filtered_out(t) && !cli.libtest.is_ignored(t))
+                .map(|t| t.name().to_owned())
+                .collect();
+            events.publish(RunEvent::RunStarted {
+                trials: runs,
+                web: web_url.clone(),
+            });
+        }
         let conclusion = libtest_mimic::run(&cli.libtest, trials);
         if listing {
             return Ok(conclusion.exit_code());

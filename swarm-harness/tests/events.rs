@@ -15,6 +15,8 @@ struct Seen {
     kinds: Vec<&'static str>,
     summed: Shard,
     ticks: usize,
+    /// The trials the run announced.
+    trials: Vec<String>,
 }
 
 struct Recording(Arc<Mutex<Seen>>);
@@ -23,7 +25,10 @@ impl Sink for Recording {
     fn on_event(&mut self, event: &RunEvent) -> Result<(), String> {
         let mut seen = self.0.lock().unwrap();
         let kind = match event {
-            RunEvent::RunStarted { .. } => "run started",
+            RunEvent::RunStarted { trials, .. } => {
+                seen.trials.clone_from(trials);
+                "run started"
+            }
             RunEvent::TrialWaiting { .. } => "waiting",
             RunEvent::TrialStarted(_) => "trial started",
             RunEvent::UsersChanged { .. } => "users changed",

@@ -35,8 +35,12 @@ fn submit_swarm(tab: &Tab, users: u32, rate: u32) {
     eval(
         tab,
         &format!(
-            "document.getElementById('user_count').value = '{users}';
-             document.getElementById('spawn_rate').value = '{rate}'; true"
+            "for (const [id, value] of [['user_count', '{users}'], ['spawn_rate', '{rate}']]) {{
+               const input = document.getElementById(id);
+               input.value = value;
+               input.dispatchEvent(new Event('input'));
+             }}
+             true"
         ),
     );
     tab.find_element("#start")

@@ -196,7 +196,7 @@ const CHART_SCRIPT: &str = r#"
 })();
 "#;
 
-fn legend(names: &[&str]) -> Markup {
+pub(crate) fn legend(names: &[&str]) -> Markup {
     html! {
         div.legend {
             @for (name, color) in names.iter().zip(SERIES_COLORS) {

@@ -30,6 +30,12 @@
     }).catch(function (e) { message('request failed: ' + e, true); });
   }
 
+  // The form shows the running trial's load until the user edits it.
+  var formTouched = false;
+  ['user_count', 'spawn_rate'].forEach(function (name) {
+    $(name).addEventListener('input', function () { formTouched = true; });
+  });
+
   $('swarm-form').addEventListener('submit', function (event) {
     event.preventDefault();
     var body = {};
@@ -138,6 +144,10 @@
     var t = data.trial;
     if (!t) { return; }
     text($('trial-name'), t.name);
+    if (!formTouched && t.target) {
+      $('user_count').value = String(t.target.users);
+      $('spawn_rate').value = String(t.target.rate);
+    }
     text($('description'), t.description + (t.host ? ' against ' + t.host : ''));
     text($('users'), t.users + (t.target && t.running ? ' / ' + t.target.users : ''));
     text($('rps'), t.rps);

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::live::{Current, Live};
-use crate::report::html::{CHARTIST_CSS, CHARTIST_JS, STYLE};
+use crate::report::html::{CHARTIST_CSS, CHARTIST_JS, STYLE, legend};
 use crate::stats::{Entry, EntryTable, LATENCY_KIND, TRANSACTION_KIND};
 
 /// Timeline points sent to the page: the last ten minutes.
@@ -63,9 +63,9 @@ pub(super) async fn index() -> Html<String> {
                 }
             }
             div.charts {
-                section { h2 { "Requests and failures per second" } div.ct-chart id="chart-rps" {} }
-                section { h2 { "Users" } div.ct-chart id="chart-users" {} }
-                section { h2 { "Response time p50 / p95 / p99 (ms)" } div.ct-chart id="chart-latency" {} }
+                section { h2 { "Requests and failures per second" } (legend(&["requests/s", "failures/s"])) div.ct-chart id="chart-rps" {} }
+                section { h2 { "Users" } (legend(&["users"])) div.ct-chart id="chart-users" {} }
+                section { h2 { "Response time (ms)" } (legend(&["p50", "p95", "p99"])) div.ct-chart id="chart-latency" {} }
             }
             section { h2 { "Thresholds" } table id="thresholds" {} }
             section { h2 { "Requests" } table id="requests" {} p.sub { "Times in milliseconds. Click a header to sort." } }
