@@ -34,11 +34,31 @@ pub enum Command {
     ResetStats,
 }
 
-/// A command with the way to answer it: `Ok(message)` when applied.
+/// What an applied command answers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Applied {
+    pub message: String,
+    /// The target of the trial it applied to, its password redacted.
+    pub host: Option<String>,
+}
+
+impl Applied {
+    pub fn new(message: impl Into<String>, host: Option<String>) -> Self {
+        Applied {
+            message: message.into(),
+            host,
+        }
+    }
+}
+
+/// A command with the way to answer it.
 #[derive(Debug)]
 pub struct Envelope {
     pub command: Command,
-    pub answer: oneshot::Sender<Result<String, String>>,
+    /// The trial (its position in the run) the sender saw running or waiting: a command meant
+    /// for a trial that has ended is refused, never applied to the next one.
+    pub trial: usize,
+    pub answer: oneshot::Sender<Result<Applied, String>>,
 }
 
 impl Envelope {
@@ -47,7 +67,7 @@ impl Envelope {
         self.answer.is_closed()
     }
 
-    pub fn reply(self, result: Result<String, String>) {
+    pub fn reply(self, result: Result<Applied, String>) {
         // The caller may have given up waiting; then nobody needs the answer.
         let _ = self.answer.send(result);
     }
@@ -68,14 +88,19 @@ pub fn channel() -> (Controller, Commands) {
 }
 
 impl Controller {
-    /// Sends `command` and waits for its answer, at most [`ANSWER_TIMEOUT`].
+    /// Sends `command` for the `trial`th trial and waits for its answer, at most
+    /// [`ANSWER_TIMEOUT`].
     ///
     /// # Errors
     /// The runner's refusal, or that nobody took the command in time.
-    pub async fn send(&self, command: Command) -> Result<String, String> {
+    pub async fn send(&self, command: Command, trial: usize) -> Result<Applied, String> {
         let (answer, answered) = oneshot::channel();
         self.tx
-            .try_send(Envelope { command, answer })
+            .try_send(Envelope {
+                command,
+                trial,
+                answer,
+            })
             .map_err(|error| match error {
                 mpsc::error::TrySendError::Full(_) => {
                     "busy: too many commands are waiting; try again".to_owned()
@@ -103,21 +128,25 @@ mod tests {
         let runner = tokio::spawn(async move {
             let envelope = commands.recv().await.unwrap();
             assert_eq!(envelope.command, Command::Stop);
-            envelope.reply(Ok("stopped".into()));
+            assert_eq!(envelope.trial, 3);
+            envelope.reply(Ok(Applied::new("stopped", None)));
         });
-        assert_eq!(controller.send(Command::Stop).await, Ok("stopped".into()));
+        assert_eq!(
+            controller.send(Command::Stop, 3).await,
+            Ok(Applied::new("stopped", None))
+        );
         runner.await.unwrap();
     }
 
     #[tokio::test(start_paused = true)]
     async fn nobody_listening_is_an_error_after_the_timeout() {
         let (controller, mut commands) = channel();
-        let error = controller.send(Command::ResetStats).await.unwrap_err();
+        let error = controller.send(Command::ResetStats, 0).await.unwrap_err();
         assert!(error.contains("no trial took the command"), "{error}");
         // The command its sender gave up on is known as stale: a later trial skips it.
         assert!(commands.try_recv().unwrap().is_stale());
         drop(commands);
-        let error = controller.send(Command::ResetStats).await.unwrap_err();
+        let error = controller.send(Command::ResetStats, 0).await.unwrap_err();
         assert_eq!(error, "the run has finished");
     }
 }

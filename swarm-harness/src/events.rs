@@ -62,6 +62,9 @@ pub struct TrialInfo {
     pub steerable: bool,
     /// The trial's pass/fail criteria, as written.
     pub thresholds: Vec<String>,
+    /// Distinct request names and failure groups kept (`PT_MAX_NAMES`): consumers that add
+    /// the ticks up keep the same cap, so their failure groups match the report's.
+    pub max_names: usize,
 }
 
 /// One second (or the last, shorter interval) of a running trial: the figures of the

@@ -44,11 +44,19 @@ type Shared = Arc<dyn Any + Send + Sync>;
 type BoxFuture<'a> = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + 'a>>;
 type Teardown = Box<dyn for<'a> FnOnce(&'a mut User) -> BoxFuture<'a> + Send>;
 
+/// A fixture's teardown, with its name and the target it was set up against (a trial
+/// started from the web UI may have another host than `PT_HOST`).
+struct PendingTeardown {
+    name: &'static str,
+    base: Option<url::Url>,
+    teardown: Teardown,
+}
+
 /// The fixtures of one process.
 #[derive(Default)]
 pub struct FixtureStore {
     cells: Mutex<HashMap<TypeId, Arc<OnceCell<Shared>>>>,
-    teardowns: Mutex<Vec<(&'static str, Teardown)>>,
+    teardowns: Mutex<Vec<PendingTeardown>>,
 }
 
 impl std::fmt::Debug for FixtureStore {
@@ -73,6 +81,7 @@ impl FixtureStore {
         let value = cell
             .get_or_try_init(|| async {
                 let mut user = make_user();
+                let base = user.ctx.base.clone();
                 let value = Arc::new(T::setup(&mut user).await.map_err(|error| {
                     error.context(format!(
                         "fixture `{}` failed to set up",
@@ -86,7 +95,11 @@ impl FixtureStore {
                 self.teardowns
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
-                    .push((std::any::type_name::<T>(), teardown));
+                    .push(PendingTeardown {
+                        name: std::any::type_name::<T>(),
+                        base,
+                        teardown,
+                    });
                 anyhow::Ok(value as Shared)
             })
             .await?;
@@ -96,8 +109,12 @@ impl FixtureStore {
             .expect("fixture cells are keyed by the fixture's type"))
     }
 
-    /// Tears every fixture down, newest first; returns the errors, each naming its fixture.
-    pub(crate) async fn teardown_all(&self, mut make_user: impl FnMut() -> User) -> Vec<String> {
+    /// Tears every fixture down, newest first, each with a user for the target it was set up
+    /// against; returns the errors, each naming its fixture.
+    pub(crate) async fn teardown_all(
+        &self,
+        mut make_user: impl FnMut(Option<url::Url>) -> User,
+    ) -> Vec<String> {
         let teardowns = std::mem::take(
             &mut *self
                 .teardowns
@@ -105,8 +122,13 @@ impl FixtureStore {
                 .unwrap_or_else(PoisonError::into_inner),
         );
         let mut errors = Vec::new();
-        for (name, teardown) in teardowns.into_iter().rev() {
-            let mut user = make_user();
+        for PendingTeardown {
+            name,
+            base,
+            teardown,
+        } in teardowns.into_iter().rev()
+        {
+            let mut user = make_user(base);
             // A panicking teardown must not take the run's index and JUnit files with it.
             match AssertUnwindSafe(teardown(&mut user)).catch_unwind().await {
                 Ok(Ok(())) => {}

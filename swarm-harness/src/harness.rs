@@ -366,7 +366,7 @@ impl Harness {
             return Ok(conclusion.exit_code());
         }
         let finished = shared.finish_run(on_finish);
-        if !autostart {
+        if !autostart && !shared.env.interrupt.is_cancelled() {
             // An interactive run keeps its page up for a look at the end, as Locust's does.
             let url = web_url.unwrap_or_default();
             events.publish(RunEvent::Note(format!(
@@ -651,10 +651,9 @@ impl Shared {
 
     fn teardown_fixtures(&self) {
         let fixtures = self.env.fixtures.clone();
-        let base = self.host.as_deref().and_then(|h| h.parse().ok());
         let clients = self.env.clients.clone();
-        let errors = self.runtime.block_on(fixtures.teardown_all(|| {
-            let ctx = TrialContext::detached(base.clone(), clients.clone(), fixtures.clone());
+        let errors = self.runtime.block_on(fixtures.teardown_all(|base| {
+            let ctx = TrialContext::detached(base, clients.clone(), fixtures.clone());
             User::new(usize::MAX, ctx, None)
         }));
         for error in errors {

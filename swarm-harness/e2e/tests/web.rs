@@ -122,6 +122,18 @@ async fn the_seeds_commands_steer_a_waiting_swarm_and_the_numbers_agree() {
         let stats = json(&body);
         let (code, metrics) = curl(&[&format!("{base}/metrics")]);
         assert_eq!(code, 200);
+        // Nothing is left to steer.
+        let (code, body) = curl(&[
+            "-X",
+            "POST",
+            "-F",
+            "user_count=2",
+            "-F",
+            "spawn_rate=2",
+            &format!("{base}/swarm"),
+        ]);
+        assert_eq!(code, 409, "{body}");
+        assert!(body.contains("every trial of this run has ended"), "{body}");
         let (status, output) = run.terminate();
         assert!(status.success(), "{output}");
         (std::path::PathBuf::from(dir_path), stats, metrics, output)
@@ -428,4 +440,127 @@ async fn reset_restarts_the_figures_and_a_shaped_trial_is_not_steered() {
         reported < server.requests("GET /ramp"),
         "the report counts only what came after the reset"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn steering_keeps_the_rate_and_never_exceeds_the_target() {
+    let server = std::sync::Arc::new(CountingServer::start().await);
+    let dir = tempfile::tempdir().unwrap();
+    let dir_path = dir.path().display().to_string();
+    let url = server.url.clone();
+    let counting = server.clone();
+    tokio::task::spawn_blocking(move || {
+        let run = start_waiting(&url, &dir_path, &[]);
+        let base = run.url.trim_end_matches('/').to_owned();
+        let swarm = |users: &str, rate: &str| {
+            let (code, body) = curl(&[
+                "-X",
+                "POST",
+                "-d",
+                &format!("user_count={users}&spawn_rate={rate}"),
+                &format!("{base}/swarm"),
+            ]);
+            assert_eq!(code, 200, "{body}");
+        };
+        swarm("5", "100");
+        eventually(30, "five users", || {
+            (counting.take_max_concurrency() == 5).then_some(())
+        });
+        // Down to one and straight back up: users still finishing count, so never above 5.
+        swarm("1", "100");
+        swarm("5", "100");
+        for _ in 0..10 {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            let max = counting.take_max_concurrency();
+            assert!(max <= 5, "concurrency {max} above the target of 5");
+        }
+        // The same command sent again and again does not start users faster than its rate.
+        swarm("1", "100");
+        eventually(30, "one user", || {
+            (counting.take_max_concurrency() == 1).then_some(())
+        });
+        for _ in 0..5 {
+            swarm("30", "0.5");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        let max = counting.take_max_concurrency();
+        assert!(
+            max <= 3,
+            "at 0.5 users/s, 1.5 s after the first command: {max} users"
+        );
+        let (status, output) = run.terminate();
+        assert!(status.success() || status.code() == Some(101), "{output}");
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_site_cannot_steer_the_run_through_a_browser() {
+    let server = CountingServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let dir_path = dir.path().display().to_string();
+    let url = server.url.clone();
+    tokio::task::spawn_blocking(move || {
+        let run = start_waiting(&url, &dir_path, &[]);
+        let base = run.url.trim_end_matches('/').to_owned();
+        let swarm = format!("{base}/swarm");
+        let stop = format!("{base}/stop");
+        let form = ["-X", "POST", "-d", "user_count=3&spawn_rate=3"];
+        let cases: Vec<(Vec<&str>, u16)> = vec![
+            // DNS rebinding: a name that resolves here is not this page's address.
+            (
+                [&form[..], &["-H", "Host: attacker.example", &swarm]].concat(),
+                403,
+            ),
+            (
+                [
+                    &form[..],
+                    &["-H", "Origin: http://attacker.example", &swarm],
+                ]
+                .concat(),
+                403,
+            ),
+            (
+                [&form[..], &["-H", "Sec-Fetch-Site: cross-site", &swarm]].concat(),
+                403,
+            ),
+            (
+                vec![
+                    "-X",
+                    "POST",
+                    "-H",
+                    "Content-Type: text/plain",
+                    "--data",
+                    "user_count=3&spawn_rate=3",
+                    &swarm,
+                ],
+                415,
+            ),
+            (vec!["-H", "Sec-Fetch-Site: cross-site", &stop], 403),
+            (vec!["-I", &stop], 405),
+        ];
+        for (args, expected) in cases {
+            let (code, body) = curl(&args);
+            assert_eq!(code, expected, "{args:?}: {body}");
+        }
+        // Nothing started; the page's own origin still works.
+        assert_eq!(
+            json(&curl(&[&format!("{base}/stats/requests")]).1)["state"],
+            "ready"
+        );
+        let own = format!("Origin: {base}");
+        let (code, body) = curl(
+            &[
+                &form[..],
+                &["-H", &own, "-H", "Sec-Fetch-Site: same-origin", &swarm],
+            ]
+            .concat(),
+        );
+        assert_eq!(code, 200, "{body}");
+        let (status, output) = run.terminate();
+        assert!(status.code().is_some(), "{output}");
+    })
+    .await
+    .unwrap();
 }

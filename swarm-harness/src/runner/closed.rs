@@ -30,19 +30,26 @@ pub async fn drive(launch: Launch, mut steer: watch::Receiver<Target>) {
     let mut steerable = true;
     // Users started since `base`: the next one is due at `base + started / rate`.
     let mut started: u64 = 0;
+    let mut last_start: Option<Instant> = None;
     loop {
         crew.stop_down_to(target.users as usize);
-        let due = (crew.len() < target.users as usize)
+        let room = crew.room(target.users as usize);
+        let missing = crew.len() < target.users as usize;
+        let due = (room > 0)
             .then(|| {
                 let offset = Duration::try_from_secs_f64(started as f64 / target.rate).ok()?;
                 base.checked_add(offset)
             })
             .flatten();
+        // Overdue users start at once (a burst rate), yielding now and then and looking at
+        // the steering between batches.
         if let Some(at) = due
             && at <= Instant::now()
+            && !(steerable && steer.has_changed().unwrap_or(false))
         {
             crew.start_one();
             started += 1;
+            last_start = Some(Instant::now());
             if started.is_multiple_of(SPAWN_BATCH) {
                 tokio::task::yield_now().await;
             }
@@ -51,16 +58,27 @@ pub async fn drive(launch: Launch, mut steer: watch::Receiver<Target>) {
             }
             continue;
         }
+        // Missing users held back only by users still leaving: look again shortly.
+        let recheck = (missing && room == 0).then(|| Instant::now() + LEAVING_POLL);
         tokio::select! {
-            _ = sleep_until(due) => {
-                crew.start_one();
-                started += 1;
+            _ = sleep_until(due.or(recheck)) => {
+                if due.is_some() {
+                    crew.start_one();
+                    started += 1;
+                    last_start = Some(Instant::now());
+                }
             }
             changed = steer.changed(), if steerable => match changed {
                 Ok(()) => {
                     target = *steer.borrow_and_update();
-                    base = Instant::now();
-                    started = 0;
+                    // The new rate holds from the last start: sending the same command again
+                    // does not start a user early.
+                    let interval = Duration::try_from_secs_f64(1.0 / target.rate)
+                        .unwrap_or(Duration::MAX);
+                    let now = Instant::now();
+                    let earliest = now.checked_sub(interval).unwrap_or(now);
+                    base = last_start.map_or(earliest, |last| last.max(earliest));
+                    started = 1;
                 }
                 // Nobody steers any more: keep the target.
                 Err(_) => steerable = false,
@@ -69,6 +87,9 @@ pub async fn drive(launch: Launch, mut steer: watch::Receiver<Target>) {
         }
     }
 }
+
+/// How often to look again while missing users wait for leaving ones.
+const LEAVING_POLL: Duration = Duration::from_millis(50);
 
 /// Sleeps until `at`; forever when there is nothing to wait for.
 async fn sleep_until(at: Option<Instant>) {

@@ -46,6 +46,8 @@ pub async fn drive(launch: Launch, mut shape: Box<dyn LoadShape>) {
             target.min(cap)
         };
         let (start, stop) = adjust(crew.len(), target);
+        // Users still leaving from a lower target count against a higher one.
+        let start = start.min(crew.room(crew.len() + start));
         for started_now in 0..start {
             if started_now % SPAWN_BATCH == SPAWN_BATCH - 1 {
                 tokio::task::yield_now().await;

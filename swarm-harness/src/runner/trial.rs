@@ -14,7 +14,7 @@ use super::closed::{self, Target};
 use super::plan::Launch;
 use super::user_loop::panic_message;
 use super::{TrialPlan, open, shaped};
-use crate::control::{Command, Commands, Envelope, Swarm};
+use crate::control::{Applied, Command, Commands, Envelope, Swarm};
 use crate::events::{EventBus, RunEvent, Tick, TrialInfo};
 use crate::fixture::FixtureStore;
 use crate::session::ClientFactory;
@@ -90,7 +90,7 @@ pub async fn run_trial(plan: Arc<TrialPlan>, env: &TrialEnv, index: usize) -> Tr
             index,
             name: plan.name.clone(),
         });
-        match wait_for_start(commands, &plan, &env.interrupt).await {
+        match wait_for_start(commands, &plan, index, &env.interrupt).await {
             Some(started) => plan = started,
             None => return nothing_ran(plan),
         }
@@ -128,6 +128,7 @@ pub async fn run_trial(plan: Arc<TrialPlan>, env: &TrialEnv, index: usize) -> Tr
                 .iter()
                 .map(|t| t.expression.clone())
                 .collect(),
+            max_names: profile.max_names,
         })));
     let target = Target {
         users: profile.users,
@@ -170,6 +171,7 @@ pub async fn run_trial(plan: Arc<TrialPlan>, env: &TrialEnv, index: usize) -> Tr
     };
     let conductor = Conductor {
         plan: &plan,
+        index,
         stop: &ctx.stop,
         steer: steerable.then_some(&steer),
         reset: &reset,
@@ -266,33 +268,52 @@ fn nothing_ran(plan: Arc<TrialPlan>) -> TrialResult {
 async fn wait_for_start(
     commands: &mut Commands,
     plan: &Arc<TrialPlan>,
+    index: usize,
     interrupt: &CancellationToken,
 ) -> Option<Arc<TrialPlan>> {
+    let host = || plan.profile.host.as_deref().map(crate::config::redact_host);
     loop {
         let envelope = tokio::select! {
             envelope = next_command(Some(commands)) => envelope,
             _ = interrupt.cancelled() => return None,
         };
+        if envelope.trial != index {
+            envelope.reply(Err(ended_trial(&plan.name)));
+            continue;
+        }
         match envelope.command.clone() {
             Command::Swarm(swarm) if swarm.users == 0 && matches!(model(plan), Model::Hatch) => {
                 envelope.reply(Err(
-                    "a swarm of 0 users would measure nothing: start with a user count of at \
-                     least 1"
+                    "a swarm of 0 users would measure nothing: start with a \
+                     user count of at least 1"
                         .to_owned(),
                 ));
             }
             Command::Swarm(swarm) => {
                 let (started, message) = start_plan(plan, swarm);
-                envelope.reply(Ok(message));
+                let host = started
+                    .profile
+                    .host
+                    .as_deref()
+                    .map(crate::config::redact_host);
+                envelope.reply(Ok(Applied::new(message, host)));
                 return Some(started);
             }
-            Command::Stop => envelope.reply(Ok(format!(
-                "no swarm is running; {} waits for a start",
-                plan.name
+            Command::Stop => envelope.reply(Ok(Applied::new(
+                format!("no swarm is running; {} waits for a start", plan.name),
+                host(),
             ))),
-            Command::ResetStats => envelope.reply(Ok("statistics reset".to_owned())),
+            Command::ResetStats => envelope.reply(Ok(Applied::new(
+                format!("nothing to reset: {} has not started", plan.name),
+                host(),
+            ))),
         }
     }
+}
+
+/// The refusal of a command meant for a trial that has ended.
+fn ended_trial(now: &str) -> String {
+    format!("the trial that command was meant for has ended; {now} is the current one")
 }
 
 /// The plan a swarm command starts, and what to tell its sender.
@@ -315,7 +336,7 @@ fn start_plan(plan: &TrialPlan, swarm: Swarm) -> (Arc<TrialPlan>, String) {
             )
         }
         Model::Shaped(_) | Model::Open(_) => format!(
-            "Swarming started: {} follows its load shape or arrival rate; the user count and              rate given were not used",
+            "Swarming started: {} follows its load shape or arrival rate; the user count and rate given were not used",
             plan.name
         ),
     };
@@ -341,6 +362,7 @@ async fn next_command(commands: Option<&mut Commands>) -> Envelope {
 /// arrive meanwhile.
 struct Conductor<'a> {
     plan: &'a TrialPlan,
+    index: usize,
     stop: &'a CancellationToken,
     /// The closed model's target, when the trial can be steered.
     steer: Option<&'a watch::Sender<Target>>,
@@ -362,16 +384,20 @@ impl Conductor<'_> {
                 _ = self.stop.cancelled() => return false,
                 envelope = next_command(commands.as_deref_mut()) => envelope,
             };
+            if envelope.trial != self.index {
+                envelope.reply(Err(ended_trial(&self.plan.name)));
+                continue;
+            }
             let command = envelope.command.clone();
             match command {
                 Command::Stop => {
-                    envelope.reply(Ok(format!("stopped {}", self.plan.name)));
+                    envelope.reply(Ok(self.applied(format!("stopped {}", self.plan.name))));
                     self.stop.cancel();
                     return true;
                 }
                 Command::ResetStats => {
                     self.reset.notify_one();
-                    envelope.reply(Ok("statistics reset".to_owned()));
+                    envelope.reply(Ok(self.applied("statistics reset".to_owned())));
                 }
                 Command::Swarm(swarm) => {
                     let result = self.steer(&swarm);
@@ -386,10 +412,15 @@ impl Conductor<'_> {
         }
     }
 
-    fn steer(&self, swarm: &Swarm) -> Result<String, String> {
+    fn applied(&self, message: String) -> Applied {
+        let host = self.plan.profile.host.as_deref();
+        Applied::new(message, host.map(crate::config::redact_host))
+    }
+
+    fn steer(&self, swarm: &Swarm) -> Result<Applied, String> {
         let Some(steer) = self.steer else {
             return Err(format!(
-                "{} follows its load shape or arrival rate; its user count cannot be changed                  while it runs",
+                "{} follows its load shape or arrival rate; its user count cannot be changed while it runs",
                 self.plan.name
             ));
         };
@@ -412,10 +443,10 @@ impl Conductor<'_> {
             target: swarm.users,
             rate: swarm.rate,
         });
-        Ok(format!(
+        Ok(self.applied(format!(
             "Swarming: {} users at {}/s in {}",
             swarm.users, swarm.rate, self.plan.name
-        ))
+        )))
     }
 }
 

@@ -1,6 +1,12 @@
-//! The token check: with `PT_WEB_TOKEN` set, a request passes only with
-//! `Authorization: Bearer <token>` or Basic credentials whose password is the token (what a
-//! browser sends after its prompt). Compared in constant time.
+//! Who may call the web UI.
+//! - The token: with `PT_WEB_TOKEN` set, a request passes only with `Authorization: Bearer
+//!   <token>` or Basic credentials whose password is the token (what a browser sends after its
+//!   prompt). Compared in constant time.
+//! - Other web sites: a page elsewhere must not steer the run through the visitor's browser.
+//!   On loopback the `Host` must be an address or `localhost` (a rebound DNS name is refused);
+//!   the commands (`/swarm`, `/stop`, `/stats/reset`) refuse a cross-site `Sec-Fetch-Site`, an
+//!   `Origin` other than the page's own, and `HEAD`; `/swarm` takes form bodies only. `curl`
+//!   sends none of these headers, so the seeds' commands work as written.
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -37,6 +43,81 @@ pub(super) async fn require_token(
         HeaderValue::from_static("Basic realm=\"swarm-harness\", charset=\"UTF-8\""),
     );
     response
+}
+
+/// Refuses what another web site could make a browser send.
+pub(super) async fn same_site(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let headers = request.headers();
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if state.loopback && !is_local_host(host) {
+        return forbidden("this web UI answers only to its own address (127.0.0.1 or localhost)");
+    }
+    let path = request.uri().path();
+    let command = matches!(path, "/swarm" | "/stop" | "/stats/reset");
+    if !command {
+        return next.run(request).await;
+    }
+    if request.method() == axum::http::Method::HEAD {
+        return (StatusCode::METHOD_NOT_ALLOWED, "use GET or POST\n").into_response();
+    }
+    let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    if fetch_site.is_some_and(|site| site != "same-origin" && site != "none") {
+        return forbidden("another site cannot steer this run");
+    }
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())
+        && origin_authority(origin) != Some(host)
+    {
+        return forbidden("another site cannot steer this run");
+    }
+    if path == "/swarm" {
+        let content_type = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let form = content_type.starts_with("application/x-www-form-urlencoded")
+            || content_type.starts_with("multipart/form-data");
+        if !form {
+            return (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "POST /swarm takes a form: application/x-www-form-urlencoded or \
+                 multipart/form-data (curl -d or -F)\n",
+            )
+                .into_response();
+        }
+    }
+    next.run(request).await
+}
+
+fn forbidden(why: &str) -> Response {
+    (StatusCode::FORBIDDEN, format!("403 forbidden: {why}\n")).into_response()
+}
+
+/// `host[:port]` of an `Origin` value such as `http://127.0.0.1:8089`.
+fn origin_authority(origin: &str) -> Option<&str> {
+    let (_, rest) = origin.split_once("://")?;
+    Some(rest.trim_end_matches('/'))
+}
+
+/// Whether a `Host` header names this machine by address or as `localhost`, not by a DNS
+/// name that could have been rebound to it.
+fn is_local_host(host: &str) -> bool {
+    let name = match host.rsplit_once(':') {
+        // `[::1]:8089`, `127.0.0.1:8089`, `localhost:8089`
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) && !name.ends_with(':') => {
+            name
+        }
+        _ => host,
+    };
+    let name = name.trim_start_matches('[').trim_end_matches(']');
+    name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::IpAddr>().is_ok()
 }
 
 /// The token in an `Authorization` value: Bearer's, or Basic's password.
@@ -91,5 +172,33 @@ mod tests {
         assert!(constant_time_eq(b"abc", b"abc"));
         assert!(!constant_time_eq(b"abc", b"abd"));
         assert!(!constant_time_eq(b"abc", b"abcd"));
+    }
+
+    #[test]
+    fn only_addresses_and_localhost_are_local_hosts() {
+        for local in [
+            "127.0.0.1:8089",
+            "localhost:8089",
+            "LOCALHOST",
+            "[::1]:8089",
+            "::1",
+            "10.0.0.7",
+        ] {
+            assert!(is_local_host(local), "{local}");
+        }
+        for remote in [
+            "",
+            "attacker.example",
+            "attacker.example:8089",
+            "127.0.0.1.nip.io:80",
+            "localhost.evil:1",
+        ] {
+            assert!(!is_local_host(remote), "{remote}");
+        }
+        assert_eq!(
+            origin_authority("http://127.0.0.1:8089"),
+            Some("127.0.0.1:8089")
+        );
+        assert_eq!(origin_authority("null"), None);
     }
 }

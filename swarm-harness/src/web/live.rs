@@ -64,6 +64,8 @@ pub struct Current {
     /// The judged report, once the trial ended.
     pub report: Option<Arc<Report>>,
     windows: VecDeque<Window>,
+    /// Seconds into the trial at the end of the last tick (or the reset).
+    last_t: f64,
 }
 
 impl Current {
@@ -81,6 +83,7 @@ impl Current {
             reset_at: None,
             report: None,
             windows: VecDeque::new(),
+            last_t: 0.0,
         }
     }
 
@@ -90,7 +93,11 @@ impl Current {
 
     /// Seconds the statistics cover (since the start or the last reset).
     pub fn stats_seconds(&self) -> f64 {
-        (self.snapshot.elapsed_s - self.reset_at.unwrap_or(0.0)).max(1e-3)
+        match &self.report {
+            // Once ended, the report's own duration, so rates match it.
+            Some(report) => report.duration_s.max(1e-3),
+            None => (self.snapshot.elapsed_s - self.reset_at.unwrap_or(0.0)).max(1e-3),
+        }
     }
 
     /// Requests and failures per second of (kind, name) over the last window; zero once the
@@ -161,8 +168,9 @@ impl Current {
     }
 
     fn add(&mut self, point: &TimelinePoint, interval: &Shard) {
-        let seconds = point.t - self.timeline.last().map_or(0.0, |p| p.t);
-        self.totals.extend(interval);
+        let seconds = point.t - self.last_t;
+        self.last_t = point.t;
+        self.totals.extend_capped(interval, self.info.max_names);
         self.timeline.push(point.clone());
         let mut window = Window {
             seconds: seconds.max(1e-3),
@@ -198,8 +206,8 @@ pub struct Live {
     pub current: Option<Current>,
     /// Every trial has ended.
     pub finished: bool,
-    /// Whether trials wait for a start.
-    pub waiting: bool,
+    /// The trial waiting for a start, if one is.
+    pub waiting: Option<usize>,
     /// Figures of every ended trial, for `/metrics`: (trial, totals, dropped iterations).
     pub ended: Vec<(String, Arc<Shard>, u64)>,
 }
@@ -209,10 +217,20 @@ impl Live {
         self.trials.iter_mut().find(|t| t.name == name)
     }
 
+    /// The trial a command from the page is for: the one waiting, or the one running.
+    pub fn target_trial(&self) -> Option<usize> {
+        self.waiting.or_else(|| {
+            self.current
+                .as_ref()
+                .filter(|c| c.running())
+                .map(|c| c.info.index)
+        })
+    }
+
     /// Locust's state names: `ready`, `spawning`, `running`, `stopped`.
     pub fn state(&self) -> &'static str {
         match &self.current {
-            _ if self.waiting => "ready",
+            _ if self.waiting.is_some() => "ready",
             None => "ready",
             Some(current) if !current.running() => "stopped",
             Some(current) => match current.target {
@@ -243,14 +261,14 @@ impl Sink for LiveSink {
                     })
                     .collect();
             }
-            RunEvent::TrialWaiting { name, .. } => {
-                live.waiting = true;
+            RunEvent::TrialWaiting { name, index } => {
+                live.waiting = Some(*index);
                 if let Some(row) = live.trial_mut(name) {
                     row.status = TrialStatus::Waiting;
                 }
             }
             RunEvent::TrialStarted(info) => {
-                live.waiting = false;
+                live.waiting = None;
                 if let Some(row) = live.trial_mut(&info.name) {
                     row.status = TrialStatus::Running;
                 }
@@ -274,10 +292,14 @@ impl Sink for LiveSink {
                     current.timeline.clear();
                     current.windows.clear();
                     current.reset_at = Some(*at_s);
+                    current.last_t = *at_s;
                 }
             }
-            RunEvent::TrialEnded { report, .. } => {
+            RunEvent::TrialEnded { report, index } => {
                 let name = report.identity.trial.clone();
+                if live.waiting == Some(*index) {
+                    live.waiting = None;
+                }
                 if let Some(row) = live.trial_mut(&name) {
                     row.status = if report.passed {
                         TrialStatus::Passed
@@ -287,7 +309,9 @@ impl Sink for LiveSink {
                     row.verdict.clone_from(&report.verdict);
                     row.report = Some(report.clone());
                 }
-                if let Some(current) = &mut live.current {
+                // A trial that ended before it started (interrupted while waiting) has no
+                // live figures; the previous trial's stay as they were.
+                if let Some(current) = live.current.as_mut().filter(|c| c.info.index == *index) {
                     current.report = Some(report.clone());
                     current.thresholds.clone_from(&report.thresholds);
                     let ended = (

@@ -6,6 +6,7 @@
 //! than Locust's rounding.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{FromRequest, Multipart, Query, Request, State};
@@ -136,11 +137,11 @@ pub(super) fn parse_swarm(fields: &HashMap<String, String>) -> Result<Swarm, Str
         None => None,
         Some((_, text)) => Some(
             crate::config::parse_duration(&text, crate::config::DurationUnit::Seconds)
-                .filter(|d| !d.is_zero() && *d <= limits::MAX_DURATION)
+                .filter(|d| *d >= Duration::from_secs(1) && *d <= limits::MAX_DURATION)
                 .ok_or_else(|| {
                     format!(
-                        "invalid run_time={text:?}: expected a duration above 0 and at most a \
-                         year, such as 30s, 5m or 1h (a bare number means seconds)"
+                        "invalid run_time={text:?}: expected a duration from 1s to a year, such \
+                         as 30s, 5m or 1h (a bare number means seconds)"
                     )
                 })?,
         ),
@@ -162,54 +163,49 @@ pub(super) async fn swarm(State(state): State<AppState>, request: Request) -> Re
         Ok(swarm) => swarm,
         Err(message) => return refused(&message),
     };
-    if let Some(message) = not_steerable(&state.live()) {
-        return answer(StatusCode::CONFLICT, false, &message, Vec::new());
-    }
-    let host = swarm.host.as_ref().map(ToString::to_string);
-    let run_time = swarm.run_time.map(|d| d.as_secs());
-    match state.controller.send(Command::Swarm(swarm)).await {
-        Ok(message) => {
-            let host = host.or_else(|| {
-                state
-                    .live()
-                    .current
-                    .as_ref()
-                    .and_then(|c| c.info.host.clone())
-            });
-            let mut extra = vec![("host", json!(host))];
+    let trial = match target_trial(&state.live()) {
+        Ok(trial) => trial,
+        Err(message) => return answer(StatusCode::CONFLICT, false, &message, Vec::new()),
+    };
+    let run_time = swarm.run_time.map(|d| d.as_secs_f64());
+    match state.controller.send(Command::Swarm(swarm), trial).await {
+        Ok(applied) => {
+            let mut extra = vec![("host", json!(applied.host))];
             if let Some(run_time) = run_time {
                 extra.push(("run_time", json!(run_time)));
             }
-            answer(StatusCode::OK, true, &message, extra)
+            answer(StatusCode::OK, true, &applied.message, extra)
         }
         Err(message) => answer(StatusCode::CONFLICT, false, &message, Vec::new()),
     }
 }
 
-/// Why no trial can take a swarm command now, if none can.
-fn not_steerable(live: &Live) -> Option<String> {
+/// The trial a command is for: the one waiting for a start, or the one running.
+fn target_trial(live: &Live) -> Result<usize, String> {
     if live.finished {
-        return Some("every trial of this run has ended; there is nothing left to start".into());
+        return Err("every trial of this run has ended; there is nothing left to start".into());
     }
-    None
+    live.target_trial()
+        .ok_or_else(|| "no trial is running or waiting yet; try again in a moment".to_owned())
 }
 
 pub(super) async fn stop(State(state): State<AppState>) -> Response {
     // Locust answers "Test stopped" whatever the state.
-    if state.live().finished {
+    let Ok(trial) = target_trial(&state.live()) else {
         return answer(StatusCode::OK, true, "Test stopped", Vec::new());
-    }
-    match state.controller.send(Command::Stop).await {
+    };
+    match state.controller.send(Command::Stop, trial).await {
         Ok(_) => answer(StatusCode::OK, true, "Test stopped", Vec::new()),
         Err(message) => answer(StatusCode::CONFLICT, false, &message, Vec::new()),
     }
 }
 
 pub(super) async fn reset(State(state): State<AppState>) -> Response {
-    if state.live().finished {
-        return (StatusCode::CONFLICT, "every trial of this run has ended\n").into_response();
-    }
-    match state.controller.send(Command::ResetStats).await {
+    let trial = match target_trial(&state.live()) {
+        Ok(trial) => trial,
+        Err(message) => return (StatusCode::CONFLICT, message).into_response(),
+    };
+    match state.controller.send(Command::ResetStats, trial).await {
         // Locust answers a plain "ok".
         Ok(_) => "ok".into_response(),
         Err(message) => (StatusCode::CONFLICT, message).into_response(),

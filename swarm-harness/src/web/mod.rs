@@ -78,7 +78,7 @@ impl Bound {
     /// # Errors
     /// An exposed address without a token, or a port that cannot be bound.
     pub fn bind(config: WebConfig) -> Result<Self, WebError> {
-        if !config.host.is_loopback() && config.token.is_none() {
+        if !config.host.to_canonical().is_loopback() && config.token.is_none() {
             return Err(WebError::Unprotected(config.host));
         }
         let address = SocketAddr::new(config.host, config.port);
@@ -115,6 +115,7 @@ impl Bound {
             live,
             controller,
             token: self.config.token.map(Arc::from),
+            loopback: self.config.host.to_canonical().is_loopback(),
         });
         tokio::spawn(async move {
             if let Err(error) = axum::serve(listener, app).await {
@@ -131,6 +132,8 @@ pub(crate) struct AppState {
     pub live: Arc<Mutex<Live>>,
     pub controller: Controller,
     pub token: Option<Arc<str>>,
+    /// Listening on loopback only: then the `Host` must name it by address.
+    pub loopback: bool,
 }
 
 impl AppState {
@@ -161,6 +164,10 @@ fn router(state: AppState) -> Router {
         .route("/stats/report", get(locust::report_html))
         .route("/metrics", get(metrics::metrics))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_FORM_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::same_site,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,

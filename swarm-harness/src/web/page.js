@@ -54,7 +54,13 @@
     ['p99', 'p99'], ['rps', 'req/s'], ['avg_size', 'Avg size (B)']
   ];
 
+  // Tasks are runs, not requests, and carry no content.
+  var TASK_COLUMNS = COLUMNS.filter(function (c) { return c[0] !== 'avg_size'; }).map(function (c) {
+    return c[0] === 'count' ? ['count', '# runs'] : c[0] === 'rps' ? ['rps', 'runs/s'] : c;
+  });
+
   function table(id, rows, total) {
+    var columns = id === 'tasks' ? TASK_COLUMNS : COLUMNS;
     var state = sortState[id];
     if (state && state.key) {
       rows = rows.slice().sort(function (a, b) {
@@ -66,7 +72,7 @@
     var el = $(id);
     el.replaceChildren();
     var head = el.insertRow();
-    COLUMNS.forEach(function (column) {
+    columns.forEach(function (column) {
       var th = document.createElement('th');
       text(th, column[1]);
       th.dataset.key = column[0];
@@ -81,7 +87,7 @@
     rows.concat(total ? [total] : []).forEach(function (row, index) {
       var tr = el.insertRow();
       if (total && index === rows.length) { tr.className = 'total'; tr.id = id + '-total'; }
-      COLUMNS.forEach(function (column) {
+      columns.forEach(function (column) {
         var td = tr.insertCell();
         text(td, row[column[0]]);
         if (column[2]) { td.className = 'l'; }

@@ -177,7 +177,7 @@ pub(super) fn live_json(live: &Live) -> Value {
     json!({
         "state": live.state(),
         "finished": live.finished,
-        "waiting": live.waiting,
+        "waiting": live.waiting.is_some(),
         "trials": live.trials,
         "trial": live.current.as_ref().map(trial_json),
     })
