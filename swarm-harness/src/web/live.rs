@@ -39,7 +39,7 @@ pub struct TrialRow {
 }
 
 /// One interval's counts per (kind, name), for the current rates.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Window {
     seconds: f64,
     counts: FxHashMap<(String, String), (u64, u64)>,
@@ -47,14 +47,16 @@ struct Window {
     total: Entry,
 }
 
-/// The latest trial as the events told it.
-#[derive(Debug)]
+/// The latest trial as the events told it. Cheap to clone: handlers clone it out of the lock
+/// and work on their copy, so a slow page or scrape never holds up the ticks.
+#[derive(Debug, Clone)]
 pub struct Current {
     pub info: Arc<TrialInfo>,
     /// RFC 3339, UTC.
     pub started_at: String,
     pub snapshot: Snapshot,
-    pub totals: Shard,
+    /// Shared with handlers' copies; a tick copies it only while one is in use.
+    pub totals: Arc<Shard>,
     pub timeline: Vec<TimelinePoint>,
     pub thresholds: Vec<Verdict>,
     /// The closed model's user target and rate.
@@ -76,7 +78,7 @@ impl Current {
                 .format(&time::format_description::well_known::Rfc3339)
                 .unwrap_or_default(),
             snapshot: Snapshot::default(),
-            totals: Shard::default(),
+            totals: Arc::default(),
             timeline: Vec::new(),
             thresholds: Vec::new(),
             target: None,
@@ -170,7 +172,7 @@ impl Current {
     fn add(&mut self, point: &TimelinePoint, interval: &Shard) {
         let seconds = point.t - self.last_t;
         self.last_t = point.t;
-        self.totals.extend_capped(interval, self.info.max_names);
+        Arc::make_mut(&mut self.totals).extend_capped(interval, self.info.max_names);
         self.timeline.push(point.clone());
         let mut window = Window {
             seconds: seconds.max(1e-3),
@@ -199,11 +201,11 @@ fn per_second(count: u64, failures: u64, seconds: f64) -> (f64, f64) {
     (count as f64 / seconds, failures as f64 / seconds)
 }
 
-/// Everything the web UI shows.
-#[derive(Debug, Default)]
+/// Everything the web UI shows; a clone is cheap (its large parts are shared).
+#[derive(Debug, Default, Clone)]
 pub struct Live {
     pub trials: Vec<TrialRow>,
-    pub current: Option<Current>,
+    pub current: Option<Arc<Current>>,
     /// Every trial has ended.
     pub finished: bool,
     /// The trial waiting for a start, if one is.
@@ -272,23 +274,23 @@ impl Sink for LiveSink {
                 if let Some(row) = live.trial_mut(&info.name) {
                     row.status = TrialStatus::Running;
                 }
-                live.current = Some(Current::new(info.clone()));
+                live.current = Some(Arc::new(Current::new(info.clone())));
             }
             RunEvent::UsersChanged { target, rate } => {
-                if let Some(current) = &mut live.current {
+                if let Some(current) = live.current.as_mut().map(Arc::make_mut) {
                     current.target = Some((*target, *rate));
                 }
             }
             RunEvent::Tick(tick) => {
-                if let Some(current) = &mut live.current {
+                if let Some(current) = live.current.as_mut().map(Arc::make_mut) {
                     current.snapshot = tick.snapshot.clone();
                     current.thresholds.clone_from(&tick.thresholds);
                     current.add(&tick.point, &tick.interval);
                 }
             }
             RunEvent::StatsReset { at_s } => {
-                if let Some(current) = &mut live.current {
-                    current.totals = Shard::default();
+                if let Some(current) = live.current.as_mut().map(Arc::make_mut) {
+                    current.totals = Arc::default();
                     current.timeline.clear();
                     current.windows.clear();
                     current.reset_at = Some(*at_s);
@@ -311,12 +313,17 @@ impl Sink for LiveSink {
                 }
                 // A trial that ended before it started (interrupted while waiting) has no
                 // live figures; the previous trial's stay as they were.
-                if let Some(current) = live.current.as_mut().filter(|c| c.info.index == *index) {
+                if let Some(current) = live
+                    .current
+                    .as_mut()
+                    .filter(|c| c.info.index == *index)
+                    .map(Arc::make_mut)
+                {
                     current.report = Some(report.clone());
                     current.thresholds.clone_from(&report.thresholds);
                     let ended = (
                         name,
-                        Arc::new(current.totals.clone()),
+                        current.totals.clone(),
                         report.dropped_iterations,
                     );
                     live.ended.push(ended);

@@ -327,7 +327,7 @@ fn with_report(
     state: &AppState,
     render: impl FnOnce(crate::report::Report) -> Response,
 ) -> Response {
-    let report = state.live().current.as_ref().map(Current::report);
+    let report = state.live().current.as_deref().map(Current::report);
     match report {
         Some(report) => render(report),
         None => (StatusCode::NOT_FOUND, "no trial has started yet\n").into_response(),

@@ -75,7 +75,7 @@ fn figures(live: &Live) -> Vec<TrialFigures> {
     {
         figures.push(TrialFigures {
             trial: current.info.name.clone(),
-            totals: std::sync::Arc::new(current.totals.clone()),
+            totals: current.totals.clone(),
             users: Some(current.snapshot.users),
             dropped: current.snapshot.dropped_iterations,
         });

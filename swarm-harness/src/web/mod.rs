@@ -137,11 +137,13 @@ pub(crate) struct AppState {
 }
 
 impl AppState {
-    /// The live state, locked briefly.
-    pub fn live(&self) -> std::sync::MutexGuard<'_, Live> {
+    /// A copy of the live state, taken under the lock in a moment (its large parts are
+    /// shared), so the handler's work never holds up the ticks.
+    pub fn live(&self) -> Live {
         self.live
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 }
 

@@ -179,7 +179,7 @@ pub(super) fn live_json(live: &Live) -> Value {
         "finished": live.finished,
         "waiting": live.waiting.is_some(),
         "trials": live.trials,
-        "trial": live.current.as_ref().map(trial_json),
+        "trial": live.current.as_deref().map(trial_json),
     })
 }
 
