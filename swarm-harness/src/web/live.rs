@@ -321,11 +321,7 @@ impl Sink for LiveSink {
                 {
                     current.report = Some(report.clone());
                     current.thresholds.clone_from(&report.thresholds);
-                    let ended = (
-                        name,
-                        current.totals.clone(),
-                        report.dropped_iterations,
-                    );
+                    let ended = (name, current.totals.clone(), report.dropped_iterations);
                     live.ended.push(ended);
                 }
             }
