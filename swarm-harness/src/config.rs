@@ -125,6 +125,8 @@ pub struct Overrides {
     pub web_token: Option<String>,
     /// Whether trials start by themselves (`PT_WEB_AUTOSTART`).
     pub web_autostart: Option<bool>,
+    /// The HTTP client of every user (`PT_HTTP`).
+    pub http: Option<crate::transport::HttpClient>,
 }
 
 const USERS_FORM: &str = "a whole number of users from 1 to 1000000, such as 20";
@@ -220,6 +222,16 @@ impl Overrides {
                     overrides.seed = Some(setting.parse_with(|v| v.parse().ok(), SEED_FORM)?)
                 }
                 "PT_WEB" => overrides.web = Some(setting.parse_with(switch, "on or off")?),
+                "PT_HTTP" => {
+                    overrides.http = Some(setting.parse_with(
+                        |v| match v.to_ascii_lowercase().as_str() {
+                            "lean" => Some(crate::transport::HttpClient::Lean),
+                            "reqwest" => Some(crate::transport::HttpClient::Reqwest),
+                            _ => None,
+                        },
+                        "lean (the fast HTTP/1.1 client) or reqwest (HTTP/2, proxies, compression)",
+                    )?)
+                }
                 "PT_WEB_AUTOSTART" => {
                     overrides.web_autostart = Some(setting.parse_with(switch, "true or false")?)
                 }
@@ -324,6 +336,7 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "PT_WEB_HOST",
     "PT_WEB_TOKEN",
     "PT_WEB_AUTOSTART",
+    "PT_HTTP",
     // Read by run_stress_tests.sh (the seeds' name).
     "PT_LOCUST_FILE",
 ];
@@ -601,6 +614,7 @@ mod tests {
             ("PT_WEB_HOST", "127.0.0.1:80"),
             ("PT_WEB_TOKEN", "short"),
             ("PT_WEB_TOKEN", "has a space in it"),
+            ("PT_HTTP", "curl"),
         ] {
             let error = Overrides::parse(&[raw(key, bad)]).unwrap_err();
             assert_eq!(error.setting(), key, "{key}={bad}");

@@ -113,6 +113,9 @@ struct Cli {
     /// Start each trial by itself; false waits for a start from the web UI or POST /swarm [default: true].
     #[arg(long, value_name = "true|false", env = "PT_WEB_AUTOSTART")]
     web_autostart: Option<String>,
+    /// The users' HTTP client: lean (HTTP/1.1, fastest) or reqwest (HTTP/2, proxies, compression) [default: lean].
+    #[arg(long, value_name = "lean|reqwest", env = "PT_HTTP")]
+    http: Option<String>,
 }
 
 type TargetFuture = Pin<Box<dyn Future<Output = anyhow::Result<String>> + Send>>;
@@ -316,6 +319,7 @@ impl Harness {
                             .request_timeout
                             .unwrap_or(crate::session::DEFAULT_REQUEST_TIMEOUT),
                         max_body: overrides.max_body.unwrap_or(crate::http1::DEFAULT_MAX_BODY),
+                        client: overrides.http.unwrap_or_default(),
                     },
                 ),
                 interrupt: CancellationToken::new(),
@@ -511,6 +515,7 @@ fn raw_settings(cli: &Cli, matches: &clap::ArgMatches) -> Vec<RawSetting> {
             "--web-autostart",
             &cli.web_autostart,
         ),
+        ("http", "PT_HTTP", "--http", &cli.http),
     ];
     settings
         .into_iter()

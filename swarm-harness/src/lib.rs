@@ -76,6 +76,7 @@ mod shape;
 pub mod stats;
 pub mod threshold;
 mod transaction;
+mod transport;
 mod trials;
 mod user;
 mod web;

@@ -407,7 +407,7 @@ impl Exchange<'_> {
             let body = self.body.as_deref().unwrap_or_default();
             let response = self
                 .session
-                .connections
+                .transport
                 .send(&self.method, &self.url, &headers, body)
                 .await?;
             self.keep_cookies(&response.headers);

@@ -19,6 +19,7 @@ use cookie_store::CookieStore;
 use rustls::pki_types::CertificateDer;
 
 use crate::http1::{Connections, DEFAULT_MAX_BODY, Limits};
+use crate::transport::{HttpClient, Transport};
 
 /// The default of `PT_REQUEST_TIMEOUT`: a request (connect, TLS, redirects and the whole
 /// body) that takes longer fails. k6's and Locust's FastHttpUser's default too.
@@ -31,6 +32,8 @@ pub struct HttpSettings {
     pub timeout: Duration,
     /// `PT_MAX_BODY`: response body bytes kept in memory; the rest is drained and counted.
     pub max_body: usize,
+    /// `PT_HTTP`: the lean client or reqwest.
+    pub client: HttpClient,
 }
 
 impl Default for HttpSettings {
@@ -38,6 +41,7 @@ impl Default for HttpSettings {
         HttpSettings {
             timeout: DEFAULT_REQUEST_TIMEOUT,
             max_body: DEFAULT_MAX_BODY,
+            client: HttpClient::Lean,
         }
     }
 }
@@ -91,11 +95,31 @@ impl ClientFactory {
         let limits = Limits {
             max_body: self.settings.max_body,
         };
+        let transport = match self.settings.client {
+            HttpClient::Lean => Transport::Lean(Connections::new(self.tls.clone(), limits)),
+            HttpClient::Reqwest => Transport::Reqwest {
+                client: self.reqwest_client(),
+                limits,
+            },
+        };
         Session {
-            connections: Connections::new(self.tls.clone(), limits),
+            transport,
             cookies: Arc::default(),
             timeout: self.settings.timeout,
         }
+    }
+
+    /// A reqwest client of its own (connections, HTTP/2 sessions) on the process's TLS
+    /// configuration (and `PT_CA_CERT`); redirects and cookies are left to the session.
+    fn reqwest_client(&self) -> reqwest::Client {
+        // A preconfigured TLS configuration gets no ALPN from reqwest: offer HTTP/2 first.
+        let mut tls = rustls::ClientConfig::clone(&self.tls);
+        tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("reqwest builds on the process's rustls configuration")
     }
 }
 
@@ -108,7 +132,7 @@ impl Default for ClientFactory {
 /// One user's connections and cookies; clones share both (`User::fork`).
 #[derive(Clone)]
 pub struct Session {
-    pub(crate) connections: Connections,
+    pub(crate) transport: Transport,
     pub(crate) cookies: Arc<Mutex<CookieStore>>,
     /// The timeout of requests that set none.
     pub(crate) timeout: Duration,

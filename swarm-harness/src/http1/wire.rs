@@ -59,6 +59,11 @@ pub enum WireError {
     Invalid(String),
     #[error("unexpected 101 Switching Protocols: no upgrade was requested")]
     UnexpectedUpgrade,
+    #[error(
+        "the server answered with HTTP/2 frames: it speaks HTTP/2 only, and the lean client \
+         speaks HTTP/1.1; run with PT_HTTP=reqwest (or --http reqwest) for HTTP/2"
+    )]
+    Http2Only,
     /// The connection failed after part of the response had arrived: never retried.
     #[error("connection failed in the middle of the response: {0}")]
     BrokenMidResponse(std::io::Error),
@@ -257,6 +262,12 @@ struct Head {
 fn parse_head(buf: &[u8]) -> Result<Option<Head>, WireError> {
     if buf.is_empty() {
         return Ok(None);
+    }
+    // An HTTP/1 status line never starts with a NUL byte; an HTTP/2 frame (the SETTINGS or
+    // GOAWAY of a server that speaks only HTTP/2) starts with its 24-bit length, whose first
+    // byte is 0 for any frame under 64 KiB.
+    if buf[0] == 0 {
+        return Err(WireError::Http2Only);
     }
     let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut response = httparse::Response::new(&mut slots);

@@ -155,7 +155,8 @@ pub fn normalize_error(message: &str) -> String {
         let digits = word.bytes().all(|b| b.is_ascii_digit());
         let hex =
             word.bytes().all(|b| b.is_ascii_hexdigit()) && word.bytes().any(|b| b.is_ascii_digit());
-        let status = word.len() == 3 && out.ends_with("HTTP ");
+        // `HTTP 503` and the protocol's own version, `HTTP/2`, are not ids.
+        let status = (word.len() == 3 && out.ends_with("HTTP ")) || out.ends_with("HTTP/");
         // `1.5`, `127.0.0.1:9`: a separator with a digit on its other side.
         let joined = |a: Option<char>, b: Option<char>| {
             matches!(a, Some('.' | ':')) && b.is_some_and(|c| c.is_ascii_digit())
@@ -214,6 +215,7 @@ mod tests {
         );
         assert_eq!(normalize_error("etag deadbeef00112233"), "etag {hex}");
         assert_eq!(normalize_error("naïve 12"), "naïve {n}");
+        assert_eq!(normalize_error("speaks HTTP/2 only"), "speaks HTTP/2 only");
         assert!(normalize_error(&"x ".repeat(1000)).chars().count() <= MAX_MESSAGE + 1);
         assert!(normalize_error(&"z".repeat(100_000)).len() <= MAX_MESSAGE + 3);
     }

@@ -1,0 +1,233 @@
+//! One hop (a request and its response; redirects are not followed here) over a session's
+//! transport: the lean HTTP/1.1 client of `http1` (the default, measured fastest), or reqwest
+//! (`PT_HTTP=reqwest`) for targets that need what reqwest has and the lean client lacks:
+//! HTTP/2 (ALPN over TLS), proxies (`HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY`) and compressed
+//! responses (gzip, deflate, brotli). Redirects, cookies, timeouts and recording stay in
+//! `request.rs`, written once for both.
+//!
+//! On the reqwest path the body is read chunk by chunk under `PT_MAX_BODY` (the rest drained
+//! and counted) and decompressed here rather than by reqwest, so the reported content size is
+//! the bytes transferred, and a small compressed body cannot expand beyond the cap.
+
+use std::io::Read;
+
+use bytes::Bytes;
+use http::header::{self, HeaderMap, HeaderValue};
+use http::{Method, StatusCode};
+use url::Url;
+
+use crate::http1::{Connections, Limits};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Which client sends a session's requests (`PT_HTTP`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HttpClient {
+    /// The lean HTTP/1.1 client.
+    #[default]
+    Lean,
+    /// reqwest: HTTP/2, proxies, decompression.
+    Reqwest,
+}
+
+/// A response as one hop returns it.
+pub struct Hop {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    /// The body, or its first `max_body` bytes when `truncated`.
+    pub body: Bytes,
+    /// Body bytes transferred (compressed, when the response was), kept or not.
+    pub body_len: u64,
+    pub truncated: bool,
+}
+
+/// A session's connections: one user's own, on the client it was configured with.
+#[derive(Clone)]
+pub enum Transport {
+    Lean(Connections),
+    Reqwest {
+        client: reqwest::Client,
+        limits: Limits,
+    },
+}
+
+/// What the reqwest path asks for when the request does not say.
+const ACCEPT_ENCODING: &str = "gzip, deflate, br";
+
+impl Transport {
+    pub async fn send(
+        &self,
+        method: &Method,
+        url: &Url,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<Hop, BoxError> {
+        match self {
+            Transport::Lean(connections) => {
+                let response = connections.send(method, url, headers, body).await?;
+                Ok(Hop {
+                    status: response.status,
+                    headers: response.headers,
+                    body: response.body,
+                    body_len: response.body_len,
+                    truncated: response.truncated,
+                })
+            }
+            Transport::Reqwest { client, limits } => {
+                send_reqwest(client, *limits, method, url, headers, body).await
+            }
+        }
+    }
+}
+
+async fn send_reqwest(
+    client: &reqwest::Client,
+    limits: Limits,
+    method: &Method,
+    url: &Url,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Hop, BoxError> {
+    let mut headers = headers.clone();
+    headers
+        .entry(header::ACCEPT_ENCODING)
+        .or_insert(HeaderValue::from_static(ACCEPT_ENCODING));
+    let mut request = client.request(method.clone(), url.clone()).headers(headers);
+    if !body.is_empty() {
+        request = request.body(body.to_vec());
+    }
+    let mut response = request.send().await?;
+    let status = response.status();
+    let mut headers = std::mem::take(response.headers_mut());
+    let mut kept = Vec::new();
+    let mut body_len: u64 = 0;
+    let mut truncated = false;
+    // Nothing is reserved for a length the server announces: chunks are kept as they come,
+    // up to the cap.
+    while let Some(chunk) = response.chunk().await? {
+        body_len = body_len.saturating_add(chunk.len() as u64);
+        let room = limits.max_body.saturating_sub(kept.len());
+        if chunk.len() > room {
+            truncated = true;
+        }
+        kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
+    }
+    let body = match decompress(&mut headers, &kept, limits.max_body, truncated)? {
+        Some((plain, cut)) => {
+            truncated |= cut;
+            plain
+        }
+        None => kept,
+    };
+    Ok(Hop {
+        status,
+        headers,
+        body: Bytes::from(body),
+        body_len,
+        truncated,
+    })
+}
+
+/// The decoded body of a compressed response (and whether it was cut at `max_body`), its
+/// `Content-Encoding` and `Content-Length` removed; `None` when it was not compressed (or was
+/// truncated before it could be decoded: then it stays as received, flagged).
+fn decompress(
+    headers: &mut HeaderMap,
+    body: &[u8],
+    max_body: usize,
+    truncated: bool,
+) -> Result<Option<(Vec<u8>, bool)>, BoxError> {
+    let Some(encoding) = headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_ascii_lowercase())
+    else {
+        return Ok(None);
+    };
+    if truncated || body.is_empty() {
+        return Ok(None);
+    }
+    let reader: Box<dyn Read + '_> = match encoding.as_str() {
+        "gzip" | "x-gzip" => Box::new(flate2::read::GzDecoder::new(body)),
+        "deflate" => Box::new(flate2::read::ZlibDecoder::new(body)),
+        "br" => Box::new(brotli::Decompressor::new(body, 4096)),
+        "identity" => return Ok(None),
+        other => return Err(format!("unsupported Content-Encoding {other:?}").into()),
+    };
+    let limit = u64::try_from(max_body)
+        .unwrap_or(u64::MAX)
+        .saturating_add(1);
+    let mut plain = Vec::new();
+    reader
+        .take(limit)
+        .read_to_end(&mut plain)
+        .map_err(|error| format!("the {encoding} body does not decode: {error}"))?;
+    let cut = plain.len() > max_body;
+    plain.truncate(max_body);
+    headers.remove(header::CONTENT_ENCODING);
+    headers.remove(header::CONTENT_LENGTH);
+    Ok(Some((plain, cut)))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder.write_all(data).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    fn encoded(encoding: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_ENCODING, encoding.parse().unwrap());
+        headers.insert(header::CONTENT_LENGTH, "3".parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn gzip_decodes_and_drops_its_headers() {
+        let mut headers = encoded("gzip");
+        let (plain, cut) = decompress(&mut headers, &gzip(b"hello world"), 1024, false)
+            .unwrap()
+            .unwrap();
+        assert_eq!((plain.as_slice(), cut), (&b"hello world"[..], false));
+        assert!(headers.is_empty());
+    }
+
+    #[test]
+    fn a_bomb_stops_at_the_cap() {
+        let bomb = gzip(&vec![0u8; 10 << 20]);
+        assert!(bomb.len() < 100_000, "{}", bomb.len());
+        let (plain, cut) = decompress(&mut encoded("gzip"), &bomb, 1 << 20, false)
+            .unwrap()
+            .unwrap();
+        assert_eq!((plain.len(), cut), (1 << 20, true));
+    }
+
+    #[test]
+    fn hostile_bodies_are_errors_not_panics() {
+        for encoding in ["gzip", "deflate", "br"] {
+            for body in [&b"\x1f\x8b garbage"[..], b"\x00", &[0xff; 64]] {
+                let result = decompress(&mut encoded(encoding), body, 1024, false);
+                assert!(result.is_err(), "{encoding} {body:?}");
+            }
+        }
+        assert!(decompress(&mut encoded("zstd"), b"x", 1024, false).is_err());
+        // Unencoded or truncated bodies stay as they are.
+        assert!(
+            decompress(&mut HeaderMap::new(), b"x", 1024, false)
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            decompress(&mut encoded("gzip"), b"x", 1024, true)
+                .unwrap()
+                .is_none()
+        );
+    }
+}
