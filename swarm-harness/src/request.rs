@@ -300,7 +300,7 @@ impl<'u> Request<'u> {
     /// here; call [`Response::error_for_status`] to make it one.
     pub async fn send(self) -> Result<Response, RequestError> {
         let caught = self.catch_response().await?;
-        Ok(caught.finish_default())
+        Ok(caught.finish())
     }
 
     /// Sends the request without recording it yet: mark the returned response
@@ -316,13 +316,8 @@ impl<'u> Request<'u> {
             return Err(RequestError::Build { message });
         }
         let name = self.name.unwrap_or_else(|| self.user.default_name(&url));
-        let user = self.user;
-        let recorder = &user.ctx.recorder;
-        if !recorder.reserve_request() {
-            user.ctx.stop.cancel();
-            return Err(RequestError::LimitReached);
-        }
-        let session = user.session();
+        let session = self.user.session();
+        let limit = self.timeout.unwrap_or(session.timeout);
         let exchange = Exchange {
             session,
             method: self.method.clone(),
@@ -330,53 +325,71 @@ impl<'u> Request<'u> {
             headers: self.headers,
             body: self.body,
         };
-        let limit = self.timeout.unwrap_or(session.timeout);
-        let in_flight = InFlight::new(user, self.method.as_str(), &name);
-        let started = Instant::now();
-        let outcome = tokio::time::timeout(limit, exchange.run())
-            .await
-            .unwrap_or_else(|_| Err(format!("timed out after {limit:?}").into()));
-        let micros = elapsed_micros(started);
-        in_flight.disarm();
-        match outcome {
-            Ok(fetched) => Ok(CaughtResponse {
-                user,
-                name,
+        perform(self.user, self.method, url, name, limit, exchange.run()).await
+    }
+}
+
+/// Sends a request through `exchange` and records it: the request limit, the in-flight guard,
+/// the timeout, a transport failure; the response comes back to be judged. Shared by the
+/// native builder and requests built with the team's own reqwest client (`User::send`).
+pub(crate) async fn perform<'u>(
+    user: &'u User,
+    method: Method,
+    url: Url,
+    name: String,
+    limit: Duration,
+    exchange: impl std::future::Future<Output = Result<Fetched, BoxError>>,
+) -> Result<CaughtResponse<'u>, RequestError> {
+    let recorder = &user.ctx.recorder;
+    if !recorder.reserve_request() {
+        user.ctx.stop.cancel();
+        return Err(RequestError::LimitReached);
+    }
+    let in_flight = InFlight::new(user, method.as_str(), &name);
+    let started = Instant::now();
+    let outcome = tokio::time::timeout(limit, exchange)
+        .await
+        .unwrap_or_else(|_| Err(format!("timed out after {limit:?}").into()));
+    let micros = elapsed_micros(started);
+    in_flight.disarm();
+    match outcome {
+        Ok(fetched) => Ok(CaughtResponse {
+            user,
+            name,
+            micros,
+            verdict: None,
+            response: Some(Response {
+                method,
+                url: fetched.url,
+                status: fetched.status,
+                headers: fetched.headers,
+                body: fetched.body,
+                body_len: fetched.body_len,
+                truncated: fetched.truncated,
                 micros,
-                verdict: None,
-                response: Some(Response {
-                    method: self.method,
-                    url: fetched.url,
-                    status: fetched.status,
-                    headers: fetched.headers,
-                    body: fetched.body,
-                    body_len: fetched.body_len,
-                    truncated: fetched.truncated,
-                    micros,
-                    name: String::new(),
-                }),
+                name: String::new(),
             }),
-            Err(error) => {
-                let message = error_chain(error.as_ref());
-                let sample = Sample {
-                    kind: self.method.as_str(),
-                    name: &name,
-                    micros,
-                    content_bytes: 0,
-                };
-                let failure_sample = FailureSample {
-                    url: Some(sample_url(&url)),
-                    status: None,
-                    body: None,
-                };
-                recorder.failure(user.shard(), sample, message.clone(), Some(failure_sample));
-                Err(RequestError::Transport {
-                    method: self.method,
-                    url: Box::new(url),
-                    message,
-                    source: error,
-                })
-            }
+        }),
+        Err(error) => {
+            let message = error_chain(error.as_ref());
+            let sample = Sample {
+                kind: method.as_str(),
+                name: &name,
+                micros,
+                content_bytes: 0,
+            };
+            let failure_sample = FailureSample {
+                url: Some(sample_url(&url)),
+                status: None,
+                body: None,
+            };
+            recorder.failure(user.shard(), sample, message.clone(), Some(failure_sample));
+            Err(RequestError::Transport {
+                method,
+                url: Box::new(url),
+                message,
+                source: error,
+            })
         }
     }
 }
@@ -391,13 +404,13 @@ struct Exchange<'s> {
 }
 
 /// The final response of an exchange.
-struct Fetched {
-    url: Url,
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Bytes,
-    body_len: u64,
-    truncated: bool,
+pub(crate) struct Fetched {
+    pub(crate) url: Url,
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
+    pub(crate) body_len: u64,
+    pub(crate) truncated: bool,
 }
 
 impl Exchange<'_> {
@@ -648,7 +661,7 @@ impl CaughtResponse<'_> {
         self.take()
     }
 
-    fn finish_default(self) -> Response {
+    pub(crate) fn finish(self) -> Response {
         self.take()
     }
 

@@ -90,6 +90,11 @@ impl ClientFactory {
         }
     }
 
+    /// Response body bytes kept per response (`PT_MAX_BODY`).
+    pub(crate) fn max_body(&self) -> usize {
+        self.settings.max_body
+    }
+
     /// A fresh session: its own connections and cookie jar.
     pub fn session(&self) -> Session {
         let limits = Limits {
@@ -112,14 +117,27 @@ impl ClientFactory {
     /// A reqwest client of its own (connections, HTTP/2 sessions) on the process's TLS
     /// configuration (and `PT_CA_CERT`); redirects and cookies are left to the session.
     fn reqwest_client(&self) -> reqwest::Client {
-        // A preconfigured TLS configuration gets no ALPN from reqwest: offer HTTP/2 first.
-        let mut tls = rustls::ClientConfig::clone(&self.tls);
-        tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-        reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
+        self.reqwest_builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("reqwest builds on the process's rustls configuration")
+    }
+
+    /// A client for a user's own use (`User::reqwest`): its own cookie jar and connections,
+    /// reqwest's redirects, `PT_REQUEST_TIMEOUT`.
+    pub(crate) fn own_reqwest_client(&self) -> reqwest::Client {
+        self.reqwest_builder()
+            .cookie_store(true)
+            .timeout(self.settings.timeout)
+            .build()
+            .expect("reqwest builds on the process's rustls configuration")
+    }
+
+    fn reqwest_builder(&self) -> reqwest::ClientBuilder {
+        // A preconfigured TLS configuration gets no ALPN from reqwest: offer HTTP/2 first.
+        let mut tls = rustls::ClientConfig::clone(&self.tls);
+        tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        reqwest::Client::builder().tls_backend_preconfigured(tls)
     }
 }
 

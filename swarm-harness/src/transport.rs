@@ -97,22 +97,14 @@ async fn send_reqwest(
     if !body.is_empty() {
         request = request.body(body.to_vec());
     }
-    let mut response = request.send().await?;
-    let status = response.status();
-    let mut headers = std::mem::take(response.headers_mut());
-    let mut kept = Vec::new();
-    let mut body_len: u64 = 0;
-    let mut truncated = false;
-    // Nothing is reserved for a length the server announces: chunks are kept as they come,
-    // up to the cap.
-    while let Some(chunk) = response.chunk().await? {
-        body_len = body_len.saturating_add(chunk.len() as u64);
-        let room = limits.max_body.saturating_sub(kept.len());
-        if chunk.len() > room {
-            truncated = true;
-        }
-        kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
-    }
+    let response = request.send().await?;
+    let Received {
+        status,
+        mut headers,
+        body: kept,
+        body_len,
+        mut truncated,
+    } = read_body(response, limits.max_body).await?;
     let body = match decompress(&mut headers, &kept, limits.max_body, truncated)? {
         Some((plain, cut)) => {
             truncated |= cut;
@@ -124,6 +116,45 @@ async fn send_reqwest(
         status,
         headers,
         body: Bytes::from(body),
+        body_len,
+        truncated,
+    })
+}
+
+/// A reqwest response read to its end.
+pub(crate) struct Received {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    /// The body, or its first `max_body` bytes when `truncated`.
+    pub body: Vec<u8>,
+    /// Body bytes received, kept or not.
+    pub body_len: u64,
+    pub truncated: bool,
+}
+
+/// Reads `response` to its end, keeping at most `max_body` bytes. Nothing is reserved for a
+/// length the server announces: chunks are kept as they come, up to the cap.
+pub(crate) async fn read_body(
+    mut response: reqwest::Response,
+    max_body: usize,
+) -> Result<Received, BoxError> {
+    let status = response.status();
+    let headers = std::mem::take(response.headers_mut());
+    let mut body = Vec::new();
+    let mut body_len: u64 = 0;
+    let mut truncated = false;
+    while let Some(chunk) = response.chunk().await? {
+        body_len = body_len.saturating_add(chunk.len() as u64);
+        let room = max_body.saturating_sub(body.len());
+        if chunk.len() > room {
+            truncated = true;
+        }
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+    }
+    Ok(Received {
+        status,
+        headers,
+        body,
         body_len,
         truncated,
     })

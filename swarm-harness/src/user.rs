@@ -83,6 +83,8 @@ pub struct User {
     stop: CancellationToken,
     /// Cancelled when `measure` met the request limit: the running task ends there.
     parked: CancellationToken,
+    /// This user's own reqwest client, built on first use (`User::reqwest`).
+    pub(crate) own_client: Option<reqwest::Client>,
     rng: SmallRng,
     state: HashMap<TypeId, Box<dyn Any + Send + Sync>>,
     fixtures: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
@@ -109,6 +111,7 @@ impl User {
             session: ctx.clients.session(),
             stop: ctx.stop.child_token(),
             parked: CancellationToken::new(),
+            own_client: None,
             ctx,
             rng,
             state: HashMap::new(),

@@ -170,3 +170,85 @@ fn a_gzip_response_is_decoded_and_counted_as_transferred() {
         "bytes transferred"
     );
 }
+
+/// A team's own reqwest client: its cookie jar keeps the login, a redirect is counted once
+/// under the request's name.
+#[stress_test(wait = constant(10ms))]
+async fn own_client_route(user: &mut User) -> anyhow::Result<()> {
+    let client = user.reqwest();
+    user.send(client.post(user.url("/login")?))
+        .await?
+        .error_for_status()?;
+    user.send(client.get(user.url("/old")?))
+        .name("/old (redirected)")
+        .await?
+        .error_for_status()?;
+    Ok(())
+}
+
+#[test]
+fn a_users_own_reqwest_client_is_timed_like_native_requests() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let counts = Arc::new([AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)]);
+    let (login, old, me) = (counts.clone(), counts.clone(), counts.clone());
+    let app = axum::Router::new()
+        .route(
+            "/login",
+            axum::routing::post(move || {
+                login[0].fetch_add(1, Ordering::SeqCst);
+                async { ([("set-cookie", "session=s1; Path=/")], "in") }
+            }),
+        )
+        .route(
+            "/old",
+            axum::routing::get(move || {
+                old[1].fetch_add(1, Ordering::SeqCst);
+                async { (axum::http::StatusCode::FOUND, [("location", "/me")], "") }
+            }),
+        )
+        .route(
+            "/me",
+            axum::routing::get(move |headers: axum::http::HeaderMap| {
+                me[2].fetch_add(1, Ordering::SeqCst);
+                let logged_in = headers
+                    .get("cookie")
+                    .is_some_and(|c| c.to_str().unwrap_or_default().contains("session=s1"));
+                async move {
+                    if logged_in {
+                        (axum::http::StatusCode::OK, "me")
+                    } else {
+                        (axum::http::StatusCode::UNAUTHORIZED, "who?")
+                    }
+                }
+            }),
+        );
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    runtime.spawn(async move { axum::serve(listener, app).await });
+
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--duration", "1s", "--num-clients", "2"];
+    assert_eq!(
+        common::run("own_client_route", &url, dir.path(), &args),
+        ExitCode::SUCCESS
+    );
+    let report = read_json(dir.path(), "own_client_route");
+    assert_eq!(report["requests_total"]["failures"], 0, "{report}");
+    let count = |kind: &str, name: &str| {
+        report["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["kind"] == kind && e["name"] == name)
+            .map_or(0, |e| e["count"].as_u64().unwrap())
+    };
+    assert_eq!(count("POST", "/login"), counts[0].load(Ordering::SeqCst));
+    let redirected = count("GET", "/old (redirected)");
+    assert!(redirected > 5, "{report}");
+    assert_eq!(redirected, counts[1].load(Ordering::SeqCst));
+    // The redirect's second hop is part of the one request, not a row of its own.
+    assert_eq!(counts[2].load(Ordering::SeqCst), redirected);
+    assert_eq!(count("GET", "/me"), 0);
+}
