@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Throughput per CPU-second: the harness against wrk (and oha when installed), side by side.
+# Throughput per CPU-second: the harness (its lean client, and PT_HTTP=reqwest) against wrk
+# (and oha when installed), side by side.
 #
 # nginx (one worker, `return 200 "ok"`, config beside this script) runs pinned to CPU 0; each
 # load generator runs pinned to CPU 1 for DURATION (10s) with 50 users/connections and no wait
@@ -25,7 +26,7 @@ bench_start_nginx
 if [[ "${INSTALL_OHA:-0}" == 1 ]] && ! command -v oha >/dev/null; then
   cargo install --locked oha
 fi
-tools=(harness wrk)
+tools=(harness reqwest wrk)
 if command -v oha >/dev/null; then
   tools+=(oha)
 else
@@ -40,8 +41,10 @@ max() { python3 -c "print(max($1, $2))"; }
 for round in $(seq "$rounds"); do
   for tool in "${tools[@]}"; do
     case "$tool" in
-      harness)
-        bench_harness get_root PT_HOST="$nginx_url" PT_NUM_CLIENTS=50 PT_DURATION="$duration"
+      harness | reqwest)
+        http=lean
+        [[ "$tool" == reqwest ]] && http=reqwest
+        bench_harness get_root PT_HOST="$nginx_url" PT_NUM_CLIENTS=50 PT_DURATION="$duration" PT_HTTP="$http"
         n="$(bench_report_figure count)"; a="$(bench_report_figure p50_ms)"; b="$(bench_report_figure p99_ms)"
         ;;
       wrk)
@@ -75,14 +78,15 @@ for tool in "${tools[@]}"; do
   per_cpu[$tool]="$(python3 -c "print(round(${requests[$tool]} / max(${cpu[$tool]}, 0.001)))")"
   printf '%-8s %12s %9s %14s %9s MiB %22s %22s\n' "$tool" "${requests[$tool]}" "${cpu[$tool]}" "${per_cpu[$tool]}" "${rss[$tool]}" "${p50[$tool]}" "${p99[$tool]}"
 done
-echo "(harness p50/p99 in ms; wrk's with its own units; $rounds rounds of ${seconds}s, 50 connections, nginx on CPU 0, generators on CPU 1)"
+echo "(harness = the lean client, reqwest = PT_HTTP=reqwest; their p50/p99 in ms; wrk's with its own units; $rounds rounds of ${seconds}s, 50 connections, nginx on CPU 0, generators on CPU 1)"
 echo
 for peer in wrk oha; do
   if [[ -n "${per_cpu[$peer]:-}" ]]; then
     python3 -c "print('harness/$peer requests per CPU-second: %.2f' % (${per_cpu[harness]} / ${per_cpu[$peer]}))"
   fi
 done
-python3 -c "print('CPU per request: harness %.2f µs, wrk %.2f µs (target: harness >= 0.55 x wrk)' % (1e6 / ${per_cpu[harness]}, 1e6 / ${per_cpu[wrk]}))"
+python3 -c "print('reqwest/wrk requests per CPU-second: %.2f (PT_HTTP=reqwest)' % (${per_cpu[reqwest]} / ${per_cpu[wrk]}))"
+python3 -c "print('CPU per request: harness %.2f µs, reqwest %.2f µs, wrk %.2f µs (target: harness >= 0.55 x wrk)' % (1e6 / ${per_cpu[harness]}, 1e6 / ${per_cpu[reqwest]}, 1e6 / ${per_cpu[wrk]}))"
 # Goose is not run here; its reference figure was measured against wrk on another run of this
 # machine kind (71k vs 270k req/CPU-s), so compare through the ratio to wrk.
 python3 -c "print('harness/Goose, through the reference ratio Goose/wrk = 71/270: %.2f (target >= 2)' % ((${per_cpu[harness]} / ${per_cpu[wrk]}) / (71 / 270)))"

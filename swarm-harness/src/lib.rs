@@ -51,7 +51,8 @@
 //! `PT_REQUEST_TIMEOUT` (60 s), `PT_MAX_BODY` (8 MiB kept per response), `PT_MAX_NAMES` (1,000
 //! request names per trial), `PT_ONLY_WITH_PARAM`; for the live web UI (Locust's HTTP API and
 //! `/metrics` included) `PT_LOCUST_PORT` (8089), `PT_WEB` (on), `PT_WEB_HOST` (127.0.0.1),
-//! `PT_WEB_TOKEN` and `PT_WEB_AUTOSTART` (true). Every one is also a flag (`--help` lists
+//! `PT_WEB_TOKEN` and `PT_WEB_AUTOSTART` (true); `PT_HTTP` (`lean`, or `reqwest` for HTTP/2,
+//! proxies and compressed responses). Every one is also a flag (`--help` lists
 //! them); the README's "What the harness guarantees" says what each bound protects.
 //!
 //! Live consumers read the run's [`events`]: implement [`events::Sink`] to watch a run.
