@@ -80,6 +80,16 @@ fn h2_server(runtime: &tokio::runtime::Runtime) -> (u16, String, Arc<AtomicU64>)
     (port, pem, count)
 }
 
+/// Serves `app` on a loopback port on `runtime`; returns its base URL.
+fn serve(runtime: &tokio::runtime::Runtime, app: axum::Router) -> String {
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    runtime.spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
 #[test]
 fn an_http2_only_target_needs_pt_http_reqwest_and_works_with_it() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -142,11 +152,7 @@ fn a_gzip_response_is_decoded_and_counted_as_transferred() {
             async move { ([("content-encoding", "gzip")], body) }
         }),
     );
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    runtime.spawn(async move { axum::serve(listener, app).await });
+    let url = serve(&runtime, app);
 
     let dir = tempfile::tempdir().unwrap();
     let args = [
@@ -222,11 +228,7 @@ fn a_users_own_reqwest_client_is_timed_like_native_requests() {
                 }
             }),
         );
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    runtime.spawn(async move { axum::serve(listener, app).await });
+    let url = serve(&runtime, app);
 
     let dir = tempfile::tempdir().unwrap();
     let args = ["--duration", "1s", "--num-clients", "2"];

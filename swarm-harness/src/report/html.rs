@@ -10,10 +10,10 @@ use serde_json::json;
 
 use super::{EntryReport, Report, file_stem, format_micros};
 
-pub(crate) const CHARTIST_JS: &str = include_str!("../../assets/chartist/chartist.umd.js");
-pub(crate) const CHARTIST_CSS: &str = include_str!("../../assets/chartist/chartist.css");
+const CHARTIST_JS: &str = include_str!("../../assets/chartist/chartist.umd.js");
+const CHARTIST_CSS: &str = include_str!("../../assets/chartist/chartist.css");
 
-pub(crate) const STYLE: &str = r#"
+const STYLE: &str = r#"
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; color: #1d2430; background: #f5f6f8; }
 header { background: #1d2430; color: #fff; padding: 16px 28px; }
 header h1 { margin: 0; font-size: 20px; }
@@ -46,6 +46,17 @@ a { color: #1f5fbf; }
 const SERIES_COLORS: [&str; 3] = ["#d70206", "#f05b4f", "#f4c63d"];
 
 fn page(title: &str, body: Markup, script: Option<PreEscaped<String>>) -> String {
+    document(title, "", body, script)
+}
+
+/// A self-contained page: Chartist's and our styles (plus `style`) inline, and Chartist with
+/// `script` when there is one. Shared by the reports and the live web UI.
+pub(crate) fn document(
+    title: &str,
+    style: &str,
+    body: Markup,
+    script: Option<PreEscaped<String>>,
+) -> String {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -55,7 +66,7 @@ fn page(title: &str, body: Markup, script: Option<PreEscaped<String>>) -> String
                 // No favicon request either.
                 link rel="icon" href="data:,";
                 title { (title) }
-                style { (PreEscaped(CHARTIST_CSS)) (PreEscaped(STYLE)) }
+                style { (PreEscaped(CHARTIST_CSS)) (PreEscaped(STYLE)) (PreEscaped(style)) }
             }
             body {
                 (body)

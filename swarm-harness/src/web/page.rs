@@ -6,12 +6,12 @@
 use axum::Json;
 use axum::extract::State;
 use axum::response::Html;
-use maud::{DOCTYPE, PreEscaped, html};
+use maud::{PreEscaped, html};
 use serde_json::{Value, json};
 
 use super::AppState;
 use super::live::{Current, Live};
-use crate::report::html::{CHARTIST_CSS, CHARTIST_JS, STYLE, legend};
+use crate::report::html::{document, legend};
 use crate::stats::{Entry, EntryTable, LATENCY_KIND, TRANSACTION_KIND};
 
 /// Timeline points sent to the page: the last ten minutes.
@@ -82,24 +82,12 @@ pub(super) async fn index() -> Html<String> {
             }
         }
     };
-    let page = html! {
-        (DOCTYPE)
-        html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                link rel="icon" href="data:,";
-                title { "swarm-harness" }
-                style { (PreEscaped(CHARTIST_CSS)) (PreEscaped(STYLE)) (PreEscaped(PAGE_STYLE)) }
-            }
-            body {
-                (body)
-                script { (PreEscaped(CHARTIST_JS)) }
-                script { (PreEscaped(PAGE_SCRIPT)) }
-            }
-        }
-    };
-    Html(page.into_string())
+    Html(document(
+        "swarm-harness",
+        PAGE_STYLE,
+        body,
+        Some(PreEscaped(PAGE_SCRIPT.to_owned())),
+    ))
 }
 
 fn ms(micros: f64) -> f64 {
