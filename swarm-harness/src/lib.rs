@@ -67,6 +67,7 @@ pub mod events;
 mod fixture;
 mod harness;
 mod http1;
+mod middleware;
 mod own_client;
 mod printer;
 mod progress;
@@ -87,6 +88,8 @@ pub use config::{DurationUnit, LoadProfile, parse_duration};
 pub use entry::WaitTime;
 pub use fixture::Fixture;
 pub use harness::Harness;
+#[cfg(feature = "reqwest-middleware")]
+pub use middleware::{StatsName, SwarmMiddleware};
 pub use own_client::SendReqwest;
 pub use request::{CaughtResponse, Request, RequestError, Response};
 pub use runner::{Outcome, spawn_offsets, users_at};

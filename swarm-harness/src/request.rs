@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use bytes_text::snippet;
+pub(crate) use bytes_text::snippet;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, StatusCode};
 use serde::Serialize;
@@ -88,7 +88,7 @@ pub(crate) fn redact(url: &Url) -> String {
 /// The failure sample's URL: redacted and at most this long.
 const MAX_SAMPLE_URL: usize = 512;
 
-fn sample_url(url: &Url) -> String {
+pub(crate) fn sample_url(url: &Url) -> String {
     let mut text = redact(url);
     if text.len() > MAX_SAMPLE_URL {
         let mut end = MAX_SAMPLE_URL;

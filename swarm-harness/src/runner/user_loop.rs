@@ -83,7 +83,8 @@ pub async fn run_iteration(
 ) -> Iteration {
     let task = &plan.tasks[task];
     let (shard, parked) = (user.shard(), user.parked_token());
-    let outcome = run_recorded(task.run(user), ctx, shard, &task.name, parked).await;
+    let work = crate::middleware::within(user, |user| task.run(user));
+    let outcome = run_recorded(work, ctx, shard, &task.name, parked).await;
     if let (Some(intended), Iteration::Done | Iteration::Failed) = (intended, outcome) {
         ctx.recorder
             .latency(shard, &task.name, elapsed_micros(intended));
@@ -227,7 +228,8 @@ pub async fn run_user_with(user: &mut User, plan: &TrialPlan, ctx: &TrialContext
 /// Runs a hook, recorded as a task of its own name; `false` when it failed or was cut short.
 pub async fn run_hook(user: &mut User, ctx: &TrialContext, hook: HookFn, name: &str) -> bool {
     let (shard, parked) = (user.shard(), user.parked_token());
-    run_recorded(hook(user), ctx, shard, name, parked).await == Iteration::Done
+    let work = crate::middleware::within(user, hook);
+    run_recorded(work, ctx, shard, name, parked).await == Iteration::Done
 }
 
 fn is_limit(error: &anyhow::Error) -> bool {

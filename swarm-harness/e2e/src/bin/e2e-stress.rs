@@ -212,3 +212,25 @@ async fn steered(user: &mut User) -> anyhow::Result<()> {
     user.get("/concurrent").send().await?;
     Ok(())
 }
+
+/// A team's client on `reqwest-middleware`, used as it is: `SwarmMiddleware` records its
+/// requests into this user's statistics, named by path or by a `StatsName` extension.
+#[stress_test(users = 2, wait = constant(5ms))]
+async fn middleware_client(user: &mut User) -> anyhow::Result<()> {
+    let client = reqwest_middleware::ClientBuilder::new(user.reqwest())
+        .with(swarm_harness::SwarmMiddleware)
+        .build();
+    let base = user.url("/")?;
+    client
+        .get(base.join("a")?)
+        .send()
+        .await?
+        .error_for_status()?;
+    client
+        .get(base.join("item/7")?)
+        .with_extension(swarm_harness::StatsName::new("/item/{id}"))
+        .send()
+        .await?
+        .error_for_status()?;
+    Ok(())
+}

@@ -1,0 +1,54 @@
+//! End-to-end: a `reqwest-middleware` client with `SwarmMiddleware` reports per-request rows in
+//! a stress run, equal to what the server counted, and passes requests through untouched (and
+//! unrecorded) in an ordinary test.
+
+use swarm_harness_e2e::{CountingServer, read_json, request_entry, run_stress};
+
+const BIN: &str = env!("CARGO_BIN_EXE_e2e-stress");
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_middleware_client_is_recorded_per_request_in_a_stress_run() {
+    let server = CountingServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let env = vec![
+        ("PT_HOST".to_owned(), server.url.clone()),
+        ("PT_REPORT_DIR".to_owned(), dir.path().display().to_string()),
+        ("PT_DURATION".to_owned(), "2s".to_owned()),
+    ];
+    let args = vec!["--exact".to_owned(), "middleware_client".to_owned()];
+    let output = run_stress(BIN, args, env).await;
+    assert!(output.status.success(), "{output:?}");
+    let report = read_json(dir.path(), "middleware_client");
+    let a = request_entry(&report, "GET", "/a")["count"]
+        .as_u64()
+        .unwrap();
+    assert!(a > 20, "{a}");
+    assert_eq!(a, server.requests("GET /a"));
+    let named = request_entry(&report, "GET", "/item/{id}")["count"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(named, server.requests("GET /item/7"));
+    assert_eq!(report["requests_total"]["failures"], 0);
+    assert!(request_entry(&report, "GET", "/a")["avg_content_bytes"].as_f64() > Some(0.0));
+}
+
+#[tokio::test]
+async fn outside_a_stress_run_the_middleware_passes_requests_through() {
+    let server = CountingServer::start().await;
+    let client = reqwest_middleware::ClientBuilder::new(reqwest_client())
+        .with(swarm_harness::SwarmMiddleware)
+        .build();
+    let response = client
+        .get(format!("{}/a", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.unwrap(), "ok");
+    assert_eq!(server.requests("GET /a"), 1);
+}
+
+/// A plain client, as an ordinary integration test would build it.
+fn reqwest_client() -> reqwest_middleware::reqwest::Client {
+    reqwest_middleware::reqwest::Client::new()
+}
