@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: installs what the tests need when it is missing
-# (Chromium, shellcheck), then runs every test of the workspace and checks formatting and
-# lints (rustfmt, clippy, shellcheck).
+# (Chromium, shellcheck, curl, prometheus_client), then runs every test of the workspace and checks formatting and
+# lints (rustfmt, clippy, shellcheck), and that libtest's `--format json` output of the
+# platform-tests stress target stays valid JSON lines with the web UI on.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -30,3 +31,14 @@ check_refusal() {
 check_refusal does/not/exist.rs 'PT_LOCUST_FILE="does/not/exist.rs" does not exist'
 check_refusal platform-tests/tests/integration.rs 'declares no [[test]] named "integration" with harness = false'
 echo "run_stress_tests.sh refusals: 2 passed, 0 failed"
+
+# libtest's JSON output stays valid JSON lines with the web UI on (human output goes to stderr).
+json_log="$(mktemp)"
+PT_DURATION=2s PT_NUM_CLIENTS=2 PT_HATCH_RATE=10 PT_LOCUST_PORT=0 PT_REPORT_DIR="$(mktemp -d)" \
+  cargo test -q -p platform-tests --test stress -- --format json Browser >"$json_log"
+python3 - "$json_log" <<'PY'
+import json, sys
+events = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+assert any(e.get("event") == "ok" and e.get("name") == "Browser" for e in events), events
+print(f"--format json gave {len(events)} valid JSON lines")
+PY

@@ -12,7 +12,7 @@ use crate::entry::ScenarioFuture;
 pub(crate) fn within<'a>(
     user: &'a mut User,
     task: impl FnOnce(&'a mut User) -> ScenarioFuture<'a>,
-) -> ScenarioFuture<'a> {
+) -> impl std::future::Future<Output = anyhow::Result<()>> + 'a {
     task(user)
 }
 
@@ -45,16 +45,17 @@ mod recording {
         static ACTIVE: ActiveUser;
     }
 
-    /// Runs `task` with its user known to [`SwarmMiddleware`].
+    /// Runs `task` with its user known to [`SwarmMiddleware`] (no allocation beyond the
+    /// task's own: the scope wraps its future in place).
     pub(crate) fn within<'a>(
         user: &'a mut User,
         task: impl FnOnce(&'a mut User) -> ScenarioFuture<'a>,
-    ) -> ScenarioFuture<'a> {
+    ) -> impl std::future::Future<Output = anyhow::Result<()>> + 'a {
         let active = ActiveUser {
             ctx: user.ctx.clone(),
             shard: user.shard(),
         };
-        Box::pin(ACTIVE.scope(active, task(user)))
+        ACTIVE.scope(active, task(user))
     }
 
     /// The name a request is reported under (`/api/apps/{id}`), as a request extension:

@@ -122,6 +122,30 @@ async fn the_seeds_commands_steer_a_waiting_swarm_and_the_numbers_agree() {
         let stats = json(&body);
         let (code, metrics) = curl(&[&format!("{base}/metrics")]);
         assert_eq!(code, 200);
+        // The downloads: Locust's CSV columns, the HTML report, the exceptions.
+        let (code, csv) = curl(&[&format!("{base}/stats/requests/csv")]);
+        assert_eq!(code, 200);
+        assert!(
+            csv.starts_with("Type,Name,Request Count,Failure Count,"),
+            "{csv}"
+        );
+        assert!(csv.contains("GET,/concurrent,"), "{csv}");
+        for path in [
+            "stats/requests_full_history/csv",
+            "stats/failures/csv",
+            "exceptions/csv",
+        ] {
+            assert_eq!(curl(&[&format!("{base}/{path}")]).0, 200, "{path}");
+        }
+        let (code, page) = curl(&[&format!("{base}/stats/report")]);
+        assert_eq!(code, 200);
+        assert!(
+            page.contains("<html") && page.contains("/concurrent"),
+            "report page"
+        );
+        let (code, exceptions) = curl(&[&format!("{base}/exceptions")]);
+        assert_eq!(code, 200);
+        assert_eq!(json(&exceptions)["exceptions"], serde_json::json!([]));
         // Nothing is left to steer.
         let (code, body) = curl(&[
             "-X",

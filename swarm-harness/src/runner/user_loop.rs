@@ -19,7 +19,7 @@ use rand::distr::Distribution;
 use rand::distr::weighted::WeightedIndex;
 
 use super::TrialPlan;
-use crate::entry::{HookFn, ScenarioFuture, WaitTime};
+use crate::entry::{HookFn, WaitTime};
 use crate::request::{CANCELLED_AT_STOP, RequestError, error_chain};
 use crate::user::{TrialContext, User, elapsed_micros};
 
@@ -96,7 +96,7 @@ pub async fn run_iteration(
 /// or a caught panic), or, when the trial's grace period runs out first, a cut-off. A task
 /// that met the request limit (directly, or parked by `measure`) is not recorded.
 async fn run_recorded(
-    work: ScenarioFuture<'_>,
+    work: impl std::future::Future<Output = anyhow::Result<()>>,
     ctx: &TrialContext,
     shard: usize,
     name: &str,

@@ -15,8 +15,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 use swarm_harness_syntax::limits;
 
-use super::AppState;
 use super::live::{Current, Live};
+use super::{AppState, ms};
 use crate::control::{Command, Swarm};
 use crate::report::{self, file_stem};
 use crate::stats::{Entry, TRANSACTION_KIND};
@@ -212,10 +212,6 @@ pub(super) async fn reset(State(state): State<AppState>) -> Response {
     }
 }
 
-fn ms(micros: f64) -> f64 {
-    (micros / 1e3 * 1e3).round() / 1e3
-}
-
 /// One `stats[]` row in Locust's keys.
 fn stats_row(
     method: &str,
@@ -349,33 +345,15 @@ fn csv_download(name: &str, trial: &str, body: Vec<u8>) -> Response {
         .into_response()
 }
 
-pub(super) async fn requests_csv(State(state): State<AppState>) -> Response {
-    with_report(&state, |report| {
-        csv_download(
-            "stats",
-            &report.identity.trial,
-            report::csv::stats_csv(&report),
-        )
-    })
-}
-
-pub(super) async fn history_csv(State(state): State<AppState>) -> Response {
-    with_report(&state, |report| {
-        csv_download(
-            "stats_history",
-            &report.identity.trial,
-            report::csv::history_csv(&report),
-        )
-    })
-}
-
-pub(super) async fn failures_csv(State(state): State<AppState>) -> Response {
-    with_report(&state, |report| {
-        csv_download(
-            "failures",
-            &report.identity.trial,
-            report::csv::failures_csv(&report),
-        )
+/// A CSV of the latest trial's report as a download named `<trial>_<name>.csv`: Locust's
+/// `/stats/requests/csv`, `/stats/requests_full_history/csv` and `/stats/failures/csv`.
+pub(super) fn report_csv(
+    state: &AppState,
+    name: &str,
+    render: fn(&crate::report::Report) -> Vec<u8>,
+) -> Response {
+    with_report(state, |report| {
+        csv_download(name, &report.identity.trial, render(&report))
     })
 }
 

@@ -17,7 +17,10 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
+use axum::extract::State;
 use axum::routing::{get, post};
+
+use crate::report::csv;
 
 use crate::control::Controller;
 use live::Live;
@@ -147,6 +150,11 @@ impl AppState {
     }
 }
 
+/// Microseconds as milliseconds with microsecond precision (Locust's unit, our precision).
+pub(crate) fn ms(micros: f64) -> f64 {
+    micros.round() / 1e3
+}
+
 /// Form bodies are small; anything larger is refused before it is read.
 const MAX_FORM_BYTES: usize = 64 * 1024;
 
@@ -158,9 +166,24 @@ fn router(state: AppState) -> Router {
         .route("/stop", get(locust::stop).post(locust::stop))
         .route("/stats/reset", get(locust::reset).post(locust::reset))
         .route("/stats/requests", get(locust::requests))
-        .route("/stats/requests/csv", get(locust::requests_csv))
-        .route("/stats/requests_full_history/csv", get(locust::history_csv))
-        .route("/stats/failures/csv", get(locust::failures_csv))
+        .route(
+            "/stats/requests/csv",
+            get(|State(s): State<AppState>| async move {
+                locust::report_csv(&s, "stats", csv::stats_csv)
+            }),
+        )
+        .route(
+            "/stats/requests_full_history/csv",
+            get(|State(s): State<AppState>| async move {
+                locust::report_csv(&s, "stats_history", csv::history_csv)
+            }),
+        )
+        .route(
+            "/stats/failures/csv",
+            get(|State(s): State<AppState>| async move {
+                locust::report_csv(&s, "failures", csv::failures_csv)
+            }),
+        )
         .route("/exceptions", get(locust::exceptions))
         .route("/exceptions/csv", get(locust::exceptions_csv))
         .route("/stats/report", get(locust::report_html))

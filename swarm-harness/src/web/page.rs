@@ -9,8 +9,8 @@ use axum::response::Html;
 use maud::{PreEscaped, html};
 use serde_json::{Value, json};
 
-use super::AppState;
 use super::live::{Current, Live};
+use super::{AppState, ms};
 use crate::report::html::{document, legend};
 use crate::stats::{Entry, EntryTable, LATENCY_KIND, TRANSACTION_KIND};
 
@@ -88,10 +88,6 @@ pub(super) async fn index() -> Html<String> {
         body,
         Some(PreEscaped(PAGE_SCRIPT.to_owned())),
     ))
-}
-
-fn ms(micros: f64) -> f64 {
-    (micros).round() / 1e3
 }
 
 fn row(kind: &str, name: &str, entry: &Entry, seconds: f64) -> Value {
