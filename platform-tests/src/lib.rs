@@ -3,8 +3,10 @@
 //!
 //! - [`service`]: the platform (axum), embedded in tests or run alone (`--bin platform`).
 //! - [`client`]: a typed client on a swarm-harness `User`.
+//! - [`api`]: the typed client a team already has, on `reqwest_middleware`, used unchanged.
 //! - [`scenarios`]: the scenario functions, registered with `#[stress_test]`.
 
+pub mod api;
 pub mod client;
 pub mod config;
 pub mod scenarios;

@@ -10,8 +10,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use swarm_harness::{Fixture, User, stress_test};
+use swarm_harness::{Fixture, SwarmMiddleware, User, UserClient, stress_test};
 
+use crate::api::{ApiClient, ApiError};
 use crate::client;
 use crate::service::{App, AppStatus, Org, Service};
 
@@ -167,4 +168,61 @@ pub async fn create_app_and_wait(user: &mut User, size: &str) -> Result<App> {
 /// The fixture, for callers outside a swarm.
 pub async fn test_org(user: &mut User) -> Result<Arc<TestOrg>> {
     user.fixture::<TestOrg>().await
+}
+
+/// What each user of the `Tenant` trial holds: the team's own [`ApiClient`], logged in once,
+/// and the run's organization. Its scenarios take only this, as the team's `#[tokio::test]`s
+/// do, and run unchanged in both lives.
+pub struct Tenant {
+    pub api: ApiClient,
+    pub org_id: String,
+}
+
+impl UserClient for Tenant {
+    /// The client on this user's own reqwest client (its cookie jar keeps the session), with
+    /// `SwarmMiddleware` so each call is a row, ids folded into `/api/apps/{id}`.
+    async fn build(user: &mut User) -> Result<Self> {
+        let org_id = user.fixture::<TestOrg>().await?.0.id.clone();
+        let http = reqwest_middleware::ClientBuilder::new(user.reqwest())
+            .with(SwarmMiddleware::new().route("/api/apps/{id}"))
+            .build();
+        let api = ApiClient::new(http, user.url("/")?);
+        let username = format!("user-{}", user.id());
+        api.login(&username, &Credentials::from_env().password)
+            .await?;
+        Ok(Tenant { api, org_id })
+    }
+}
+
+#[stress_test(
+    user = "Tenant",
+    weight = 3,
+    wait = between(50ms, 250ms),
+    thresholds = ["p95 < 500ms", "fail_ratio < 1%"]
+)]
+pub async fn tenant_catalog(tenant: &mut Tenant) -> Result<Vec<Service>, ApiError> {
+    tenant.api.catalog().await
+}
+
+#[stress_test(user = "Tenant", weight = 2)]
+pub async fn tenant_list_apps(tenant: &mut Tenant) -> Result<Vec<App>, ApiError> {
+    tenant.api.list_apps(&tenant.org_id).await
+}
+
+/// Creates an app, reads it back and deletes it; returns it as read.
+#[stress_test(user = "Tenant", weight = 1)]
+pub async fn tenant_app_lifecycle(tenant: &mut Tenant) -> Result<App> {
+    let name = format!("tenant-app-{:08x}", rand::random::<u32>());
+    let created = tenant
+        .api
+        .create_app(&tenant.org_id, &name, "small")
+        .await?;
+    anyhow::ensure!(
+        created.status == AppStatus::Provisioning,
+        "new app has status {:?}",
+        created.status
+    );
+    let read = tenant.api.get_app(&created.id).await?;
+    tenant.api.delete_app(&created.id).await?;
+    Ok(read)
 }

@@ -106,3 +106,85 @@ fn injected_errors_equal_reported_failures_and_sessions_are_reused() {
     );
     assert_eq!(counters.orgs_deleted, 1, "and torn down at the end");
 }
+
+/// The team's typed client in a swarm (`Tenant`: `reqwest_middleware` with `SwarmMiddleware`):
+/// one report row per endpoint, each count equal to what the platform's `/api/stats` counted,
+/// and one login per user.
+#[test]
+fn the_typed_client_reports_one_row_per_endpoint_equal_to_the_platforms_counts() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let platform = runtime.block_on(spawn(PlatformConfig::default()));
+    let dir = tempfile::tempdir().unwrap();
+    let url = platform.url();
+    let dir_arg = dir.path().display().to_string();
+    let log = dir.path().join("libtest.log").display().to_string();
+    let code = swarm_harness::Harness::new().run_from([
+        "stress",
+        "Tenant",
+        "--host",
+        &url,
+        "--report-dir",
+        &dir_arg,
+        "--logfile",
+        &log,
+        "--duration",
+        "3s",
+        "--num-clients",
+        "4",
+        "--hatch-rate",
+        "40",
+        "--web",
+        "off",
+    ]);
+    assert_eq!(code, ExitCode::SUCCESS);
+
+    let stats = runtime
+        .block_on(
+            platform_tests::api::ApiClient::connect(&url)
+                .unwrap()
+                .stats(),
+        )
+        .unwrap();
+    let report = report(dir.path(), "Tenant");
+    assert_eq!(report["passed"], true, "{report}");
+    let mut rows: Vec<(String, u64)> = report["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            (
+                format!(
+                    "{} {}",
+                    row["kind"].as_str().unwrap(),
+                    row["name"].as_str().unwrap()
+                ),
+                row["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    rows.sort();
+    let names: Vec<&str> = rows.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "DELETE /api/apps/{id}",
+            "GET /api/apps",
+            "GET /api/apps/{id}",
+            "GET /api/catalog",
+            "POST /api/apps",
+            "POST /login",
+        ],
+        "one row per endpoint"
+    );
+    for (name, count) in &rows {
+        assert!(*count > 0, "{name}");
+        assert_eq!(*count, stats.requests(name), "{name}: report vs /api/stats");
+    }
+    assert_eq!(stats.logins, 4, "one login per user");
+    assert_eq!(
+        entry(&report, "tasks", "task", "build Tenant")["count"],
+        4,
+        "each user built its client once"
+    );
+    assert_eq!(report["requests_total"]["failures"], 0, "{report}");
+}

@@ -411,6 +411,8 @@ pub struct LoadProfile {
     pub max_body: usize,
     /// Distinct request names and failure groups kept (`PT_MAX_NAMES`).
     pub max_names: usize,
+    /// The users' HTTP client (`PT_HTTP`, or the `http` option).
+    pub http: crate::transport::HttpClient,
 }
 
 /// `scheme://user:pw@rest` as `scheme://***@rest`, for text that may not be a valid URL.
@@ -472,6 +474,7 @@ pub struct AttributeLoad {
     pub arrival_rate: Option<f64>,
     pub max_users: Option<u32>,
     pub stages: Option<Stages>,
+    pub http: Option<crate::transport::HttpClient>,
 }
 
 /// The seed's defaults.
@@ -559,6 +562,7 @@ impl LoadProfile {
             max_names: overrides
                 .max_names
                 .unwrap_or(crate::stats::DEFAULT_MAX_NAMES),
+            http: overrides.http.or(attribute.http).unwrap_or_default(),
         }
     }
 }
@@ -713,5 +717,28 @@ mod tests {
         assert_eq!((env.users, env.hatch_rate), (9, 2.0));
         let defaults = LoadProfile::resolve(&AttributeLoad::default(), &Overrides::default(), None);
         assert_eq!((defaults.users, defaults.hatch_rate), (2, 1.0));
+    }
+
+    #[test]
+    fn the_http_client_layers_like_the_load() {
+        use crate::transport::HttpClient;
+        let attribute = AttributeLoad {
+            http: Some(HttpClient::Reqwest),
+            ..AttributeLoad::default()
+        };
+        let none = Overrides::default();
+        assert_eq!(
+            LoadProfile::resolve(&AttributeLoad::default(), &none, None).http,
+            HttpClient::Lean
+        );
+        assert_eq!(
+            LoadProfile::resolve(&attribute, &none, None).http,
+            HttpClient::Reqwest
+        );
+        let lean = Overrides::parse(&[raw("PT_HTTP", "lean")]).unwrap();
+        assert_eq!(
+            LoadProfile::resolve(&attribute, &lean, None).http,
+            HttpClient::Lean
+        );
     }
 }

@@ -97,6 +97,10 @@ pub struct Scenario {
     /// A programmable load shape.
     pub shape: Option<ShapeFn>,
     pub shape_name: Option<&'static str>,
+    /// The client the function takes instead of `&mut User`, built once per user.
+    pub client: Option<crate::user_client::ClientHook>,
+    /// The `http = ".."` option: the users' HTTP client unless `PT_HTTP` says.
+    pub http: Option<crate::transport::HttpClient>,
     pub runner: Runner,
 }
 

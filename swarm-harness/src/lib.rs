@@ -44,6 +44,11 @@
 //! | `arrival_rate = 200`, `max_users = 50` | the open model: iterations per second, served by a pool of users |
 //! | `stages = "30s:10,1m:50,30s:0"` | a ramp of users (or of iterations per second in the open model) |
 //! | `shape = my_shape` | a programmable [`LoadShape`]: `fn my_shape() -> impl LoadShape` |
+//! | `http = "reqwest"` | the native `User` API over reqwest instead of the lean client |
+//!
+//! The first argument is `&mut User`, or `&mut T` for the team's own client type `T` that
+//! implements [`UserClient`]: each user builds it once when it starts, and the scenario
+//! takes only it, so an existing `#[tokio::test]` body moves over unchanged.
 //!
 //! The environment twins of the load options: `PT_NUM_CLIENTS`, `PT_HATCH_RATE`, `PT_DURATION`,
 //! `PT_ARRIVAL_RATE`, `PT_MAX_USERS`, `PT_STAGES`, `PT_THRESHOLDS`; and `PT_HOST`,
@@ -82,6 +87,7 @@ mod transaction;
 mod transport;
 mod trials;
 mod user;
+mod user_client;
 mod web;
 
 pub use config::{DurationUnit, LoadProfile, parse_duration};
@@ -97,6 +103,7 @@ pub use shape::{Constant, LoadShape, Stage, Stages, StagesError};
 pub use swarm_harness_macros::stress_test;
 pub use transaction::{Transaction, TransactionFailed};
 pub use user::User;
+pub use user_client::UserClient;
 
 /// Runs the stress target: `fn main() -> std::process::ExitCode { swarm_harness::main() }`.
 pub fn main() -> std::process::ExitCode {

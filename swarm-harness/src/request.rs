@@ -15,7 +15,7 @@ use url::Url;
 
 use crate::session::Session;
 use crate::stats::{FailureSample, Sample};
-use crate::user::{User, elapsed_micros};
+use crate::user::{TrialContext, User, elapsed_micros};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -104,16 +104,18 @@ pub(crate) fn sample_url(url: &Url) -> String {
 /// Records a request (or a measured operation) cut off before it completed (the trial
 /// stopped, or the task dropped it) unless it is disarmed first.
 pub(crate) struct InFlight<'a> {
-    user: &'a User,
+    ctx: &'a TrialContext,
+    shard: usize,
     kind: &'a str,
     name: &'a str,
     armed: bool,
 }
 
 impl<'a> InFlight<'a> {
-    pub(crate) fn new(user: &'a User, kind: &'a str, name: &'a str) -> Self {
+    pub(crate) fn new(ctx: &'a TrialContext, shard: usize, kind: &'a str, name: &'a str) -> Self {
         InFlight {
-            user,
+            ctx,
+            shard,
             kind,
             name,
             armed: true,
@@ -129,15 +131,14 @@ impl<'a> InFlight<'a> {
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         if self.armed {
-            let reason = if self.user.ctx.kill.is_cancelled() {
+            let reason = if self.ctx.kill.is_cancelled() {
                 CANCELLED_AT_STOP
             } else {
                 CANCELLED_BY_TASK
             };
-            self.user
-                .ctx
+            self.ctx
                 .recorder
-                .cancelled(self.user.shard(), self.kind, self.name, reason);
+                .cancelled(self.shard, self.kind, self.name, reason);
         }
     }
 }
@@ -345,7 +346,7 @@ pub(crate) async fn perform<'u>(
         user.ctx.stop.cancel();
         return Err(RequestError::LimitReached);
     }
-    let in_flight = InFlight::new(user, method.as_str(), &name);
+    let in_flight = InFlight::new(&user.ctx, user.shard(), method.as_str(), &name);
     let started = Instant::now();
     let outcome = tokio::time::timeout(limit, exchange)
         .await

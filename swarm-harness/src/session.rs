@@ -92,6 +92,13 @@ impl ClientFactory {
         }
     }
 
+    /// The same factory, its sessions on `client` (a trial's `http` option).
+    pub(crate) fn with_client(&self, client: HttpClient) -> Self {
+        let mut factory = self.clone();
+        factory.settings.client = client;
+        factory
+    }
+
     /// Response body bytes kept per response (`PT_MAX_BODY`).
     pub(crate) fn max_body(&self) -> usize {
         self.settings.max_body

@@ -112,6 +112,7 @@ fn task(scenario: &'static Scenario, param: Option<&'static str>) -> TaskSpec {
         weight: scenario.weight,
         runner: scenario.runner,
         param,
+        client: scenario.client,
     }
 }
 
@@ -124,6 +125,7 @@ fn load_of(scenario: &Scenario) -> AttributeLoad {
         arrival_rate: scenario.arrival_rate,
         max_users: scenario.max_users,
         stages: stages_of(scenario),
+        http: scenario.http,
     }
 }
 
@@ -230,6 +232,7 @@ fn group_trials(
         max_users: agree(group, "max_users", members.iter().map(|m| m.max_users))?,
         stages: agree(group, "stages", members.iter().map(|m| m.stages))?
             .and_then(|text| Stages::parse(text).ok()),
+        http: agree(group, "http", members.iter().map(|m| m.http))?,
     };
     let shape = agree_path(group, "shape", members, |m| m.shape_name)?.and_then(|m| m.shape);
     let mut thresholds = Thresholds::default();

@@ -280,7 +280,7 @@ impl User {
             std::future::pending::<()>().await;
         }
         let started = Instant::now();
-        let guard = crate::request::InFlight::new(self, kind, name);
+        let guard = crate::request::InFlight::new(&self.ctx, self.shard(), kind, name);
         let result = operation.await;
         guard.disarm();
         let sample = Sample {
@@ -342,6 +342,11 @@ impl User {
             .or_insert_with(|| Box::new(T::default()))
             .downcast_mut()
             .expect("keyed by type")
+    }
+
+    /// This user's state of type `T`, if set, to change.
+    pub(crate) fn state_get_mut<T: Send + Sync + 'static>(&mut self) -> Option<&mut T> {
+        self.state.get_mut(&TypeId::of::<T>())?.downcast_mut()
     }
 
     /// Sets this user's state of type `T`, returning the previous value.

@@ -9,5 +9,6 @@ fn attribute_errors_point_at_the_offending_token() {
     cases.compile_fail("tests/ui/bad_options.rs");
     cases.compile_fail("tests/ui/no_result.rs");
     cases.compile_fail("tests/ui/out_of_bounds.rs");
+    cases.compile_fail("tests/ui/not_a_client.rs");
     cases.pass("tests/ui/odd_but_valid.rs");
 }

@@ -26,6 +26,12 @@ async fn h2_route(user: &mut User) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The same, with the client chosen by the attribute rather than `PT_HTTP`.
+#[stress_test(http = "reqwest", wait = constant(10ms))]
+async fn h2_by_attribute(user: &mut User) -> anyhow::Result<()> {
+    h2_route(user).await
+}
+
 #[stress_test(wait = constant(10ms))]
 async fn gzip_route(user: &mut User) -> anyhow::Result<()> {
     let response = user.get("/gzip").send().await?.error_for_status()?;
@@ -135,6 +141,32 @@ fn an_http2_only_target_needs_pt_http_reqwest_and_works_with_it() {
         "the server's own count"
     );
     assert_eq!(report["requests_total"]["failures"], 0);
+    assert_eq!(report["config"]["http"], "reqwest");
+
+    // `http = "reqwest"` on the attribute does the same without the variable, and the
+    // variable (here the flag) still overrides it.
+    let by_attribute = tempfile::tempdir().unwrap();
+    let mut attribute_args = args("reqwest");
+    attribute_args.truncate(attribute_args.len() - 2);
+    assert_eq!(
+        common::run(
+            "h2_by_attribute",
+            &url,
+            by_attribute.path(),
+            &attribute_args
+        ),
+        ExitCode::SUCCESS
+    );
+    let report = read_json(by_attribute.path(), "h2_by_attribute");
+    assert_eq!(report["requests_total"]["failures"], 0, "{report}");
+    assert_eq!(report["config"]["http"], "reqwest");
+    let overridden = tempfile::tempdir().unwrap();
+    assert_ne!(
+        common::run("h2_by_attribute", &url, overridden.path(), &args("lean")),
+        ExitCode::SUCCESS
+    );
+    let report = read_json(overridden.path(), "h2_by_attribute");
+    assert_eq!(report["config"]["http"], "lean");
 }
 
 #[test]

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::{get, post};
 
-pub use counters::Counters;
+pub use counters::{CounterSnapshot, Counters};
 pub use injection::{ErrorRates, InjectionError};
 pub use store::{App, AppStatus, Org, Service};
 

@@ -32,11 +32,53 @@ async fn a_middleware_client_is_recorded_per_request_in_a_stress_run() {
     assert!(request_entry(&report, "GET", "/a")["avg_content_bytes"].as_f64() > Some(0.0));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_over_pt_max_body_fails_and_a_request_in_flight_at_stop_is_cut_off() {
+    let server = CountingServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let env = vec![
+        ("PT_HOST".to_owned(), server.url.clone()),
+        ("PT_REPORT_DIR".to_owned(), dir.path().display().to_string()),
+        ("PT_DURATION".to_owned(), "1s".to_owned()),
+        ("PT_STOP_TIMEOUT".to_owned(), "200ms".to_owned()),
+        ("PT_MAX_BODY".to_owned(), "1".to_owned()),
+    ];
+    let args = vec!["--exact".to_owned(), "middleware_bounds".to_owned()];
+    let output = run_stress(BIN, args, env).await;
+    let report = read_json(dir.path(), "middleware_bounds");
+    // Each user's one pass: the capped body failed (its task went on), the slow request
+    // was cut off at the stop.
+    let big = request_entry(&report, "GET", "/a");
+    assert_eq!(big["count"], 2, "{report}");
+    assert_eq!(big["failures"], 2);
+    let failure = report["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "/a")
+        .unwrap();
+    assert!(
+        failure["error"].as_str().unwrap().contains("PT_MAX_BODY"),
+        "{failure}"
+    );
+    let cut: u64 = report["cancelled"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["kind"] == "GET" && c["name"] == "/slow/{ms}")
+        .map(|c| c["occurrences"].as_u64().unwrap())
+        .sum();
+    assert_eq!(cut, server.requests("GET /slow/60000"), "{report}");
+    assert_eq!(cut, 2, "{report}");
+    // Nothing completed, so the trial measured nothing and fails.
+    assert!(!output.status.success(), "{output:?}");
+}
+
 #[tokio::test]
 async fn outside_a_stress_run_the_middleware_passes_requests_through() {
     let server = CountingServer::start().await;
     let client = reqwest_middleware::ClientBuilder::new(reqwest_client())
-        .with(swarm_harness::SwarmMiddleware)
+        .with(swarm_harness::SwarmMiddleware::new())
         .build();
     let response = client
         .get(format!("{}/a", server.url))

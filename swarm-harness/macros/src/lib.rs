@@ -10,7 +10,8 @@ mod options;
 mod signature;
 
 use proc_macro::TokenStream;
-use quote::quote;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
 
 /// Registers an `async fn(user: &mut User) -> Result<..>` (or, with `params = [..]`,
 /// `async fn(user: &mut User, param: &str) -> Result<..>`) as a stress-test scenario.
@@ -37,7 +38,8 @@ fn expand(
 ) -> syn::Result<proc_macro2::TokenStream> {
     let options: options::Options = syn::parse2(attr)?;
     let function: syn::ItemFn = syn::parse2(item)?;
-    let shape = signature::check(&function, options.params.is_some())?;
+    let signature = signature::check(&function, options.params.is_some())?;
+    let argument = &signature.argument;
 
     let ident = &function.sig.ident;
     let function_name = ident.to_string();
@@ -49,10 +51,18 @@ fn expand(
         .unwrap_or_else(|| function_name.to_owned());
     let krate = quote!(::swarm_harness::__private);
 
-    let runner = match shape {
+    // The argument comes from the user through `ScenarioArg`: the user itself, or the client
+    // it built when it started. A type that is neither fails there, at the argument's span.
+    let get = quote_spanned! {argument.span()=>
+        <#argument as #krate::ScenarioArg>::get(user).await?
+    };
+    let runner = match signature.shape {
         signature::Shape::Plain => quote! {{
             fn __swarm_run<'a>(user: &'a mut ::swarm_harness::User) -> #krate::ScenarioFuture<'a> {
-                ::std::boxed::Box::pin(async move { #krate::into_outcome(#ident(user).await) })
+                ::std::boxed::Box::pin(async move {
+                    let argument = #get;
+                    #krate::into_outcome(#ident(argument).await)
+                })
             }
             #krate::Runner::Plain(__swarm_run)
         }},
@@ -61,11 +71,21 @@ fn expand(
                 user: &'a mut ::swarm_harness::User,
                 param: &'static str,
             ) -> #krate::ScenarioFuture<'a> {
-                ::std::boxed::Box::pin(async move { #krate::into_outcome(#ident(user, param).await) })
+                ::std::boxed::Box::pin(async move {
+                    let argument = #get;
+                    #krate::into_outcome(#ident(argument, param).await)
+                })
             }
             #krate::Runner::Param(__swarm_run)
         }},
     };
+    let client = quote_spanned! {argument.span()=>
+        <#argument as #krate::ScenarioArg>::CLIENT
+    };
+    let http = optional(options.http.as_ref().map(|http| {
+        let variant = syn::Ident::new(http, proc_macro2::Span::call_site());
+        quote!(#krate::HttpClient::#variant)
+    }));
 
     let hook = |path: &Option<syn::Path>| match path {
         None => quote!(::core::option::Option::None),
@@ -140,6 +160,8 @@ fn expand(
                     stages: #stages,
                     shape: #shape,
                     shape_name: #shape_name,
+                    client: #client,
+                    http: #http,
                     on_start: #on_start,
                     on_start_name: #on_start_name,
                     on_stop: #on_stop,

@@ -26,6 +26,8 @@ pub struct Options {
     pub max_users: Option<u32>,
     pub stages: Option<LitStr>,
     pub shape: Option<Path>,
+    /// `HttpClient`'s variant: `Lean` or `Reqwest`.
+    pub http: Option<&'static str>,
 }
 
 /// Locust's four wait-time functions; durations in microseconds.
@@ -37,7 +39,7 @@ pub enum Wait {
 }
 
 const KNOWN: &str = "params, weight, name, user, ignore, wait, users, hatch_rate, duration, \
-                     thresholds, on_start, on_stop, arrival_rate, max_users, stages, shape";
+                     thresholds, on_start, on_stop, arrival_rate, max_users, stages, shape, http";
 
 impl Parse for Options {
     fn parse(input: ParseStream) -> syn::Result<Self> {
@@ -110,6 +112,22 @@ impl Options {
             "arrival_rate" => self.arrival_rate = Some(rate(input, "arrival_rate")?),
             "max_users" => self.max_users = Some(user_count(input, "max_users")?),
             "shape" => self.shape = Some(input.parse()?),
+            "http" => {
+                let client: LitStr = input.parse()?;
+                self.http = Some(match client.value().as_str() {
+                    "lean" => "Lean",
+                    "reqwest" => "Reqwest",
+                    other => {
+                        return Err(syn::Error::new(
+                            client.span(),
+                            format!(
+                                "`http = {other:?}`: expected \"lean\" (the fast HTTP/1.1 \
+                                 client) or \"reqwest\" (HTTP/2, proxies, compression)"
+                            ),
+                        ));
+                    }
+                });
+            }
             "weight" => {
                 let weight = positive_int(input, "weight")?;
                 self.weight = Some(weight);

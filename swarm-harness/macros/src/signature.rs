@@ -11,7 +11,14 @@ pub enum Shape {
     Param,
 }
 
-pub fn check(function: &ItemFn, has_params: bool) -> syn::Result<Shape> {
+/// The checked signature: its shape and the type the first argument borrows (`User`, or the
+/// team's client; the trait `ScenarioArg` decides which types are allowed).
+pub struct Signature {
+    pub shape: Shape,
+    pub argument: Type,
+}
+
+pub fn check(function: &ItemFn, has_params: bool) -> syn::Result<Signature> {
     let sig = &function.sig;
     if sig.asyncness.is_none() {
         return Err(syn::Error::new(
@@ -37,7 +44,8 @@ pub fn check(function: &ItemFn, has_params: bool) -> syn::Result<Shape> {
     let form = if has_params {
         "`async fn(user: &mut User, param: &str)` (it has `params = [..]`)"
     } else {
-        "`async fn(user: &mut User)`, or add `params = [..]` for a second `&str` argument"
+        "`async fn(user: &mut User)` (or `&mut` a `UserClient` type), or add `params = [..]` \
+         for a second `&str` argument"
     };
     if inputs.len() != expected {
         // Point at the first argument too many, or at the parentheses when one is missing.
@@ -57,14 +65,16 @@ pub fn check(function: &ItemFn, has_params: bool) -> syn::Result<Shape> {
             ));
         }
     }
-    if let FnArg::Typed(first) = inputs[0]
-        && !is_mut_reference(&first.ty)
-    {
+    let FnArg::Typed(first) = inputs[0] else {
+        unreachable!("receivers were refused above")
+    };
+    let Some(argument) = mut_referent(&first.ty) else {
         return Err(syn::Error::new(
             first.ty.span(),
-            "the first argument must be `&mut User`",
+            "the first argument must be `&mut User`, or `&mut` a type implementing \
+             `swarm_harness::UserClient`",
         ));
-    }
+    };
     if has_params
         && let FnArg::Typed(second) = inputs[1]
         && !is_shared_reference(&second.ty)
@@ -74,15 +84,24 @@ pub fn check(function: &ItemFn, has_params: bool) -> syn::Result<Shape> {
             "the parameter argument must be `&str`",
         ));
     }
-    Ok(if has_params {
-        Shape::Param
-    } else {
-        Shape::Plain
+    Ok(Signature {
+        shape: if has_params {
+            Shape::Param
+        } else {
+            Shape::Plain
+        },
+        argument,
     })
 }
 
-fn is_mut_reference(ty: &Type) -> bool {
-    matches!(ty, Type::Reference(reference) if reference.mutability.is_some())
+/// `T` of `&mut T` (with or without a lifetime).
+fn mut_referent(ty: &Type) -> Option<Type> {
+    match ty {
+        Type::Reference(reference) if reference.mutability.is_some() => {
+            Some((*reference.elem).clone())
+        }
+        _ => None,
+    }
 }
 
 fn is_shared_reference(ty: &Type) -> bool {

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use super::TrialPlan;
 use super::plan::Launch;
 use super::user_loop::{
-    ActiveGuard, Iteration, TaskPicker, new_user, run_hook, run_iteration, supervised,
+    ActiveGuard, Iteration, TaskPicker, new_user, run_hook, run_iteration, start_user, supervised,
 };
 use crate::LoadShape;
 use crate::User;
@@ -131,10 +131,7 @@ async fn serve(
     pool: &Mutex<Vec<Pooled>>,
     picker: &TaskPicker,
 ) {
-    if fresh
-        && let Some(hook) = plan.on_start
-        && !run_hook(&mut pooled.user, ctx, hook, "on_start").await
-    {
+    if fresh && !start_user(&mut pooled.user, plan, ctx).await {
         // Its failure is recorded; the user leaves the pool.
         return;
     }

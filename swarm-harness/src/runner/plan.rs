@@ -4,6 +4,7 @@ use crate::User;
 use crate::config::LoadProfile;
 use crate::entry::{HookFn, Runner, ScenarioFuture, ShapeFn};
 use crate::threshold::Thresholds;
+use crate::user_client::ClientHook;
 
 /// One task of a trial: a scenario, with its parameter when it has one.
 #[derive(Clone)]
@@ -13,6 +14,8 @@ pub struct TaskSpec {
     pub weight: u32,
     pub runner: Runner,
     pub param: Option<&'static str>,
+    /// The client its function takes, built once per user when it starts.
+    pub client: Option<ClientHook>,
 }
 
 impl TaskSpec {
@@ -37,6 +40,22 @@ pub struct TrialPlan {
     pub thresholds: Thresholds,
     pub shape: Option<ShapeFn>,
     pub profile: LoadProfile,
+}
+
+impl TrialPlan {
+    /// The clients its tasks take, each type once, in task order.
+    pub fn clients(&self) -> Vec<ClientHook> {
+        let mut clients: Vec<ClientHook> = Vec::new();
+        for client in self.tasks.iter().filter_map(|task| task.client) {
+            if !clients
+                .iter()
+                .any(|seen| (seen.type_name)() == (client.type_name)())
+            {
+                clients.push(client);
+            }
+        }
+        clients
+    }
 }
 
 /// What every way of starting users needs: the plan, the trial's context, the gauge of active

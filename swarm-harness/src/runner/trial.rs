@@ -104,7 +104,7 @@ pub async fn run_trial(plan: Arc<TrialPlan>, env: &TrialEnv, index: usize) -> Tr
     let ctx = Arc::new(TrialContext {
         recorder: recorder.clone(),
         fixtures: env.fixtures.clone(),
-        clients: env.clients.clone(),
+        clients: env.clients.with_client(profile.http),
         base: profile.host.as_deref().and_then(|host| host.parse().ok()),
         stop: env.interrupt.child_token(),
         kill: CancellationToken::new(),

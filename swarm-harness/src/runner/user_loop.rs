@@ -180,13 +180,26 @@ pub fn new_user(id: usize, plan: &TrialPlan, ctx: &Arc<TrialContext>) -> User {
     User::new(id, ctx.clone(), seed)
 }
 
-/// The closed-model loop of an existing user.
-pub async fn run_user_with(user: &mut User, plan: &TrialPlan, ctx: &TrialContext) {
+/// A user's start: `on_start`, then the build of each client its tasks take, once per type,
+/// each recorded as a task. `false` when one failed: a user whose start failed (a login, say)
+/// would only produce noise, so its failure is recorded and it leaves the swarm.
+pub async fn start_user(user: &mut User, plan: &TrialPlan, ctx: &TrialContext) -> bool {
     if let Some(hook) = plan.on_start
         && !run_hook(user, ctx, hook, "on_start").await
     {
-        // A user whose start failed (a login, say) would only produce noise; its failure is
-        // recorded and it leaves the swarm.
+        return false;
+    }
+    for client in plan.clients() {
+        if !run_hook(user, ctx, client.build, &client.row_name()).await {
+            return false;
+        }
+    }
+    true
+}
+
+/// The closed-model loop of an existing user.
+pub async fn run_user_with(user: &mut User, plan: &TrialPlan, ctx: &TrialContext) {
+    if !start_user(user, plan, ctx).await {
         return;
     }
     let picker = TaskPicker::new(plan);

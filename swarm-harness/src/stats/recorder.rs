@@ -123,12 +123,7 @@ impl Recorder {
     /// `name`, if the trial has room for it or already knows it; [`OTHER_NAMES`] otherwise.
     /// Called only when a shard meets a name it has not seen since the last collection.
     fn admit<'n>(&self, name: &'n str) -> &'n str {
-        let mut names = self.names.lock().unwrap_or_else(PoisonError::into_inner);
-        if names.contains(name) {
-            return name;
-        }
-        if names.len() < self.max_names {
-            names.insert(name.into());
+        if self.has_room_for(name) {
             return name;
         }
         if self.folded.fetch_add(1, Ordering::Relaxed) == 0 {
@@ -139,6 +134,19 @@ impl Recorder {
             );
         }
         OTHER_NAMES
+    }
+
+    /// Whether `name` is admitted: known already, or admitted now while there is room.
+    fn has_room_for(&self, name: &str) -> bool {
+        let mut names = self.names.lock().unwrap_or_else(PoisonError::into_inner);
+        if names.contains(name) {
+            return true;
+        }
+        if names.len() < self.max_names {
+            names.insert(name.into());
+            return true;
+        }
+        false
     }
 
     /// The name a sample is recorded under in `shard`.
@@ -208,14 +216,10 @@ impl Recorder {
     /// failure, but never silent.
     pub fn cancelled(&self, shard: usize, kind: &str, name: &str, reason: &str) {
         let mut guard = self.lock(shard);
-        // Looked up, never admitted: a cut-off request takes no slot and folds nothing.
-        let known = kind == "task"
-            || guard.requests.has_name(name)
-            || self
-                .names
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .contains(name);
+        // A request that never completed keeps its name while the trial has room (a slow
+        // endpoint cut off every time is still named); it is not counted as folded, since
+        // it is not a recorded request.
+        let known = kind == "task" || guard.requests.has_name(name) || self.has_room_for(name);
         let name = if known { name } else { OTHER_NAMES };
         let key = FailureKey {
             kind: kind.to_owned(),
@@ -344,6 +348,24 @@ mod tests {
         };
         recorder.success(0, sample);
         assert_eq!(recorder.take().requests.iter().next().unwrap().1, "/item/0");
+    }
+
+    #[test]
+    fn cut_off_requests_keep_their_name_while_there_is_room() {
+        let recorder = Recorder::new(1, None).with_max_names(2);
+        recorder.cancelled(0, "GET", "/slow", "cut");
+        recorder.cancelled(0, "GET", "/slower", "cut");
+        recorder.cancelled(0, "GET", "/slowest", "cut");
+        let taken = recorder.take();
+        let mut names: Vec<String> = taken
+            .cancelled
+            .sorted()
+            .into_iter()
+            .map(|(key, _)| key.name.clone())
+            .collect();
+        names.sort();
+        assert_eq!(names, [OTHER_NAMES, "/slow", "/slower"]);
+        assert_eq!(recorder.folded(), 0, "cut-offs are not recorded requests");
     }
 
     #[test]

@@ -36,4 +36,10 @@ async fn zero_weight(user: &mut User) -> anyhow::Result<()> {
     Ok(())
 }
 
+#[stress_test(http = "curl")]
+async fn bad_http(user: &mut User) -> anyhow::Result<()> {
+    let _ = user;
+    Ok(())
+}
+
 fn main() {}

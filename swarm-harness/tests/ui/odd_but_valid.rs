@@ -1,7 +1,27 @@
 //! Odd but valid usage compiles, also under `forbid(unsafe_code)`.
 #![forbid(unsafe_code)]
 
-use swarm_harness::{User, stress_test};
+use swarm_harness::{User, UserClient, stress_test};
+
+/// A client type of the test's own, taken with `&mut`.
+pub struct Api(u32);
+
+impl UserClient for Api {
+    async fn build(user: &mut User) -> anyhow::Result<Self> {
+        Ok(Api(user.id() as u32))
+    }
+}
+
+#[stress_test(http = "reqwest", params = ["x"])]
+async fn typed(api: &mut Api, param: &str) -> anyhow::Result<u32> {
+    Ok(api.0 + param.len() as u32)
+}
+
+#[stress_test(http = "lean")]
+async fn fully_qualified(user: &mut swarm_harness::User) -> anyhow::Result<()> {
+    let _ = user;
+    Ok(())
+}
 
 mod nested {
     use super::*;
@@ -23,4 +43,5 @@ fn main() {
     // The original functions stay callable.
     let _ = nested::r#match;
     let _ = full;
+    let _ = (typed, fully_qualified);
 }

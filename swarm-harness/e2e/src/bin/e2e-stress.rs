@@ -218,7 +218,7 @@ async fn steered(user: &mut User) -> anyhow::Result<()> {
 #[stress_test(users = 2, wait = constant(5ms))]
 async fn middleware_client(user: &mut User) -> anyhow::Result<()> {
     let client = reqwest_middleware::ClientBuilder::new(user.reqwest())
-        .with(swarm_harness::SwarmMiddleware)
+        .with(swarm_harness::SwarmMiddleware::new())
         .build();
     let base = user.url("/")?;
     client
@@ -232,5 +232,20 @@ async fn middleware_client(user: &mut User) -> anyhow::Result<()> {
         .send()
         .await?
         .error_for_status()?;
+    Ok(())
+}
+
+/// The middleware's bounds: `PT_MAX_BODY` caps the body it reads, and a request still in
+/// flight when the trial's grace period ends is counted as cut off.
+#[stress_test(users = 2, wait = constant(5ms))]
+async fn middleware_bounds(user: &mut User) -> anyhow::Result<()> {
+    let client = reqwest_middleware::ClientBuilder::new(user.reqwest())
+        .with(swarm_harness::SwarmMiddleware::new().route("/slow/{ms}"))
+        .build();
+    let base = user.url("/")?;
+    // "ok" is 2 bytes: more than PT_MAX_BODY=1.
+    let error = client.get(base.join("a")?).send().await.unwrap_err();
+    anyhow::ensure!(error.to_string().contains("PT_MAX_BODY"), "{error}");
+    client.get(base.join("slow/60000")?).send().await?;
     Ok(())
 }
