@@ -24,6 +24,32 @@ fn entry<'a>(
         .unwrap_or_else(|| panic!("no {kind} {name} in {}", report[section]))
 }
 
+/// Runs the trials matching `filter` in-process for 3 s against `url`, all users started in
+/// the first 0.1 s, reports in `dir`.
+fn run_trials(filter: &str, url: &str, dir: &std::path::Path, extra: &[&str]) -> ExitCode {
+    let dir_arg = dir.display().to_string();
+    // libtest's own lines ("test result: ...") go to a file, not into this test's output.
+    let log = dir.join("libtest.log").display().to_string();
+    let mut args = vec![
+        "stress",
+        filter,
+        "--host",
+        url,
+        "--report-dir",
+        &dir_arg,
+        "--logfile",
+        &log,
+        "--duration",
+        "3s",
+        "--hatch-rate",
+        "60",
+        "--web",
+        "off",
+    ];
+    args.extend_from_slice(extra);
+    swarm_harness::Harness::new().run_from(args)
+}
+
 #[test]
 fn injected_errors_equal_reported_failures_and_sessions_are_reused() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -33,31 +59,9 @@ fn injected_errors_equal_reported_failures_and_sessions_are_reused() {
         ..PlatformConfig::default()
     }));
     let dir = tempfile::tempdir().unwrap();
-    let url = platform.url();
-    let dir_arg = dir.path().display().to_string();
-    // libtest's own lines ("test result: ...") go to a file, not into this test's output.
-    let log = dir.path().join("libtest.log").display().to_string();
-    let code = swarm_harness::Harness::new().run_from([
-        "stress",
-        "create_app_and_wait[",
-        "--host",
-        &url,
-        "--report-dir",
-        &dir_arg,
-        "--logfile",
-        &log,
-        "--duration",
-        "3s",
-        "--num-clients",
-        "6",
-        "--hatch-rate",
-        "60",
-        // Allow the injected failures: the trials pass on their thresholds.
-        "--thresholds",
-        "fail_ratio < 50%",
-        "--web",
-        "off",
-    ]);
+    // Allow the injected failures: the trials pass on their thresholds.
+    let extra = ["--num-clients", "6", "--thresholds", "fail_ratio < 50%"];
+    let code = run_trials("create_app_and_wait[", &platform.url(), dir.path(), &extra);
     assert_eq!(code, ExitCode::SUCCESS);
 
     let counters = platform.counters();
@@ -116,26 +120,7 @@ fn the_typed_client_reports_one_row_per_endpoint_equal_to_the_platforms_counts()
     let platform = runtime.block_on(spawn(PlatformConfig::default()));
     let dir = tempfile::tempdir().unwrap();
     let url = platform.url();
-    let dir_arg = dir.path().display().to_string();
-    let log = dir.path().join("libtest.log").display().to_string();
-    let code = swarm_harness::Harness::new().run_from([
-        "stress",
-        "Tenant",
-        "--host",
-        &url,
-        "--report-dir",
-        &dir_arg,
-        "--logfile",
-        &log,
-        "--duration",
-        "3s",
-        "--num-clients",
-        "4",
-        "--hatch-rate",
-        "40",
-        "--web",
-        "off",
-    ]);
+    let code = run_trials("Tenant", &url, dir.path(), &["--num-clients", "4"]);
     assert_eq!(code, ExitCode::SUCCESS);
 
     let stats = runtime
