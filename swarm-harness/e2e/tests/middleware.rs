@@ -42,6 +42,8 @@ async fn a_body_over_pt_max_body_fails_and_a_request_in_flight_at_stop_is_cut_of
         ("PT_DURATION".to_owned(), "1s".to_owned()),
         ("PT_STOP_TIMEOUT".to_owned(), "200ms".to_owned()),
         ("PT_MAX_BODY".to_owned(), "1".to_owned()),
+        // Both users start at once, well before the trial ends, whatever the machine's load.
+        ("PT_HATCH_RATE".to_owned(), "100".to_owned()),
     ];
     let args = vec!["--exact".to_owned(), "middleware_bounds".to_owned()];
     let output = run_stress(BIN, args, env).await;
