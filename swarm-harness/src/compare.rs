@@ -1,8 +1,16 @@
 //! Comparing a run with a baseline: per request, task and the Aggregated row, the p50/p95/p99
-//! response times, requests/s and failure ratio, with tolerances; the regression gate of a CI job.
+//! response times, requests/s and failure ratio; the regression gate of a CI job.
+//!
+//! A figure is `regressed` only when it got worse beyond the tolerance (`--tolerance` and,
+//! for times, `--min-delta`) **and** the two runs' confidence intervals (at `--confidence`,
+//! see [`crate::interval`]) do not overlap: a p99 that moved within what its sample count
+//! cannot pin down is noise, not a regression. `improved` is the mirror image; too few samples
+//! for an interval (or fewer than `--min-count` requests) is `too few samples to tell`, which
+//! never fails the gate.
 
 use std::collections::BTreeMap;
 
+use crate::interval::{self, Interval};
 use crate::report::{EntryReport, Report, format_micros};
 
 /// How much worse a figure may get before it counts as a regression.
@@ -18,6 +26,8 @@ pub struct Tolerance {
     pub min_count: u64,
     /// Which metrics to compare.
     pub metrics: Vec<Metric>,
+    /// The confidence of the intervals that must separate (0.95).
+    pub confidence: f64,
 }
 
 impl Default for Tolerance {
@@ -28,6 +38,7 @@ impl Default for Tolerance {
             fail_ratio: 0.01,
             min_count: 20,
             metrics: Metric::ALL.to_vec(),
+            confidence: 0.95,
         }
     }
 }
@@ -75,11 +86,59 @@ impl Metric {
         }
     }
 
+    /// The interval of this figure of `entry` at `confidence`, or why there is none.
+    fn interval(self, entry: &EntryReport, confidence: f64) -> Result<Option<Interval>, String> {
+        let percentile = |q: f64| -> Result<Option<Interval>, String> {
+            let histogram = crate::stats::histogram::decode(&entry.histogram)
+                .map_err(|error| format!("{} {}: {error}", entry.kind, entry.name))?;
+            Ok(interval::quantile(&histogram, q, confidence))
+        };
+        match self {
+            Metric::P50 => percentile(0.5),
+            Metric::P95 => percentile(0.95),
+            Metric::P99 => percentile(0.99),
+            Metric::Rps if entry.rps > 0.0 => Ok(interval::rate(
+                entry.count,
+                entry.count as f64 / entry.rps,
+                confidence,
+            )),
+            Metric::Rps => Ok(None),
+            Metric::FailRatio => Ok(interval::proportion(
+                entry.failures,
+                entry.count,
+                confidence,
+            )),
+        }
+    }
+
     fn format(self, value: f64) -> String {
         match self {
             Metric::P50 | Metric::P95 | Metric::P99 => format_micros(value.round() as u64),
             Metric::Rps => format!("{value:.1}/s"),
             Metric::FailRatio => format!("{:.2}%", value * 100.0),
+        }
+    }
+}
+
+/// What a comparison concluded about one figure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Worse beyond the tolerance, and the intervals separate.
+    Regressed,
+    /// Better beyond the tolerance, and the intervals separate.
+    Improved,
+    Unchanged,
+    /// An interval could not be had (or fewer than `min_count` requests): never a regression.
+    TooFewSamples,
+}
+
+impl Verdict {
+    pub fn text(self) -> &'static str {
+        match self {
+            Verdict::Regressed => "regressed",
+            Verdict::Improved => "improved",
+            Verdict::Unchanged => "unchanged",
+            Verdict::TooFewSamples => "too few samples to tell",
         }
     }
 }
@@ -93,10 +152,31 @@ pub struct Change {
     pub metric: Metric,
     pub baseline: f64,
     pub current: f64,
-    pub regressed: bool,
+    /// The confidence intervals, when there were enough samples.
+    pub baseline_interval: Option<Interval>,
+    pub current_interval: Option<Interval>,
+    pub verdict: Verdict,
 }
 
 impl Change {
+    pub fn regressed(&self) -> bool {
+        self.verdict == Verdict::Regressed
+    }
+
+    /// `[1.2ms, 1.6ms]`, or `-` without an interval.
+    pub fn interval_text(&self, interval: Option<Interval>) -> String {
+        interval.map_or_else(
+            || "-".to_owned(),
+            |i| {
+                format!(
+                    "[{}, {}]",
+                    self.metric.format(i.low),
+                    self.metric.format(i.high)
+                )
+            },
+        )
+    }
+
     /// `+12.5%` for rates and times, `+0.40pp` for the failure ratio.
     pub fn delta_text(&self) -> String {
         if self.metric == Metric::FailRatio {
@@ -127,7 +207,29 @@ pub struct Comparison {
 
 impl Comparison {
     pub fn regressions(&self) -> impl Iterator<Item = &Change> {
-        self.changes.iter().filter(|c| c.regressed)
+        self.changes.iter().filter(|c| c.regressed())
+    }
+}
+
+/// The verdict on one figure: the tolerance decides how much change matters, the intervals
+/// whether the change is real.
+fn verdict(
+    metric: Metric,
+    (before, after): (f64, f64),
+    intervals: (Option<Interval>, Option<Interval>),
+    tolerance: &Tolerance,
+) -> Verdict {
+    let (Some(base), Some(current)) = intervals else {
+        return Verdict::TooFewSamples;
+    };
+    let separated = base.separated_from(&current);
+    if separated && regressed(metric, before, after, tolerance) {
+        Verdict::Regressed
+    } else if separated && regressed(metric, after, before, tolerance) {
+        // The same rule with the runs swapped: better by as much as a regression is worse.
+        Verdict::Improved
+    } else {
+        Verdict::Unchanged
     }
 }
 
@@ -155,7 +257,14 @@ fn entries(report: &Report) -> BTreeMap<String, &EntryReport> {
 }
 
 /// Compares trials of the same name.
-pub fn compare(baseline: &[Report], current: &[Report], tolerance: &Tolerance) -> Comparison {
+///
+/// # Errors
+/// When a report's histogram cannot be decoded (a damaged or hand-edited report).
+pub fn compare(
+    baseline: &[Report],
+    current: &[Report],
+    tolerance: &Tolerance,
+) -> Result<Comparison, String> {
     let by_trial = |reports: &[Report]| -> BTreeMap<String, usize> {
         reports
             .iter()
@@ -180,18 +289,27 @@ pub fn compare(baseline: &[Report], current: &[Report], tolerance: &Tolerance) -
                     .push((trial.clone(), name.clone(), "baseline only"));
                 continue;
             };
-            if base_entry.count < tolerance.min_count || current_entry.count < tolerance.min_count {
-                continue;
-            }
+            let enough = base_entry.count >= tolerance.min_count
+                && current_entry.count >= tolerance.min_count;
             for &metric in &tolerance.metrics {
                 let (before, after) = (metric.value(base_entry), metric.value(current_entry));
+                let intervals = if enough {
+                    (
+                        metric.interval(base_entry, tolerance.confidence)?,
+                        metric.interval(current_entry, tolerance.confidence)?,
+                    )
+                } else {
+                    (None, None)
+                };
                 comparison.changes.push(Change {
                     trial: trial.clone(),
                     entry: name.clone(),
                     metric,
                     baseline: before,
                     current: after,
-                    regressed: regressed(metric, before, after, tolerance),
+                    baseline_interval: intervals.0,
+                    current_interval: intervals.1,
+                    verdict: verdict(metric, (before, after), intervals, tolerance),
                 });
             }
         }
@@ -212,7 +330,7 @@ pub fn compare(baseline: &[Report], current: &[Report], tolerance: &Tolerance) -
             .unmatched
             .push((trial.clone(), String::new(), "current only"));
     }
-    comparison
+    Ok(comparison)
 }
 
 #[cfg(test)]
@@ -238,6 +356,38 @@ mod tests {
         );
         assert!(regressed(Metric::FailRatio, 0.0, 0.05, &t));
         assert!(!regressed(Metric::FailRatio, 0.02, 0.025, &t));
+    }
+
+    #[test]
+    fn verdicts_need_the_tolerance_and_separated_intervals() {
+        let t = Tolerance::default();
+        let at = |low, high| Some(Interval { low, high });
+        let p50 = |before, after, intervals| verdict(Metric::P50, (before, after), intervals, &t);
+        // 20 ms -> 30 ms, intervals apart: regressed; overlapping: unchanged (noise).
+        assert_eq!(
+            p50(20e3, 30e3, (at(19e3, 21e3), at(29e3, 31e3))),
+            Verdict::Regressed
+        );
+        assert_eq!(
+            p50(20e3, 30e3, (at(15e3, 29e3), at(25e3, 35e3))),
+            Verdict::Unchanged
+        );
+        // Apart but within the tolerance: unchanged.
+        assert_eq!(
+            p50(20e3, 22e3, (at(19.9e3, 20.1e3), at(21.9e3, 22.1e3))),
+            Verdict::Unchanged
+        );
+        assert_eq!(
+            p50(30e3, 20e3, (at(29e3, 31e3), at(19e3, 21e3))),
+            Verdict::Improved
+        );
+        assert_eq!(
+            p50(20e3, 90e3, (None, at(1.0, 2.0))),
+            Verdict::TooFewSamples
+        );
+        // Requests/s: fewer is worse.
+        let rps = |intervals| verdict(Metric::Rps, (100.0, 50.0), intervals, &t);
+        assert_eq!(rps((at(95.0, 105.0), at(45.0, 55.0))), Verdict::Regressed);
     }
 
     #[test]

@@ -72,6 +72,7 @@ pub mod events;
 mod fixture;
 mod harness;
 mod http1;
+pub mod interval;
 mod middleware;
 mod own_client;
 mod printer;

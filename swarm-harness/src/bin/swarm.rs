@@ -47,9 +47,12 @@ enum Command {
         /// Response-time increases below this never count (noise on fast routes): 1ms, 500us.
         #[arg(long, default_value = "1ms", value_parser = parse_micros)]
         min_delta: u64,
-        /// Entries with fewer requests than this on either side are not compared.
+        /// Entries with fewer requests than this on either side are `too few samples to tell`.
         #[arg(long, default_value_t = 20)]
         min_count: u64,
+        /// Confidence of the intervals that must separate for a regression: 0.95, 95%, 0.99.
+        #[arg(long, default_value = "0.95", value_parser = parse_confidence)]
+        confidence: f64,
         /// Metrics to compare, comma-separated: p50, p95, p99, rps, fail_ratio.
         #[arg(long, value_delimiter = ',', default_value = "p50,p95,p99,rps,fail_ratio", value_parser = parse_metrics)]
         metrics: Vec<Metric>,
@@ -70,6 +73,15 @@ fn parse_share(text: &str) -> Result<f64, String> {
         Ok(value)
     } else {
         Err(expected())
+    }
+}
+
+fn parse_confidence(text: &str) -> Result<f64, String> {
+    match parse_share(text) {
+        Ok(value) if value > 0.0 && value < 1.0 => Ok(value),
+        _ => Err(format!(
+            "invalid confidence {text:?}: expected a level between 0 and 1 such as 0.95 or 99%"
+        )),
     }
 }
 
@@ -96,6 +108,7 @@ fn main() -> ExitCode {
             fail_ratio_tolerance,
             min_delta,
             min_count,
+            confidence,
             metrics,
         } => {
             let tolerance = Tolerance {
@@ -103,6 +116,7 @@ fn main() -> ExitCode {
                 min_delta_us: min_delta,
                 fail_ratio: fail_ratio_tolerance,
                 min_count,
+                confidence,
                 metrics: if metrics.is_empty() {
                     Metric::ALL.to_vec()
                 } else {
@@ -151,12 +165,13 @@ fn render(dir: &Path) -> Result<(), String> {
 }
 
 fn run_compare(baseline: &Path, current: &Path, tolerance: &Tolerance) -> Result<ExitCode, String> {
-    let comparison = compare(&load(baseline)?, &load(current)?, tolerance);
+    let comparison = compare(&load(baseline)?, &load(current)?, tolerance)?;
     print_comparison(&comparison);
     let regressions: Vec<_> = comparison.regressions().collect();
     if regressions.is_empty() {
         println!(
-            "\nno regression beyond the tolerance ({} figures compared)",
+            "\nno regression beyond the tolerance and the {}% intervals ({} figures compared)",
+            tolerance.confidence * 100.0,
             comparison.changes.len()
         );
         return Ok(ExitCode::SUCCESS);
@@ -164,12 +179,14 @@ fn run_compare(baseline: &Path, current: &Path, tolerance: &Tolerance) -> Result
     println!("\n{} regression(s):", regressions.len());
     for change in regressions {
         println!(
-            "  {} {} {}: {} -> {} ({})",
+            "  {} {} {}: {} {} -> {} {} ({})",
             change.trial,
             change.entry,
             change.metric.name(),
             change.baseline_text(),
+            change.interval_text(change.baseline_interval),
             change.current_text(),
+            change.interval_text(change.current_interval),
             change.delta_text()
         );
     }
@@ -185,18 +202,20 @@ fn print_comparison(comparison: &Comparison) {
         .unwrap_or(20)
         .clamp(20, 70);
     println!(
-        "{:<width$} {:>10} {:>12} {:>12} {:>9}  status",
-        "trial / entry", "metric", "baseline", "current", "change"
+        "{:<width$} {:>10} {:>10} {:>23} {:>10} {:>23} {:>9}  verdict",
+        "trial / entry", "metric", "baseline", "interval", "current", "interval", "change"
     );
     for change in &comparison.changes {
         println!(
-            "{:<width$} {:>10} {:>12} {:>12} {:>9}  {}",
+            "{:<width$} {:>10} {:>10} {:>23} {:>10} {:>23} {:>9}  {}",
             format!("{} {}", change.trial, change.entry),
             change.metric.name(),
             change.baseline_text(),
+            change.interval_text(change.baseline_interval),
             change.current_text(),
+            change.interval_text(change.current_interval),
             change.delta_text(),
-            if change.regressed { "REGRESSED" } else { "ok" }
+            change.verdict.text()
         );
     }
     for (trial, entry, side) in &comparison.unmatched {
