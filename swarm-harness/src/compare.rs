@@ -76,7 +76,7 @@ impl Metric {
         Metric::ALL.into_iter().find(|m| m.name() == text.trim())
     }
 
-    fn value(self, entry: &EntryReport) -> f64 {
+    pub(crate) fn value(self, entry: &EntryReport) -> f64 {
         match self {
             Metric::P50 => entry.percentiles_us.get(0.5).unwrap_or(0) as f64,
             Metric::P95 => entry.percentiles_us.get(0.95).unwrap_or(0) as f64,
@@ -87,9 +87,14 @@ impl Metric {
     }
 
     /// The interval of this figure of `entry` at `confidence`, or why there is none.
-    fn interval(self, entry: &EntryReport, confidence: f64) -> Result<Option<Interval>, String> {
+    pub(crate) fn interval(
+        self,
+        entry: &EntryReport,
+        confidence: f64,
+    ) -> Result<Option<Interval>, String> {
         let percentile = |q: f64| -> Result<Option<Interval>, String> {
-            let histogram = crate::stats::histogram::decode(&entry.histogram)
+            let histogram = entry
+                .decode_histogram()
                 .map_err(|error| format!("{} {}: {error}", entry.kind, entry.name))?;
             Ok(interval::quantile(&histogram, q, confidence))
         };
@@ -111,7 +116,13 @@ impl Metric {
         }
     }
 
-    fn format(self, value: f64) -> String {
+    /// Whether going from `before` to `after` is worse beyond the tolerance.
+    pub fn worse(self, before: f64, after: f64, tolerance: &Tolerance) -> bool {
+        regressed(self, before, after, tolerance)
+    }
+
+    /// The value as shown: `1.2ms`, `12.5/s`, `0.40%`.
+    pub fn format(self, value: f64) -> String {
         match self {
             Metric::P50 | Metric::P95 | Metric::P99 => format_micros(value.round() as u64),
             Metric::Rps => format!("{value:.1}/s"),
@@ -244,7 +255,7 @@ fn regressed(metric: Metric, baseline: f64, current: f64, tolerance: &Tolerance)
     }
 }
 
-fn entries(report: &Report) -> BTreeMap<String, &EntryReport> {
+pub(crate) fn entries(report: &Report) -> BTreeMap<String, &EntryReport> {
     let mut map = BTreeMap::new();
     for entry in &report.requests {
         map.insert(format!("{} {}", entry.kind, entry.name), entry);

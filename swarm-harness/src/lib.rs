@@ -71,6 +71,7 @@ mod entry;
 pub mod events;
 mod fixture;
 mod harness;
+pub mod history;
 mod http1;
 pub mod interval;
 mod middleware;

@@ -1,6 +1,11 @@
 //! `swarm compare` knows noise: ten runs against the same loopback server never report a
 //! regression, a server 30 % slower at p50 does (with the intervals shown), and a run of five
 //! samples is `too few samples to tell`, never `regressed`.
+//!
+//! The server answers in 50 ms. At 20 ms, a 2-core machine running the rest of the test suite
+//! moved p95 by 21 % between two runs of the same code (23.1 -> 27.9 ms, intervals apart: the
+//! machine really was slower for that run). That is the runner's noise, which the tolerance is
+//! for; intervals answer the sampling noise. The tests here run one at a time.
 
 mod common;
 
@@ -9,6 +14,9 @@ use std::process::{Command, ExitCode};
 use common::{run, start_server};
 
 const SWARM: &str = env!("CARGO_BIN_EXE_swarm");
+
+/// One test at a time: each is the other's noise otherwise.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn compare(baseline: &std::path::Path, current: &std::path::Path, extra: &[&str]) -> (i32, String) {
     let output = Command::new(SWARM)
@@ -24,7 +32,10 @@ fn compare(baseline: &std::path::Path, current: &std::path::Path, extra: &[&str]
 
 #[test]
 fn ten_runs_of_the_same_server_never_regress_and_a_slower_one_does() {
-    let server = start_server(20);
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let server = start_server(50);
     let runs: Vec<tempfile::TempDir> = (0..10)
         .map(|_| {
             let dir = tempfile::tempdir().unwrap();
@@ -41,8 +52,8 @@ fn ten_runs_of_the_same_server_never_regress_and_a_slower_one_does() {
         assert!(!stdout.contains(" regressed"), "{stdout}");
     }
 
-    // 26 ms against 20 ms: +30 % at p50, beyond the 20 % tolerance, intervals apart.
-    let slower_server = start_server(26);
+    // 65 ms against 50 ms: +30 % at p50, beyond the 20 % tolerance, intervals apart.
+    let slower_server = start_server(65);
     let slower = tempfile::tempdir().unwrap();
     assert_eq!(
         run("delayed", &slower_server.url, slower.path(), &[]),
@@ -60,6 +71,9 @@ fn ten_runs_of_the_same_server_never_regress_and_a_slower_one_does() {
 
 #[test]
 fn five_samples_are_too_few_to_tell_never_a_regression() {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let fast = start_server(5);
     let slow = start_server(50);
     let (before, after) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());

@@ -2,7 +2,9 @@
 //!
 //! - `swarm report DIR` re-renders the CSV, HTML and JUnit files from the JSON reports in DIR.
 //! - `swarm compare BASELINE CURRENT` compares two reports (or report directories) and exits 1
-//!   when a figure regressed beyond the tolerance.
+//!   when a figure regressed beyond the tolerance and its confidence interval.
+//! - `swarm history DIR...` follows every figure over runs and exits 1 when the newest run
+//!   starts a regression change point.
 //!
 //! Exit codes: 0 fine, 1 regression, 2 bad input (a missing file, not JSON, an unknown
 //! `format_version`, an invalid option).
@@ -12,6 +14,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use swarm_harness::compare::{Comparison, Metric, Tolerance, compare};
+use swarm_harness::history;
 use swarm_harness::report::{self, Report};
 
 #[derive(Parser)]
@@ -55,6 +58,25 @@ enum Command {
         confidence: f64,
         /// Metrics to compare, comma-separated: p50, p95, p99, rps, fail_ratio.
         #[arg(long, value_delimiter = ',', default_value = "p50,p95,p99,rps,fail_ratio", value_parser = parse_metrics)]
+        metrics: Vec<Metric>,
+    },
+    /// Each entry's p50/p95/p99 and requests/s over runs, oldest first, with change points;
+    /// exit 1 when the newest run starts a regression.
+    History {
+        /// Run directories (PT_REPORT_DIR of each run), or one directory holding them.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Also write a page with the trend charts here.
+        #[arg(long)]
+        html: Option<PathBuf>,
+        /// The least relative change that counts: 20% or 0.2.
+        #[arg(long, default_value = "20%", value_parser = parse_share)]
+        tolerance: f64,
+        /// Response-time changes below this never count: 1ms, 500us.
+        #[arg(long, default_value = "1ms", value_parser = parse_micros)]
+        min_delta: u64,
+        /// Metrics to follow, comma-separated: p50, p95, p99, rps.
+        #[arg(long, value_delimiter = ',', default_value = "p50,p95,p99,rps", value_parser = parse_metrics)]
         metrics: Vec<Metric>,
     },
 }
@@ -125,6 +147,21 @@ fn main() -> ExitCode {
             };
             run_compare(&baseline, &current, &tolerance)
         }
+        Command::History {
+            dirs,
+            html,
+            tolerance,
+            min_delta,
+            metrics,
+        } => {
+            let tolerance = Tolerance {
+                relative: tolerance,
+                min_delta_us: min_delta,
+                metrics,
+                ..Tolerance::default()
+            };
+            run_history(&dirs, html.as_deref(), &tolerance)
+        }
     };
     result.unwrap_or_else(|message| {
         eprintln!("error: {message}");
@@ -188,6 +225,115 @@ fn run_compare(baseline: &Path, current: &Path, tolerance: &Tolerance) -> Result
             change.current_text(),
             change.interval_text(change.current_interval),
             change.delta_text()
+        );
+    }
+    Ok(ExitCode::from(1))
+}
+
+/// The runs in `dirs`, oldest first: each directory a run, or a single directory of runs.
+fn load_runs(dirs: &[PathBuf]) -> Result<Vec<history::Run>, String> {
+    let run_dirs: Vec<PathBuf> = match dirs {
+        [parent]
+            if parent.is_dir() && report::read_dir_reports(parent).is_ok_and(|r| r.is_empty()) =>
+        {
+            let mut children: Vec<PathBuf> = std::fs::read_dir(parent)
+                .map_err(|e| format!("failed to read {}: {e}", parent.display()))?
+                .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+                .filter(|path| path.is_dir())
+                .collect();
+            children.sort();
+            children
+        }
+        _ => dirs.to_vec(),
+    };
+    let mut runs = Vec::with_capacity(run_dirs.len());
+    for dir in &run_dirs {
+        if !dir.is_dir() {
+            return Err(format!("{} is not a report directory", dir.display()));
+        }
+        runs.push(history::Run {
+            label: dir.file_name().map_or_else(
+                || dir.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            ),
+            reports: load(dir)?,
+        });
+    }
+    if runs.len() < 2 {
+        return Err(format!(
+            "history needs at least 2 runs, found {} in {}",
+            runs.len(),
+            dirs.iter()
+                .map(|d| d.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    runs.sort_by(|a, b| a.started_at().cmp(b.started_at()));
+    Ok(runs)
+}
+
+fn run_history(
+    dirs: &[PathBuf],
+    html: Option<&Path>,
+    tolerance: &Tolerance,
+) -> Result<ExitCode, String> {
+    let runs = load_runs(dirs)?;
+    let series = history::history(&runs, tolerance);
+    println!("runs, oldest first:");
+    for (index, run) in runs.iter().enumerate() {
+        println!("  {:>3}  {}  {}", index + 1, run.started_at(), run.label);
+    }
+    for s in &series {
+        let values: Vec<String> = s
+            .values
+            .iter()
+            .map(|v| v.map_or_else(|| "-".to_owned(), |v| s.metric.format(v)))
+            .collect();
+        println!(
+            "{} {} {}: {}",
+            s.trial,
+            s.entry,
+            s.metric.name(),
+            values.join(" ")
+        );
+        for change in &s.change_points {
+            println!(
+                "  change point at run {}: {} -> {} ({})",
+                change.run + 1,
+                s.metric.format(change.before),
+                s.metric.format(change.after),
+                if change.regression {
+                    "regression"
+                } else {
+                    "improvement"
+                }
+            );
+        }
+    }
+    if let Some(path) = html {
+        report::write_atomically(path, history::page(&runs, &series).as_bytes())
+            .map_err(|e| e.to_string())?;
+        println!("history page: {}", path.display());
+    }
+    let newest = history::newest_regressions(&runs, &series);
+    if newest.is_empty() {
+        println!("\nthe newest run starts no regression");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "\nthe newest run ({}) starts {} regression(s):",
+        runs[runs.len() - 1].label,
+        newest.len()
+    );
+    for (s, change) in newest {
+        println!(
+            "  {} {} {}: {} -> {}",
+            s.trial,
+            s.entry,
+            s.metric.name(),
+            s.metric.format(change.before),
+            s.metric.format(change.after)
         );
     }
     Ok(ExitCode::from(1))
