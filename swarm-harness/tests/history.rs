@@ -39,7 +39,7 @@ fn marked_runs(stdout: &str) -> Vec<usize> {
 fn a_lasting_slowdown_is_marked_where_it_started_and_a_new_one_fails_the_gate() {
     let (fast, slower, slowest) = (start_server(40), start_server(50), start_server(65));
     let parent = tempfile::tempdir().unwrap();
-    let mut add_run = |number: usize, url: &str| {
+    let add_run = |number: usize, url: &str| {
         let dir = parent.path().join(format!("run-{number:02}"));
         std::fs::create_dir(&dir).unwrap();
         assert_eq!(
