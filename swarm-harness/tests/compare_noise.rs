@@ -30,6 +30,14 @@ fn compare(baseline: &std::path::Path, current: &std::path::Path, extra: &[&str]
     (output.status.code().unwrap_or(-1), stdout)
 }
 
+/// The `delayed GET /delay p50` row of a comparison table.
+fn p50_row(stdout: &str) -> &str {
+    stdout
+        .lines()
+        .find(|line| line.starts_with("delayed GET /delay") && line.contains(" p50 "))
+        .unwrap_or_else(|| panic!("no p50 row in {stdout}"))
+}
+
 #[test]
 fn ten_runs_of_the_same_server_never_regress_and_a_slower_one_does() {
     let _serial = SERIAL
@@ -61,10 +69,7 @@ fn ten_runs_of_the_same_server_never_regress_and_a_slower_one_does() {
     );
     let (code, stdout) = compare(runs[9].path(), slower.path(), &[]);
     assert_eq!(code, 1, "{stdout}");
-    let line = stdout
-        .lines()
-        .find(|line| line.starts_with("delayed GET /delay") && line.contains(" p50 "))
-        .unwrap_or_else(|| panic!("no p50 row in {stdout}"));
+    let line = p50_row(&stdout);
     assert!(line.ends_with("regressed"), "{line}");
     assert_eq!(line.matches('[').count(), 2, "both intervals shown: {line}");
 }
@@ -87,10 +92,7 @@ fn five_samples_are_too_few_to_tell_never_a_regression() {
     for extra in [&[][..], &percentiles[..]] {
         let (code, stdout) = compare(before.path(), after.path(), extra);
         assert_eq!(code, 0, "{extra:?}: {stdout}");
-        let p50 = stdout
-            .lines()
-            .find(|line| line.starts_with("delayed GET /delay") && line.contains(" p50 "))
-            .unwrap_or_else(|| panic!("no p50 row in {stdout}"));
+        let p50 = p50_row(&stdout);
         assert!(p50.ends_with("too few samples to tell"), "{p50}");
         assert!(!stdout.contains(" regressed"), "{stdout}");
     }
