@@ -26,6 +26,8 @@ pub enum ApiError {
     Request(#[from] reqwest_middleware::Error),
     #[error("response body: {0}")]
     Body(#[from] reqwest::Error),
+    #[error("building the HTTP client: {0}")]
+    Client(reqwest::Error),
     #[error("invalid URL: {0}")]
     Url(#[from] url::ParseError),
 }
@@ -52,7 +54,7 @@ impl ApiClient {
         let http = reqwest::Client::builder()
             .cookie_store(true)
             .build()
-            .map_err(ApiError::Body)?;
+            .map_err(ApiError::Client)?;
         Ok(ApiClient::new(http.into(), Url::parse(base)?))
     }
 

@@ -40,7 +40,10 @@ async fn the_catalog_needs_a_session() {
     let platform = spawn(PlatformConfig::default()).await;
     let api = ApiClient::connect(&platform.url()).unwrap();
     let error = api.catalog().await.unwrap_err();
-    assert!(error.to_string().contains("401"), "{error}");
+    assert!(
+        matches!(&error, ApiError::Status { status, .. } if status.as_u16() == 401),
+        "{error}"
+    );
 }
 
 #[tokio::test]
@@ -69,7 +72,10 @@ async fn the_app_lifecycle_creates_reads_and_deletes() {
     assert_eq!(app.status, AppStatus::Provisioning);
     assert_eq!(app.org_id, tenant.org_id);
     let error = tenant.api.get_app(&app.id).await.unwrap_err();
-    assert!(error.to_string().contains("404"), "deleted: {error}");
+    assert!(
+        matches!(&error, ApiError::Status { status, .. } if status.as_u16() == 404),
+        "deleted: {error}"
+    );
     let counters = platform.counters();
     assert_eq!((counters.apps_created, counters.apps_deleted), (1, 1));
     assert_eq!(counters.requests("GET /api/apps/{id}"), 2);

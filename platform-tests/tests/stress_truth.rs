@@ -120,7 +120,9 @@ fn the_typed_client_reports_one_row_per_endpoint_equal_to_the_platforms_counts()
     let platform = runtime.block_on(spawn(PlatformConfig::default()));
     let dir = tempfile::tempdir().unwrap();
     let url = platform.url();
-    let code = run_trials("Tenant", &url, dir.path(), &["--num-clients", "4"]);
+    // Judged on failures only: this test checks counts, not how fast a busy machine is.
+    let extra = ["--num-clients", "4", "--thresholds", "fail_ratio < 1%"];
+    let code = run_trials("Tenant", &url, dir.path(), &extra);
     assert_eq!(code, ExitCode::SUCCESS);
 
     let stats = runtime

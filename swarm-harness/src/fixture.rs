@@ -12,6 +12,7 @@ use futures_util::FutureExt;
 use tokio::sync::OnceCell;
 
 use crate::User;
+use crate::session::ClientFactory;
 
 /// A value set up once per run and shared by all users, such as a tenant or an organization.
 ///
@@ -44,11 +45,13 @@ type Shared = Arc<dyn Any + Send + Sync>;
 type BoxFuture<'a> = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + 'a>>;
 type Teardown = Box<dyn for<'a> FnOnce(&'a mut User) -> BoxFuture<'a> + Send>;
 
-/// A fixture's teardown, with its name and the target it was set up against (a trial
-/// started from the web UI may have another host than `PT_HOST`).
+/// A fixture's teardown, with its name, and the target and HTTP client it was set up with (a
+/// trial started from the web UI may have another host than `PT_HOST`, a trial its own
+/// `http` option).
 struct PendingTeardown {
     name: &'static str,
     base: Option<url::Url>,
+    clients: ClientFactory,
     teardown: Teardown,
 }
 
@@ -81,7 +84,7 @@ impl FixtureStore {
         let value = cell
             .get_or_try_init(|| async {
                 let mut user = make_user();
-                let base = user.ctx.base.clone();
+                let (base, clients) = (user.ctx.base.clone(), user.ctx.clients.clone());
                 let value = Arc::new(T::setup(&mut user).await.map_err(|error| {
                     error.context(format!(
                         "fixture `{}` failed to set up",
@@ -98,6 +101,7 @@ impl FixtureStore {
                     .push(PendingTeardown {
                         name: std::any::type_name::<T>(),
                         base,
+                        clients,
                         teardown,
                     });
                 anyhow::Ok(value as Shared)
@@ -109,11 +113,11 @@ impl FixtureStore {
             .expect("fixture cells are keyed by the fixture's type"))
     }
 
-    /// Tears every fixture down, newest first, each with a user for the target it was set up
-    /// against; returns the errors, each naming its fixture.
+    /// Tears every fixture down, newest first, each with a user for the target and client it
+    /// was set up with; returns the errors, each naming its fixture.
     pub(crate) async fn teardown_all(
         &self,
-        mut make_user: impl FnMut(Option<url::Url>) -> User,
+        mut make_user: impl FnMut(Option<url::Url>, ClientFactory) -> User,
     ) -> Vec<String> {
         let teardowns = std::mem::take(
             &mut *self
@@ -125,10 +129,11 @@ impl FixtureStore {
         for PendingTeardown {
             name,
             base,
+            clients,
             teardown,
         } in teardowns.into_iter().rev()
         {
-            let mut user = make_user(base);
+            let mut user = make_user(base, clients);
             // A panicking teardown must not take the run's index and JUnit files with it.
             match AssertUnwindSafe(teardown(&mut user)).catch_unwind().await {
                 Ok(Ok(())) => {}

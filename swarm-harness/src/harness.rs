@@ -656,11 +656,12 @@ impl Shared {
 
     fn teardown_fixtures(&self) {
         let fixtures = self.env.fixtures.clone();
-        let clients = self.env.clients.clone();
-        let errors = self.runtime.block_on(fixtures.teardown_all(|base| {
-            let ctx = TrialContext::detached(base, clients.clone(), fixtures.clone());
-            User::new(usize::MAX, ctx, None)
-        }));
+        let errors = self
+            .runtime
+            .block_on(fixtures.teardown_all(|base, clients| {
+                let ctx = TrialContext::detached(base, clients, fixtures.clone());
+                User::new(usize::MAX, ctx, None)
+            }));
         for error in errors {
             eprintln!("warning: {error}");
         }

@@ -29,6 +29,7 @@ mod recording {
     use http::Extensions;
     use reqwest::ResponseBuilderExt;
     use reqwest_middleware::{Middleware, Next};
+    use tokio_util::sync::CancellationToken;
 
     use super::{ScenarioFuture, User};
     use crate::request::InFlight;
@@ -40,6 +41,8 @@ mod recording {
     struct ActiveUser {
         ctx: Arc<TrialContext>,
         shard: usize,
+        /// The user's park: cancelled when the request limit is met, which ends the task.
+        parked: CancellationToken,
     }
 
     tokio::task_local! {
@@ -55,6 +58,7 @@ mod recording {
         let active = ActiveUser {
             ctx: user.ctx.clone(),
             shard: user.shard(),
+            parked: user.parked().clone(),
         };
         ACTIVE.scope(active, task(user))
     }
@@ -71,7 +75,7 @@ mod recording {
     }
 
     /// Records every request of a `ClientWithMiddleware` in a stress run (response time to the
-    /// end of the body, status >= 400 a failure, content size as received, a request cut off
+    /// end of the body, status >= 400 a failure, content size as the client sees it (decoded), a request cut off
     /// by the trial's end counted as cut off), named by its [`StatsName`], else by the first
     /// [`route`](SwarmMiddleware::route) template its path matches, else by its path; passes
     /// requests through untouched outside one.
@@ -214,15 +218,15 @@ mod recording {
             };
             let ctx = &*active.ctx;
             let recorder = &ctx.recorder;
-            if !recorder.reserve_request() {
-                ctx.stop.cancel();
-                return Err(reqwest_middleware::Error::middleware(
-                    crate::RequestError::LimitReached,
-                ));
-            }
             // Dropped before the end (the trial's grace period ran out, or the caller gave
             // up): recorded as cut off, never lost.
-            let in_flight = InFlight::new(ctx, active.shard, method.as_str(), &name);
+            let Some(in_flight) =
+                InFlight::admit(ctx, active.shard, &active.parked, method.as_str(), &name)
+            else {
+                // The request limit is met: the runner ends this task when it sees the park
+                // (whatever the team's client would make of an error), unrecorded.
+                return std::future::pending().await;
+            };
             let started = Instant::now();
             let sample = |micros, content_bytes| Sample {
                 kind: method.as_str(),
@@ -259,9 +263,17 @@ mod recording {
             let body = match body {
                 Ok(body) => body,
                 Err(error) => {
-                    let message = error.to_string();
-                    fail(micros, message, None);
-                    return Err(reqwest_middleware::Error::middleware(error));
+                    let failure = FailureSample {
+                        url: Some(crate::request::sample_url(&final_url)),
+                        status: Some(status.as_u16()),
+                        body: None,
+                    };
+                    fail(micros, error.to_string(), Some(failure));
+                    return Err(match error {
+                        // As reqwest itself reports a body that broke off.
+                        BodyError::Read(error) => reqwest_middleware::Error::Reqwest(error),
+                        too_large => reqwest_middleware::Error::middleware(too_large),
+                    });
                 }
             };
             let size = body.len() as u64;
@@ -294,8 +306,8 @@ mod recording {
     /// Why a body could not be read whole.
     #[derive(Debug, thiserror::Error)]
     enum BodyError {
-        #[error("reading the body: {0}")]
-        Read(String),
+        #[error("reading the body: {}", crate::request::error_chain(.0))]
+        Read(reqwest::Error),
         #[error(
             "the body is larger than PT_MAX_BODY ({max} bytes); raise PT_MAX_BODY to read it \
              through SwarmMiddleware"
@@ -319,9 +331,7 @@ mod recording {
                     body.extend_from_slice(&chunk);
                 }
                 Ok(None) => return Ok(body.freeze()),
-                Err(error) => {
-                    return Err(BodyError::Read(crate::request::error_chain(&error)));
-                }
+                Err(error) => return Err(BodyError::Read(error)),
             }
         }
     }

@@ -11,10 +11,11 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::session::Session;
-use crate::stats::{FailureSample, Sample};
+use crate::stats::{CutOff, FailureSample, Sample};
 use crate::user::{TrialContext, User, elapsed_micros};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -112,14 +113,29 @@ pub(crate) struct InFlight<'a> {
 }
 
 impl<'a> InFlight<'a> {
-    pub(crate) fn new(ctx: &'a TrialContext, shard: usize, kind: &'a str, name: &'a str) -> Self {
-        InFlight {
+    /// A request (or measured operation) about to start, if the run's request limit
+    /// (`PT_NUM_REQUESTS`) has room for it. When it has none: the trial stops and the user
+    /// is parked (`parked`, the user's token, ends the task it runs without recording it,
+    /// whatever the task does with the error), and `None` is returned.
+    pub(crate) fn admit(
+        ctx: &'a TrialContext,
+        shard: usize,
+        parked: &CancellationToken,
+        kind: &'a str,
+        name: &'a str,
+    ) -> Option<Self> {
+        if !ctx.recorder.reserve_request() {
+            ctx.stop.cancel();
+            parked.cancel();
+            return None;
+        }
+        Some(InFlight {
             ctx,
             shard,
             kind,
             name,
             armed: true,
-        }
+        })
     }
 
     /// It completed: nothing to record here.
@@ -132,9 +148,9 @@ impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         if self.armed {
             let reason = if self.ctx.kill.is_cancelled() {
-                CANCELLED_AT_STOP
+                CutOff::AtStop
             } else {
-                CANCELLED_BY_TASK
+                CutOff::ByTask
             };
             self.ctx
                 .recorder
@@ -143,11 +159,6 @@ impl Drop for InFlight<'_> {
     }
 }
 
-/// Why a request or task was cut off.
-pub(crate) const CANCELLED_AT_STOP: &str =
-    "cancelled at stop: in flight when the trial ended (after the PT_STOP_TIMEOUT grace period)";
-pub(crate) const CANCELLED_BY_TASK: &str =
-    "cancelled by the task: its future was dropped before the response";
 const USER_AGENT: &str = concat!("swarm-harness/", env!("CARGO_PKG_VERSION"));
 
 /// A request being built. Send it with [`Request::send`] (recorded at once, a status >= 400
@@ -341,12 +352,15 @@ pub(crate) async fn perform<'u>(
     limit: Duration,
     exchange: impl std::future::Future<Output = Result<Fetched, BoxError>>,
 ) -> Result<CaughtResponse<'u>, RequestError> {
-    let recorder = &user.ctx.recorder;
-    if !recorder.reserve_request() {
-        user.ctx.stop.cancel();
+    let Some(in_flight) = InFlight::admit(
+        &user.ctx,
+        user.shard(),
+        user.parked(),
+        method.as_str(),
+        &name,
+    ) else {
         return Err(RequestError::LimitReached);
-    }
-    let in_flight = InFlight::new(&user.ctx, user.shard(), method.as_str(), &name);
+    };
     let started = Instant::now();
     let outcome = tokio::time::timeout(limit, exchange)
         .await
@@ -384,7 +398,9 @@ pub(crate) async fn perform<'u>(
                 status: None,
                 body: None,
             };
-            recorder.failure(user.shard(), sample, message.clone(), Some(failure_sample));
+            user.ctx
+                .recorder
+                .failure(user.shard(), sample, message.clone(), Some(failure_sample));
             Err(RequestError::Transport {
                 method,
                 url: Box::new(url),

@@ -171,8 +171,8 @@ impl User {
     }
 
     /// Cancelled when an operation met the request limit; the runner ends the task then.
-    pub(crate) fn parked_token(&self) -> CancellationToken {
-        self.parked.clone()
+    pub(crate) fn parked(&self) -> &CancellationToken {
+        &self.parked
     }
 
     /// Clears a park, so the `on_stop` hook is not cut short by it.
@@ -273,14 +273,13 @@ impl User {
         F: Future<Output = Result<T, E>>,
         E: std::fmt::Display,
     {
-        if !self.ctx.recorder.reserve_request() {
-            self.ctx.stop.cancel();
-            self.parked.cancel();
+        let Some(guard) =
+            crate::request::InFlight::admit(&self.ctx, self.shard(), &self.parked, kind, name)
+        else {
             // The runner drops this task as soon as it sees `parked`; there is no `E` to return.
-            std::future::pending::<()>().await;
-        }
+            return std::future::pending().await;
+        };
         let started = Instant::now();
-        let guard = crate::request::InFlight::new(&self.ctx, self.shard(), kind, name);
         let result = operation.await;
         guard.disarm();
         let sample = Sample {

@@ -93,6 +93,21 @@ async fn iterations_beyond_the_pool_are_dropped_and_reported() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_start_frees_its_place_in_the_pool() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    let server = CountingServer::start().await;
+    let (report, _, _) = run(&server, "open_refused_start", &[("PT_DURATION", "2s")]).await;
+    // 20/s for 2 s: each arrival starts a fresh user, whose start fails and leaves.
+    let starts = task_entry(&report, "on_start");
+    assert_eq!(starts["count"], starts["failures"], "{report}");
+    let starts = starts["count"].as_u64().unwrap();
+    assert!((35..=41).contains(&starts), "{starts} starts: {report}");
+    assert_eq!(starts, server.requests("POST /refused"));
+    assert_eq!(report["dropped_iterations"], 0, "{report}");
+    assert_eq!(server.requests("GET /open"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stage_ramp_rises_falls_and_ends_at_zero() {
     let _serial = ONE_AT_A_TIME.lock().await;
     let server = CountingServer::start().await;

@@ -72,8 +72,35 @@ async fn a_body_over_pt_max_body_fails_and_a_request_in_flight_at_stop_is_cut_of
         .sum();
     assert_eq!(cut, server.requests("GET /slow/60000"), "{report}");
     assert_eq!(cut, 2, "{report}");
-    // Nothing completed, so the trial measured nothing and fails.
+    // Every request that completed failed: the trial fails on its failure ratio.
     assert!(!output.status.success(), "{output:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_request_limit_ends_a_middleware_task_without_a_failure() {
+    let server = CountingServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let env = vec![
+        ("PT_HOST".to_owned(), server.url.clone()),
+        ("PT_REPORT_DIR".to_owned(), dir.path().display().to_string()),
+        ("PT_DURATION".to_owned(), "30s".to_owned()),
+        ("PT_NUM_REQUESTS".to_owned(), "41".to_owned()),
+    ];
+    let args = vec!["--exact".to_owned(), "middleware_client".to_owned()];
+    let output = run_stress(BIN, args, env).await;
+    assert!(output.status.success(), "{output:?}");
+    let report = read_json(dir.path(), "middleware_client");
+    let sent = server.requests("GET /a") + server.requests("GET /item/7");
+    assert_eq!(sent, 41);
+    assert_eq!(report["requests_total"]["count"], 41, "{report}");
+    // The task that met the limit is not a failure (nor recorded at all).
+    let task = &report["tasks"][0];
+    assert_eq!(task["failures"], 0, "{report}");
+    assert!(
+        report["failures"].as_array().unwrap().is_empty(),
+        "{report}"
+    );
+    assert!(report["duration_s"].as_f64().unwrap() < 20.0, "{report}");
 }
 
 #[tokio::test]

@@ -64,7 +64,10 @@ pub async fn drive(launch: Launch, mut shape: Box<dyn LoadShape>) {
     } = launch;
     let pool: Pool = Arc::default();
     let picker = Arc::new(TaskPicker::new(&plan));
-    let created = Arc::new(AtomicUsize::new(0));
+    // Users alive (in the pool or serving) and the next user's number: a user whose start
+    // failed leaves, and its place is free for the next iteration's fresh user.
+    let alive = Arc::new(AtomicUsize::new(0));
+    let mut next_id = 0;
     let max_users = plan.profile.max_users as usize;
     let mut due = Duration::ZERO;
     let mut credit = 0.0;
@@ -85,12 +88,13 @@ pub async fn drive(launch: Launch, mut shape: Box<dyn LoadShape>) {
             continue;
         }
         let idle = pool.lock().unwrap_or_else(PoisonError::into_inner).pop();
-        let (pooled, fresh) = match idle {
+        let (mut pooled, fresh) = match idle {
             Some(pooled) => (pooled, false),
-            None if created.load(Ordering::Relaxed) < max_users => {
-                let id = created.fetch_add(1, Ordering::Relaxed);
+            None if alive.load(Ordering::Relaxed) < max_users => {
+                alive.fetch_add(1, Ordering::Relaxed);
+                next_id += 1;
                 let pooled = Pooled {
-                    user: new_user(id, &plan, &ctx),
+                    user: new_user(next_id - 1, &plan, &ctx),
                     _active: ActiveGuard::new(active.clone()),
                 };
                 (pooled, true)
@@ -101,8 +105,21 @@ pub async fn drive(launch: Launch, mut shape: Box<dyn LoadShape>) {
             }
         };
         let (plan, ctx, pool, picker) = (plan.clone(), ctx.clone(), pool.clone(), picker.clone());
+        let alive = alive.clone();
         iterations.spawn(supervised(ctx.clone(), async move {
-            serve(pooled, fresh, intended, &plan, &ctx, &pool, &picker).await;
+            let mut intended = intended;
+            if fresh {
+                // The user's start is not the iteration's: its latency is measured from
+                // its intended start pushed back by the time the start took.
+                let begun = Instant::now();
+                if !start_user(&mut pooled.user, &plan, &ctx).await {
+                    // Its failure is recorded; the user leaves, and its place is free.
+                    alive.fetch_sub(1, Ordering::Relaxed);
+                    return;
+                }
+                intended = intended.checked_add(begun.elapsed()).unwrap_or(intended);
+            }
+            serve(pooled, intended, &plan, &ctx, &pool, &picker).await;
         }));
     }
     // Stop while holding the pool, then run `on_stop` for every idle user.
@@ -121,20 +138,16 @@ pub async fn drive(launch: Launch, mut shape: Box<dyn LoadShape>) {
     }
 }
 
-/// One iteration on one user, then the user goes back to the pool (or stops with the trial).
+/// One iteration on a started user, then the user goes back to the pool (or stops with the
+/// trial).
 async fn serve(
     mut pooled: Pooled,
-    fresh: bool,
     intended: Instant,
     plan: &TrialPlan,
     ctx: &TrialContext,
     pool: &Mutex<Vec<Pooled>>,
     picker: &TaskPicker,
 ) {
-    if fresh && !start_user(&mut pooled.user, plan, ctx).await {
-        // Its failure is recorded; the user leaves the pool.
-        return;
-    }
     let task = picker.pick(&mut pooled.user);
     match run_iteration(&mut pooled.user, ctx, plan, task, Some(intended)).await {
         Iteration::Done | Iteration::Failed => {}

@@ -20,7 +20,8 @@ use rand::distr::weighted::WeightedIndex;
 
 use super::TrialPlan;
 use crate::entry::{HookFn, WaitTime};
-use crate::request::{CANCELLED_AT_STOP, RequestError, error_chain};
+use crate::request::{RequestError, error_chain};
+use crate::stats::CutOff;
 use crate::user::{TrialContext, User, elapsed_micros};
 
 /// The first back-off after a failed iteration without a wait time; doubles up to
@@ -82,7 +83,7 @@ pub async fn run_iteration(
     intended: Option<Instant>,
 ) -> Iteration {
     let task = &plan.tasks[task];
-    let (shard, parked) = (user.shard(), user.parked_token());
+    let (shard, parked) = (user.shard(), user.parked().clone());
     let work = crate::middleware::within(user, |user| task.run(user));
     let outcome = run_recorded(work, ctx, shard, &task.name, parked).await;
     if let (Some(intended), Iteration::Done | Iteration::Failed) = (intended, outcome) {
@@ -106,7 +107,7 @@ async fn run_recorded(
     let result = tokio::select! {
         result = AssertUnwindSafe(work).catch_unwind() => result,
         _ = ctx.kill.cancelled() => {
-            ctx.recorder.cancelled(shard, "task", name, CANCELLED_AT_STOP);
+            ctx.recorder.cancelled(shard, "task", name, CutOff::AtStop);
             return Iteration::Killed;
         }
         _ = parked.cancelled() => return Iteration::LimitReached,
@@ -240,7 +241,7 @@ pub async fn run_user_with(user: &mut User, plan: &TrialPlan, ctx: &TrialContext
 
 /// Runs a hook, recorded as a task of its own name; `false` when it failed or was cut short.
 pub async fn run_hook(user: &mut User, ctx: &TrialContext, hook: HookFn, name: &str) -> bool {
-    let (shard, parked) = (user.shard(), user.parked_token());
+    let (shard, parked) = (user.shard(), user.parked().clone());
     let work = crate::middleware::within(user, hook);
     run_recorded(work, ctx, shard, name, parked).await == Iteration::Done
 }

@@ -16,7 +16,7 @@ pub use failures::{
     FailureGroup, FailureKey, FailureSample, Failures, OTHER_ERRORS, normalize_error,
 };
 pub use recorder::{
-    DEFAULT_MAX_NAMES, LATENCY_KIND, OTHER_NAMES, Recorder, Sample, Shard, TRANSACTION_KIND,
+    CutOff, DEFAULT_MAX_NAMES, LATENCY_KIND, OTHER_NAMES, Recorder, Sample, Shard, TRANSACTION_KIND,
 };
 
 /// Rounds to three decimals: report figures carry no false precision.

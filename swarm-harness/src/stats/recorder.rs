@@ -13,6 +13,28 @@ use rustc_hash::FxHashSet;
 
 use super::{EntryTable, FailureKey, FailureSample, Failures, normalize_error};
 
+/// Why a request, measured operation or task was cut off before it completed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CutOff {
+    /// In flight when the trial's grace period (`PT_STOP_TIMEOUT`) ran out.
+    AtStop,
+    /// The task dropped it (a `select!` or timeout of its own) before the response.
+    ByTask,
+}
+
+impl CutOff {
+    /// The line its group shows in reports.
+    pub fn message(self) -> &'static str {
+        match self {
+            CutOff::AtStop => {
+                "cancelled at stop: in flight when the trial ended (after the PT_STOP_TIMEOUT \
+                 grace period)"
+            }
+            CutOff::ByTask => "cancelled by the task: its future was dropped before the response",
+        }
+    }
+}
+
 /// The default of `PT_MAX_NAMES`.
 pub const DEFAULT_MAX_NAMES: usize = 1_000;
 
@@ -149,6 +171,14 @@ impl Recorder {
         false
     }
 
+    /// Whether `name` was admitted already (nothing admitted now).
+    fn is_known(&self, name: &str) -> bool {
+        self.names
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(name)
+    }
+
     /// The name a sample is recorded under in `shard`.
     #[inline]
     fn name_in<'n>(&self, shard: &Shard, name: &'n str) -> &'n str {
@@ -214,17 +244,25 @@ impl Recorder {
 
     /// Records a request or task (`kind` "task") that was cut off before it completed; not a
     /// failure, but never silent.
-    pub fn cancelled(&self, shard: usize, kind: &str, name: &str, reason: &str) {
+    pub fn cancelled(&self, shard: usize, kind: &str, name: &str, reason: CutOff) {
         let mut guard = self.lock(shard);
-        // A request that never completed keeps its name while the trial has room (a slow
-        // endpoint cut off every time is still named); it is not counted as folded, since
-        // it is not a recorded request.
-        let known = kind == "task" || guard.requests.has_name(name) || self.has_room_for(name);
+        // A request cut off at the stop keeps its name while the trial has room (a slow
+        // endpoint cut off every time is still named): at most one per user, so they cannot
+        // fill PT_MAX_NAMES. One its task dropped (a timeout in a loop, with an id in its URL)
+        // could, so it is named only when the name is known already. Neither is counted as
+        // folded, since neither is a recorded request.
+        let known = kind == "task"
+            || guard.requests.has_name(name)
+            || if reason == CutOff::AtStop {
+                self.has_room_for(name)
+            } else {
+                self.is_known(name)
+            };
         let name = if known { name } else { OTHER_NAMES };
         let key = FailureKey {
             kind: kind.to_owned(),
             name: name.to_owned(),
-            error: reason.to_owned(),
+            error: reason.message().to_owned(),
         };
         guard.cancelled.record(key, None);
     }
@@ -353,9 +391,12 @@ mod tests {
     #[test]
     fn cut_off_requests_keep_their_name_while_there_is_room() {
         let recorder = Recorder::new(1, None).with_max_names(2);
-        recorder.cancelled(0, "GET", "/slow", "cut");
-        recorder.cancelled(0, "GET", "/slower", "cut");
-        recorder.cancelled(0, "GET", "/slowest", "cut");
+        recorder.cancelled(0, "GET", "/slow", CutOff::AtStop);
+        recorder.cancelled(0, "GET", "/slower", CutOff::AtStop);
+        recorder.cancelled(0, "GET", "/slowest", CutOff::AtStop);
+        // Dropped by their tasks: named only when known, so ids cannot fill the cap.
+        recorder.cancelled(0, "GET", "/slow", CutOff::ByTask);
+        recorder.cancelled(0, "GET", "/item/1", CutOff::ByTask);
         let taken = recorder.take();
         let mut names: Vec<String> = taken
             .cancelled
@@ -364,7 +405,10 @@ mod tests {
             .map(|(key, _)| key.name.clone())
             .collect();
         names.sort();
-        assert_eq!(names, [OTHER_NAMES, "/slow", "/slower"]);
+        assert_eq!(
+            names,
+            [OTHER_NAMES, OTHER_NAMES, "/slow", "/slow", "/slower"]
+        );
         assert_eq!(recorder.folded(), 0, "cut-offs are not recorded requests");
     }
 

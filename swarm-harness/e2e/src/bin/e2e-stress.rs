@@ -102,6 +102,19 @@ async fn open_fast(user: &mut User) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn refused_login(user: &mut User) -> anyhow::Result<()> {
+    user.post("/refused").send().await?;
+    anyhow::bail!("login refused")
+}
+
+/// Every user's start fails: each arrival tries a fresh user (a failed start frees its
+/// place), none is dropped as if the pool were busy.
+#[stress_test(arrival_rate = 20, max_users = 2, on_start = refused_login)]
+async fn open_refused_start(user: &mut User) -> anyhow::Result<()> {
+    user.get("/open").send().await?;
+    Ok(())
+}
+
 #[stress_test(arrival_rate = 50, max_users = 5)]
 async fn open_slow(user: &mut User) -> anyhow::Result<()> {
     user.get("/slow/500").name("/slow").send().await?;
