@@ -47,6 +47,8 @@ pub trait UserClient: Send + Sync + Sized + 'static {
 pub struct ClientHook {
     /// The client's type name (`my_crate::api::Api`).
     pub type_name: fn() -> &'static str,
+    /// The client's type, which tells two clients apart (names may coincide).
+    pub type_id: fn() -> std::any::TypeId,
     pub build: HookFn,
 }
 
@@ -86,6 +88,7 @@ impl ScenarioArg for User {
 impl<T: UserClient> ScenarioArg for T {
     const CLIENT: Option<ClientHook> = Some(ClientHook {
         type_name: std::any::type_name::<T>,
+        type_id: std::any::TypeId::of::<T>,
         build: build::<T>,
     });
 
@@ -123,6 +126,7 @@ mod tests {
     fn hook(type_name: fn() -> &'static str) -> ClientHook {
         ClientHook {
             type_name,
+            type_id: std::any::TypeId::of::<()>,
             build: |_| Box::pin(async { Ok(()) }),
         }
     }

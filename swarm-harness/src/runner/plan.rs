@@ -49,7 +49,7 @@ impl TrialPlan {
         for client in self.tasks.iter().filter_map(|task| task.client) {
             if !clients
                 .iter()
-                .any(|seen| (seen.type_name)() == (client.type_name)())
+                .any(|seen| (seen.type_id)() == (client.type_id)())
             {
                 clients.push(client);
             }
