@@ -42,3 +42,6 @@ events = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
 assert any(e.get("event") == "ok" and e.get("name") == "Browser" for e in events), events
 print(f"--format json gave {len(events)} valid JSON lines")
 PY
+
+# Under cargo-nextest (one process per trial): trials one at a time, run-level files complete.
+scripts/nextest-check.sh

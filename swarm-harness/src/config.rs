@@ -127,6 +127,8 @@ pub struct Overrides {
     pub web_autostart: Option<bool>,
     /// The HTTP client of every user (`PT_HTTP`).
     pub http: Option<crate::transport::HttpClient>,
+    /// The id the processes of one run share (`PT_RUN_ID`).
+    pub run_id: Option<String>,
 }
 
 const USERS_FORM: &str = "a whole number of users from 1 to 1000000, such as 20";
@@ -259,6 +261,10 @@ impl Overrides {
                         "a token of at least 8 printable characters without spaces",
                     )?)
                 }
+                "PT_RUN_ID" => {
+                    overrides.run_id =
+                        Some(setting.parse_with(crate::run_id::parse, crate::run_id::RUN_ID_FORM)?)
+                }
                 other => unreachable!("setting {other} has no parser"),
             }
         }
@@ -337,6 +343,7 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "PT_WEB_TOKEN",
     "PT_WEB_AUTOSTART",
     "PT_HTTP",
+    "PT_RUN_ID",
     // Read by run_stress_tests.sh (the seeds' name).
     "PT_LOCUST_FILE",
 ];

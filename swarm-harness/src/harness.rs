@@ -116,6 +116,9 @@ struct Cli {
     /// The users' HTTP client: lean (HTTP/1.1, fastest) or reqwest (HTTP/2, proxies, compression) [default: lean].
     #[arg(long, value_name = "lean|reqwest", env = "PT_HTTP")]
     http: Option<String>,
+    /// What the processes of one run share, so index.html and junit.xml list all its trials [default: NEXTEST_RUN_ID, else new].
+    #[arg(long, value_name = "ID", env = "PT_RUN_ID")]
+    run_id: Option<String>,
 }
 
 type TargetFuture = Pin<Box<dyn Future<Output = anyhow::Result<String>> + Send>>;
@@ -256,6 +259,10 @@ impl Harness {
             .report_dir
             .clone()
             .unwrap_or_else(default_report_dir);
+        let run_id = crate::run_id::resolve(
+            overrides.run_id.clone(),
+            std::env::var("NEXTEST_RUN_ID").ok(),
+        )?;
         if !listing {
             check_report_dir(&report_dir)?;
         }
@@ -290,7 +297,7 @@ impl Harness {
         };
         let live = Arc::new(std::sync::Mutex::new(web::live::Live::default()));
         let mut sinks: Vec<Box<dyn Sink>> = vec![
-            Box::new(ReportWriter::new(report_dir.clone())),
+            Box::new(ReportWriter::new(report_dir.clone(), run_id.clone())),
             Box::new(Printer::new(output, interactive)),
         ];
         sinks.extend(self.sinks);
@@ -331,6 +338,7 @@ impl Harness {
             host,
             report_dir,
             trials_run: std::sync::atomic::AtomicUsize::new(0),
+            run_id,
         });
         if !listing {
             let interrupt = shared.env.interrupt.clone();
@@ -516,6 +524,7 @@ fn raw_settings(cli: &Cli, matches: &clap::ArgMatches) -> Vec<RawSetting> {
             &cli.web_autostart,
         ),
         ("http", "PT_HTTP", "--http", &cli.http),
+        ("run_id", "PT_RUN_ID", "--run-id", &cli.run_id),
     ];
     settings
         .into_iter()
@@ -558,6 +567,8 @@ struct Shared {
     report_dir: PathBuf,
     /// Trials that ran (and wrote reports).
     trials_run: std::sync::atomic::AtomicUsize,
+    /// What every report of this run carries (`PT_RUN_ID`, `NEXTEST_RUN_ID`).
+    run_id: String,
 }
 
 impl Shared {
@@ -601,6 +612,7 @@ impl Shared {
             totals: &result.totals,
             timeline: result.timeline,
         });
+        report.run_id = Some(self.run_id.clone());
         if let Some(at) = result.stats_reset_at {
             report.warnings.push(format!(
                 "the statistics were reset {at:.1}s into the trial (web UI or /stats/reset): \

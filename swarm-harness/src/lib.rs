@@ -80,6 +80,7 @@ mod printer;
 mod progress;
 pub mod report;
 mod request;
+mod run_id;
 mod runner;
 mod session;
 mod shape;

@@ -29,6 +29,10 @@ pub struct Report {
     pub format_version: u32,
     #[serde(flatten)]
     pub identity: TrialIdentity,
+    /// The run it belongs to: the processes of one invocation share it (`PT_RUN_ID`,
+    /// `NEXTEST_RUN_ID`), and run-level files gather the reports that carry it.
+    #[serde(default)]
+    pub run_id: Option<String>,
     /// The resolved load profile.
     pub config: serde_json::Value,
     /// RFC 3339, UTC.
@@ -285,6 +289,7 @@ impl Report {
         Report {
             format_version: FORMAT_VERSION,
             identity: input.identity,
+            run_id: None,
             config: input.config,
             started_at: input.started_at,
             duration_s: round3(elapsed_s),
