@@ -54,12 +54,10 @@ mod tests {
 
     #[test]
     fn the_explicit_id_wins_then_nextests_then_a_new_one() {
-        let nextest = Some("1f79aa0d-4ec8-4a5c-aa83-5e8dc2f36573".to_owned());
-        assert_eq!(
-            resolve(Some("ci-42".into()), nextest.clone()).unwrap(),
-            "ci-42"
-        );
-        assert_eq!(resolve(None, nextest.clone()).unwrap(), nextest.unwrap());
+        let nextest = "1f79aa0d-4ec8-4a5c-aa83-5e8dc2f36573";
+        let given = || Some(nextest.to_owned());
+        assert_eq!(resolve(Some("ci-42".into()), given()).unwrap(), "ci-42");
+        assert_eq!(resolve(None, given()).unwrap(), nextest);
         let (a, b) = (resolve(None, None).unwrap(), resolve(None, None).unwrap());
         assert_ne!(a, b);
         assert_eq!(parse(&a), Some(a.clone()), "a new id is a valid id");
