@@ -38,7 +38,10 @@ fn main() {
             }
         }
     }
-    let _ = writeln!(modules, "/// Rust blocks compiled.\npub const BLOCKS: usize = {count};");
+    let _ = writeln!(
+        modules,
+        "/// Rust blocks compiled.\npub const BLOCKS: usize = {count};"
+    );
     let out = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");
     std::fs::write(Path::new(&out).join("blocks.rs"), modules).expect("OUT_DIR is writable");
 }

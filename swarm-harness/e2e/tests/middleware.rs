@@ -6,19 +6,33 @@ use swarm_harness_e2e::{CountingServer, read_json, request_entry, run_stress};
 
 const BIN: &str = env!("CARGO_BIN_EXE_e2e-stress");
 
+/// Runs `trial` against `server` with `settings`; its exit status and its JSON report.
+async fn run(
+    server: &CountingServer,
+    trial: &str,
+    settings: &[(&str, &str)],
+) -> (std::process::Output, serde_json::Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = vec![
+        ("PT_HOST".to_owned(), server.url.clone()),
+        ("PT_REPORT_DIR".to_owned(), dir.path().display().to_string()),
+    ];
+    env.extend(
+        settings
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    let args = vec!["--exact".to_owned(), trial.to_owned()];
+    let output = run_stress(BIN, args, env).await;
+    let report = read_json(dir.path(), trial);
+    (output, report)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_middleware_client_is_recorded_per_request_in_a_stress_run() {
     let server = CountingServer::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let env = vec![
-        ("PT_HOST".to_owned(), server.url.clone()),
-        ("PT_REPORT_DIR".to_owned(), dir.path().display().to_string()),
-        ("PT_DURATION".to_owned(), "2s".to_owned()),
-    ];
-    let args = vec!["--exact".to_owned(), "middleware_client".to_owned()];
-    let output = run_stress(BIN, args, env).await;
+    let (output, report) = run(&server, "middleware_client", &[("PT_DURATION", "2s")]).await;
     assert!(output.status.success(), "{output:?}");
-    let report = read_json(dir.path(), "middleware_client");
     let a = request_entry(&report, "GET", "/a")["count"]
         .as_u64()
         .unwrap();
@@ -35,19 +49,14 @@ async fn a_middleware_client_is_recorded_per_request_in_a_stress_run() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_body_over_pt_max_body_fails_and_a_request_in_flight_at_stop_is_cut_off() {
     let server = CountingServer::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let env = vec![
-        ("PT_HOST".to_owned(), server.url.clone()),
-        ("PT_REPORT_DIR".to_owned(), dir.path().display().to_string()),
-        ("PT_DURATION".to_owned(), "1s".to_owned()),
-        ("PT_STOP_TIMEOUT".to_owned(), "200ms".to_owned()),
-        ("PT_MAX_BODY".to_owned(), "1".to_owned()),
+    let settings = [
+        ("PT_DURATION", "1s"),
+        ("PT_STOP_TIMEOUT", "200ms"),
+        ("PT_MAX_BODY", "1"),
         // Both users start at once, well before the trial ends, whatever the machine's load.
-        ("PT_HATCH_RATE".to_owned(), "100".to_owned()),
+        ("PT_HATCH_RATE", "100"),
     ];
-    let args = vec!["--exact".to_owned(), "middleware_bounds".to_owned()];
-    let output = run_stress(BIN, args, env).await;
-    let report = read_json(dir.path(), "middleware_bounds");
+    let (output, report) = run(&server, "middleware_bounds", &settings).await;
     // Each user's one pass: the capped body failed (its task went on), the slow request
     // was cut off at the stop.
     let big = request_entry(&report, "GET", "/a");
@@ -79,17 +88,9 @@ async fn a_body_over_pt_max_body_fails_and_a_request_in_flight_at_stop_is_cut_of
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_request_limit_ends_a_middleware_task_without_a_failure() {
     let server = CountingServer::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let env = vec![
-        ("PT_HOST".to_owned(), server.url.clone()),
-        ("PT_REPORT_DIR".to_owned(), dir.path().display().to_string()),
-        ("PT_DURATION".to_owned(), "30s".to_owned()),
-        ("PT_NUM_REQUESTS".to_owned(), "41".to_owned()),
-    ];
-    let args = vec!["--exact".to_owned(), "middleware_client".to_owned()];
-    let output = run_stress(BIN, args, env).await;
+    let settings = [("PT_DURATION", "30s"), ("PT_NUM_REQUESTS", "41")];
+    let (output, report) = run(&server, "middleware_client", &settings).await;
     assert!(output.status.success(), "{output:?}");
-    let report = read_json(dir.path(), "middleware_client");
     let sent = server.requests("GET /a") + server.requests("GET /item/7");
     assert_eq!(sent, 41);
     assert_eq!(report["requests_total"]["count"], 41, "{report}");
