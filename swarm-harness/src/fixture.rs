@@ -69,6 +69,16 @@ impl std::fmt::Debug for FixtureStore {
 }
 
 impl FixtureStore {
+    /// Makes `value` the fixture `T` without setting it up (and so without a teardown): how
+    /// `swarm har replay` hands its plan to the replaying users.
+    pub(crate) fn preset<T: Fixture>(&self, value: T) {
+        let cell = OnceCell::new_with(Some(Arc::new(value) as Shared));
+        self.cells
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(TypeId::of::<T>(), Arc::new(cell));
+    }
+
     /// The fixture `T`, set up by the first caller; concurrent callers wait for that setup.
     pub(crate) async fn get<T: Fixture>(
         &self,

@@ -131,6 +131,9 @@ pub struct Harness {
     embedded_target: Option<TargetHook>,
     on_finish: Option<OnFinish>,
     sinks: Vec<Box<dyn Sink>>,
+    /// Scenarios instead of the registered ones (`swarm har replay`).
+    scenarios: Option<Vec<&'static Scenario>>,
+    fixtures: Arc<FixtureStore>,
 }
 
 /// The `on_finish` hook: its text, if any, is printed by the printer.
@@ -164,6 +167,18 @@ impl Harness {
     /// printer, before the web UI): to push figures to your own monitoring, say.
     pub fn sink(mut self, sink: impl Sink + 'static) -> Self {
         self.sinks.push(Box::new(sink));
+        self
+    }
+
+    /// Runs `scenarios` instead of the `#[stress_test]` functions linked in.
+    pub(crate) fn scenarios(mut self, scenarios: Vec<&'static Scenario>) -> Self {
+        self.scenarios = Some(scenarios);
+        self
+    }
+
+    /// Makes `value` the run fixture `T` before any user asks for it.
+    pub(crate) fn preset_fixture<T: crate::Fixture>(self, value: T) -> Self {
+        self.fixtures.preset(value);
         self
     }
 
@@ -203,7 +218,7 @@ impl Harness {
         }
     }
 
-    fn run_cli(self, mut cli: Cli, matches: &clap::ArgMatches) -> Result<ExitCode, String> {
+    fn run_cli(mut self, mut cli: Cli, matches: &clap::ArgMatches) -> Result<ExitCode, String> {
         let variables: Vec<String> = std::env::vars_os()
             .filter_map(|(name, _)| name.into_string().ok())
             .collect();
@@ -212,7 +227,10 @@ impl Harness {
         }
         let overrides =
             Overrides::parse(&raw_settings(&cli, matches)).map_err(|e| e.to_string())?;
-        let scenarios: Vec<&'static Scenario> = Scenario::all().collect();
+        let scenarios: Vec<&'static Scenario> = match self.scenarios.take() {
+            Some(scenarios) => scenarios,
+            None => Scenario::all().collect(),
+        };
         if scenarios.is_empty() {
             return Err(
                 "no #[stress_test] scenario is linked into this binary. If the scenarios \
@@ -318,7 +336,7 @@ impl Harness {
         let shared = Arc::new(Shared {
             runtime: runtime.clone(),
             env: TrialEnv {
-                fixtures: Arc::new(FixtureStore::default()),
+                fixtures: self.fixtures.clone(),
                 clients: ClientFactory::configured(
                     overrides.ca_certs.clone().unwrap_or_default(),
                     HttpSettings {

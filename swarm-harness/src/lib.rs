@@ -70,6 +70,7 @@ mod control;
 mod entry;
 pub mod events;
 mod fixture;
+pub mod har;
 mod harness;
 pub mod history;
 mod http1;

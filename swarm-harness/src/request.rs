@@ -666,6 +666,11 @@ pub struct CaughtResponse<'u> {
 }
 
 impl CaughtResponse<'_> {
+    /// The response's status, to decide on.
+    pub fn status(&self) -> StatusCode {
+        self.response.as_ref().map_or(StatusCode::OK, |r| r.status)
+    }
+
     /// Records the request as a success, whatever its status.
     pub fn success(mut self) -> Response {
         self.verdict = Some(Ok(()));

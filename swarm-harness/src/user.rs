@@ -145,6 +145,19 @@ impl User {
         self.ctx.base.as_ref()
     }
 
+    /// The value of this user's cookie `name`, whatever its domain and path (the jar keeps
+    /// what every response set, redirects included), such as a CSRF cookie to echo in a header.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        let jar = self
+            .session
+            .cookies
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        jar.iter_unexpired()
+            .find(|cookie| cookie.name() == name)
+            .map(|cookie| cookie.value().to_owned())
+    }
+
     /// The user's HTTP session: its connections and cookie jar.
     pub(crate) fn session(&self) -> &Session {
         &self.session

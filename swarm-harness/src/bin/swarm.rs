@@ -5,6 +5,8 @@
 //!   when a figure regressed beyond the tolerance and its confidence interval.
 //! - `swarm history DIR...` follows every figure over runs and exits 1 when the newest run
 //!   starts a regression change point.
+//! - `swarm har import FILE.har` writes a `#[stress_test]` scenario per recorded host;
+//!   `swarm har replay FILE.har` runs a recording as a load test.
 //!
 //! Exit codes: 0 fine, 1 regression, 2 bad input (a missing file, not JSON, an unknown
 //! `format_version`, an invalid option).
@@ -14,14 +16,14 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use swarm_harness::compare::{Comparison, Metric, Tolerance, compare};
-use swarm_harness::history;
 use swarm_harness::report::{self, Report};
+use swarm_harness::{har, history};
 
 #[derive(Parser)]
 #[command(
     name = "swarm",
     version,
-    about = "Renders and compares swarm-harness reports."
+    about = "Renders and compares swarm-harness reports; turns HAR recordings into scenarios."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -79,6 +81,59 @@ enum Command {
         #[arg(long, value_delimiter = ',', default_value = "p50,p95,p99,rps", value_parser = parse_metrics)]
         metrics: Vec<Metric>,
     },
+    /// HAR recordings (mitmproxy, browser DevTools, Charles) as scenarios or as a load test.
+    #[command(subcommand)]
+    Har(HarCommand),
+}
+
+#[derive(Subcommand)]
+enum HarCommand {
+    /// Write one `#[stress_test]` scenario per recorded host, ready for a stress target.
+    Import {
+        /// The recording.
+        file: PathBuf,
+        /// Where to write `replay_<host>.rs` files.
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+        #[command(flatten)]
+        filter: HarFilter,
+        /// Overwrite files that exist.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Run the recording of one host as a load test (PT_* settings, reports as any trial).
+    Replay {
+        /// The recording.
+        file: PathBuf,
+        #[command(flatten)]
+        filter: HarFilter,
+        /// Arguments of the stress harness, after `--` (`-- --report-dir out`).
+        #[arg(last = true)]
+        harness: Vec<std::ffi::OsString>,
+    },
+}
+
+#[derive(clap::Args)]
+struct HarFilter {
+    /// Keep only these hosts: api.example.com, *.example.com, 127.0.0.1:8080.
+    #[arg(long = "host", value_name = "PATTERN", num_args = 1..)]
+    hosts: Vec<String>,
+    /// Keep images, scripts, styles, fonts and media (left out by default).
+    #[arg(long)]
+    include_static: bool,
+    /// Pause between requests as the recording did (at most 60 s each).
+    #[arg(long)]
+    think_time: bool,
+}
+
+impl HarFilter {
+    fn options(self) -> har::Options {
+        har::Options {
+            hosts: self.hosts,
+            include_static: self.include_static,
+            think_time: self.think_time,
+        }
+    }
 }
 
 fn parse_share(text: &str) -> Result<f64, String> {
@@ -162,11 +217,71 @@ fn main() -> ExitCode {
             };
             run_history(&dirs, html.as_deref(), &tolerance)
         }
+        Command::Har(HarCommand::Import {
+            file,
+            out,
+            filter,
+            force,
+        }) => har_import(&file, &out, &filter.options(), force),
+        Command::Har(HarCommand::Replay {
+            file,
+            filter,
+            harness,
+        }) => {
+            let args = std::iter::once(std::ffi::OsString::from("swarm har replay")).chain(harness);
+            return har::replay(&file, &filter.options(), args);
+        }
     };
     result.unwrap_or_else(|message| {
         eprintln!("error: {message}");
         ExitCode::from(2)
     })
+}
+
+/// Writes the scenarios of a recording; refuses to overwrite a file unless `force`.
+fn har_import(
+    file: &Path,
+    out: &Path,
+    options: &har::Options,
+    force: bool,
+) -> Result<ExitCode, String> {
+    let imported = har::generate(file, options).map_err(|e| e.to_string())?;
+    if !out.is_dir() {
+        return Err(format!("--out {}: not a directory", out.display()));
+    }
+    let targets: Vec<PathBuf> = imported
+        .files
+        .iter()
+        .map(|f| out.join(&f.file_name))
+        .collect();
+    if !force && let Some(existing) = targets.iter().find(|path| path.exists()) {
+        return Err(format!(
+            "{} exists (edited since the last import?); pass --force to overwrite it",
+            existing.display()
+        ));
+    }
+    for (generated, target) in imported.files.iter().zip(&targets) {
+        report::write_atomically(target, generated.source.as_bytes())
+            .map_err(|e| format!("cannot write {}: {e}", target.display()))?;
+        println!(
+            "wrote {}: {} requests to {}, {} values captured live",
+            target.display(),
+            generated.requests,
+            generated.origin,
+            generated.captures
+        );
+    }
+    println!(
+        "{} entries in {}; {}",
+        imported.entries,
+        file.display(),
+        imported.skipped
+    );
+    println!(
+        "next: `mod {};` in your stress target, then run it with PT_HOST set",
+        imported.files[0].scenario
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The reports at `path`: one file, or every report in a directory.

@@ -1,0 +1,214 @@
+//! Record and replay: a HAR recording (mitmproxy's `hardump`, a browser's "Save all as HAR",
+//! Charles) becomes `#[stress_test]` code a developer keeps (`swarm har import`), or runs as a
+//! load test as it is (`swarm har replay`).
+//!
+//! The way through: [`model`] reads the HAR (a bad one is one error with the JSON path of the
+//! problem), [`select`] keeps what the application sent (per origin, in order; static assets,
+//! failed entries, `CONNECT`, websockets, preflights, browser-internal URLs and redirect
+//! follow-ups left out and counted), [`correlate`] turns each origin into a [`plan`]: values
+//! the server handed out and later requests sent back become captures of the live response,
+//! the recorded origin becomes the target, `Cookie` is left to the user's jar and an
+//! `Authorization` not taken from a response is read from `HAR_AUTHORIZATION` at run time
+//! (recorded credentials are secrets, and stale). [`codegen`] writes the plan as Rust;
+//! [`replay`] runs it. Both capture with the functions re-exported here, which generated code
+//! calls as `har::json(..)` and friends.
+
+mod codegen;
+mod correlate;
+mod extract;
+mod literal;
+mod model;
+mod plan;
+mod replay;
+mod select;
+
+use std::path::Path;
+use std::process::ExitCode;
+
+pub use extract::{CaptureError, between, cookie, encode, expect_status, json, origin, secret};
+pub use model::HarError;
+
+/// What to take from a recording.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Host patterns to keep (`api.example.com`, `*.example.com`, `127.0.0.1:8080`); empty
+    /// keeps every host.
+    pub hosts: Vec<String>,
+    /// Keep images, scripts, styles, fonts and media.
+    pub include_static: bool,
+    /// Pause between requests as the recording did (at most 60 s each).
+    pub think_time: bool,
+}
+
+/// One generated source file: the scenario of one origin.
+#[derive(Debug, Clone)]
+pub struct Generated {
+    /// `replay_127_0_0_1_8080.rs`.
+    pub file_name: String,
+    /// The scenario (and trial) name, `replay_127_0_0_1_8080`.
+    pub scenario: String,
+    /// The recorded origin.
+    pub origin: String,
+    pub source: String,
+    /// Requests replayed (login and logout included).
+    pub requests: usize,
+    /// Values captured from live responses.
+    pub captures: usize,
+}
+
+/// What import made of a recording.
+#[derive(Debug, Clone)]
+pub struct Imported {
+    pub files: Vec<Generated>,
+    /// Entries in the recording.
+    pub entries: usize,
+    /// Entries left out, by reason: `skipped 20 static asset, 2 without a response`.
+    pub skipped: String,
+}
+
+struct Loaded {
+    plans: Vec<plan::Plan>,
+    entries: usize,
+    kept: usize,
+    skipped: select::Skipped,
+    creator: String,
+}
+
+fn load(path: &Path, options: &Options) -> Result<Loaded, HarError> {
+    let file = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|source| HarError::Read {
+        path: file.clone(),
+        source,
+    })?;
+    let har = model::parse(&file, &bytes)?;
+    let filter = select::Filter {
+        hosts: options
+            .hosts
+            .iter()
+            .map(|h| h.to_ascii_lowercase())
+            .collect(),
+        include_static: options.include_static,
+    };
+    let (origins, skipped) = select::select(&har, &filter);
+    if origins.is_empty() {
+        if !options.hosts.is_empty() {
+            let everything = select::select(
+                &har,
+                &select::Filter {
+                    hosts: vec![],
+                    include_static: true,
+                },
+            );
+            let hosts: Vec<String> = everything.0.iter().map(|o| o.origin.clone()).collect();
+            return Err(HarError::NoSuchHost {
+                pattern: options.hosts.join(" "),
+                hosts: if hosts.is_empty() {
+                    "(none)".to_owned()
+                } else {
+                    hosts.join(", ")
+                },
+            });
+        }
+        return Err(HarError::Empty {
+            file,
+            skipped: format!("{} entries, {skipped}", har.log.entries.len()),
+        });
+    }
+    let plans: Vec<plan::Plan> = origins
+        .iter()
+        .map(|origin| correlate::plan(origin, options.think_time))
+        .collect();
+    let creator = har
+        .log
+        .creator
+        .as_ref()
+        .map(|c| format!("{} {}", c.name, c.version).trim().to_owned())
+        .unwrap_or_default();
+    Ok(Loaded {
+        kept: origins.iter().map(|o| o.exchanges.len()).sum(),
+        entries: har.log.entries.len(),
+        plans,
+        skipped,
+        creator,
+    })
+}
+
+/// Reads a recording and generates one scenario per origin (nothing is written).
+///
+/// # Errors
+/// An unreadable or malformed file, nothing replayable, a `--host` matching nothing.
+pub fn generate(path: &Path, options: &Options) -> Result<Imported, HarError> {
+    let loaded = load(path, options)?;
+    let file = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let files = loaded
+        .plans
+        .iter()
+        .map(|plan| {
+            let provenance = codegen::Provenance {
+                file: file.clone(),
+                creator: loaded.creator.clone(),
+                summary: format!(
+                    "{} of {} requests to this origin kept of {} entries ({})",
+                    plan.steps.len(),
+                    plan.steps.len(),
+                    loaded.entries,
+                    loaded.skipped
+                ),
+            };
+            let scenario = codegen::scenario_name(plan);
+            Generated {
+                file_name: format!("{scenario}.rs"),
+                source: codegen::generate(plan, &provenance),
+                scenario,
+                origin: plan.origin.clone(),
+                requests: plan.steps.len(),
+                captures: plan.vars.len(),
+            }
+        })
+        .collect();
+    let _ = loaded.kept;
+    Ok(Imported {
+        files,
+        entries: loaded.entries,
+        skipped: loaded.skipped.to_string(),
+    })
+}
+
+/// Runs the recording of one origin as a load test: `args` are the stress binary's (the
+/// first is the program name), `PT_*` variables apply as to any stress target.
+pub fn replay<I, T>(path: &Path, options: &Options, args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let loaded = match load(path, options) {
+        Ok(loaded) => loaded,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    if loaded.plans.len() > 1 {
+        let origins: Vec<&str> = loaded.plans.iter().map(|p| p.origin.as_str()).collect();
+        eprintln!(
+            "error: {} records {} origins ({}); replay one at a time: choose it with --host",
+            path.display(),
+            origins.len(),
+            origins.join(", ")
+        );
+        return ExitCode::from(2);
+    }
+    let plan = loaded.plans.into_iter().next().expect("one plan");
+    eprintln!(
+        "replaying {} requests recorded for {} ({} captured live; {} entries, {})",
+        plan.steps.len(),
+        plan.origin,
+        plan.vars.len(),
+        loaded.entries,
+        loaded.skipped
+    );
+    replay::harness(plan).run_from(args)
+}

@@ -1,0 +1,199 @@
+//! A recording of one origin as steps to replay: requests whose URL, headers and body are
+//! templates over captured variables and the live origin, the variables each response
+//! yields, and which steps are the once-per-user login and logout. Code generation and
+//! `swarm har replay` both read this one value.
+
+/// Where a variable's value comes from in its step's live response.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Source {
+    /// The JSON leaf at this RFC 6901 pointer.
+    Json { pointer: String },
+    /// The user's cookie of this name (set by this step's response or its redirects).
+    Cookie { name: String },
+    /// The text between two boundaries of a header (`Some(name)`) or of the body.
+    Between {
+        header: Option<String>,
+        left: String,
+        right: String,
+    },
+}
+
+/// A value the server handed out and a later request sends back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Var {
+    /// A Rust identifier, unique in the plan.
+    pub name: String,
+    /// The value in the recording (stale at replay; shown in errors and comments).
+    pub recorded: String,
+    /// The step whose response yields it.
+    pub step: usize,
+    pub source: Source,
+}
+
+/// A piece of a template.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Part {
+    Text(String),
+    /// A variable's live value; `encoded` when the recording had it form-encoded.
+    Var {
+        index: usize,
+        encoded: bool,
+    },
+    /// The live target's origin where the recording had its own.
+    Origin,
+}
+
+/// Text with variables.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Template(pub Vec<Part>);
+
+impl Template {
+    #[cfg(test)]
+    pub fn text(text: impl Into<String>) -> Self {
+        Template(vec![Part::Text(text.into())])
+    }
+
+    /// The text with each variable's value (`values[index]`) and the origin filled in.
+    pub fn render(&self, values: &[String], origin: &str) -> String {
+        let mut out = String::new();
+        for part in &self.0 {
+            match part {
+                Part::Text(text) => out.push_str(text),
+                Part::Var { index, encoded } => {
+                    let value = values.get(*index).map_or("", String::as_str);
+                    if *encoded {
+                        out.push_str(&super::extract::encode(value));
+                    } else {
+                        out.push_str(value);
+                    }
+                }
+                Part::Origin => out.push_str(origin),
+            }
+        }
+        out
+    }
+
+    pub fn vars(&self) -> impl Iterator<Item = usize> + '_ {
+        self.0.iter().filter_map(|part| match part {
+            Part::Var { index, .. } => Some(*index),
+            _ => None,
+        })
+    }
+
+    pub fn uses_origin(&self) -> bool {
+        self.0.iter().any(|part| matches!(part, Part::Origin))
+    }
+}
+
+/// A header value to send.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Template(Template),
+    /// Not copied from the recording: read from this environment variable at run time.
+    Secret {
+        variable: String,
+    },
+}
+
+/// A request body.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Body {
+    Text(Template),
+    /// Not UTF-8: sent as recorded.
+    Bytes(Vec<u8>),
+}
+
+/// One request of the recording.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    /// Its index in `log.entries`.
+    pub entry: usize,
+    pub method: String,
+    /// Path and query, relative to the target.
+    pub target: Template,
+    /// The reported name when the path carries ids (`/api/apps/{id}`).
+    pub name: Option<String>,
+    /// Lower-case names.
+    pub headers: Vec<(String, Value)>,
+    pub body: Option<Body>,
+    /// The status the recording ended with (after redirects).
+    pub status: u16,
+    /// The pause before it in the recording, in milliseconds (used with `--think-time`).
+    pub think_ms: u64,
+}
+
+/// One origin's recording, ready to replay.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// The recorded origin, `http://host:port`.
+    pub origin: String,
+    /// The origin as an identifier part: `127_0_0_1_8080`.
+    pub ident: String,
+    pub steps: Vec<Step>,
+    pub vars: Vec<Var>,
+    /// `steps[..login]` log in, once per user before its first iteration (0: no login).
+    pub login: usize,
+    /// `steps[logout..]` log out, once per user after its last iteration (`steps.len()`: none).
+    pub logout: usize,
+}
+
+/// The three parts a user runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Login,
+    Task,
+    Logout,
+}
+
+impl Plan {
+    pub fn phase_of(&self, step: usize) -> Phase {
+        if step < self.login {
+            Phase::Login
+        } else if step >= self.logout {
+            Phase::Logout
+        } else {
+            Phase::Task
+        }
+    }
+
+    pub fn steps_of(&self, phase: Phase) -> std::ops::Range<usize> {
+        match phase {
+            Phase::Login => 0..self.login,
+            Phase::Task => self.login..self.logout,
+            Phase::Logout => self.logout..self.steps.len(),
+        }
+    }
+
+    /// The variables a step uses.
+    pub fn uses(&self, step: usize) -> Vec<usize> {
+        let step = &self.steps[step];
+        let mut used: Vec<usize> = step.target.vars().collect();
+        for (_, value) in &step.headers {
+            if let Value::Template(template) = value {
+                used.extend(template.vars());
+            }
+        }
+        if let Some(Body::Text(template)) = &step.body {
+            used.extend(template.vars());
+        }
+        used.sort_unstable();
+        used.dedup();
+        used
+    }
+
+    /// Variables used in another phase than the one that captures them: they live in the
+    /// user's state between phases.
+    pub fn carried(&self) -> Vec<usize> {
+        let mut carried: Vec<usize> = (0..self.steps.len())
+            .flat_map(|step| {
+                let phase = self.phase_of(step);
+                self.uses(step)
+                    .into_iter()
+                    .filter(move |&var| self.phase_of(self.vars[var].step) != phase)
+            })
+            .collect();
+        carried.sort_unstable();
+        carried.dedup();
+        carried
+    }
+}

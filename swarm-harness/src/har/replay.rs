@@ -1,0 +1,131 @@
+//! `swarm har replay`: a recording run as a load test without generating code. The plan is a
+//! run fixture of the replaying process; each user keeps its captured values in its state,
+//! logs in once (`on_start`), repeats the task steps and logs out once (`on_stop`), exactly
+//! as the generated scenario does.
+
+use std::sync::Arc;
+
+use super::extract;
+use super::plan::{Body, Phase, Plan, Source, Value};
+use crate::__private::{Runner, Scenario, ScenarioFuture};
+use crate::{Fixture, User};
+
+/// The plan being replayed, preset by [`harness`].
+struct ReplayPlan(Plan);
+
+impl Fixture for ReplayPlan {
+    async fn setup(_user: &mut User) -> anyhow::Result<Self> {
+        anyhow::bail!("the replay plan is given by `swarm har replay`, not set up")
+    }
+}
+
+/// One user's captured values, by variable.
+#[derive(Default)]
+struct Values(Vec<String>);
+
+fn log_in(user: &mut User) -> ScenarioFuture<'_> {
+    Box::pin(run_phase(user, Phase::Login))
+}
+
+fn task(user: &mut User) -> ScenarioFuture<'_> {
+    Box::pin(run_phase(user, Phase::Task))
+}
+
+fn log_out(user: &mut User) -> ScenarioFuture<'_> {
+    Box::pin(run_phase(user, Phase::Logout))
+}
+
+/// A harness that replays `plan` as the trial `replay_<origin>`.
+pub fn harness(plan: Plan) -> crate::Harness {
+    let name: &'static str = Box::leak(super::codegen::scenario_name(&plan).into_boxed_str());
+    let scenario: &'static Scenario = Box::leak(Box::new(Scenario {
+        name,
+        function: name,
+        module: "swarm_harness::har::replay",
+        file: file!(),
+        line: line!(),
+        params: &[],
+        weight: 1,
+        group: None,
+        ignore: false,
+        wait: None,
+        users: None,
+        hatch_rate: None,
+        duration: None,
+        thresholds: &[],
+        on_start: (plan.login > 0).then_some(log_in as crate::__private::HookFn),
+        on_start_name: (plan.login > 0).then_some("log_in"),
+        on_stop: (plan.logout < plan.steps.len()).then_some(log_out as crate::__private::HookFn),
+        on_stop_name: (plan.logout < plan.steps.len()).then_some("log_out"),
+        arrival_rate: None,
+        max_users: None,
+        stages: None,
+        shape: None,
+        shape_name: None,
+        client: None,
+        http: None,
+        runner: Runner::Plain(task),
+    }));
+    crate::Harness::new()
+        .scenarios(vec![scenario])
+        .preset_fixture(ReplayPlan(plan))
+}
+
+async fn run_phase(user: &mut User, phase: Phase) -> anyhow::Result<()> {
+    let plan: Arc<ReplayPlan> = user.fixture().await?;
+    let plan = &plan.0;
+    let mut values = std::mem::take(&mut user.state_mut::<Values>().0);
+    values.resize(plan.vars.len(), String::new());
+    let result = run_steps(user, plan, phase, &mut values).await;
+    user.state_mut::<Values>().0 = values;
+    result
+}
+
+async fn run_steps(
+    user: &mut User,
+    plan: &Plan,
+    phase: Phase,
+    values: &mut [String],
+) -> anyhow::Result<()> {
+    let origin = extract::origin(user);
+    for k in plan.steps_of(phase) {
+        let step = &plan.steps[k];
+        if step.think_ms > 0 {
+            user.sleep_ms(step.think_ms).await;
+        }
+        let target = step.target.render(values, &origin);
+        let mut request = user.request(step.method.parse()?, target);
+        if let Some(name) = &step.name {
+            request = request.name(name.clone());
+        }
+        for (name, value) in &step.headers {
+            let value = match value {
+                Value::Template(template) => template.render(values, &origin),
+                Value::Secret { variable } => extract::secret(name, variable)?,
+            };
+            request = request.header(name.as_str(), value);
+        }
+        match &step.body {
+            Some(Body::Text(template)) => request = request.body(template.render(values, &origin)),
+            Some(Body::Bytes(bytes)) => request = request.body(bytes.clone()),
+            None => {}
+        }
+        let response = if step.status >= 400 {
+            extract::expect_status(request.catch_response().await?, step.status)
+        } else {
+            request.send().await?.error_for_status()?
+        };
+        for (index, var) in plan.vars.iter().enumerate().filter(|(_, v)| v.step == k) {
+            values[index] = match &var.source {
+                Source::Json { pointer } => extract::json(&response, pointer, &var.recorded)?,
+                Source::Cookie { name } => extract::cookie(user, name, &var.recorded)?,
+                Source::Between {
+                    header,
+                    left,
+                    right,
+                } => extract::between(&response, header.as_deref(), left, right, &var.recorded)?,
+            };
+        }
+    }
+    Ok(())
+}
