@@ -166,9 +166,19 @@ fn step(out: &mut String, plan: &Plan, k: usize, carried: &[usize]) {
     let captures: Vec<usize> = (0..plan.vars.len())
         .filter(|&var| plan.vars[var].step == k)
         .collect();
+    let polled = step
+        .poll
+        .as_ref()
+        .map(|poll| {
+            format!(
+                ", polled until {} is {:?} (sent {} times)",
+                poll.pointer, poll.until, poll.recorded
+            )
+        })
+        .unwrap_or_default();
     let _ = writeln!(
         out,
-        "\n    // entry {}: {} {} -> {}",
+        "\n    // entry {}: {} {} -> {}{}",
         step.entry,
         comment(&step.method),
         comment(
@@ -181,7 +191,8 @@ fn step(out: &mut String, plan: &Plan, k: usize, carried: &[usize]) {
                 "{origin}"
             )
         ),
-        step.status
+        step.status,
+        comment(&polled)
     );
     if step.think_ms > 0 {
         let _ = writeln!(out, "    user.sleep_ms({}).await;", step.think_ms);
@@ -229,23 +240,52 @@ fn step(out: &mut String, plan: &Plan, k: usize, carried: &[usize]) {
         }
         None => {}
     }
-    let binding = if captures.is_empty() {
+    let binding = if captures.is_empty() && step.poll.is_none() {
         ""
     } else {
         "let response = "
     };
-    if step.status >= 400 {
+    let send = if step.status >= 400 {
         // The recording got this error: getting it again is the replay succeeding.
-        let _ = writeln!(
-            out,
-            "    {binding}har::expect_status({call}.catch_response().await?, {});",
+        format!(
+            "har::expect_status({call}.catch_response().await?, {})",
             step.status
-        );
+        )
     } else {
-        let _ = writeln!(
-            out,
-            "    {binding}{call}.send().await?.error_for_status()?;"
-        );
+        format!("{call}.send().await?.error_for_status()?")
+    };
+    match &step.poll {
+        None => {
+            let _ = writeln!(out, "    {binding}{send};");
+        }
+        Some(poll) => {
+            let until = literal::string(&poll.until);
+            let pointer = literal::string(&poll.pointer);
+            let message = literal::string(&literal::format_text(&format!(
+                "{} is not {:?} after {} polls (the recording polled {} times)",
+                poll.pointer, poll.until, poll.limit, poll.recorded
+            )));
+            let (result, value) = if captures.is_empty() {
+                ("", "")
+            } else {
+                ("let response = ", " response")
+            };
+            let _ = writeln!(out, "    let mut polls = 0;");
+            let _ = writeln!(out, "    {result}loop {{");
+            let _ = writeln!(out, "        {binding}{send};");
+            let _ = writeln!(
+                out,
+                "        if har::json(&response, {pointer}, {until})? == {until} {{ break{value}; }}"
+            );
+            let _ = writeln!(out, "        polls += 1;");
+            let _ = writeln!(
+                out,
+                "        anyhow::ensure!(polls < {}, {message});",
+                poll.limit
+            );
+            let _ = writeln!(out, "        user.sleep_ms({}).await;", poll.interval_ms);
+            let _ = writeln!(out, "    }};");
+        }
     }
     for var in captures {
         let var_ref = &plan.vars[var];

@@ -15,7 +15,7 @@ use url::Url;
 
 use super::extract::{between_text, json_text};
 use super::model::PostData;
-use super::plan::{Body, Part, Plan, Source, Step, Template, Value, Var};
+use super::plan::{Body, Part, Plan, Poll, Source, Step, Template, Value, Var};
 use super::select::{Exchange, Origin};
 
 /// Shorter values are not correlated: `1`, `en`, `yes` are everywhere by chance.
@@ -142,9 +142,20 @@ pub fn plan(origin: &Origin<'_>, think_time: bool) -> Plan {
             body,
             status: u16::try_from(exchange.response.status()).unwrap_or(0),
             think_ms,
+            poll: None,
         });
     }
-    let (login, logout) = login_and_logout(&steps, &vars, origin);
+    let starts: Vec<Option<f64>> = origin
+        .exchanges
+        .iter()
+        .map(|e| e.entry.started.as_deref().and_then(timestamp_ms))
+        .collect();
+    let origin_of = collapse_polls(&mut steps, &mut vars, &offered, &starts);
+    let sets_cookie: Vec<bool> = origin_of
+        .iter()
+        .map(|&e| !origin.exchanges[e].set_cookies.is_empty())
+        .collect();
+    let (login, logout) = login_and_logout(&steps, &vars, &sets_cookie);
     Plan {
         origin: origin.origin.clone(),
         ident: ident_of_origin(&origin.origin),
@@ -525,6 +536,88 @@ fn templatize(text: &str, bound: &[(String, usize)], origin: Option<&str>) -> Te
     Template(parts)
 }
 
+/// The fewest polls a replay allows before it gives up, and how many times the recorded
+/// count it allows when that is more.
+const POLL_LIMIT: (u32, u32) = (100, 10);
+
+/// Runs of the same `GET` whose recorded JSON responses changed only at the end (one leaf
+/// went from `PROVISIONING` to `ACTIVE`) become one step that polls until that leaf has the
+/// final value, at the recorded pace.
+fn collapse_polls(
+    steps: &mut Vec<Step>,
+    vars: &mut [Var],
+    offered: &[Offered<'_>],
+    starts: &[Option<f64>],
+) -> Vec<usize> {
+    let same = |a: &Step, b: &Step| {
+        a.method == b.method
+            && a.target == b.target
+            && a.headers == b.headers
+            && a.body == b.body
+            && a.status == b.status
+    };
+    // `origin_of[k]`: the recorded exchange of the step now at `k`.
+    let mut origin_of: Vec<usize> = (0..steps.len()).collect();
+    let mut k = 0;
+    while k < steps.len() {
+        let mut end = k;
+        while end + 1 < steps.len() && same(&steps[k], &steps[end + 1]) {
+            end += 1;
+        }
+        let poll = (end > k && matches!(steps[k].method.as_str(), "GET" | "HEAD"))
+            .then(|| {
+                let json = |step: usize| offered[origin_of[step]].json.as_ref();
+                let (last, before) = (json(end)?, json(end - 1)?);
+                let mut changed = None;
+                leaves(last, &mut String::new(), &mut |pointer, leaf| {
+                    if changed.is_none() && json_text(before, pointer).as_deref() != Some(&leaf) {
+                        changed = Some((pointer.to_owned(), leaf));
+                    }
+                });
+                let (pointer, until) = changed?;
+                // Every earlier poll saw another value: the leaf is what was waited for.
+                let waited = (k..end).all(|s| {
+                    json(s).and_then(|j| json_text(j, &pointer)).as_deref() != Some(&until)
+                });
+                let recorded = end - k + 1;
+                let gaps: Vec<f64> = (k..end)
+                    .filter_map(|s| Some(starts[origin_of[s + 1]]? - starts[origin_of[s]]?))
+                    .collect();
+                let interval_ms = if gaps.is_empty() {
+                    500
+                } else {
+                    (gaps.iter().sum::<f64>() / gaps.len() as f64).clamp(10.0, 10_000.0) as u64
+                };
+                let limit = POLL_LIMIT
+                    .0
+                    .max(u32::try_from(recorded).unwrap_or(u32::MAX).saturating_mul(POLL_LIMIT.1));
+                waited.then_some(Poll {
+                    pointer,
+                    until,
+                    interval_ms,
+                    recorded,
+                    limit,
+                })
+            })
+            .flatten();
+        if let Some(poll) = poll {
+            let removed = end - k;
+            steps[k].poll = Some(poll);
+            steps.drain(k + 1..=end);
+            origin_of.drain(k + 1..=end);
+            for var in vars.iter_mut() {
+                if (k + 1..=end).contains(&var.step) {
+                    var.step = k;
+                } else if var.step > end {
+                    var.step -= removed;
+                }
+            }
+        }
+        k += 1;
+    }
+    origin_of
+}
+
 /// `/api/apps/{id}` when a path segment is a variable or looks like an id.
 fn id_name(url: &Url, target: &Template) -> Option<String> {
     let path_end = target
@@ -570,7 +663,7 @@ fn looks_like_id(segment: &str) -> bool {
 /// The login ends after the first request that sets a session (a cookie, or a value later
 /// sent as `Authorization`) with a method that changes state, or is a login by its path; the
 /// logout starts at the first request whose path says so.
-fn login_and_logout(steps: &[Step], vars: &[Var], origin: &Origin<'_>) -> (usize, usize) {
+fn login_and_logout(steps: &[Step], vars: &[Var], sets_cookie: &[bool]) -> (usize, usize) {
     let path_of = |step: &Step| {
         step.target
             .0
@@ -616,7 +709,7 @@ fn login_and_logout(steps: &[Step], vars: &[Var], origin: &Origin<'_>) -> (usize
             .iter()
             .any(|word| path.contains(word));
             changes
-                && (!origin.exchanges[k].set_cookies.is_empty()
+                && (sets_cookie[k]
                     || auth_sources.contains(&k)
                     || by_path)
         })

@@ -69,7 +69,6 @@ pub struct Imported {
 struct Loaded {
     plans: Vec<plan::Plan>,
     entries: usize,
-    kept: usize,
     skipped: select::Skipped,
     creator: String,
 }
@@ -125,7 +124,6 @@ fn load(path: &Path, options: &Options) -> Result<Loaded, HarError> {
         .map(|c| format!("{} {}", c.name, c.version).trim().to_owned())
         .unwrap_or_default();
     Ok(Loaded {
-        kept: origins.iter().map(|o| o.exchanges.len()).sum(),
         entries: har.log.entries.len(),
         plans,
         skipped,
@@ -150,13 +148,7 @@ pub fn generate(path: &Path, options: &Options) -> Result<Imported, HarError> {
             let provenance = codegen::Provenance {
                 file: file.clone(),
                 creator: loaded.creator.clone(),
-                summary: format!(
-                    "{} of {} requests to this origin kept of {} entries ({})",
-                    plan.steps.len(),
-                    plan.steps.len(),
-                    loaded.entries,
-                    loaded.skipped
-                ),
+                summary: format!("{} entries in all, {}", loaded.entries, loaded.skipped),
             };
             let scenario = codegen::scenario_name(plan);
             Generated {
@@ -169,7 +161,6 @@ pub fn generate(path: &Path, options: &Options) -> Result<Imported, HarError> {
             }
         })
         .collect();
-    let _ = loaded.kept;
     Ok(Imported {
         files,
         entries: loaded.entries,

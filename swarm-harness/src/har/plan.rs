@@ -120,6 +120,22 @@ pub struct Step {
     pub status: u16,
     /// The pause before it in the recording, in milliseconds (used with `--think-time`).
     pub think_ms: u64,
+    /// The recording sent it again and again until the response changed: a poll.
+    pub poll: Option<Poll>,
+}
+
+/// A request repeated until a JSON leaf of its response has the value the recording ended
+/// with (an app `PROVISIONING` until `ACTIVE`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Poll {
+    pub pointer: String,
+    pub until: String,
+    /// The recorded pause between two polls.
+    pub interval_ms: u64,
+    /// How many times the recording sent it.
+    pub recorded: usize,
+    /// The most polls a replay sends before it gives up.
+    pub limit: u32,
 }
 
 /// One origin's recording, ready to replay.

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use super::extract;
-use super::plan::{Body, Phase, Plan, Source, Value};
+use super::plan::{Body, Phase, Plan, Source, Step, Value};
 use crate::__private::{Runner, Scenario, ScenarioFuture};
 use crate::{Fixture, User};
 
@@ -93,27 +93,27 @@ async fn run_steps(
         if step.think_ms > 0 {
             user.sleep_ms(step.think_ms).await;
         }
-        let target = step.target.render(values, &origin);
-        let mut request = user.request(step.method.parse()?, target);
-        if let Some(name) = &step.name {
-            request = request.name(name.clone());
-        }
-        for (name, value) in &step.headers {
-            let value = match value {
-                Value::Template(template) => template.render(values, &origin),
-                Value::Secret { variable } => extract::secret(name, variable)?,
-            };
-            request = request.header(name.as_str(), value);
-        }
-        match &step.body {
-            Some(Body::Text(template)) => request = request.body(template.render(values, &origin)),
-            Some(Body::Bytes(bytes)) => request = request.body(bytes.clone()),
-            None => {}
-        }
-        let response = if step.status >= 400 {
-            extract::expect_status(request.catch_response().await?, step.status)
-        } else {
-            request.send().await?.error_for_status()?
+        let response = match &step.poll {
+            None => send(user, step, values, &origin).await?,
+            Some(poll) => {
+                let mut polls = 0;
+                loop {
+                    let response = send(user, step, values, &origin).await?;
+                    if extract::json(&response, &poll.pointer, &poll.until)? == poll.until {
+                        break response;
+                    }
+                    polls += 1;
+                    anyhow::ensure!(
+                        polls < poll.limit,
+                        "{} is not {:?} after {} polls (the recording polled {} times)",
+                        poll.pointer,
+                        poll.until,
+                        poll.limit,
+                        poll.recorded
+                    );
+                    user.sleep_ms(poll.interval_ms).await;
+                }
+            }
         };
         for (index, var) in plan.vars.iter().enumerate().filter(|(_, v)| v.step == k) {
             values[index] = match &var.source {
@@ -128,4 +128,36 @@ async fn run_steps(
         }
     }
     Ok(())
+}
+
+/// Sends one step as the generated code does: an error status fails the task unless the
+/// recording got the same.
+async fn send(
+    user: &User,
+    step: &Step,
+    values: &[String],
+    origin: &str,
+) -> anyhow::Result<crate::Response> {
+    let target = step.target.render(values, origin);
+    let mut request = user.request(step.method.parse()?, target);
+    if let Some(name) = &step.name {
+        request = request.name(name.clone());
+    }
+    for (name, value) in &step.headers {
+        let value = match value {
+            Value::Template(template) => template.render(values, origin),
+            Value::Secret { variable } => extract::secret(name, variable)?,
+        };
+        request = request.header(name.as_str(), value);
+    }
+    match &step.body {
+        Some(Body::Text(template)) => request = request.body(template.render(values, origin)),
+        Some(Body::Bytes(bytes)) => request = request.body(bytes.clone()),
+        None => {}
+    }
+    Ok(if step.status >= 400 {
+        extract::expect_status(request.catch_response().await?, step.status)
+    } else {
+        request.send().await?.error_for_status()?
+    })
 }
