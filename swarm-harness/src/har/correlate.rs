@@ -588,9 +588,11 @@ fn collapse_polls(
                 } else {
                     (gaps.iter().sum::<f64>() / gaps.len() as f64).clamp(10.0, 10_000.0) as u64
                 };
-                let limit = POLL_LIMIT
-                    .0
-                    .max(u32::try_from(recorded).unwrap_or(u32::MAX).saturating_mul(POLL_LIMIT.1));
+                let limit = POLL_LIMIT.0.max(
+                    u32::try_from(recorded)
+                        .unwrap_or(u32::MAX)
+                        .saturating_mul(POLL_LIMIT.1),
+                );
                 waited.then_some(Poll {
                     pointer,
                     until,
@@ -708,10 +710,7 @@ fn login_and_logout(steps: &[Step], vars: &[Var], sets_cookie: &[bool]) -> (usiz
             ]
             .iter()
             .any(|word| path.contains(word));
-            changes
-                && (sets_cookie[k]
-                    || auth_sources.contains(&k)
-                    || by_path)
+            changes && (sets_cookie[k] || auth_sources.contains(&k) || by_path)
         })
         .map_or(0, |k| k + 1);
     (login, logout.max(login))

@@ -1,0 +1,441 @@
+//! Record and replay, end to end with real parts: a session against the platform recorded
+//! through a real `mitmdump` (reverse mode, `hardump`), imported with `swarm_harness::har`,
+//! compiled in a scratch crate, and run as a stress trial against a fresh platform whose own
+//! counters say what happened. Then every recording of the public corpus in `tests/har/`
+//! imports and compiles.
+//!
+//! `mitmdump` comes from `MITMDUMP`, else the virtualenv `scripts/install-deps.sh test` makes
+//! (`~/.cache/swarm-harness/mitmproxy-venv`), else `PATH`.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use platform_tests::{Platform, PlatformConfig};
+use swarm_harness::har;
+
+const ADMIN: &str = "admin-token";
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("platform-tests is in the workspace")
+        .to_owned()
+}
+
+fn mitmdump() -> PathBuf {
+    if let Some(path) = std::env::var_os("MITMDUMP") {
+        return path.into();
+    }
+    let venv = std::env::var_os("HOME")
+        .map(|home| Path::new(&home).join(".cache/swarm-harness/mitmproxy-venv/bin/mitmdump"));
+    if let Some(venv) = venv.filter(|path| path.exists()) {
+        return venv;
+    }
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("mitmdump"))
+            .find(|path| path.exists())
+    });
+    found.unwrap_or_else(|| {
+        panic!(
+            "mitmdump not found (MITMDUMP, ~/.cache/swarm-harness/mitmproxy-venv, PATH): \
+             run scripts/install-deps.sh test"
+        )
+    })
+}
+
+/// A port free a moment ago.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("a free port")
+}
+
+fn wait_until(what: &str, limit: Duration, mut ready: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !ready() {
+        assert!(start.elapsed() < limit, "{what}: not within {limit:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `mitmdump` in reverse mode in front of `target`, writing `har` when it exits.
+struct Recorder {
+    child: Child,
+    url: String,
+}
+
+impl Recorder {
+    fn start(target: &str, har: &Path) -> Recorder {
+        let port = free_port();
+        let child = Command::new(mitmdump())
+            .args(["--mode", &format!("reverse:{target}")])
+            .args([
+                "--listen-host",
+                "127.0.0.1",
+                "--listen-port",
+                &port.to_string(),
+            ])
+            .args(["--set", &format!("hardump={}", har.display())])
+            .args(["--set", "connection_strategy=lazy", "-q"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("mitmdump starts");
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        wait_until("mitmdump listening", Duration::from_secs(60), || {
+            TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
+        });
+        Recorder {
+            child,
+            url: format!("http://{addr}"),
+        }
+    }
+
+    /// Stops mitmdump the way a user does (Ctrl-C), which writes the HAR.
+    fn finish(mut self, har: &Path) {
+        let pid = self.child.id().to_string();
+        let status = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+        assert!(status.success());
+        let start = Instant::now();
+        loop {
+            if self.child.try_wait().unwrap().is_some() {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "mitmdump did not exit"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(har.exists(), "mitmdump wrote no {}", har.display());
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An organization created (and one deleted first, so ids differ from a fresh platform's).
+async fn seed_org(platform: &Platform, filler: bool) -> String {
+    let client = reqwest::Client::new();
+    let create = |name: &'static str| {
+        client
+            .post(format!("{}/api/orgs", platform.url()))
+            .header("x-admin-token", ADMIN)
+            .json(&serde_json::json!({ "name": name }))
+            .send()
+    };
+    if filler {
+        let org: serde_json::Value = create("filler").await.unwrap().json().await.unwrap();
+        let id = org["id"].as_str().unwrap();
+        let deleted = client
+            .delete(format!("{}/api/orgs/{id}", platform.url()))
+            .header("x-admin-token", ADMIN)
+            .send()
+            .await
+            .unwrap();
+        assert!(deleted.status().is_success());
+    }
+    let org: serde_json::Value = create("acme").await.unwrap().json().await.unwrap();
+    org["id"].as_str().unwrap().to_owned()
+}
+
+/// What a person clicking through the platform does: log in, look at the organizations,
+/// create an app, watch it until it is ACTIVE, delete it. Returns the app's id.
+async fn click_through(base: &str) -> String {
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let ok = |response: reqwest::Response| {
+        assert!(response.status().is_success(), "{response:?}");
+        response
+    };
+    ok(client
+        .post(format!("{base}/login"))
+        .form(&[("username", "alice"), ("password", "secret")])
+        .send()
+        .await
+        .unwrap());
+    let orgs: serde_json::Value = ok(client.get(format!("{base}/api/orgs")).send().await.unwrap())
+        .json()
+        .await
+        .unwrap();
+    let org = orgs[0]["id"].as_str().unwrap();
+    let app: serde_json::Value = ok(client
+        .post(format!("{base}/api/apps"))
+        .json(&serde_json::json!({ "org_id": org, "name": "web", "size": "small" }))
+        .send()
+        .await
+        .unwrap())
+    .json()
+    .await
+    .unwrap();
+    let id = app["id"].as_str().unwrap().to_owned();
+    let mut polls = 0;
+    loop {
+        let now: serde_json::Value = ok(client
+            .get(format!("{base}/api/apps/{id}"))
+            .send()
+            .await
+            .unwrap())
+        .json()
+        .await
+        .unwrap();
+        polls += 1;
+        if now["status"] == "ACTIVE" {
+            break;
+        }
+        assert!(polls < 200, "the app never became ACTIVE");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(polls >= 2, "the recording should hold a poll");
+    ok(client
+        .delete(format!("{base}/api/apps/{id}"))
+        .send()
+        .await
+        .unwrap());
+    id
+}
+
+/// A crate outside the workspace holding `modules` (`src/<path>` → source) and a `main` that
+/// runs the harness; built in `target/har-scratch` with the workspace's lock file, offline.
+/// Returns the binary.
+fn build_scratch(name: &str, modules: &[(String, String)], declarations: &str) -> PathBuf {
+    let dir = workspace().join("target/har-scratch").join(name);
+    let _ = std::fs::remove_dir_all(dir.join("src"));
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    let manifest = format!(
+        r#"[package]
+name = "{name}"
+version = "0.0.0"
+edition = "2024"
+publish = false
+
+[workspace]
+
+[dependencies]
+swarm-harness = {{ path = "{}" }}
+anyhow = "1"
+
+[profile.dev]
+debug = "line-tables-only"
+
+[profile.dev.package."*"]
+debug = false
+"#,
+        workspace().join("swarm-harness").display()
+    );
+    std::fs::write(dir.join("Cargo.toml"), manifest).unwrap();
+    std::fs::copy(workspace().join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
+    for (path, source) in modules {
+        let path = dir.join("src").join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, source).unwrap();
+    }
+    std::fs::write(
+        dir.join("src/main.rs"),
+        format!(
+            "//! Generated scenarios, compiled as a stress binary.\n#![deny(warnings)]\n\
+             {declarations}\nfn main() -> std::process::ExitCode {{ swarm_harness::main() }}\n"
+        ),
+    )
+    .unwrap();
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let target = workspace().join("target/har-scratch/target");
+    let output = Command::new(cargo)
+        .args(["build", "--offline", "--quiet"])
+        .current_dir(&dir)
+        .env("CARGO_TARGET_DIR", &target)
+        .env_remove("RUSTFLAGS")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "the generated code of {name} does not build:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    target.join("debug").join(name)
+}
+
+fn report(dir: &Path, trial: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(dir.join(format!("{trial}.json"))).expect("report written");
+    serde_json::from_str(&text).unwrap()
+}
+
+fn count(report: &serde_json::Value, method: &str, name: &str) -> u64 {
+    report["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == method && e["name"] == name)
+        .unwrap_or_else(|| panic!("no {method} {name} in {}", report["requests"]))["count"]
+        .as_u64()
+        .unwrap()
+}
+
+#[test]
+fn a_session_recorded_through_mitmdump_replays_with_live_values_and_one_login_per_user() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let har_file = scratch.path().join("session.har");
+
+    // Record.
+    let recorded_platform = runtime.block_on(platform_tests::spawn(PlatformConfig {
+        provision_ms: 200,
+        ..PlatformConfig::default()
+    }));
+    runtime.block_on(seed_org(&recorded_platform, false));
+    let recorder = Recorder::start(&recorded_platform.url(), &har_file);
+    let recorded_app = runtime.block_on(click_through(&recorder.url));
+    recorder.finish(&har_file);
+    let session_cookie = {
+        let har: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&har_file).unwrap()).unwrap();
+        let entries = har["log"]["entries"].as_array().unwrap();
+        let login = &entries[0]["response"]["headers"];
+        let set_cookie = login
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| {
+                h["name"]
+                    .as_str()
+                    .unwrap()
+                    .eq_ignore_ascii_case("set-cookie")
+            })
+            .expect("the login sets the session cookie")["value"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let value = set_cookie
+            .split(';')
+            .next()
+            .unwrap()
+            .split_once('=')
+            .unwrap()
+            .1;
+        value.to_owned()
+    };
+
+    // Import.
+    let imported = har::generate(&har_file, &har::Options::default()).unwrap();
+    assert_eq!(imported.files.len(), 1, "one host recorded");
+    let generated = &imported.files[0];
+    let source = &generated.source;
+    println!("{}", source);
+    assert!(
+        !source.contains(&session_cookie),
+        "the session cookie was copied"
+    );
+    assert!(!source.to_ascii_lowercase().contains(".header(\"cookie\""));
+    assert!(
+        source.contains("on_start = log_in_"),
+        "the login runs once per user"
+    );
+    assert!(source.contains(".name(\"/api/apps/{id}\")"));
+    assert!(
+        source.contains("har::json(&response, \"/id\""),
+        "the app id is captured"
+    );
+    assert!(source.contains("loop {"), "the poll is a loop");
+    let code: Vec<&str> = source
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("//"))
+        .collect();
+    assert!(
+        !code.join("\n").contains(&recorded_platform.url()),
+        "the recorded origin is not in the code: the target is PT_HOST"
+    );
+    assert_eq!(
+        Command::new(std::env::var_os("RUSTFMT").unwrap_or_else(|| "rustfmt".into()))
+            .args(["--edition", "2024", "--check"])
+            .arg({
+                let path = scratch.path().join(&generated.file_name);
+                std::fs::write(&path, source).unwrap();
+                path
+            })
+            .status()
+            .unwrap()
+            .code(),
+        Some(0),
+        "rustfmt-formatted"
+    );
+
+    // Build.
+    let module = generated.scenario.clone();
+    let binary = build_scratch(
+        "har_session",
+        &[(generated.file_name.clone(), source.clone())],
+        &format!("mod {module};"),
+    );
+
+    // Replay against a fresh platform where the recorded ids do not exist.
+    let fresh = runtime.block_on(platform_tests::spawn(PlatformConfig {
+        provision_ms: 100,
+        ..PlatformConfig::default()
+    }));
+    let live_org = runtime.block_on(seed_org(&fresh, true));
+    assert_ne!(
+        live_org, "org-1",
+        "the recorded organization must not exist"
+    );
+    let reports = scratch.path().join("reports");
+    std::fs::create_dir(&reports).unwrap();
+    let users = 3;
+    let output = Command::new(&binary)
+        .args([&module, "--exact"])
+        .env("PT_HOST", fresh.url())
+        .env("PT_NUM_CLIENTS", users.to_string())
+        .env("PT_HATCH_RATE", "30")
+        .env("PT_DURATION", "4s")
+        .env("PT_WEB", "off")
+        .env("PT_REPORT_DIR", &reports)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let counters = fresh.counters();
+    let report = report(&reports, &module);
+    assert_eq!(report["passed"], true);
+    assert_eq!(counters.logins, users, "one login per user: {counters:?}");
+    assert!(counters.apps_created > 0);
+    assert_eq!(
+        counters.apps_deleted, counters.apps_created,
+        "every app created was deleted by the id its creation returned: {counters:?}"
+    );
+    assert_eq!(count(&report, "POST", "/api/apps"), counters.apps_created);
+    assert_eq!(
+        count(&report, "DELETE", "/api/apps/{id}"),
+        counters.apps_deleted
+    );
+    assert_eq!(count(&report, "POST", "/login"), users);
+    assert_eq!(
+        count(&report, "GET", "/api/apps/{id}"),
+        counters.requests("GET /api/apps/{id}")
+    );
+    assert_eq!(report["requests_total"]["failures"], 0, "{stdout}");
+    assert_eq!(report["failures"].as_array().unwrap().len(), 0, "{stdout}");
+    assert!(
+        runtime
+            .block_on(async {
+                reqwest::get(format!("{}/api/apps/{recorded_app}", fresh.url()))
+                    .await
+                    .unwrap()
+                    .status()
+            })
+            .is_client_error(),
+        "the recorded app id is not one the fresh platform has"
+    );
+}
