@@ -327,8 +327,16 @@ fn step(out: &mut String, plan: &Plan, k: usize, carried: &[usize]) {
 
 /// A template as an expression: a literal, or `format!` over the captured locals.
 fn expression(template: &Template, plan: &Plan) -> String {
-    if let [Part::Text(text)] = template.0.as_slice() {
-        return literal::string(text);
+    match template.0.as_slice() {
+        [Part::Text(text)] => return literal::string(text),
+        [
+            Part::Var {
+                index,
+                encoded: false,
+            },
+        ] => return format!("{}.clone()", plan.vars[*index].name),
+        [Part::Origin] => return "origin.clone()".to_owned(),
+        _ => {}
     }
     let mut format = String::new();
     let mut positional = Vec::new();

@@ -451,6 +451,20 @@ fn boundaries(text: &str, token: &str) -> Option<(String, String)> {
         .map(String::from)
         .unwrap_or_default();
     let before = &text[..at];
+    // The most telling left boundary first: back to the start of the line or tag, at most
+    // 48 bytes (`name="csrf" value="`), as long as it finds the value again.
+    let natural = before
+        .char_indices()
+        .rev()
+        .take_while(|&(i, c)| !matches!(c, '\n' | '>' | '<') && at - i <= 48)
+        .last()
+        .map(|(i, _)| &before[i..]);
+    if let Some(left) = natural
+        && left.len() >= 2
+        && between_text(text, left, &right) == Some(token)
+    {
+        return Some((left.to_owned(), right));
+    }
     let starts: Vec<usize> = before
         .char_indices()
         .map(|(i, _)| i)
@@ -743,7 +757,19 @@ fn var_name(source: &Source, target: &str, token: &str) -> String {
                 .find(|part| !part.is_empty() && !part.chars().all(|c| c.is_ascii_digit()))
                 .unwrap_or("value");
             let key = snake(key);
-            if matches!(key.as_str(), "id" | "uuid" | "key" | "slug") {
+            // The object holding an id names it (`/cart/id` → `cart_id`), else the path does.
+            let parent = pointer
+                .rsplit('/')
+                .filter(|part| !part.is_empty() && !part.chars().all(|c| c.is_ascii_digit()))
+                .nth(1);
+            if matches!(key.as_str(), "id" | "uuid" | "key" | "slug")
+                && let Some(parent) = parent
+            {
+                format!(
+                    "{}_{key}",
+                    snake(parent.strip_suffix('s').unwrap_or(parent))
+                )
+            } else if matches!(key.as_str(), "id" | "uuid" | "key" | "slug") {
                 let resource = target
                     .split('?')
                     .next()
