@@ -439,3 +439,119 @@ fn a_session_recorded_through_mitmdump_replays_with_live_values_and_one_login_pe
         "the recorded app id is not one the fresh platform has"
     );
 }
+
+/// The recordings of `tests/har/` (public browser, proxy and tool exports, and hand-written
+/// hostile ones; their sources are in its README).
+fn corpus() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/har");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "har"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn every_recording_of_the_corpus_imports_and_its_code_compiles() {
+    let files = corpus();
+    assert!(files.len() >= 8, "the corpus is in tests/har: {files:?}");
+    let mut modules = Vec::new();
+    let mut declarations = String::new();
+    for file in &files {
+        let imported =
+            har::generate(file, &har::Options::default()).unwrap_or_else(|error| panic!("{error}"));
+        let stem = file.file_stem().unwrap().to_string_lossy();
+        let module: String = stem
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let module = format!("corpus_{module}");
+        // The skipped-entry counts, per recording.
+        println!(
+            "{}: {} entries, {} file(s), {}",
+            file.file_name().unwrap().to_string_lossy(),
+            imported.entries,
+            imported.files.len(),
+            imported.skipped
+        );
+        let mut inner = String::new();
+        for generated in &imported.files {
+            modules.push((
+                format!("{module}/{}", generated.file_name),
+                generated.source.clone(),
+            ));
+            inner.push_str(&format!("pub mod {};\n", generated.scenario));
+        }
+        modules.push((format!("{module}/mod.rs"), format!("//! {stem}\n{inner}")));
+        declarations.push_str(&format!("mod {module};\n"));
+    }
+    build_scratch("har_corpus", &modules, &declarations);
+}
+
+#[test]
+fn a_hostile_recording_keeps_the_application_and_nothing_else() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/har/hostile-shop.har");
+    let imported = har::generate(&file, &har::Options::default()).unwrap();
+    assert_eq!(
+        imported.skipped,
+        "skipped 2 without a response, 1 CONNECT, 1 websocket, 1 CORS preflight, \
+         1 browser-internal, 2 static asset, 1 redirect follow-up"
+    );
+    assert_eq!(imported.files.len(), 2, "two hosts, two files");
+    let shop = &imported.files[0].source;
+    let lower = shop.to_ascii_lowercase();
+    for gone in [
+        "\":method\"",
+        "\":path\"",
+        "\"host\"",
+        "\"content-length\"",
+        "\"connection\"",
+        "\"transfer-encoding\"",
+        "\"accept-encoding\"",
+        "\"cookie\"",
+        "sec-fetch",
+        "secret-session",
+        "stale-value-123",
+        "https://shop.example.test\"",
+    ] {
+        assert!(
+            !lower.contains(gone),
+            "{gone} is in the generated code:\n{shop}"
+        );
+    }
+    for kept in [
+        // The CSRF cookie echoed in a header, the HTML token in the form, the bearer token
+        // and the cart id from the login's JSON, the item id from a base64 body.
+        "har::cookie(user, \"csrftoken\"",
+        ".header(\"x-csrftoken\", csrftoken.clone())",
+        "name=\"csrf_token\" value=\"",
+        "csrf_token={csrf_token}",
+        "format!(\"Bearer {token}\")",
+        "har::json(&response, \"/cart/id\"",
+        "har::json(&response, \"/item\"",
+        "expand=true&ref={item}",
+        ".name(\"/api/carts/{id}/items/{id}\")",
+        "har::expect_status(",
+        "on_start = log_in_shop_example_test",
+        "on_stop = log_out_shop_example_test",
+        "user.request(\"PROPFIND\".parse()?",
+        "&b\"\\xff\\xfe\\x00\\\"\\\\{\"[..]",
+        "boundary=swarm-harness-recorded-form",
+        "format!(\"{origin}/login\")",
+    ] {
+        assert!(
+            shop.contains(kept),
+            "{kept} is not in the generated code:\n{shop}"
+        );
+    }
+    // Recorded form fields are sent as recorded (encoded once).
+    assert!(shop.contains("password=p%40ss+w0rd%26%3D%22"), "{shop}");
+}

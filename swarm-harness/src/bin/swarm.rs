@@ -270,6 +270,12 @@ fn har_import(
             generated.origin,
             generated.captures
         );
+        if generated.invalid_headers > 0 {
+            println!(
+                "  left out {} recorded header(s) no HTTP client can send (bad name or value)",
+                generated.invalid_headers
+            );
+        }
     }
     println!(
         "{} entries in {}; {}",

@@ -58,6 +58,8 @@ struct Recorded {
     /// Everything the request sent, to tell the user's values from the server's.
     sent: String,
     tokens: Vec<String>,
+    /// Headers left out because no HTTP client could send them.
+    invalid_headers: usize,
 }
 
 /// What a response offers for capture.
@@ -157,6 +159,7 @@ pub fn plan(origin: &Origin<'_>, think_time: bool) -> Plan {
         .collect();
     let (login, logout) = login_and_logout(&steps, &vars, &sets_cookie);
     Plan {
+        invalid_headers: recorded.iter().map(|r| r.invalid_headers).sum(),
         origin: origin.origin.clone(),
         ident: ident_of_origin(&origin.origin),
         steps,
@@ -179,6 +182,12 @@ fn record(exchange: &Exchange<'_>) -> Recorded {
         .map(|pair| (pair.name.to_ascii_lowercase(), pair.value.clone()))
         .filter(|(name, _)| !dropped(name))
         .collect();
+    let before = headers.len();
+    headers.retain(|(name, value)| {
+        http::HeaderName::from_bytes(name.as_bytes()).is_ok()
+            && http::HeaderValue::from_str(value).is_ok()
+    });
+    let invalid_headers = before - headers.len();
     let (body, content_type) = body_of(request.post_data.as_ref());
     if let Some(content_type) = content_type {
         match headers.iter_mut().find(|(name, _)| name == "content-type") {
@@ -244,6 +253,7 @@ fn record(exchange: &Exchange<'_>) -> Recorded {
         body,
         sent,
         tokens,
+        invalid_headers,
     }
 }
 
@@ -826,7 +836,7 @@ fn is_keyword(word: &str) -> bool {
         "union",
     ];
     // Names the generated code itself uses.
-    const TAKEN: [&str; 4] = ["user", "response", "origin", "captured"];
+    const TAKEN: [&str; 5] = ["user", "response", "origin", "captured", "polls"];
     KEYWORDS.contains(&word) || TAKEN.contains(&word)
 }
 

@@ -54,6 +54,8 @@ pub struct Generated {
     pub requests: usize,
     /// Values captured from live responses.
     pub captures: usize,
+    /// Recorded headers left out because no HTTP client could send them.
+    pub invalid_headers: usize,
 }
 
 /// What import made of a recording.
@@ -113,10 +115,18 @@ fn load(path: &Path, options: &Options) -> Result<Loaded, HarError> {
             skipped: format!("{} entries, {skipped}", har.log.entries.len()),
         });
     }
-    let plans: Vec<plan::Plan> = origins
-        .iter()
-        .map(|origin| correlate::plan(origin, options.think_time))
-        .collect();
+    let mut plans: Vec<plan::Plan> = Vec::with_capacity(origins.len());
+    for origin in &origins {
+        let mut plan = correlate::plan(origin, options.think_time);
+        // `http://a` and `https://a` would share a file name.
+        let base = plan.ident.clone();
+        let mut n = 2;
+        while plans.iter().any(|other| other.ident == plan.ident) {
+            plan.ident = format!("{base}_{n}");
+            n += 1;
+        }
+        plans.push(plan);
+    }
     let creator = har
         .log
         .creator
@@ -158,6 +168,7 @@ pub fn generate(path: &Path, options: &Options) -> Result<Imported, HarError> {
                 origin: plan.origin.clone(),
                 requests: plan.steps.len(),
                 captures: plan.vars.len(),
+                invalid_headers: plan.invalid_headers,
             }
         })
         .collect();
@@ -202,4 +213,126 @@ where
         loaded.skipped
     );
     replay::harness(plan).run_from(args)
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use serde_json::{Value as Json, json};
+
+    use super::*;
+
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<String>(),
+            "[a-z0-9-]{4,12}",
+            Just("app-1".to_owned()),
+            Just("{\"id\":\"app-1\",\"token\":\"tok-123\"}".to_owned()),
+            Just("<input name=\"csrf\" value=\"tok-123\">".to_owned()),
+        ]
+    }
+
+    fn url() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "(http|https|ws|chrome-extension|data)://[a-z.]{1,12}(:[0-9]{1,5})?/[a-z0-9/._%?=&{}-]{0,30}",
+            any::<String>(),
+            Just("http://a.test/api/apps/app-1?ref=tok-123".to_owned()),
+        ]
+    }
+
+    fn headers() -> impl Strategy<Value = Json> {
+        proptest::collection::vec(
+            (
+                prop_oneof![
+                    Just(":path".to_owned()),
+                    Just("Authorization".to_owned()),
+                    Just("Set-Cookie".to_owned()),
+                    Just("Location".to_owned()),
+                    Just("content-type".to_owned()),
+                    any::<String>()
+                ],
+                prop_oneof![
+                    text(),
+                    Just("Bearer tok-123".to_owned()),
+                    Just("s=tok-123; Path=/".to_owned())
+                ],
+            ),
+            0..4,
+        )
+        .prop_map(|pairs| {
+            Json::Array(
+                pairs
+                    .into_iter()
+                    .map(|(n, v)| json!({"name": n, "value": v}))
+                    .collect(),
+            )
+        })
+    }
+
+    fn entry() -> impl Strategy<Value = Json> {
+        (
+            prop_oneof![Just("GET"), Just("POST"), Just("CONNECT"), Just("OPTIONS"), Just("G\nET")],
+            url(),
+            headers(),
+            prop_oneof![
+                Just(Json::Null),
+                text().prop_map(|t| json!({"mimeType": "application/json", "text": t})),
+                text().prop_map(|t| json!({"mimeType": null, "params": [{"name": t, "value": null}]})),
+                text().prop_map(|t| json!({"mimeType": "multipart/form-data", "params": [{"name": "f", "fileName": t}]})),
+                text().prop_map(|t| json!({"text": t, "encoding": "base64"})),
+            ],
+            prop_oneof![Just(json!(-1)), Just(json!(0)), Just(json!(200)), Just(json!(302)), Just(json!(404)), any::<f64>().prop_map(|f| json!(f))],
+            headers(),
+            proptest::option::of(text()),
+            prop_oneof![Just(json!(null)), Just(json!("base64")), Just(json!(7))],
+            prop_oneof![Just(json!("2026-11-22T10:00:00.000Z")), Just(json!("not a date")), Just(json!(null))],
+        )
+            .prop_map(|(method, url, req_headers, post, status, resp_headers, body, encoding, started)| {
+                let mut entry = json!({
+                    "startedDateTime": started,
+                    "time": 3,
+                    "request": {"method": method, "url": url, "headers": req_headers},
+                    "response": {"status": status, "headers": resp_headers,
+                                 "content": {"mimeType": "application/json", "text": body}},
+                });
+                if !post.is_null() {
+                    entry["request"]["postData"] = post;
+                }
+                if encoding.is_string() {
+                    entry["response"]["content"]["encoding"] = encoding;
+                }
+                entry
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+        /// Whatever a recording holds: no panic, and the code generated from it is Rust.
+        #[test]
+        fn any_recording_reads_and_generates_rust(entries in proptest::collection::vec(entry(), 0..8)) {
+            let har = json!({"log": {"entries": entries}});
+            let bytes = serde_json::to_vec(&har).unwrap();
+            let parsed = model::parse("p.har", &bytes).unwrap();
+            let (origins, _) = select::select(&parsed, &select::Filter::default());
+            for origin in &origins {
+                for think_time in [false, true] {
+                    let plan = correlate::plan(origin, think_time);
+                    let provenance = codegen::Provenance {
+                        file: "p.har".into(),
+                        creator: String::new(),
+                        summary: String::new(),
+                    };
+                    let source = codegen::generate_unformatted(&plan, &provenance);
+                    prop_assert!(syn::parse_file(&source).is_ok(), "{}", source);
+                }
+            }
+        }
+
+        /// Bytes that are not a HAR: an error, never a panic.
+        #[test]
+        fn any_bytes_are_a_har_or_an_error(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let _ = model::parse("p.har", &bytes);
+        }
+    }
 }

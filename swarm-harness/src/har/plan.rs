@@ -151,6 +151,9 @@ pub struct Plan {
     pub login: usize,
     /// `steps[logout..]` log out, once per user after its last iteration (`steps.len()`: none).
     pub logout: usize,
+    /// Recorded headers left out because no HTTP client could send them (a name that is not
+    /// a token, a value with a line break).
+    pub invalid_headers: usize,
 }
 
 /// The three parts a user runs.

@@ -26,6 +26,8 @@ pub enum Skip {
     RedirectFollowUp,
     /// A host `--host` did not choose.
     OtherHost,
+    /// A method that is not an HTTP token.
+    Malformed,
 }
 
 impl Skip {
@@ -39,6 +41,7 @@ impl Skip {
             Skip::Static => "static asset",
             Skip::RedirectFollowUp => "redirect follow-up",
             Skip::OtherHost => "other host",
+            Skip::Malformed => "malformed",
         }
     }
 }
@@ -180,6 +183,9 @@ fn judge<'h>(entry: &'h Entry, filter: &Filter) -> Result<(Url, &'h HarResponse)
     let Ok(url) = Url::parse(&request.url) else {
         return Err(Skip::BrowserInternal);
     };
+    if http::Method::from_bytes(request.method.as_bytes()).is_err() {
+        return Err(Skip::Malformed);
+    }
     if request.method.eq_ignore_ascii_case("CONNECT") {
         return Err(Skip::Connect);
     }
