@@ -453,6 +453,9 @@ fn corpus() -> Vec<PathBuf> {
     files
 }
 
+/// Recordings of the corpus with no entry an HTTP user can replay.
+const NOTHING_TO_REPLAY: &[&str] = &["mitmproxy-savehar-websocket.har"];
+
 #[test]
 fn every_recording_of_the_corpus_imports_and_its_code_compiles() {
     let files = corpus();
@@ -460,8 +463,17 @@ fn every_recording_of_the_corpus_imports_and_its_code_compiles() {
     let mut modules = Vec::new();
     let mut declarations = String::new();
     for file in &files {
-        let imported =
-            har::generate(file, &har::Options::default()).unwrap_or_else(|error| panic!("{error}"));
+        let name = file.file_name().unwrap().to_string_lossy();
+        let imported = match har::generate(file, &har::Options::default()) {
+            Ok(imported) => imported,
+            // mitmproxy's websocket fixture holds upgrades only: nothing an HTTP user can send,
+            // and the importer must say so with the counts rather than write an empty scenario.
+            Err(har::HarError::Empty { skipped, .. }) if NOTHING_TO_REPLAY.contains(&&*name) => {
+                println!("{name}: nothing to replay, {skipped}");
+                continue;
+            }
+            Err(error) => panic!("{error}"),
+        };
         let stem = file.file_stem().unwrap().to_string_lossy();
         let module: String = stem
             .chars()
@@ -476,8 +488,7 @@ fn every_recording_of_the_corpus_imports_and_its_code_compiles() {
         let module = format!("corpus_{module}");
         // The skipped-entry counts, per recording.
         println!(
-            "{}: {} entries, {} file(s), {}",
-            file.file_name().unwrap().to_string_lossy(),
+            "{name}: {} entries, {} file(s), {}",
             imported.entries,
             imported.files.len(),
             imported.skipped

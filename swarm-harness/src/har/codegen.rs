@@ -174,6 +174,10 @@ fn function(out: &mut String, plan: &Plan, phase: Phase, name: &str, carried: &[
     out.push_str("    Ok(())\n}\n\n");
 }
 
+/// Where a request's method chain may break. rustfmt lays a chain out itself when it can; when
+/// a literal is longer than a line it leaves the chain as written, so we write one call per line.
+const BREAK: &str = "\u{1}";
+
 fn step(out: &mut String, plan: &Plan, k: usize, carried: &[usize]) {
     let step = &plan.steps[k];
     let captures: Vec<usize> = (0..plan.vars.len())
@@ -231,7 +235,7 @@ fn step(out: &mut String, plan: &Plan, k: usize, carried: &[usize]) {
         let _ = write!(call, "user.{method}({target})");
     }
     if let Some(name) = &step.name {
-        let _ = write!(call, ".name({})", literal::string(name));
+        let _ = write!(call, "{BREAK}.name({})", literal::string(name));
     }
     for (name, value) in &step.headers {
         let value = match value {
@@ -242,14 +246,14 @@ fn step(out: &mut String, plan: &Plan, k: usize, carried: &[usize]) {
                 literal::string(variable)
             ),
         };
-        let _ = write!(call, ".header({}, {value})", literal::string(name));
+        let _ = write!(call, "{BREAK}.header({}, {value})", literal::string(name));
     }
     match &step.body {
         Some(Body::Text(template)) => {
-            let _ = write!(call, ".body({})", expression(template, plan));
+            let _ = write!(call, "{BREAK}.body({})", expression(template, plan));
         }
         Some(Body::Bytes(bytes)) => {
-            let _ = write!(call, ".body(&{}[..])", literal::bytes(bytes));
+            let _ = write!(call, "{BREAK}.body(&{}[..])", literal::bytes(bytes));
         }
         None => {}
     }
@@ -261,15 +265,15 @@ fn step(out: &mut String, plan: &Plan, k: usize, carried: &[usize]) {
     let send = if step.status >= 400 {
         // The recording got this error: getting it again is the replay succeeding.
         format!(
-            "har::expect_status({call}.catch_response().await?, {})",
+            "har::expect_status({call}{BREAK}.catch_response(){BREAK}.await?, {})",
             step.status
         )
     } else {
-        format!("{call}.send().await?.error_for_status()?")
+        format!("{call}{BREAK}.send(){BREAK}.await?{BREAK}.error_for_status()?")
     };
     match &step.poll {
         None => {
-            let _ = writeln!(out, "    {binding}{send};");
+            let _ = writeln!(out, "    {binding}{};", send.replace(BREAK, "\n        "));
         }
         Some(poll) => {
             let until = literal::string(&poll.until);
@@ -285,7 +289,11 @@ fn step(out: &mut String, plan: &Plan, k: usize, carried: &[usize]) {
             };
             let _ = writeln!(out, "    let mut polls = 0;");
             let _ = writeln!(out, "    {result}loop {{");
-            let _ = writeln!(out, "        {binding}{send};");
+            let _ = writeln!(
+                out,
+                "        {binding}{};",
+                send.replace(BREAK, "\n            ")
+            );
             let _ = writeln!(
                 out,
                 "        if har::json(&response, {pointer}, {until})? == {until} {{ break{value}; }}"
