@@ -25,8 +25,10 @@ fn a_breached_latency_threshold_fails_and_names_the_observed_value() {
     let observed = verdict["observed"].as_f64().unwrap();
     assert!(observed >= 20_000.0, "p95 of a 20ms route: {observed}µs");
     let message = report["verdict"].as_str().unwrap();
+    // The observed figure as the verdict names it (20ms or more: a busy machine adds to it).
+    let observed_text = verdict["observed_text"].as_str().unwrap();
     assert!(
-        message.contains("p95 < 1ms") && message.contains("observed 2"),
+        message.contains("p95 < 1ms") && message.contains(&format!("observed {observed_text}")),
         "{message}"
     );
     let junit = std::fs::read_to_string(dir.path().join("junit.xml")).unwrap();
