@@ -31,6 +31,13 @@ pub enum ConfigError {
         value: String,
         expected: &'static str,
     },
+    /// A value whose problem needs more words than the expected form (`PT_SHARD=4/3`).
+    #[error("invalid {setting}={value:?}: {problem}")]
+    Problem {
+        setting: String,
+        value: String,
+        problem: String,
+    },
     #[error("invalid {setting}: {source}")]
     Threshold {
         setting: String,
@@ -43,9 +50,9 @@ impl ConfigError {
     /// The setting as the user wrote it.
     pub fn setting(&self) -> &str {
         match self {
-            ConfigError::Invalid { setting, .. } | ConfigError::Threshold { setting, .. } => {
-                setting
-            }
+            ConfigError::Invalid { setting, .. }
+            | ConfigError::Problem { setting, .. }
+            | ConfigError::Threshold { setting, .. } => setting,
         }
     }
 }
@@ -129,6 +136,11 @@ pub struct Overrides {
     pub http: Option<crate::transport::HttpClient>,
     /// The id the processes of one run share (`PT_RUN_ID`).
     pub run_id: Option<String>,
+    /// This process's slice of every trial (`PT_SHARD`).
+    pub shard: Option<crate::shard::ShardId>,
+    /// When the first trial starts (`PT_START_AT`), so shards on several machines start
+    /// together.
+    pub start_at: Option<time::OffsetDateTime>,
 }
 
 const USERS_FORM: &str = "a whole number of users from 1 to 1000000, such as 20";
@@ -265,6 +277,22 @@ impl Overrides {
                     overrides.run_id =
                         Some(setting.parse_with(crate::run_id::parse, crate::run_id::RUN_ID_FORM)?)
                 }
+                "PT_SHARD" => {
+                    let shard = crate::shard::parse(setting.value.trim()).map_err(|problem| {
+                        ConfigError::Problem {
+                            setting: setting.setting(),
+                            value: setting.value.clone(),
+                            problem,
+                        }
+                    })?;
+                    overrides.shard = Some(shard);
+                }
+                "PT_START_AT" => {
+                    overrides.start_at = Some(setting.parse_with(
+                        crate::shard::parse_start_at,
+                        crate::shard::START_AT_FORM,
+                    )?)
+                }
                 other => unreachable!("setting {other} has no parser"),
             }
         }
@@ -344,6 +372,8 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "PT_WEB_AUTOSTART",
     "PT_HTTP",
     "PT_RUN_ID",
+    "PT_SHARD",
+    "PT_START_AT",
     // Read by run_stress_tests.sh (the seeds' name).
     "PT_LOCUST_FILE",
 ];

@@ -119,6 +119,12 @@ struct Cli {
     /// What the processes of one run share, so index.html and junit.xml list all its trials [default: NEXTEST_RUN_ID, else new].
     #[arg(long, value_name = "ID", env = "PT_RUN_ID")]
     run_id: Option<String>,
+    /// Run this shard's slice of every trial: i/n, 1-based (2/4 is the second of four); needs PT_RUN_ID.
+    #[arg(long, value_name = "i/n", env = "PT_SHARD")]
+    shard: Option<String>,
+    /// Start the first trial at this time (RFC 3339 or Unix seconds), so shards on several machines start together.
+    #[arg(long, value_name = "TIME", env = "PT_START_AT")]
+    start_at: Option<String>,
 }
 
 type TargetFuture = Pin<Box<dyn Future<Output = anyhow::Result<String>> + Send>>;
@@ -281,6 +287,28 @@ impl Harness {
             overrides.run_id.clone(),
             std::env::var("NEXTEST_RUN_ID").ok(),
         )?;
+        if let Some(shard) = overrides.shard
+            && shard.count > 1
+            && overrides.run_id.is_none()
+            && std::env::var_os("NEXTEST_RUN_ID").is_none()
+        {
+            return Err(format!(
+                "PT_SHARD={shard} needs PT_RUN_ID (or --run-id): the same id in every shard, \
+                 such as a CI run id, so `swarm merge` knows their reports belong together"
+            ));
+        }
+        if let Some(at) = overrides.start_at {
+            let ahead = at - time::OffsetDateTime::now_utc();
+            if ahead > crate::shard::MAX_START_WAIT {
+                return Err(format!(
+                    "invalid PT_START_AT: {} is {:.0} hours away; at most 24 hours ahead is \
+                     accepted",
+                    at.format(&time::format_description::well_known::Rfc3339)
+                        .unwrap_or_default(),
+                    ahead.as_seconds_f64() / 3600.0
+                ));
+            }
+        }
         if !listing {
             check_report_dir(&report_dir)?;
         }
@@ -391,6 +419,9 @@ impl Harness {
                 web: web_url.clone(),
             });
         }
+        if let (Some(at), false) = (overrides.start_at, listing) {
+            runtime.block_on(wait_until(at, &events, &shared.env.interrupt));
+        }
         let conclusion = libtest_mimic::run(&cli.libtest, trials);
         if listing {
             return Ok(conclusion.exit_code());
@@ -444,6 +475,25 @@ fn check_report_files(specs: &[TrialSpec]) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Waits for `PT_START_AT` (already checked to be at most a day ahead); a time in the past
+/// starts at once. Ctrl-C ends the wait, and the trials then report the interruption.
+async fn wait_until(at: time::OffsetDateTime, events: &EventBus, interrupt: &CancellationToken) {
+    let ahead = at - time::OffsetDateTime::now_utc();
+    let Ok(wait) = std::time::Duration::try_from(ahead) else {
+        return;
+    };
+    events.publish(RunEvent::Note(format!(
+        "waiting {:.1}s for PT_START_AT={}",
+        wait.as_secs_f64(),
+        at.format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
+    )));
+    tokio::select! {
+        () = tokio::time::sleep(wait) => {}
+        () = interrupt.cancelled() => {}
+    }
 }
 
 /// Creates the report directory and proves it writable before any load is sent.
@@ -543,6 +593,8 @@ fn raw_settings(cli: &Cli, matches: &clap::ArgMatches) -> Vec<RawSetting> {
         ),
         ("http", "PT_HTTP", "--http", &cli.http),
         ("run_id", "PT_RUN_ID", "--run-id", &cli.run_id),
+        ("shard", "PT_SHARD", "--shard", &cli.shard),
+        ("start_at", "PT_START_AT", "--start-at", &cli.start_at),
     ];
     settings
         .into_iter()
@@ -594,7 +646,15 @@ impl Shared {
         if self.env.interrupt.is_cancelled() {
             return Err("interrupted before this trial started".into());
         }
-        let profile = LoadProfile::resolve(&spec.load, &self.overrides, self.host.as_deref());
+        let whole = LoadProfile::resolve(&spec.load, &self.overrides, self.host.as_deref());
+        let shard = self.overrides.shard;
+        let profile = match shard {
+            Some(shard) => crate::shard::slice(&whole, shard),
+            None => whole.clone(),
+        };
+        let idle = shard.and_then(|shard| {
+            crate::shard::idle_reason(&whole, &profile, shard, spec.shape.is_some())
+        });
         let plan = Arc::new(TrialPlan {
             name: spec.name.clone(),
             scenario: spec.scenario.clone(),
@@ -605,10 +665,14 @@ impl Shared {
             thresholds: self.overrides.thresholds.clone().unwrap_or(spec.thresholds),
             shape: spec.shape,
             profile,
+            shard,
         });
-        let result = self
-            .runtime
-            .block_on(runner::run_trial(plan, &self.env, index));
+        let result = match &idle {
+            Some(_) => runner::idle(plan),
+            None => self
+                .runtime
+                .block_on(runner::run_trial(plan, &self.env, index)),
+        };
         let plan = result.plan.clone();
         let mut report = Report::build(report::BuildInput {
             identity: TrialIdentity {
@@ -616,7 +680,13 @@ impl Shared {
                 scenario: plan.scenario.clone(),
                 param: plan.param.map(str::to_owned),
             },
-            config: serde_json::to_value(&plan.profile).expect("profiles serialize"),
+            // A shard's report holds the whole trial's settings: what its shards share.
+            config: serde_json::to_value(if shard.is_some() {
+                &whole
+            } else {
+                &plan.profile
+            })
+            .expect("profiles serialize"),
             started_at: result
                 .started_at
                 .format(&time::format_description::well_known::Rfc3339)
@@ -631,6 +701,7 @@ impl Shared {
             timeline: result.timeline,
         });
         report.run_id = Some(self.run_id.clone());
+        report.shard = shard.map(crate::shard::ShardSet::of);
         if let Some(at) = result.stats_reset_at {
             report.warnings.push(format!(
                 "the statistics were reset {at:.1}s into the trial (web UI or /stats/reset): \
@@ -644,6 +715,13 @@ impl Shared {
             !plan.thresholds.is_empty(),
             result.aborted_by.as_ref(),
         );
+        if let Some(reason) = idle {
+            // Nothing was asked of this shard: it passes, and says so; the merge judges.
+            report.thresholds.clear();
+            report.passed = true;
+            report.verdict = None;
+            report.warnings.push(reason);
+        }
         let verdict = report.verdict.clone();
         let trial = report.identity.trial.clone();
         let errors = self.env.events.publish(RunEvent::TrialEnded {

@@ -85,6 +85,7 @@ mod run_id;
 mod runner;
 mod session;
 mod shape;
+pub mod shard;
 pub mod stats;
 pub mod threshold;
 mod transaction;

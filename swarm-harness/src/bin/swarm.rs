@@ -5,11 +5,13 @@
 //!   when a figure regressed beyond the tolerance and its confidence interval.
 //! - `swarm history DIR...` follows every figure over runs and exits 1 when the newest run
 //!   starts a regression change point.
+//! - `swarm merge DIR... --out DIR` merges the reports of a run's shards exactly and exits 1
+//!   when a merged trial fails its thresholds.
 //! - `swarm har import FILE.har` writes a `#[stress_test]` scenario per recorded host;
 //!   `swarm har replay FILE.har` runs a recording as a load test.
 //!
-//! Exit codes: 0 fine, 1 regression, 2 bad input (a missing file, not JSON, an unknown
-//! `format_version`, an invalid option).
+//! Exit codes: 0 fine, 1 regression (or a failed merged trial), 2 bad input (a missing file,
+//! not JSON, an unknown `format_version`, an invalid option, reports that do not merge).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -80,6 +82,19 @@ enum Command {
         /// Metrics to follow, comma-separated: p50, p95, p99, rps.
         #[arg(long, value_delimiter = ',', default_value = "p50,p95,p99,rps", value_parser = parse_metrics)]
         metrics: Vec<Metric>,
+    },
+    /// Merge the reports of a run's shards (PT_SHARD=i/n) into one report per trial, exactly;
+    /// exit 1 when a merged trial fails its thresholds.
+    Merge {
+        /// Report directories of the shards (or JSON reports), in any order.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Where the merged reports and every file rendered from them go (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// Merge the shards that are there when some are missing, and say so in the reports.
+        #[arg(long)]
+        partial: bool,
     },
     /// HAR recordings (mitmproxy, browser DevTools, Charles) as scenarios or as a load test.
     #[command(subcommand)]
@@ -217,6 +232,11 @@ fn main() -> ExitCode {
             };
             run_history(&dirs, html.as_deref(), &tolerance)
         }
+        Command::Merge {
+            inputs,
+            out,
+            partial,
+        } => run_merge(&inputs, &out, partial),
         Command::Har(HarCommand::Import {
             file,
             out,
@@ -320,6 +340,41 @@ fn render(dir: &Path) -> Result<(), String> {
     report::write_run_files(dir, &reports).map_err(|e| e.to_string())?;
     println!("rendered {} trial(s) in {}", reports.len(), dir.display());
     Ok(())
+}
+
+/// Merges shard reports and writes the merged reports with all their renderings.
+fn run_merge(inputs: &[PathBuf], out: &Path, partial: bool) -> Result<ExitCode, String> {
+    let mut reports = Vec::new();
+    for input in inputs {
+        reports.extend(load(input)?);
+    }
+    let merged = report::merge_run(reports, partial).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(out).map_err(|e| format!("--out {}: {e}", out.display()))?;
+    for report in &merged {
+        report::write_trial_files(out, report).map_err(|e| e.to_string())?;
+        let shards = report.shard.as_ref().map_or(0, |s| s.indices.len());
+        let count = report.shard.as_ref().map_or(0, |s| s.count);
+        println!(
+            "{}: {shards} of {count} shards, {} requests, {} failures: {}",
+            report.identity.trial,
+            report.requests_total.count,
+            report.requests_total.failures,
+            if report.passed { "passed" } else { "failed" }
+        );
+    }
+    report::write_run_files(out, &merged).map_err(|e| e.to_string())?;
+    println!("merged {} trial(s) into {}", merged.len(), out.display());
+    let failed: Vec<&Report> = merged.iter().filter(|r| !r.passed).collect();
+    for report in &failed {
+        if let Some(verdict) = &report.verdict {
+            println!("{} failed: {verdict}", report.identity.trial);
+        }
+    }
+    Ok(if failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn run_compare(baseline: &Path, current: &Path, tolerance: &Tolerance) -> Result<ExitCode, String> {

@@ -6,6 +6,7 @@ mod files;
 pub(crate) mod html;
 mod json;
 mod junit;
+mod merge;
 mod model;
 pub mod serde_duration;
 mod summary;
@@ -16,6 +17,7 @@ pub use files::{read_dir_reports, write_run_files, write_trial_files};
 pub use html::{index_page, trial_page};
 pub use json::{ReportError, file_stem, read_report, write_atomically, write_report};
 pub use junit::junit_xml;
+pub use merge::{MergeError, merge_run};
 pub use model::{
     BuildInput, EntryReport, FORMAT_VERSION, FailureReport, Percentiles, Report, TrialIdentity,
     percent_of,

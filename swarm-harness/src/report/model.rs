@@ -33,7 +33,11 @@ pub struct Report {
     /// `NEXTEST_RUN_ID`), and run-level files gather the reports that carry it.
     #[serde(default)]
     pub run_id: Option<String>,
-    /// The resolved load profile.
+    /// The shards whose figures this report holds (`PT_SHARD`, `swarm merge`); absent when
+    /// the run was not sharded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<crate::shard::ShardSet>,
+    /// The resolved load profile (of the whole trial, for a shard).
     pub config: serde_json::Value,
     /// RFC 3339, UTC.
     pub started_at: String,
@@ -92,6 +96,12 @@ pub struct EntryReport {
     pub rps: f64,
     pub failures_per_s: f64,
     pub avg_content_bytes: f64,
+    /// The exact sum of the response times (µs) and of the content bytes: what `swarm merge`
+    /// adds (means do not add exactly). Absent in reports of older versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_us: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_bytes: Option<u64>,
     /// The HDR histogram of response times (µs), V2 + deflate, base64.
     pub histogram: String,
 }
@@ -196,6 +206,8 @@ impl EntryReport {
             } else {
                 round3(entry.content_bytes as f64 / entry.count as f64)
             },
+            total_us: Some(entry.total_micros),
+            content_bytes: Some(entry.content_bytes),
             histogram: histogram::encode(&entry.histogram),
         }
     }
@@ -290,6 +302,7 @@ impl Report {
             format_version: FORMAT_VERSION,
             identity: input.identity,
             run_id: None,
+            shard: None,
             config: input.config,
             started_at: input.started_at,
             duration_s: round3(elapsed_s),

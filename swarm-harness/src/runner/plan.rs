@@ -39,6 +39,8 @@ pub struct TrialPlan {
     pub on_stop: Option<HookFn>,
     pub thresholds: Thresholds,
     pub shape: Option<ShapeFn>,
+    /// This process's shard, whose slice of the profile `profile` already is.
+    pub shard: Option<crate::shard::ShardId>,
     pub profile: LoadProfile,
 }
 

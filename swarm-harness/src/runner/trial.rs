@@ -248,6 +248,14 @@ pub async fn run_trial(plan: Arc<TrialPlan>, env: &TrialEnv, index: usize) -> Tr
 }
 
 /// The result of a trial interrupted before it started.
+/// The result of a trial this shard has no part of: completed, with nothing measured.
+pub fn idle(plan: Arc<TrialPlan>) -> TrialResult {
+    TrialResult {
+        outcome: Outcome::Completed,
+        ..nothing_ran(plan)
+    }
+}
+
 fn nothing_ran(plan: Arc<TrialPlan>) -> TrialResult {
     TrialResult {
         started_at: time::OffsetDateTime::now_utc(),
@@ -474,6 +482,14 @@ fn model(plan: &TrialPlan) -> Model {
         (Some(stages), _) => Some(Box::new(stages.clone())),
         (None, Some(make)) => Some(make()),
         (None, None) => None,
+    };
+    // A shard runs its slice of the shape; the fixed rate is sliced in the profile already.
+    let open = profile.arrival_rate.is_some();
+    let shape = match (shape, plan.shard) {
+        (Some(inner), Some(shard)) => {
+            Some(Box::new(crate::shard::Sliced { inner, shard, open }) as Box<dyn LoadShape>)
+        }
+        (shape, _) => shape,
     };
     match (profile.arrival_rate, shape) {
         (Some(_), Some(shape)) => Model::Open(shape),

@@ -78,7 +78,12 @@ impl Failures {
         self.add(key, 1, sample.as_ref());
     }
 
-    fn add(&mut self, key: FailureKey, occurrences: u64, sample: Option<&FailureSample>) {
+    pub(crate) fn add(
+        &mut self,
+        key: FailureKey,
+        occurrences: u64,
+        sample: Option<&FailureSample>,
+    ) {
         let group = self.groups.entry(key).or_insert(FailureGroup {
             occurrences: 0,
             sample: None,

@@ -1,0 +1,267 @@
+//! Shards: `PT_SHARD=i/n` makes this process run its deterministic slice of every trial, so n
+//! processes started by any orchestrator (a CI matrix, a Kubernetes Indexed Job, several
+//! laptops) together send exactly the load one process would, and `swarm merge` adds their
+//! reports back into one.
+//!
+//! The slicing is k6's execution segments: shard `i` of `n` owns the segment `((i-1)/n, i/n]`
+//! of the whole. A whole number `N` (users, a request limit) is cut at `floor(N·i/n)`, so the
+//! parts telescope to exactly `N` for any `n` (7 users over 3 shards: 2, 2, 3). A rate (hatch
+//! rate, arrival rate, a stage's target in the open model) is divided by `n`.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// What `PT_SHARD` accepts, for error messages.
+pub const SHARD_FORM: &str = "i/n with 1 <= i <= n, such as 2/4 (shards are numbered from 1)";
+
+/// The most shards a run may be cut into.
+pub const MAX_SHARDS: u32 = 10_000;
+
+/// This process's shard: `index` of `count`, 1-based.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardId {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl std::fmt::Display for ShardId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+/// The shards a report covers: one for a shard's own report, several after `swarm merge`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardSet {
+    /// How many shards the run was cut into.
+    pub count: u32,
+    /// The shards whose figures the report holds, ascending.
+    pub indices: Vec<u32>,
+}
+
+impl ShardSet {
+    pub fn of(shard: ShardId) -> Self {
+        ShardSet {
+            count: shard.count,
+            indices: vec![shard.index],
+        }
+    }
+
+    /// The shards of `0..count` that are not here, as `2/4, 3/4`.
+    pub fn missing(&self) -> Vec<String> {
+        (1..=self.count)
+            .filter(|i| !self.indices.contains(i))
+            .map(|i| format!("{i}/{}", self.count))
+            .collect()
+    }
+}
+
+/// Parses `i/n`; the error says what is wrong with it, in the manner of nextest's
+/// `--partition`.
+pub fn parse(text: &str) -> Result<ShardId, String> {
+    let Some((index, count)) = text.split_once('/') else {
+        return Err(format!("expected {SHARD_FORM}"));
+    };
+    let number = |part: &str, what: &str| -> Result<u32, String> {
+        part.trim().parse::<u32>().map_err(|_| {
+            format!("the shard {what} {part:?} is not a whole number; expected {SHARD_FORM}")
+        })
+    };
+    let (index, count) = (number(index, "index")?, number(count, "count")?);
+    if count == 0 {
+        return Err(format!(
+            "the shard count must be at least 1; expected {SHARD_FORM}"
+        ));
+    }
+    if count > MAX_SHARDS {
+        return Err(format!(
+            "the shard count {count} is above the limit of {MAX_SHARDS}"
+        ));
+    }
+    if index == 0 {
+        return Err(format!(
+            "the shard index must be at least 1 (shards are numbered from 1 to {count})"
+        ));
+    }
+    if index > count {
+        return Err(format!(
+            "the shard index {index} is above the shard count {count} (shards are numbered from 1 to {count})"
+        ));
+    }
+    Ok(ShardId { index, count })
+}
+
+impl ShardId {
+    /// This shard's part of `whole` indivisible things: the parts of all shards add up to
+    /// exactly `whole`.
+    pub fn part(self, whole: u64) -> u64 {
+        let cut = |i: u32| -> u64 {
+            // u64 × u32 fits in u128; the quotient is at most `whole`.
+            (u128::from(whole) * u128::from(i) / u128::from(self.count)) as u64
+        };
+        cut(self.index) - cut(self.index - 1)
+    }
+
+    /// This shard's part of a divisible amount (a rate).
+    pub fn part_of_rate(self, whole: f64) -> f64 {
+        whole / f64::from(self.count)
+    }
+}
+
+/// The part of a whole trial's profile this shard runs: its users, hatch rate, request limit,
+/// arrival rate and most users. Stages and custom shapes are sliced as they tick
+/// ([`Sliced`]).
+pub fn slice(whole: &crate::LoadProfile, shard: ShardId) -> crate::LoadProfile {
+    let mut profile = whole.clone();
+    profile.users = shard.part(u64::from(whole.users)) as u32;
+    profile.hatch_rate = shard.part_of_rate(whole.hatch_rate);
+    profile.num_requests = whole.num_requests.map(|n| shard.part(n));
+    profile.arrival_rate = whole.arrival_rate.map(|r| shard.part_of_rate(r));
+    // The open model needs a user to serve its share of the rate, however small.
+    profile.max_users = (shard.part(u64::from(whole.max_users)) as u32).max(1);
+    profile
+}
+
+/// Why a shard has nothing to run of a trial, if it has nothing: fewer users or requests than
+/// shards leave some shards out.
+pub fn idle_reason(
+    whole: &crate::LoadProfile,
+    sliced: &crate::LoadProfile,
+    shard: ShardId,
+    shaped: bool,
+) -> Option<String> {
+    if sliced.num_requests == Some(0) {
+        return Some(format!(
+            "shard {shard} has no part of the request limit of {} (PT_NUM_REQUESTS): nothing ran here",
+            whole.num_requests.unwrap_or(0)
+        ));
+    }
+    let closed_fixed = whole.arrival_rate.is_none() && whole.stages.is_none() && !shaped;
+    (closed_fixed && sliced.users == 0).then(|| {
+        format!(
+            "shard {shard} has no part of {} users: nothing ran here",
+            whole.users
+        )
+    })
+}
+
+/// A load shape cut to one shard: a closed model's user count is split into whole users (the
+/// shards' parts add up to the target), an open model's rate is divided.
+pub struct Sliced {
+    pub inner: Box<dyn crate::LoadShape>,
+    pub shard: ShardId,
+    pub open: bool,
+}
+
+impl crate::LoadShape for Sliced {
+    fn tick(&mut self, elapsed: Duration) -> Option<f64> {
+        let target = self.inner.tick(elapsed)?;
+        Some(if self.open {
+            self.shard.part_of_rate(target)
+        } else if target.is_finite() && target > 0.0 {
+            self.shard.part(target.round().min(u64::MAX as f64) as u64) as f64
+        } else {
+            target
+        })
+    }
+}
+
+/// `PT_START_AT`: RFC 3339 (`2026-12-02T10:00:00Z`) or Unix seconds (`1796205600`).
+pub const START_AT_FORM: &str =
+    "an RFC 3339 time such as 2026-12-02T10:00:00Z, or Unix seconds such as 1796205600";
+
+/// The longest a process waits for `PT_START_AT`: a start further away is a mistake.
+pub const MAX_START_WAIT: Duration = Duration::from_secs(24 * 3600);
+
+/// Parses `PT_START_AT`.
+pub fn parse_start_at(text: &str) -> Option<time::OffsetDateTime> {
+    if let Ok(seconds) = text.parse::<i64>() {
+        return time::OffsetDateTime::from_unix_timestamp(seconds).ok();
+    }
+    if let Ok(seconds) = text.parse::<f64>() {
+        let nanos = seconds * 1e9;
+        if nanos.is_finite() && nanos.abs() < 1e19 {
+            return time::OffsetDateTime::from_unix_timestamp_nanos(nanos as i128).ok();
+        }
+        return None;
+    }
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn bad_shards_are_named() {
+        for (text, wanted) in [
+            ("0/3", "must be at least 1"),
+            ("4/3", "the shard index 4 is above the shard count 3"),
+            ("x", "expected i/n"),
+            ("1/0", "count must be at least 1"),
+            ("a/3", "index \"a\" is not a whole number"),
+            ("1/b", "count \"b\" is not a whole number"),
+            ("-1/3", "is not a whole number"),
+            ("1/3/4", "is not a whole number"),
+            ("1/99999999999", "is not a whole number"),
+            ("1/10001", "above the limit"),
+            ("", "expected i/n"),
+        ] {
+            let error = parse(text).unwrap_err();
+            assert!(error.contains(wanted), "{text}: {error}");
+        }
+        assert_eq!(parse("2/4"), Ok(ShardId { index: 2, count: 4 }));
+        assert_eq!(parse(" 1 / 1 "), Ok(ShardId { index: 1, count: 1 }));
+    }
+
+    #[test]
+    fn seven_users_over_three_shards() {
+        let parts: Vec<u64> = (1..=3)
+            .map(|i| ShardId { index: i, count: 3 }.part(7))
+            .collect();
+        assert_eq!(parts, [2, 2, 3]);
+    }
+
+    proptest! {
+        #[test]
+        fn the_parts_add_up_to_the_whole(whole in any::<u64>(), count in 1u32..=MAX_SHARDS) {
+            let mut sum: u128 = 0;
+            let mut parts = Vec::new();
+            for index in 1..=count.min(64) {
+                parts.push(ShardId { index, count }.part(whole));
+            }
+            if count <= 64 {
+                sum = parts.iter().map(|&p| u128::from(p)).sum();
+                prop_assert_eq!(sum, u128::from(whole));
+            }
+            // No shard gets more than one above its fair share.
+            let fair = whole / u64::from(count);
+            for part in parts {
+                prop_assert!(part == fair || part == fair + 1, "{} of {}", part, whole);
+            }
+            let _ = sum;
+        }
+
+        #[test]
+        fn any_text_is_a_shard_or_an_error(text in ".{0,24}") {
+            if let Ok(shard) = parse(&text) {
+                prop_assert!(1 <= shard.index && shard.index <= shard.count);
+            }
+        }
+
+        #[test]
+        fn any_text_is_a_start_or_none(text in ".{0,40}") {
+            let _ = parse_start_at(&text);
+        }
+    }
+
+    #[test]
+    fn start_times_read_both_ways() {
+        let at = parse_start_at("2026-12-02T10:00:00Z").unwrap();
+        assert_eq!(parse_start_at(&at.unix_timestamp().to_string()), Some(at));
+        assert!(parse_start_at("1e300").is_none());
+        assert!(parse_start_at("tomorrow").is_none());
+    }
+}
