@@ -226,22 +226,20 @@ mod tests {
 
     proptest! {
         #[test]
-        fn the_parts_add_up_to_the_whole(whole in any::<u64>(), count in 1u32..=MAX_SHARDS) {
-            let mut sum: u128 = 0;
-            let mut parts = Vec::new();
-            for index in 1..=count.min(64) {
-                parts.push(ShardId { index, count }.part(whole));
-            }
-            if count <= 64 {
-                sum = parts.iter().map(|&p| u128::from(p)).sum();
-                prop_assert_eq!(sum, u128::from(whole));
-            }
-            // No shard gets more than one above its fair share.
+        fn the_parts_add_up_to_the_whole(whole in any::<u64>(), count in 1u32..=64) {
+            let parts: Vec<u64> = (1..=count).map(|index| ShardId { index, count }.part(whole)).collect();
+            prop_assert_eq!(parts.iter().map(|&p| u128::from(p)).sum::<u128>(), u128::from(whole));
+            // No shard gets more than one above another.
             let fair = whole / u64::from(count);
             for part in parts {
                 prop_assert!(part == fair || part == fair + 1, "{} of {}", part, whole);
             }
-            let _ = sum;
+        }
+
+        #[test]
+        fn a_rate_divides_evenly(rate in 0.001f64..1e6, count in 1u32..=MAX_SHARDS) {
+            let part = ShardId { index: 1, count }.part_of_rate(rate);
+            prop_assert!((part * f64::from(count) - rate).abs() <= rate * 1e-12);
         }
 
         #[test]

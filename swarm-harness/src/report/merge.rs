@@ -36,16 +36,13 @@ pub enum MergeError {
     },
     #[error("{trial}: shard {shard} is there twice")]
     Duplicate { trial: String, shard: String },
-    #[error(
-        "{trial}: shards {first} and {second} ran different settings ({key}: {first_value} and {second_value})"
-    )]
+    #[error("{trial}: shards {shards} ran different settings ({difference})")]
     DifferentConfig {
         trial: String,
-        first: String,
-        second: String,
-        key: String,
-        first_value: String,
-        second_value: String,
+        /// `1/2 and 2/2`.
+        shards: String,
+        /// `users: 7 and 8`.
+        difference: String,
     },
     #[error(
         "{trial}: {have} of {count} shards; missing {missing} (--partial merges what is there)"
@@ -295,11 +292,8 @@ fn same_config(trial: &str, a: &Report, b: &Report) -> Result<(), MergeError> {
     };
     Err(MergeError::DifferentConfig {
         trial: trial.to_owned(),
-        first: name(a),
-        second: name(b),
-        key,
-        first_value,
-        second_value,
+        shards: format!("{} and {}", name(a), name(b)),
+        difference: format!("{key}: {first_value} and {second_value}"),
     })
 }
 
