@@ -5,6 +5,8 @@
 #   prometheus_client (PyPI, for python3)   the /metrics test parses with Prometheus's own parser
 #   mitmproxy >= 10.1 (PyPI, in its own virtualenv at ~/.cache/swarm-harness/mitmproxy-venv)
 #               the HAR record-and-replay test records a session through a real mitmdump
+#   locust (PyPI, in its own virtualenv at ~/.cache/swarm-harness/locust-venv)
+#               the Locust worker test runs our workers under a real Locust master
 #   the shell linter (package shellcheck): the test script lints the shell scripts
 #   wrk nginx time   the benchmarks (scripts/bench/*.sh): wrk and nginx as peers, GNU time
 #                    for CPU seconds and peak RSS
@@ -28,20 +30,25 @@ if [[ "${1:-test}" != bench ]] && ! python3 -c 'import prometheus_client' 2>/dev
     python3 -m pip install --quiet --break-system-packages 'prometheus_client>=0.20'
 fi
 
-if [[ "${1:-test}" != bench ]]; then
-  venv="$HOME/.cache/swarm-harness/mitmproxy-venv"
-  if [[ ! -x "$venv/bin/mitmdump" ]]; then
-    echo "installing: mitmproxy (pip, into $venv)"
-    mkdir -p "$(dirname "$venv")"
-    if ! python3 -m venv "$venv" 2>/dev/null; then
-      # Debian's python3 without python3-venv: virtualenv from PyPI makes the same thing.
-      rm -rf "$venv"
-      python3 -m pip install --quiet --user virtualenv 2>/dev/null ||
-        python3 -m pip install --quiet --break-system-packages virtualenv
-      python3 -m virtualenv --quiet "$venv"
-    fi
-    "$venv/bin/python" -m pip install --quiet 'mitmproxy>=10.1'
+# A PyPI tool in its own virtualenv under ~/.cache/swarm-harness: venv_install NAME BINARY SPEC
+venv_install() {
+  local venv="$HOME/.cache/swarm-harness/$1-venv"
+  [[ -x "$venv/bin/$2" ]] && return 0
+  echo "installing: $1 (pip, into $venv)"
+  mkdir -p "$(dirname "$venv")"
+  if ! python3 -m venv "$venv" 2>/dev/null; then
+    # Debian's python3 without python3-venv: virtualenv from PyPI makes the same thing.
+    rm -rf "$venv"
+    python3 -m pip install --quiet --user virtualenv 2>/dev/null ||
+      python3 -m pip install --quiet --break-system-packages virtualenv
+    python3 -m virtualenv --quiet "$venv"
   fi
+  "$venv/bin/python" -m pip install --quiet "$3"
+}
+
+if [[ "${1:-test}" != bench ]]; then
+  venv_install mitmproxy mitmdump 'mitmproxy>=10.1'
+  venv_install locust locust 'locust>=2.0'
 fi
 
 missing=()

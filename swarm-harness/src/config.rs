@@ -141,6 +141,10 @@ pub struct Overrides {
     /// When the first trial starts (`PT_START_AT`), so shards on several machines start
     /// together.
     pub start_at: Option<time::OffsetDateTime>,
+    /// The Locust master this process works for (`PT_LOCUST_MASTER`), `host:port`.
+    pub locust_master: Option<String>,
+    /// How long to wait for an unreachable or silent master (`PT_LOCUST_MASTER_TIMEOUT`).
+    pub locust_master_timeout: Option<Duration>,
 }
 
 const USERS_FORM: &str = "a whole number of users from 1 to 1000000, such as 20";
@@ -293,6 +297,21 @@ impl Overrides {
                         crate::shard::START_AT_FORM,
                     )?)
                 }
+                "PT_LOCUST_MASTER" => {
+                    overrides.locust_master = Some(setting.parse_with(
+                        crate::locust::parse_master,
+                        crate::locust::MASTER_FORM,
+                    )?)
+                }
+                "PT_LOCUST_MASTER_TIMEOUT" => {
+                    overrides.locust_master_timeout = Some(setting.parse_with(
+                        |v| {
+                            parse_duration(v, DurationUnit::Seconds)
+                                .filter(|d| !d.is_zero() && *d <= Duration::from_secs(3600))
+                        },
+                        "a duration above 0 and at most 1h, such as 30s (a bare number means seconds)",
+                    )?)
+                }
                 other => unreachable!("setting {other} has no parser"),
             }
         }
@@ -374,6 +393,8 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "PT_RUN_ID",
     "PT_SHARD",
     "PT_START_AT",
+    "PT_LOCUST_MASTER",
+    "PT_LOCUST_MASTER_TIMEOUT",
     // Read by run_stress_tests.sh (the seeds' name).
     "PT_LOCUST_FILE",
 ];

@@ -125,6 +125,15 @@ struct Cli {
     /// Start the first trial at this time (RFC 3339 or Unix seconds), so shards on several machines start together.
     #[arg(long, value_name = "TIME", env = "PT_START_AT")]
     start_at: Option<String>,
+    /// Work for this Locust master (`locust --master`): HOST:PORT of its worker port (5557).
+    #[arg(long, value_name = "HOST:PORT", env = "PT_LOCUST_MASTER")]
+    locust_master: Option<String>,
+    /// How long to wait for an unreachable or silent Locust master [default: 60s].
+    #[arg(long, value_name = "DURATION", env = "PT_LOCUST_MASTER_TIMEOUT")]
+    locust_master_timeout: Option<String>,
+    /// Print the locustfile a Locust master needs to drive this binary's trials, and exit.
+    #[arg(long)]
+    locustfile: bool,
 }
 
 type TargetFuture = Pin<Box<dyn Future<Output = anyhow::Result<String>> + Send>>;
@@ -251,6 +260,23 @@ impl Harness {
             specs = keep_param(specs, param).map_err(|e| e.to_string())?;
         }
         check_report_files(&specs)?;
+        if cli.locustfile || overrides.locust_master.is_some() {
+            // The trials a master may ask for: libtest's filters choose them here too.
+            specs.retain(|spec| {
+                let trial =
+                    Trial::test(spec.name.clone(), || Ok(())).with_ignored_flag(spec.ignore);
+                !cli.libtest.is_filtered_out(&trial) && !cli.libtest.is_ignored(&trial)
+            });
+            if specs.is_empty() {
+                return Err("no trial is left after the filters".to_owned());
+            }
+        }
+        if cli.locustfile {
+            // Equal weights: the master's -u is shared evenly over the trials.
+            let trials: Vec<(String, u32)> = specs.iter().map(|s| (s.name.clone(), 1)).collect();
+            print!("{}", crate::locust::locustfile(&trials));
+            return Ok(ExitCode::SUCCESS);
+        }
         if cli.show_task_ratio {
             let json = task_ratio_json(&specs);
             println!(
@@ -271,7 +297,11 @@ impl Harness {
         );
         let listing = cli.libtest.list;
         let on_finish = self.on_finish;
-        if !listing && overrides.host.is_none() && self.embedded_target.is_none() {
+        if !listing
+            && overrides.host.is_none()
+            && self.embedded_target.is_none()
+            && overrides.locust_master.is_none()
+        {
             return Err(
                 "no target to send load to: set PT_HOST (or --host) to the base URL of \
                         the service, such as http://127.0.0.1:8000, or give the stress target an \
@@ -342,10 +372,21 @@ impl Harness {
             (Output::Stdout, std::io::stdout().is_terminal())
         };
         let live = Arc::new(std::sync::Mutex::new(web::live::Live::default()));
-        let mut sinks: Vec<Box<dyn Sink>> = vec![
+        // A Locust worker's sink comes first: the master hears of a trial's end before its
+        // report files are written.
+        let locust_figures = overrides.locust_master.as_ref().map(|_| {
+            Arc::new(std::sync::Mutex::new(
+                crate::locust::stats::Shared::default(),
+            ))
+        });
+        let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
+        if let Some(figures) = &locust_figures {
+            sinks.push(Box::new(crate::locust::stats::LocustSink(figures.clone())));
+        }
+        sinks.extend([
             Box::new(ReportWriter::new(report_dir.clone(), run_id.clone())),
             Box::new(Printer::new(output, interactive)),
-        ];
+        ] as [Box<dyn Sink>; 2]);
         sinks.extend(self.sinks);
         let mut commands = None;
         let mut web_url = None;
@@ -396,6 +437,15 @@ impl Harness {
                     interrupt.cancel();
                 }
             });
+        }
+        if let (Some(address), Some(figures)) = (overrides.locust_master.clone(), locust_figures) {
+            let master = crate::locust::worker::MasterAddress {
+                address,
+                timeout: overrides
+                    .locust_master_timeout
+                    .unwrap_or(crate::locust::DEFAULT_MASTER_TIMEOUT),
+            };
+            return crate::locust::worker::run(shared, specs, master, figures);
         }
         let trials: Vec<Trial> = specs
             .into_iter()
@@ -595,6 +645,18 @@ fn raw_settings(cli: &Cli, matches: &clap::ArgMatches) -> Vec<RawSetting> {
         ("run_id", "PT_RUN_ID", "--run-id", &cli.run_id),
         ("shard", "PT_SHARD", "--shard", &cli.shard),
         ("start_at", "PT_START_AT", "--start-at", &cli.start_at),
+        (
+            "locust_master",
+            "PT_LOCUST_MASTER",
+            "--locust-master",
+            &cli.locust_master,
+        ),
+        (
+            "locust_master_timeout",
+            "PT_LOCUST_MASTER_TIMEOUT",
+            "--locust-master-timeout",
+            &cli.locust_master_timeout,
+        ),
     ];
     settings
         .into_iter()
@@ -629,11 +691,11 @@ fn default_report_dir() -> PathBuf {
 }
 
 /// What every trial closure shares.
-struct Shared {
-    runtime: Arc<tokio::runtime::Runtime>,
-    env: TrialEnv,
+pub(crate) struct Shared {
+    pub(crate) runtime: Arc<tokio::runtime::Runtime>,
+    pub(crate) env: TrialEnv,
     overrides: Overrides,
-    host: Option<String>,
+    pub(crate) host: Option<String>,
     report_dir: PathBuf,
     /// Trials that ran (and wrote reports).
     trials_run: std::sync::atomic::AtomicUsize,
@@ -646,7 +708,26 @@ impl Shared {
         if self.env.interrupt.is_cancelled() {
             return Err("interrupted before this trial started".into());
         }
-        let whole = LoadProfile::resolve(&spec.load, &self.overrides, self.host.as_deref());
+        let (plan, whole, idle) = self.plan(spec, |_| {});
+        let result = match &idle {
+            Some(_) => runner::idle(plan),
+            None => self
+                .runtime
+                .block_on(runner::run_trial(plan, &self.env, index)),
+        };
+        self.conclude(result, index, &whole, idle)
+    }
+
+    /// The plan of a trial, with its whole profile (before this shard's slice) and, when this
+    /// shard has no part of it, why. `adjust` changes the resolved profile first (a Locust
+    /// master's user count).
+    pub(crate) fn plan(
+        &self,
+        spec: TrialSpec,
+        adjust: impl FnOnce(&mut LoadProfile),
+    ) -> (Arc<TrialPlan>, LoadProfile, Option<String>) {
+        let mut whole = LoadProfile::resolve(&spec.load, &self.overrides, self.host.as_deref());
+        adjust(&mut whole);
         let shard = self.overrides.shard;
         let profile = match shard {
             Some(shard) => crate::shard::slice(&whole, shard),
@@ -667,12 +748,18 @@ impl Shared {
             profile,
             shard,
         });
-        let result = match &idle {
-            Some(_) => runner::idle(plan),
-            None => self
-                .runtime
-                .block_on(runner::run_trial(plan, &self.env, index)),
-        };
+        (plan, whole, idle)
+    }
+
+    /// Builds, judges and publishes the report of a trial that ran; its verdict.
+    pub(crate) fn conclude(
+        &self,
+        result: runner::TrialResult,
+        index: usize,
+        whole: &LoadProfile,
+        idle: Option<String>,
+    ) -> Result<(), Failed> {
+        let shard = self.overrides.shard;
         let plan = result.plan.clone();
         let mut report = Report::build(report::BuildInput {
             identity: TrialIdentity {
@@ -682,7 +769,7 @@ impl Shared {
             },
             // A shard's report holds the whole trial's settings: what its shards share.
             config: serde_json::to_value(if shard.is_some() {
-                &whole
+                whole
             } else {
                 &plan.profile
             })
@@ -746,7 +833,7 @@ impl Shared {
 
     /// After the last trial: fixtures torn down, the `on_finish` hook, the run's index page and
     /// JUnit file.
-    fn finish_run(&self, on_finish: Option<OnFinish>) -> Result<(), String> {
+    pub(crate) fn finish_run(&self, on_finish: Option<OnFinish>) -> Result<(), String> {
         self.teardown_fixtures();
         if let Some(text) = on_finish.and_then(|finish| finish()) {
             self.env.events.publish(RunEvent::Note(text));

@@ -75,6 +75,7 @@ mod harness;
 pub mod history;
 mod http1;
 pub mod interval;
+mod locust;
 mod middleware;
 mod own_client;
 mod printer;

@@ -11,5 +11,5 @@ mod user_loop;
 
 pub use plan::{TaskSpec, TrialPlan};
 pub use schedule::{spawn_offsets, users_at};
-pub use trial::{Outcome, TrialEnv, idle, run_trial};
+pub use trial::{Outcome, TrialEnv, TrialResult, idle, run_trial};
 pub(crate) use user_loop::panic_message;

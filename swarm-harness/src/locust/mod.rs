@@ -1,0 +1,106 @@
+//! Locust worker mode: with `PT_LOCUST_MASTER=host:port` the stress binary is a worker of a
+//! real, unmodified Locust master (`locust --master`), as boomer is for Go and locust4j for
+//! Java. The master spawns, steers, stops and aggregates; each Locust user class is one of our
+//! trials (`swarm locustfile` writes the classes the master needs); our users run the
+//! scenarios in Rust, and every trial still writes its own report with exact histograms.
+//!
+//! The wire: a ZeroMQ DEALER socket whose identity is the worker's node id (`zeromq`, pure
+//! Rust), carrying msgpack messages (`rmp-serde`, `rmpv`) — [`protocol`]. The figures sent to
+//! the master come from the run events, like every other live consumer's — [`stats`].
+
+pub mod protocol;
+pub mod stats;
+pub mod worker;
+
+use std::time::Duration;
+
+/// What `PT_LOCUST_MASTER` accepts.
+pub const MASTER_FORM: &str = "HOST:PORT of a Locust master's worker port, such as 127.0.0.1:5557";
+
+/// How long a worker waits for an unreachable or silent master by default.
+pub const DEFAULT_MASTER_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Parses `host:port` (an IPv6 host in brackets).
+pub fn parse_master(text: &str) -> Option<String> {
+    let (host, port) = text.rsplit_once(':')?;
+    let port: u16 = port.parse().ok().filter(|p| *p > 0)?;
+    let host = host.trim();
+    let valid_host = !host.is_empty()
+        && host.len() <= 253
+        && (host.parse::<std::net::Ipv4Addr>().is_ok()
+            || host
+                .strip_prefix('[')
+                .and_then(|h| h.strip_suffix(']'))
+                .is_some_and(|h| h.parse::<std::net::Ipv6Addr>().is_ok())
+            || host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.'));
+    valid_host.then(|| format!("{host}:{port}"))
+}
+
+/// The locustfile a master needs to drive workers running `trials`: one empty `User` class
+/// per trial, named as the trial (`create_app[large]` included: the classes are made with
+/// `type()`, so any name works), with the weights given.
+pub fn locustfile(trials: &[(String, u32)]) -> String {
+    let mut out = String::from(
+        "# The user classes of a Locust master that drives swarm-harness workers\n\
+         # (PT_LOCUST_MASTER=host:port): written by `swarm locustfile`. The users run in Rust\n\
+         # on the workers; these classes only name them for the master. Run it with\n\
+         #   locust -f this_file.py --master\n\
+         from locust import User, constant, task\n\n\n\
+         class _RustUser(User):\n    \
+             abstract = True\n    \
+             wait_time = constant(1)\n\n    \
+             @task\n    \
+             def run_on_a_rust_worker(self):\n        \
+                 raise RuntimeError(\"this user runs on swarm-harness workers only\")\n\n\n",
+    );
+    for (name, weight) in trials {
+        // A JSON string is a valid Python string literal meaning the same text.
+        let name = serde_json::to_string(name).expect("strings serialize");
+        out.push_str(&format!(
+            "globals()[{name}] = type({name}, (_RustUser,), {{\"abstract\": False, \"weight\": {weight}}})\n"
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn master_addresses() {
+        assert_eq!(
+            parse_master("127.0.0.1:5557").as_deref(),
+            Some("127.0.0.1:5557")
+        );
+        assert_eq!(
+            parse_master("locust-master:5557").as_deref(),
+            Some("locust-master:5557")
+        );
+        assert_eq!(parse_master("[::1]:5557").as_deref(), Some("[::1]:5557"));
+        for bad in [
+            "",
+            "5557",
+            "host:",
+            "host:0",
+            "host:70000",
+            ":5557",
+            "a b:1",
+            "h/x:1",
+        ] {
+            assert_eq!(parse_master(bad), None, "{bad}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_is_an_address_or_none(text in ".{0,40}") {
+            if let Some(address) = parse_master(&text) {
+                prop_assert!(address.contains(':'));
+            }
+        }
+    }
+}

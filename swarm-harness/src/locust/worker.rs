@@ -1,0 +1,559 @@
+//! The worker's conversation with a Locust master, as `WorkerRunner` holds it in
+//! `locust/runners.py`: `client_ready` until `ack`; `spawn` → `spawning`, then the trials
+//! started or steered to the master's counts, then `spawning_complete`; a `heartbeat` every
+//! second (state, CPU, memory); `stats` every 3 s; `stop` → every trial stopped and its
+//! report written, the last figures, `client_stopped`, then `client_ready` again; `quit` →
+//! the same, then exit. A master that goes quiet is asked again with `client_ready` (so a
+//! restarted master gets its worker back); one silent for `PT_LOCUST_MASTER_TIMEOUT` ends the
+//! run, with every report written.
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use rmpv::Value;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use zeromq::{Socket, SocketRecv, SocketSend};
+
+use super::protocol::{Message, get, map};
+use super::stats;
+use crate::control::{self, Command, Controller, Swarm};
+use crate::harness::Shared;
+use crate::runner::{self, TrialEnv};
+use crate::trials::TrialSpec;
+
+/// How often the worker tells the master it is alive (Locust's `HEARTBEAT_INTERVAL`).
+const HEARTBEAT: Duration = Duration::from_secs(1);
+/// How often the figures go to the master (Locust's `WORKER_REPORT_INTERVAL`).
+const REPORT: Duration = Duration::from_secs(3);
+/// A master silent this long is asked again with `client_ready` (it may have restarted).
+const QUIET: Duration = Duration::from_secs(3);
+/// The hatch rate of a trial the master steers: the master paces the spawning itself, with
+/// one `spawn` message per step.
+const STEERED_RATE: f64 = 1_000.0;
+
+/// Where the master is and how long to wait for it.
+pub struct MasterAddress {
+    /// `host:port`.
+    pub address: String,
+    pub timeout: Duration,
+}
+
+/// A trial the master asked for, running.
+struct Running {
+    name: String,
+    controller: Controller,
+    users: u64,
+}
+
+/// What runs the conversation.
+struct Worker {
+    shared: Arc<Shared>,
+    specs: Vec<TrialSpec>,
+    node_id: String,
+    outgoing: mpsc::UnboundedSender<Vec<u8>>,
+    figures: Arc<Mutex<stats::Shared>>,
+    running: BTreeMap<usize, Running>,
+    trials: JoinSet<(usize, Result<(), String>)>,
+    failed: Vec<String>,
+    state: &'static str,
+    last_spawn: f64,
+    cpu: CpuClock,
+}
+
+/// Runs this process as a Locust worker until the master says quit (or goes away).
+pub fn run(
+    shared: Arc<Shared>,
+    specs: Vec<TrialSpec>,
+    master: MasterAddress,
+    figures: Arc<Mutex<stats::Shared>>,
+) -> Result<ExitCode, String> {
+    let runtime = shared.runtime.clone();
+    let closing = shared.clone();
+    let outcome = runtime.block_on(async move {
+        let node_id = format!("{}_{:032x}", hostname(), rand::random::<u128>());
+        let (outgoing, incoming) = connect(&master, &node_id).await?;
+        let mut worker = Worker {
+            shared,
+            specs,
+            node_id,
+            outgoing,
+            figures,
+            running: BTreeMap::new(),
+            trials: JoinSet::new(),
+            failed: Vec::new(),
+            state: "ready",
+            last_spawn: 0.0,
+            cpu: CpuClock::new(),
+        };
+        worker.converse(incoming, &master).await
+    })?;
+    // The run's closing files (and fixtures torn down) outside the conversation's runtime.
+    if let Err(error) = closing.finish_run(None) {
+        eprintln!("error: {error}");
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(outcome)
+}
+
+/// Connects and registers: `client_ready` until the master's `ack`, within the timeout.
+async fn connect(
+    master: &MasterAddress,
+    node_id: &str,
+) -> Result<
+    (
+        mpsc::UnboundedSender<Vec<u8>>,
+        mpsc::UnboundedReceiver<Message>,
+    ),
+    String,
+> {
+    let unreachable = |e: &dyn std::fmt::Display| {
+        format!(
+            "no Locust master answered at {} within {}s (PT_LOCUST_MASTER_TIMEOUT): {e}; is \
+             `locust --master` running there?",
+            master.address,
+            master.timeout.as_secs()
+        )
+    };
+    let mut options = zeromq::SocketOptions::default();
+    options
+        .peer_identity(
+            zeromq::util::PeerIdentity::try_from(node_id.as_bytes().to_vec())
+                .map_err(|e| format!("node id {node_id:?}: {e}"))?,
+        )
+        .connect_timeout(master.timeout);
+    let mut socket = zeromq::DealerSocket::with_options(options);
+    socket
+        .connect(&format!("tcp://{}", master.address))
+        .await
+        .map_err(|e| unreachable(&e))?;
+    let (mut send, mut recv) = socket.split();
+    let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Vec<u8>>();
+    tokio::spawn(async move {
+        while let Some(frame) = out_rx.recv().await {
+            if let Err(error) = send.send(zeromq::ZmqMessage::from(frame)).await {
+                log::warn!("locust worker: sending to the master failed: {error}");
+            }
+        }
+    });
+    let (in_tx, mut in_rx) = mpsc::unbounded_channel::<Message>();
+    tokio::spawn(async move {
+        loop {
+            let message = match recv.recv().await {
+                Ok(message) => message,
+                Err(error) => {
+                    log::warn!("locust worker: receiving from the master failed: {error}");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    continue;
+                }
+            };
+            // A master sends one frame per message.
+            let Some(frame) = message.get(0) else {
+                continue;
+            };
+            match Message::decode(frame) {
+                Ok(message) => {
+                    if in_tx.send(message).is_err() {
+                        return;
+                    }
+                }
+                Err(error) => log::warn!("locust worker: {error}"),
+            }
+        }
+    });
+    let ready = Message::new("client_ready", Value::from(-1), node_id).encode();
+    let deadline = Instant::now() + master.timeout;
+    loop {
+        let _ = out_tx.send(ready.clone());
+        let wait = deadline
+            .saturating_duration_since(Instant::now())
+            .min(Duration::from_secs(5));
+        if wait.is_zero() {
+            return Err(unreachable(&"it did not acknowledge client_ready"));
+        }
+        match tokio::time::timeout(wait, in_rx.recv()).await {
+            Ok(Some(message)) if message.kind == "ack" => break,
+            Ok(Some(message)) => check_version(&message)?,
+            Ok(None) => return Err(unreachable(&"the connection closed")),
+            Err(_) => {}
+        }
+    }
+    Ok((out_tx, in_rx))
+}
+
+/// A message only a Locust master before 2.0 sends is an error naming that version.
+fn check_version(message: &Message) -> Result<(), String> {
+    if message.kind == "spawn" && get(&message.data, "user_classes_count").is_none() {
+        let keys: Vec<String> = message
+            .data
+            .as_map()
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, _)| k.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        return Err(format!(
+            "the Locust master speaks a protocol before Locust 2.0 (its spawn message has {}, \
+             no user_classes_count); run Locust 2.0 or later",
+            keys.join(", ")
+        ));
+    }
+    Ok(())
+}
+
+impl Worker {
+    fn send(&self, kind: &str, data: Value) {
+        let _ = self
+            .outgoing
+            .send(Message::new(kind, data, &self.node_id).encode());
+    }
+
+    async fn converse(
+        &mut self,
+        mut incoming: mpsc::UnboundedReceiver<Message>,
+        master: &MasterAddress,
+    ) -> Result<ExitCode, String> {
+        let mut heartbeat = tokio::time::interval(HEARTBEAT);
+        let mut report = tokio::time::interval(REPORT);
+        let mut heard = Instant::now();
+        let mut asked = Instant::now();
+        let interrupt = self.shared.env.interrupt.clone();
+        loop {
+            tokio::select! {
+                message = incoming.recv() => {
+                    let Some(message) = message else {
+                        return Err("the connection to the Locust master closed".to_owned());
+                    };
+                    heard = Instant::now();
+                    check_version(&message)?;
+                    match message.kind.as_str() {
+                        "spawn" => self.spawn(&message.data).await,
+                        "stop" => {
+                            self.stop_all().await;
+                            self.send("client_stopped", Value::Nil);
+                            self.state = "ready";
+                            self.send("client_ready", Value::from(-1));
+                        }
+                        "quit" => {
+                            self.stop_all().await;
+                            return Ok(self.verdict());
+                        }
+                        "reconnect" => self.send("client_ready", Value::from(-1)),
+                        // "heartbeat", "ack", "spawning_complete", custom messages: being
+                        // heard is all they mean here.
+                        _ => {}
+                    }
+                }
+                _ = heartbeat.tick() => {
+                    let (cpu, memory) = self.cpu.sample();
+                    self.send("heartbeat", map(vec![
+                        ("state", Value::from(self.state)),
+                        ("current_cpu_usage", Value::from(cpu)),
+                        ("current_memory_usage", Value::from(memory)),
+                    ]));
+                    let quiet = heard.elapsed();
+                    if quiet > master.timeout {
+                        eprintln!(
+                            "error: the Locust master at {} has been silent for {}s \
+                             (PT_LOCUST_MASTER_TIMEOUT): stopping",
+                            master.address, quiet.as_secs()
+                        );
+                        self.stop_all().await;
+                        return Ok(ExitCode::FAILURE);
+                    }
+                    if quiet > QUIET && asked.elapsed() > QUIET {
+                        // A restarted master does not know this worker: register again.
+                        asked = Instant::now();
+                        self.send("client_ready", Value::from(-1));
+                    }
+                }
+                _ = report.tick() => self.report(),
+                Some(joined) = self.trials.join_next(), if !self.trials.is_empty() => {
+                    // A trial ended by itself (its PT_DURATION cap, or Ctrl-C).
+                    if let Ok((index, result)) = joined {
+                        self.ended(index, result);
+                    }
+                }
+                _ = interrupt.cancelled() => {
+                    self.stop_all().await;
+                    self.send("quit", Value::Nil);
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
+        }
+    }
+
+    /// The figures since the last report.
+    fn report(&self) {
+        let taken = self
+            .figures
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pending
+            .take();
+        let classes = self.classes();
+        let users: u64 = self.running.values().map(|r| r.users).sum();
+        self.send(
+            "stats",
+            map(vec![
+                ("stats", taken.stats),
+                ("stats_total", taken.stats_total),
+                ("errors", taken.errors),
+                ("user_classes_count", classes),
+                ("user_count", Value::from(users)),
+            ]),
+        );
+    }
+
+    fn classes(&self) -> Value {
+        Value::Map(
+            self.running
+                .values()
+                .map(|r| (Value::from(r.name.as_str()), Value::from(r.users)))
+                .collect(),
+        )
+    }
+
+    async fn spawn(&mut self, job: &Value) {
+        self.send("spawning", Value::Nil);
+        let timestamp = get(job, "timestamp").and_then(Value::as_f64).unwrap_or(0.0);
+        if timestamp <= self.last_spawn {
+            return;
+        }
+        self.last_spawn = timestamp;
+        self.state = "spawning";
+        let host = get(job, "host")
+            .and_then(Value::as_str)
+            .filter(|h| !h.is_empty())
+            .map(str::to_owned);
+        let wanted: Vec<(String, u64)> = get(job, "user_classes_count")
+            .and_then(Value::as_map)
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| Some((k.as_str()?.to_owned(), v.as_u64()?)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for (name, users) in wanted {
+            let Some(index) = self.specs.iter().position(|s| s.name == name) else {
+                if users > 0 {
+                    let message = format!(
+                        "this worker has no trial named {name:?} (its trials: {}); the \
+                         master's locustfile must come from `swarm locustfile`",
+                        self.specs
+                            .iter()
+                            .map(|s| s.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    );
+                    eprintln!("error: {message}");
+                    self.send(
+                        "exception",
+                        map(vec![
+                            ("msg", Value::from(message)),
+                            ("traceback", Value::from("")),
+                        ]),
+                    );
+                }
+                continue;
+            };
+            let users32 = u32::try_from(users).unwrap_or(u32::MAX);
+            match self.running.get_mut(&index) {
+                Some(running) if running.users != users => {
+                    let swarm = Swarm {
+                        users: users32,
+                        rate: STEERED_RATE,
+                        run_time: None,
+                        host: None,
+                    };
+                    match running.controller.send(Command::Swarm(swarm), index).await {
+                        Ok(_) => running.users = users,
+                        Err(error) => eprintln!("warning: {name}: {error}"),
+                    }
+                }
+                Some(_) => {}
+                None if users > 0 => self.start(index, users32, host.clone()),
+                None => {}
+            }
+        }
+        self.state = "running";
+        let users: u64 = self.running.values().map(|r| r.users).sum();
+        self.send(
+            "spawning_complete",
+            map(vec![
+                ("user_classes_count", self.classes()),
+                ("user_count", Value::from(users)),
+            ]),
+        );
+    }
+
+    /// Starts the `index`th trial with `users` users, steered by the master from then on.
+    fn start(&mut self, index: usize, users: u32, host: Option<String>) {
+        let spec = self.specs[index].clone();
+        let name = spec.name.clone();
+        if host.is_none() && self.shared.host.is_none() {
+            let message = format!(
+                "{name}: no target to send load to: start the master with -H URL, or set \
+                 PT_HOST on the worker"
+            );
+            eprintln!("error: {message}");
+            self.send(
+                "exception",
+                map(vec![
+                    ("msg", Value::from(message)),
+                    ("traceback", Value::from("")),
+                ]),
+            );
+            return;
+        }
+        let (plan, whole, _) = self.shared.plan(spec, |profile| {
+            profile.users = users;
+            profile.hatch_rate = STEERED_RATE;
+            if let Some(host) = host {
+                profile.host = Some(host);
+            }
+        });
+        let (controller, commands) = control::channel();
+        let env = TrialEnv {
+            commands: Some(Arc::new(tokio::sync::Mutex::new(commands))),
+            autostart: true,
+            ..self.shared.env.clone()
+        };
+        let shared = self.shared.clone();
+        self.trials.spawn(async move {
+            let result = runner::run_trial(plan, &env, index).await;
+            // Publishing writes the report files: off the runtime's workers.
+            let concluded = tokio::task::spawn_blocking(move || {
+                shared
+                    .conclude(result, index, &whole, None)
+                    .map_err(|failed| format!("{failed:?}"))
+            })
+            .await
+            .unwrap_or_else(|e| Err(format!("writing the report panicked: {e}")));
+            (index, concluded)
+        });
+        self.running.insert(
+            index,
+            Running {
+                name,
+                controller,
+                users: u64::from(users),
+            },
+        );
+    }
+
+    fn ended(&mut self, index: usize, result: Result<(), String>) {
+        if let Some(running) = self.running.remove(&index)
+            && let Err(verdict) = result
+        {
+            self.failed.push(format!("{}: {verdict}", running.name));
+        }
+    }
+
+    /// Stops every trial, waits for their reports, and sends the last figures.
+    async fn stop_all(&mut self) {
+        self.state = "stopping";
+        for (&index, running) in &self.running {
+            if let Err(error) = running.controller.send(Command::Stop, index).await {
+                log::info!("{}: {error}", running.name);
+            }
+        }
+        // The last figures go as soon as every trial's last tick is in: a headless master
+        // that quits waits only half a second for them, and writing reports takes longer.
+        let indices: Vec<usize> = self.running.keys().copied().collect();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            let ended = {
+                let figures = self.figures.lock().unwrap_or_else(PoisonError::into_inner);
+                indices.iter().all(|i| figures.ended.contains(i))
+            };
+            if ended {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        self.report();
+        // The trials' own grace period bounds this; the margin covers writing reports.
+        let bound = Duration::from_secs(60);
+        while let Ok(Some(joined)) = tokio::time::timeout(bound, self.trials.join_next()).await {
+            if let Ok((index, result)) = joined {
+                self.ended(index, result);
+            }
+        }
+        self.running.clear();
+        self.figures
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .ended
+            .clear();
+        self.state = "stopped";
+    }
+
+    /// Success when every trial passed its own verdict.
+    fn verdict(&self) -> ExitCode {
+        if self.failed.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            for failed in &self.failed {
+                eprintln!("failed: {failed}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The machine's name, as Locust's worker ids begin with it.
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty() && h.len() < 128)
+        .unwrap_or_else(|| "swarm-harness".to_owned())
+}
+
+/// This process's CPU share and resident memory, for the heartbeat (Linux `/proc`; zero
+/// elsewhere).
+struct CpuClock {
+    last: Option<(Instant, u64)>,
+}
+
+impl CpuClock {
+    fn new() -> Self {
+        CpuClock { last: None }
+    }
+
+    /// CPU percent since the last sample, and resident bytes.
+    fn sample(&mut self) -> (f64, u64) {
+        let ticks = std::fs::read_to_string("/proc/self/stat")
+            .ok()
+            .and_then(|s| {
+                // Fields after the parenthesised command: utime and stime are the 12th and 13th.
+                let rest = s.rsplit_once(')')?.1;
+                let fields: Vec<&str> = rest.split_whitespace().collect();
+                let utime: u64 = fields.get(11)?.parse().ok()?;
+                let stime: u64 = fields.get(12)?.parse().ok()?;
+                Some(utime + stime)
+            });
+        let memory = std::fs::read_to_string("/proc/self/statm")
+            .ok()
+            .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+            .map_or(0, |pages| pages.saturating_mul(4096));
+        let now = Instant::now();
+        let cpu = match (ticks, self.last) {
+            (Some(ticks), Some((then, before))) => {
+                let seconds = now.duration_since(then).as_secs_f64().max(1e-3);
+                // Linux reports in USER_HZ, 100 per second.
+                (ticks.saturating_sub(before) as f64 / 100.0 / seconds * 100.0).min(10_000.0)
+            }
+            _ => 0.0,
+        };
+        if let Some(ticks) = ticks {
+            self.last = Some((now, ticks));
+        }
+        (cpu, memory)
+    }
+}

@@ -1,0 +1,334 @@
+//! Locust worker mode against a real, unmodified Locust master from PyPI (installed into
+//! `~/.cache/swarm-harness/locust-venv` by `scripts/install-deps.sh`; `LOCUST` names another
+//! `locust` executable): two of our workers under `locust --master --headless`, a loopback
+//! server that counts requests, and the master's own CSV as the judge. Then a master stopped
+//! mid-run (its workers stop cleanly and write their reports), a worker killed mid-run (the
+//! master marks it missing while the other goes on), and the errors for an unreachable
+//! master.
+//!
+//! This target has no libtest harness of its own: the same binary is the test and, with
+//! `WORKER_CHILD=1`, the stress target run as a worker.
+
+mod common;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Output, Stdio};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+fn main() -> ExitCode {
+    if std::env::var_os("WORKER_CHILD").is_some() {
+        return swarm_harness::main();
+    }
+    let tests: [(&str, fn()); 4] = [
+        (
+            "two_workers_under_a_real_master_count_what_the_server_counted",
+            two_workers_under_a_real_master_count_what_the_server_counted,
+        ),
+        (
+            "a_master_stopped_mid_run_stops_its_workers_with_their_reports",
+            a_master_stopped_mid_run_stops_its_workers_with_their_reports,
+        ),
+        (
+            "a_killed_worker_is_marked_missing_and_the_other_goes_on",
+            a_killed_worker_is_marked_missing_and_the_other_goes_on,
+        ),
+        (
+            "an_unreachable_master_is_a_clear_error_and_no_load",
+            an_unreachable_master_is_a_clear_error_and_no_load,
+        ),
+    ];
+    let trials = tests
+        .into_iter()
+        .map(|(name, test)| {
+            libtest_mimic::Trial::test(name, move || {
+                test();
+                Ok(())
+            })
+        })
+        .collect();
+    let mut arguments = libtest_mimic::Arguments::from_args();
+    // Each test runs a Locust master and workers: one at a time keeps them on time.
+    arguments.test_threads = Some(1);
+    libtest_mimic::run(&arguments, trials).exit_code()
+}
+
+fn locust() -> PathBuf {
+    if let Some(path) = std::env::var_os("LOCUST") {
+        return PathBuf::from(path);
+    }
+    let home = std::env::var_os("HOME").expect("HOME is set");
+    let path = Path::new(&home).join(".cache/swarm-harness/locust-venv/bin/locust");
+    assert!(
+        path.is_file(),
+        "{} is missing: scripts/install-deps.sh installs Locust there",
+        path.display()
+    );
+    path
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The locustfile our `--locustfile` writes for the `delayed` trial.
+fn locustfile(dir: &Path) -> PathBuf {
+    let output = Command::new(std::env::current_exe().unwrap())
+        .env("WORKER_CHILD", "1")
+        .args(["--locustfile", "--exact", "delayed"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let path = dir.join("locustfile.py");
+    std::fs::write(&path, &output.stdout).unwrap();
+    path
+}
+
+/// `locust --master --headless` with `extra` arguments, its output in `dir/master.log`.
+fn master(dir: &Path, port: u16, host: &str, extra: &[&str]) -> Child {
+    let log = std::fs::File::create(dir.join("master.log")).unwrap();
+    Command::new(locust())
+        .arg("-f")
+        .arg(locustfile(dir))
+        .args(["--master", "--headless", "--master-bind-host", "127.0.0.1"])
+        .args(["--master-bind-port", &port.to_string(), "-H", host])
+        .args(extra)
+        .current_dir(dir)
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap()
+}
+
+/// One of our workers, reporting into `dir/worker-<n>`.
+fn worker(dir: &Path, n: usize, port: u16) -> Child {
+    let reports = dir.join(format!("worker-{n}"));
+    Command::new(std::env::current_exe().unwrap())
+        .env("WORKER_CHILD", "1")
+        .args(["--exact", "delayed", "--web", "off", "--duration", "2m"])
+        .args(["--locust-master", &format!("127.0.0.1:{port}")])
+        .args(["--locust-master-timeout", "20s"])
+        .arg("--report-dir")
+        .arg(&reports)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits for a child, at most `limit` (then it is killed and the test fails).
+fn finish(mut child: Child, limit: Duration, what: &str) -> Output {
+    let deadline = Instant::now() + limit;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let mut stderr = String::new();
+            if let Some(mut pipe) = child.stderr.take() {
+                let _ = pipe.read_to_string(&mut stderr);
+            }
+            panic!("{what} ran for over {limit:?}: {stderr}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn report_count(dir: &Path, n: usize) -> u64 {
+    let report = common::read_json(&dir.join(format!("worker-{n}")), "delayed");
+    report["requests_total"]["count"].as_u64().unwrap()
+}
+
+/// `Request Count` of the row named `name` in the master's `_stats.csv`.
+fn master_count(csv: &str, kind: &str, name: &str) -> u64 {
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let column = |title: &str| header.iter().position(|h| *h == title).unwrap();
+    let (type_at, name_at, count_at) = (column("Type"), column("Name"), column("Request Count"));
+    lines
+        .map(|line| line.split(',').collect::<Vec<_>>())
+        .find(|row| row[type_at] == kind && row[name_at] == name)
+        .unwrap_or_else(|| panic!("no {kind} {name} row in {csv}"))[count_at]
+        .parse()
+        .unwrap()
+}
+
+fn two_workers_under_a_real_master_count_what_the_server_counted() {
+    let server = common::start_server(0);
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let master = master(
+        dir.path(),
+        port,
+        &server.url,
+        &[
+            "--expect-workers",
+            "2",
+            "-u",
+            "10",
+            "-r",
+            "10",
+            "-t",
+            "10s",
+            "--csv",
+            "run",
+        ],
+    );
+    let workers: Vec<Child> = (1..=2).map(|n| worker(dir.path(), n, port)).collect();
+    let output = finish(master, Duration::from_secs(90), "the master");
+    let log = std::fs::read_to_string(dir.path().join("master.log")).unwrap();
+    assert!(output.status.success(), "{log}");
+    for (n, worker) in workers.into_iter().enumerate() {
+        let output = finish(worker, Duration::from_secs(30), "a worker");
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "worker {}: {}",
+            n + 1,
+            text(&output.stderr)
+        );
+    }
+    let counted = server.requests.load(Ordering::SeqCst);
+    assert!(counted > 100, "{counted} requests in 10s");
+    let csv = std::fs::read_to_string(dir.path().join("run_stats.csv")).unwrap();
+    assert_eq!(master_count(&csv, "GET", "/delay"), counted, "{csv}\n{log}");
+    assert_eq!(master_count(&csv, "", "Aggregated"), counted, "{csv}");
+    let ours = report_count(dir.path(), 1) + report_count(dir.path(), 2);
+    assert_eq!(ours, counted, "the workers' own reports");
+    assert!(
+        log.contains("2 workers connected") || log.contains("workers connected"),
+        "{log}"
+    );
+}
+
+fn a_master_stopped_mid_run_stops_its_workers_with_their_reports() {
+    let server = common::start_server(0);
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let master = master(
+        dir.path(),
+        port,
+        &server.url,
+        &["--expect-workers", "2", "-u", "4", "-r", "10", "-t", "60s"],
+    );
+    let workers: Vec<Child> = (1..=2).map(|n| worker(dir.path(), n, port)).collect();
+    let started = Instant::now();
+    while server.requests.load(Ordering::SeqCst) < 50 {
+        assert!(started.elapsed() < Duration::from_secs(60), "no load");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // SIGTERM: Locust's shutdown, which tells its workers to quit.
+    let killed = Command::new("kill")
+        .args(["-TERM", &master.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let _ = finish(master, Duration::from_secs(30), "the master");
+    for (n, worker) in workers.into_iter().enumerate() {
+        let output = finish(worker, Duration::from_secs(30), "a worker");
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+        assert!(report_count(dir.path(), n + 1) > 0);
+    }
+    assert_eq!(
+        report_count(dir.path(), 1) + report_count(dir.path(), 2),
+        server.requests.load(Ordering::SeqCst)
+    );
+}
+
+fn a_killed_worker_is_marked_missing_and_the_other_goes_on() {
+    let server = common::start_server(0);
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let master = master(
+        dir.path(),
+        port,
+        &server.url,
+        &["--expect-workers", "2", "-u", "4", "-r", "10", "-t", "14s"],
+    );
+    let mut workers: Vec<Child> = (1..=2).map(|n| worker(dir.path(), n, port)).collect();
+    let started = Instant::now();
+    while server.requests.load(Ordering::SeqCst) < 50 {
+        assert!(started.elapsed() < Duration::from_secs(60), "no load");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    workers[0].kill().unwrap();
+    let _ = workers[0].wait();
+    let at_kill = server.requests.load(Ordering::SeqCst);
+    let output = finish(master, Duration::from_secs(60), "the master");
+    let log = std::fs::read_to_string(dir.path().join("master.log")).unwrap();
+    assert!(
+        output.status.success() || output.status.code() == Some(1),
+        "{log}"
+    );
+    assert!(
+        log.contains("failed to send heartbeat, setting state to missing"),
+        "{log}"
+    );
+    let survivor = finish(workers.pop().unwrap(), Duration::from_secs(30), "a worker");
+    assert_eq!(
+        survivor.status.code(),
+        Some(0),
+        "{}",
+        text(&survivor.stderr)
+    );
+    let after = report_count(dir.path(), 2);
+    assert!(
+        server.requests.load(Ordering::SeqCst) > at_kill + 100,
+        "the other worker went on"
+    );
+    assert!(after > 0);
+}
+
+fn an_unreachable_master_is_a_clear_error_and_no_load() {
+    let server = common::start_server(0);
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let started = Instant::now();
+    let output = Command::new(std::env::current_exe().unwrap())
+        .env("WORKER_CHILD", "1")
+        .args(["--exact", "delayed", "--web", "off", "--host", &server.url])
+        .args(["--locust-master", &format!("127.0.0.1:{port}")])
+        .args(["--locust-master-timeout", "2s"])
+        .arg("--report-dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "no Locust master answered at 127.0.0.1:{port} within 2s"
+        )),
+        "{stderr}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert_eq!(server.requests.load(Ordering::SeqCst), 0);
+    for (value, wanted) in [
+        (
+            "nohost",
+            "invalid PT_LOCUST_MASTER=\"nohost\": expected HOST:PORT",
+        ),
+        ("h:0", "invalid PT_LOCUST_MASTER=\"h:0\""),
+    ] {
+        let output = Command::new(std::env::current_exe().unwrap())
+            .env("WORKER_CHILD", "1")
+            .env("PT_LOCUST_MASTER", value)
+            .args(["--exact", "delayed", "--web", "off", "--host", &server.url])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2));
+        assert!(
+            text(&output.stderr).contains(wanted),
+            "{}",
+            text(&output.stderr)
+        );
+    }
+}
