@@ -21,7 +21,7 @@ fn main() -> ExitCode {
     if std::env::var_os("WORKER_CHILD").is_some() {
         return swarm_harness::main();
     }
-    let tests: [(&str, fn()); 4] = [
+    let tests: [(&str, fn()); 5] = [
         (
             "two_workers_under_a_real_master_count_what_the_server_counted",
             two_workers_under_a_real_master_count_what_the_server_counted,
@@ -33,6 +33,10 @@ fn main() -> ExitCode {
         (
             "a_killed_worker_is_marked_missing_and_the_other_goes_on",
             a_killed_worker_is_marked_missing_and_the_other_goes_on,
+        ),
+        (
+            "a_restarted_master_gets_its_worker_back",
+            a_restarted_master_gets_its_worker_back,
         ),
         (
             "an_unreachable_master_is_a_clear_error_and_no_load",
@@ -95,7 +99,11 @@ fn locustfile(dir: &Path) -> PathBuf {
 
 /// `locust --master --headless` with `extra` arguments, its output in `dir/master.log`.
 fn master(dir: &Path, port: u16, host: &str, extra: &[&str]) -> Child {
-    let log = std::fs::File::create(dir.join("master.log")).unwrap();
+    master_logging_to(dir, "master.log", port, host, extra)
+}
+
+fn master_logging_to(dir: &Path, log: &str, port: u16, host: &str, extra: &[&str]) -> Child {
+    let log = std::fs::File::create(dir.join(log)).unwrap();
     Command::new(locust())
         .arg("-f")
         .arg(locustfile(dir))
@@ -201,6 +209,7 @@ fn two_workers_under_a_real_master_count_what_the_server_counted() {
     let csv = std::fs::read_to_string(dir.path().join("run_stats.csv")).unwrap();
     assert_eq!(master_count(&csv, "GET", "/delay"), counted, "{csv}\n{log}");
     assert_eq!(master_count(&csv, "", "Aggregated"), counted, "{csv}");
+    println!("master and server counted {counted} requests in 10s with 10 users on 2 workers");
     let ours = report_count(dir.path(), 1) + report_count(dir.path(), 2);
     assert_eq!(ours, counted, "the workers' own reports");
     assert!(
@@ -331,4 +340,51 @@ fn an_unreachable_master_is_a_clear_error_and_no_load() {
             text(&output.stderr)
         );
     }
+}
+
+fn a_restarted_master_gets_its_worker_back() {
+    let server = common::start_server(0);
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut first = master(
+        dir.path(),
+        port,
+        &server.url,
+        &["--expect-workers", "1", "-u", "2", "-r", "10", "-t", "60s"],
+    );
+    let worker = worker(dir.path(), 1, port);
+    let started = Instant::now();
+    while server.requests.load(Ordering::SeqCst) < 50 {
+        assert!(started.elapsed() < Duration::from_secs(60), "no load");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The master dies without a word; a new one takes its port.
+    first.kill().unwrap();
+    let _ = first.wait();
+    let second = master_logging_to(
+        dir.path(),
+        "second.log",
+        port,
+        &server.url,
+        &[
+            "--expect-workers",
+            "1",
+            "-u",
+            "3",
+            "-r",
+            "10",
+            "-t",
+            "4s",
+            "--csv",
+            "second",
+        ],
+    );
+    let output = finish(second, Duration::from_secs(60), "the second master");
+    let log = std::fs::read_to_string(dir.path().join("second.log")).unwrap();
+    assert!(output.status.success(), "{log}");
+    let csv = std::fs::read_to_string(dir.path().join("second_stats.csv")).unwrap();
+    assert!(master_count(&csv, "GET", "/delay") > 0, "{csv}\n{log}");
+    let output = finish(worker, Duration::from_secs(30), "the worker");
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert!(report_count(dir.path(), 1) > 0);
 }

@@ -53,7 +53,7 @@ struct Worker {
     shared: Arc<Shared>,
     specs: Vec<TrialSpec>,
     node_id: String,
-    outgoing: mpsc::UnboundedSender<Vec<u8>>,
+    link: Link,
     figures: Arc<Mutex<stats::Shared>>,
     running: BTreeMap<usize, Running>,
     trials: JoinSet<(usize, Result<(), String>)>,
@@ -74,12 +74,12 @@ pub fn run(
     let closing = shared.clone();
     let outcome = runtime.block_on(async move {
         let node_id = format!("{}_{:032x}", hostname(), rand::random::<u128>());
-        let (outgoing, incoming) = connect(&master, &node_id).await?;
+        let link = connect(&master, &node_id).await?;
         let mut worker = Worker {
             shared,
             specs,
             node_id,
-            outgoing,
+            link,
             figures,
             running: BTreeMap::new(),
             trials: JoinSet::new(),
@@ -88,7 +88,7 @@ pub fn run(
             last_spawn: 0.0,
             cpu: CpuClock::new(),
         };
-        worker.converse(incoming, &master).await
+        worker.converse(&master).await
     })?;
     // The run's closing files (and fixtures torn down) outside the conversation's runtime.
     if let Err(error) = closing.finish_run(None) {
@@ -98,48 +98,48 @@ pub fn run(
     Ok(outcome)
 }
 
-/// Connects and registers: `client_ready` until the master's `ack`, within the timeout.
-async fn connect(
-    master: &MasterAddress,
-    node_id: &str,
-) -> Result<
-    (
-        mpsc::UnboundedSender<Vec<u8>>,
-        mpsc::UnboundedReceiver<Message>,
-    ),
-    String,
-> {
-    let unreachable = |e: &dyn std::fmt::Display| {
-        format!(
-            "no Locust master answered at {} within {}s (PT_LOCUST_MASTER_TIMEOUT): {e}; is \
-             `locust --master` running there?",
-            master.address,
-            master.timeout.as_secs()
-        )
-    };
+/// One connection to the master: the socket's two halves, each driven by a task that ends
+/// with the link.
+struct Link {
+    outgoing: mpsc::UnboundedSender<Vec<u8>>,
+    incoming: mpsc::UnboundedReceiver<Message>,
+    tasks: [tokio::task::JoinHandle<()>; 2],
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// Opens a connection (a DEALER socket whose identity is `node_id`), waiting at most
+/// `timeout` for the master's port.
+async fn open(address: &str, node_id: &str, timeout: Duration) -> Result<Link, String> {
     let mut options = zeromq::SocketOptions::default();
     options
         .peer_identity(
             zeromq::util::PeerIdentity::try_from(node_id.as_bytes().to_vec())
                 .map_err(|e| format!("node id {node_id:?}: {e}"))?,
         )
-        .connect_timeout(master.timeout);
+        .connect_timeout(timeout);
     let mut socket = zeromq::DealerSocket::with_options(options);
     socket
-        .connect(&format!("tcp://{}", master.address))
+        .connect(&format!("tcp://{address}"))
         .await
-        .map_err(|e| unreachable(&e))?;
+        .map_err(|e| e.to_string())?;
     let (mut send, mut recv) = socket.split();
-    let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Vec<u8>>();
-    tokio::spawn(async move {
+    let (outgoing, mut out_rx) = mpsc::unbounded_channel::<Vec<u8>>();
+    let sender = tokio::spawn(async move {
         while let Some(frame) = out_rx.recv().await {
             if let Err(error) = send.send(zeromq::ZmqMessage::from(frame)).await {
                 log::warn!("locust worker: sending to the master failed: {error}");
             }
         }
     });
-    let (in_tx, mut in_rx) = mpsc::unbounded_channel::<Message>();
-    tokio::spawn(async move {
+    let (in_tx, incoming) = mpsc::unbounded_channel::<Message>();
+    let receiver = tokio::spawn(async move {
         loop {
             let message = match recv.recv().await {
                 Ok(message) => message,
@@ -163,24 +163,44 @@ async fn connect(
             }
         }
     });
+    Ok(Link {
+        outgoing,
+        incoming,
+        tasks: [sender, receiver],
+    })
+}
+
+/// Connects and registers: `client_ready` until the master's `ack`, within the timeout.
+async fn connect(master: &MasterAddress, node_id: &str) -> Result<Link, String> {
+    let unreachable = |e: &dyn std::fmt::Display| {
+        format!(
+            "no Locust master answered at {} within {}s (PT_LOCUST_MASTER_TIMEOUT): {e}; is \
+             `locust --master` running there?",
+            master.address,
+            master.timeout.as_secs()
+        )
+    };
+    let mut link = open(&master.address, node_id, master.timeout)
+        .await
+        .map_err(|e| unreachable(&e))?;
     let ready = Message::new("client_ready", Value::from(-1), node_id).encode();
     let deadline = Instant::now() + master.timeout;
     loop {
-        let _ = out_tx.send(ready.clone());
+        let _ = link.outgoing.send(ready.clone());
         let wait = deadline
             .saturating_duration_since(Instant::now())
             .min(Duration::from_secs(5));
         if wait.is_zero() {
             return Err(unreachable(&"it did not acknowledge client_ready"));
         }
-        match tokio::time::timeout(wait, in_rx.recv()).await {
+        match tokio::time::timeout(wait, link.incoming.recv()).await {
             Ok(Some(message)) if message.kind == "ack" => break,
             Ok(Some(message)) => check_version(&message)?,
             Ok(None) => return Err(unreachable(&"the connection closed")),
             Err(_) => {}
         }
     }
-    Ok((out_tx, in_rx))
+    Ok(link)
 }
 
 /// A message only a Locust master before 2.0 sends is an error naming that version.
@@ -207,15 +227,12 @@ fn check_version(message: &Message) -> Result<(), String> {
 impl Worker {
     fn send(&self, kind: &str, data: Value) {
         let _ = self
+            .link
             .outgoing
             .send(Message::new(kind, data, &self.node_id).encode());
     }
 
-    async fn converse(
-        &mut self,
-        mut incoming: mpsc::UnboundedReceiver<Message>,
-        master: &MasterAddress,
-    ) -> Result<ExitCode, String> {
+    async fn converse(&mut self, master: &MasterAddress) -> Result<ExitCode, String> {
         let mut heartbeat = tokio::time::interval(HEARTBEAT);
         let mut report = tokio::time::interval(REPORT);
         let mut heard = Instant::now();
@@ -223,7 +240,7 @@ impl Worker {
         let interrupt = self.shared.env.interrupt.clone();
         loop {
             tokio::select! {
-                message = incoming.recv() => {
+                message = self.link.incoming.recv() => {
                     let Some(message) = message else {
                         return Err("the connection to the Locust master closed".to_owned());
                     };
@@ -265,8 +282,13 @@ impl Worker {
                         return Ok(ExitCode::FAILURE);
                     }
                     if quiet > QUIET && asked.elapsed() > QUIET {
-                        // A restarted master does not know this worker: register again.
+                        // The master may have restarted: a new connection (as Locust's
+                        // reset_connection makes), and registration again.
                         asked = Instant::now();
+                        match open(&master.address, &self.node_id, QUIET).await {
+                            Ok(link) => self.link = link,
+                            Err(error) => log::info!("locust worker: reconnecting: {error}"),
+                        }
                         self.send("client_ready", Value::from(-1));
                     }
                 }
