@@ -7,6 +7,8 @@
 //!   starts a regression change point.
 //! - `swarm merge DIR... --out DIR` merges the reports of a run's shards exactly and exits 1
 //!   when a merged trial fails its thresholds.
+//! - `swarm locustfile` prints the locustfile a Locust master needs to drive a stress target's
+//!   trials as its workers.
 //! - `swarm har import FILE.har` writes a `#[stress_test]` scenario per recorded host;
 //!   `swarm har replay FILE.har` runs a recording as a load test.
 //!
@@ -95,6 +97,19 @@ enum Command {
         /// Merge the shards that are there when some are missing, and say so in the reports.
         #[arg(long)]
         partial: bool,
+    },
+    /// Print the locustfile a Locust master needs to drive a stress target as its workers
+    /// (PT_LOCUST_MASTER): one user class per trial. Builds the target with cargo.
+    Locustfile {
+        /// The stress target: the `[[test]]` name with `harness = false`.
+        #[arg(long, default_value = "stress")]
+        test: String,
+        /// The package that holds it (cargo's -p).
+        #[arg(short, long)]
+        package: Option<String>,
+        /// Filters choosing the trials, as for the stress target (`-- --exact Browser`).
+        #[arg(last = true)]
+        filters: Vec<String>,
     },
     /// HAR recordings (mitmproxy, browser DevTools, Charles) as scenarios or as a load test.
     #[command(subcommand)]
@@ -237,6 +252,11 @@ fn main() -> ExitCode {
             out,
             partial,
         } => run_merge(&inputs, &out, partial),
+        Command::Locustfile {
+            test,
+            package,
+            filters,
+        } => print_locustfile(&test, package.as_deref(), &filters),
         Command::Har(HarCommand::Import {
             file,
             out,
@@ -340,6 +360,39 @@ fn render(dir: &Path) -> Result<(), String> {
     report::write_run_files(dir, &reports).map_err(|e| e.to_string())?;
     println!("rendered {} trial(s) in {}", reports.len(), dir.display());
     Ok(())
+}
+
+/// Asks the stress target for its locustfile (`--locustfile`), built by cargo.
+fn print_locustfile(
+    test: &str,
+    package: Option<&str>,
+    filters: &[String],
+) -> Result<ExitCode, String> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = std::process::Command::new(cargo);
+    command.args(["test", "--quiet"]);
+    if let Some(package) = package {
+        command.args(["-p", package]);
+    }
+    command
+        .args(["--test", test, "--", "--locustfile"])
+        .args(filters);
+    command.stderr(std::process::Stdio::inherit());
+    let output = command
+        .output()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "`cargo test --test {test} -- --locustfile` failed ({}); is {test:?} a stress \
+             target (harness = false, swarm_harness::main)?",
+            output.status
+        ));
+    }
+    use std::io::Write;
+    std::io::stdout()
+        .write_all(&output.stdout)
+        .map_err(|e| e.to_string())?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Merges shard reports and writes the merged reports with all their renderings.
