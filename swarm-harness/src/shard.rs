@@ -217,6 +217,40 @@ mod tests {
     }
 
     #[test]
+    fn a_profile_is_sliced_and_the_slices_add_up() {
+        let overrides = crate::config::Overrides {
+            users: Some(7),
+            hatch_rate: Some(3.0),
+            num_requests: Some(10),
+            arrival_rate: Some(9.0),
+            max_users: Some(2),
+            ..Default::default()
+        };
+        let whole = crate::LoadProfile::resolve(&Default::default(), &overrides, None);
+        let slices: Vec<crate::LoadProfile> = (1..=3)
+            .map(|index| slice(&whole, ShardId { index, count: 3 }))
+            .collect();
+        let users: Vec<u32> = slices.iter().map(|p| p.users).collect();
+        assert_eq!(users, [2, 2, 3]);
+        let requests: Vec<Option<u64>> = slices.iter().map(|p| p.num_requests).collect();
+        assert_eq!(requests, [Some(3), Some(3), Some(4)]);
+        for profile in &slices {
+            assert!((profile.hatch_rate - 1.0).abs() < 1e-12);
+            assert_eq!(profile.arrival_rate, Some(3.0));
+            // 2 users over 3 shards leaves one with none; the open model still needs one.
+            assert!(profile.max_users >= 1);
+        }
+        let few = crate::config::Overrides {
+            users: Some(2),
+            ..Default::default()
+        };
+        let whole = crate::LoadProfile::resolve(&Default::default(), &few, None);
+        let first = ShardId { index: 1, count: 3 };
+        let idle = idle_reason(&whole, &slice(&whole, first), first, false).unwrap();
+        assert_eq!(idle, "shard 1/3 has no part of 2 users: nothing ran here");
+    }
+
+    #[test]
     fn seven_users_over_three_shards() {
         let parts: Vec<u64> = (1..=3)
             .map(|i| ShardId { index: i, count: 3 }.part(7))

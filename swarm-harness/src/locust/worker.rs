@@ -579,3 +579,44 @@ impl CpuClock {
         (cpu, memory)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_master_before_locust_2_is_named() {
+        // Locust 1.x spawned with num_users and spawn_rate, not user_classes_count.
+        let old = Message::new(
+            "spawn",
+            map(vec![
+                ("num_users", Value::from(10)),
+                ("spawn_rate", Value::from(1)),
+            ]),
+            "",
+        );
+        let error = check_version(&old).unwrap_err();
+        assert!(error.contains("before Locust 2.0"), "{error}");
+        assert!(error.contains("num_users, spawn_rate"), "{error}");
+        let new = Message::new(
+            "spawn",
+            map(vec![(
+                "user_classes_count",
+                map(vec![("Browser", Value::from(1))]),
+            )]),
+            "",
+        );
+        assert_eq!(check_version(&new), Ok(()));
+    }
+
+    #[test]
+    fn the_heartbeat_reads_this_process() {
+        let mut clock = CpuClock::new();
+        let (_, memory) = clock.sample();
+        let (cpu, _) = clock.sample();
+        assert!(cpu >= 0.0);
+        if cfg!(target_os = "linux") {
+            assert!(memory > 0);
+        }
+    }
+}
