@@ -318,6 +318,17 @@ fn add_entries(
                 entry: label.clone(),
                 problem,
             })?;
+        if histogram.len() != entry.count {
+            return Err(MergeError::Histogram {
+                trial: trial.to_owned(),
+                entry: label,
+                problem: format!(
+                    "it holds {} samples where the entry counts {}",
+                    histogram.len(),
+                    entry.count
+                ),
+            });
+        }
         let theirs = Entry {
             count: entry.count,
             failures: entry.failures,

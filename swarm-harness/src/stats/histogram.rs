@@ -20,9 +20,13 @@ pub fn decode(text: &str) -> Result<Histogram<u64>, String> {
     let bytes = STANDARD
         .decode(text)
         .map_err(|error| format!("histogram is not base64: {error}"))?;
-    Deserializer::new()
+    let mut histogram: Histogram<u64> = Deserializer::new()
         .deserialize(&mut bytes.as_slice())
-        .map_err(|error| format!("histogram is not an HDR V2 histogram: {error:?}"))
+        .map_err(|error| format!("histogram is not an HDR V2 histogram: {error:?}"))?;
+    // Live entries grow with the values they see; a decoded one must too, or adding a
+    // histogram with larger values into it fails (`OtherAddendValueExceedsRange`).
+    histogram.auto(true);
+    Ok(histogram)
 }
 
 /// `#[serde(with = "histogram")]` for a histogram field.
@@ -37,10 +41,7 @@ pub(crate) fn deserialize<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Histogram<u64>, D::Error> {
     let text = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(deserializer)?;
-    let mut histogram = decode(&text).map_err(serde::de::Error::custom)?;
-    // Live entries grow with the values they see; a decoded one must too.
-    histogram.auto(true);
-    Ok(histogram)
+    decode(&text).map_err(serde::de::Error::custom)
 }
 
 #[cfg(test)]
