@@ -11,51 +11,39 @@
 
 mod common;
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitCode, Output, Stdio};
+use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 fn main() -> ExitCode {
-    if std::env::var_os("WORKER_CHILD").is_some() {
-        return swarm_harness::main();
-    }
-    let tests: [(&str, fn()); 5] = [
-        (
-            "two_workers_under_a_real_master_count_what_the_server_counted",
-            two_workers_under_a_real_master_count_what_the_server_counted,
-        ),
-        (
-            "a_master_stopped_mid_run_stops_its_workers_with_their_reports",
-            a_master_stopped_mid_run_stops_its_workers_with_their_reports,
-        ),
-        (
-            "a_killed_worker_is_marked_missing_and_the_other_goes_on",
-            a_killed_worker_is_marked_missing_and_the_other_goes_on,
-        ),
-        (
-            "a_restarted_master_gets_its_worker_back",
-            a_restarted_master_gets_its_worker_back,
-        ),
-        (
-            "an_unreachable_master_is_a_clear_error_and_no_load",
-            an_unreachable_master_is_a_clear_error_and_no_load,
-        ),
-    ];
-    let trials = tests
-        .into_iter()
-        .map(|(name, test)| {
-            libtest_mimic::Trial::test(name, move || {
-                test();
-                Ok(())
-            })
-        })
-        .collect();
-    let mut arguments = libtest_mimic::Arguments::from_args();
     // Each test runs a Locust master and workers: one at a time keeps them on time.
-    arguments.test_threads = Some(1);
-    libtest_mimic::run(&arguments, trials).exit_code()
+    common::test_or_child(
+        "WORKER_CHILD",
+        &[
+            (
+                "two_workers_under_a_real_master_count_what_the_server_counted",
+                two_workers_under_a_real_master_count_what_the_server_counted,
+            ),
+            (
+                "a_master_stopped_mid_run_stops_its_workers_with_their_reports",
+                a_master_stopped_mid_run_stops_its_workers_with_their_reports,
+            ),
+            (
+                "a_killed_worker_is_marked_missing_and_the_other_goes_on",
+                a_killed_worker_is_marked_missing_and_the_other_goes_on,
+            ),
+            (
+                "a_restarted_master_gets_its_worker_back",
+                a_restarted_master_gets_its_worker_back,
+            ),
+            (
+                "an_unreachable_master_is_a_clear_error_and_no_load",
+                an_unreachable_master_is_a_clear_error_and_no_load,
+            ),
+        ],
+        Some(1),
+    )
 }
 
 fn locust() -> PathBuf {
@@ -80,10 +68,6 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
 /// The locustfile our `--locustfile` writes for the `delayed` trial.
 fn locustfile(dir: &Path) -> PathBuf {
     let output = Command::new(std::env::current_exe().unwrap())
@@ -91,7 +75,7 @@ fn locustfile(dir: &Path) -> PathBuf {
         .args(["--locustfile", "--exact", "delayed"])
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(output.status.success(), "{}", common::text(&output.stderr));
     let path = dir.join("locustfile.py");
     std::fs::write(&path, &output.stdout).unwrap();
     path
@@ -133,21 +117,13 @@ fn worker(dir: &Path, n: usize, port: u16) -> Child {
         .unwrap()
 }
 
-/// Waits for a child, at most `limit` (then it is killed and the test fails).
-fn finish(mut child: Child, limit: Duration, what: &str) -> Output {
-    let deadline = Instant::now() + limit;
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let mut stderr = String::new();
-            if let Some(mut pipe) = child.stderr.take() {
-                let _ = pipe.read_to_string(&mut stderr);
-            }
-            panic!("{what} ran for over {limit:?}: {stderr}");
-        }
+/// Waits until the server has counted some load, at most a minute.
+fn wait_for_load(server: &common::Server) {
+    let started = Instant::now();
+    while server.requests.load(Ordering::SeqCst) < 50 {
+        assert!(started.elapsed() < Duration::from_secs(60), "no load");
         std::thread::sleep(Duration::from_millis(50));
     }
-    child.wait_with_output().unwrap()
 }
 
 fn report_count(dir: &Path, n: usize) -> u64 {
@@ -191,17 +167,17 @@ fn two_workers_under_a_real_master_count_what_the_server_counted() {
         ],
     );
     let workers: Vec<Child> = (1..=2).map(|n| worker(dir.path(), n, port)).collect();
-    let output = finish(master, Duration::from_secs(90), "the master");
+    let output = common::finish(master, Duration::from_secs(90), "the master");
     let log = std::fs::read_to_string(dir.path().join("master.log")).unwrap();
     assert!(output.status.success(), "{log}");
     for (n, worker) in workers.into_iter().enumerate() {
-        let output = finish(worker, Duration::from_secs(30), "a worker");
+        let output = common::finish(worker, Duration::from_secs(30), "a worker");
         assert_eq!(
             output.status.code(),
             Some(0),
             "worker {}: {}",
             n + 1,
-            text(&output.stderr)
+            common::text(&output.stderr)
         );
     }
     let counted = server.requests.load(Ordering::SeqCst);
@@ -229,21 +205,22 @@ fn a_master_stopped_mid_run_stops_its_workers_with_their_reports() {
         &["--expect-workers", "2", "-u", "4", "-r", "10", "-t", "60s"],
     );
     let workers: Vec<Child> = (1..=2).map(|n| worker(dir.path(), n, port)).collect();
-    let started = Instant::now();
-    while server.requests.load(Ordering::SeqCst) < 50 {
-        assert!(started.elapsed() < Duration::from_secs(60), "no load");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_load(&server);
     // SIGTERM: Locust's shutdown, which tells its workers to quit.
     let killed = Command::new("kill")
         .args(["-TERM", &master.id().to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
-    let _ = finish(master, Duration::from_secs(30), "the master");
+    let _ = common::finish(master, Duration::from_secs(30), "the master");
     for (n, worker) in workers.into_iter().enumerate() {
-        let output = finish(worker, Duration::from_secs(30), "a worker");
-        assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+        let output = common::finish(worker, Duration::from_secs(30), "a worker");
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}",
+            common::text(&output.stderr)
+        );
         assert!(report_count(dir.path(), n + 1) > 0);
     }
     assert_eq!(
@@ -263,15 +240,11 @@ fn a_killed_worker_is_marked_missing_and_the_other_goes_on() {
         &["--expect-workers", "2", "-u", "4", "-r", "10", "-t", "14s"],
     );
     let mut workers: Vec<Child> = (1..=2).map(|n| worker(dir.path(), n, port)).collect();
-    let started = Instant::now();
-    while server.requests.load(Ordering::SeqCst) < 50 {
-        assert!(started.elapsed() < Duration::from_secs(60), "no load");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_load(&server);
     workers[0].kill().unwrap();
     let _ = workers[0].wait();
     let at_kill = server.requests.load(Ordering::SeqCst);
-    let output = finish(master, Duration::from_secs(60), "the master");
+    let output = common::finish(master, Duration::from_secs(60), "the master");
     let log = std::fs::read_to_string(dir.path().join("master.log")).unwrap();
     assert!(
         output.status.success() || output.status.code() == Some(1),
@@ -281,12 +254,12 @@ fn a_killed_worker_is_marked_missing_and_the_other_goes_on() {
         log.contains("failed to send heartbeat, setting state to missing"),
         "{log}"
     );
-    let survivor = finish(workers.pop().unwrap(), Duration::from_secs(30), "a worker");
+    let survivor = common::finish(workers.pop().unwrap(), Duration::from_secs(30), "a worker");
     assert_eq!(
         survivor.status.code(),
         Some(0),
         "{}",
-        text(&survivor.stderr)
+        common::text(&survivor.stderr)
     );
     let after = report_count(dir.path(), 2);
     assert!(
@@ -311,7 +284,7 @@ fn an_unreachable_master_is_a_clear_error_and_no_load() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
-    let stderr = text(&output.stderr);
+    let stderr = common::text(&output.stderr);
     assert!(
         stderr.contains(&format!(
             "no Locust master answered at 127.0.0.1:{port} within 2s"
@@ -335,9 +308,9 @@ fn an_unreachable_master_is_a_clear_error_and_no_load() {
             .unwrap();
         assert_eq!(output.status.code(), Some(2));
         assert!(
-            text(&output.stderr).contains(wanted),
+            common::text(&output.stderr).contains(wanted),
             "{}",
-            text(&output.stderr)
+            common::text(&output.stderr)
         );
     }
 }
@@ -353,11 +326,7 @@ fn a_restarted_master_gets_its_worker_back() {
         &["--expect-workers", "1", "-u", "2", "-r", "10", "-t", "60s"],
     );
     let worker = worker(dir.path(), 1, port);
-    let started = Instant::now();
-    while server.requests.load(Ordering::SeqCst) < 50 {
-        assert!(started.elapsed() < Duration::from_secs(60), "no load");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_load(&server);
     // The master dies without a word; a new one takes its port.
     first.kill().unwrap();
     let _ = first.wait();
@@ -379,12 +348,17 @@ fn a_restarted_master_gets_its_worker_back() {
             "second",
         ],
     );
-    let output = finish(second, Duration::from_secs(60), "the second master");
+    let output = common::finish(second, Duration::from_secs(60), "the second master");
     let log = std::fs::read_to_string(dir.path().join("second.log")).unwrap();
     assert!(output.status.success(), "{log}");
     let csv = std::fs::read_to_string(dir.path().join("second_stats.csv")).unwrap();
     assert!(master_count(&csv, "GET", "/delay") > 0, "{csv}\n{log}");
-    let output = finish(worker, Duration::from_secs(30), "the worker");
-    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let output = common::finish(worker, Duration::from_secs(30), "the worker");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        common::text(&output.stderr)
+    );
     assert!(report_count(dir.path(), 1) > 0);
 }

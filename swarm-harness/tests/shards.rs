@@ -12,42 +12,33 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Output, Stdio};
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const SWARM: &str = env!("CARGO_BIN_EXE_swarm");
 
 fn main() -> ExitCode {
-    if std::env::var_os("SHARD_CHILD").is_some() {
-        return swarm_harness::main();
-    }
-    let tests: [(&str, fn()); 4] = [
-        (
-            "three_shards_merge_into_the_servers_count",
-            three_shards_merge_into_the_servers_count,
-        ),
-        (
-            "a_single_shard_merges_into_itself_byte_for_byte",
-            a_single_shard_merges_into_itself_byte_for_byte,
-        ),
-        (
-            "bad_shard_values_are_refused_before_any_load",
-            bad_shard_values_are_refused_before_any_load,
-        ),
-        (
-            "a_merge_of_mismatched_reports_is_refused",
-            a_merge_of_mismatched_reports_is_refused,
-        ),
-    ];
-    let trials = tests
-        .into_iter()
-        .map(|(name, test)| {
-            libtest_mimic::Trial::test(name, move || {
-                test();
-                Ok(())
-            })
-        })
-        .collect();
-    libtest_mimic::run(&libtest_mimic::Arguments::from_args(), trials).exit_code()
+    common::test_or_child(
+        "SHARD_CHILD",
+        &[
+            (
+                "three_shards_merge_into_the_servers_count",
+                three_shards_merge_into_the_servers_count,
+            ),
+            (
+                "a_single_shard_merges_into_itself_byte_for_byte",
+                a_single_shard_merges_into_itself_byte_for_byte,
+            ),
+            (
+                "bad_shard_values_are_refused_before_any_load",
+                bad_shard_values_are_refused_before_any_load,
+            ),
+            (
+                "a_merge_of_mismatched_reports_is_refused",
+                a_merge_of_mismatched_reports_is_refused,
+            ),
+        ],
+        None,
+    )
 }
 
 /// A shard process of the `delayed` trial (GET /delay, no wait to speak of) against `url`.
@@ -83,21 +74,9 @@ fn shard(url: &str, dir: &Path, shard: &str, extra: &[&str]) -> Child {
         .unwrap()
 }
 
-/// Waits for a child, at most a minute (then it is killed and the test fails).
-fn finish(mut child: Child) -> Output {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            child.kill().unwrap();
-            panic!("a shard process ran for over a minute");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child.wait_with_output().unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+/// Waits for a shard process, at most a minute.
+fn finish(child: Child) -> Output {
+    common::finish(child, Duration::from_secs(60), "a shard process")
 }
 
 fn merge(inputs: &[&Path], out: &Path, extra: &[&str]) -> Output {
@@ -141,7 +120,12 @@ fn three_shards_merge_into_the_servers_count() {
         .zip(&dirs)
         .map(|(child, dir)| {
             let output = finish(child);
-            assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+            assert_eq!(
+                output.status.code(),
+                Some(0),
+                "{}",
+                common::text(&output.stderr)
+            );
             common::read_json(dir, "delayed")
         })
         .collect();
@@ -168,11 +152,16 @@ fn three_shards_merge_into_the_servers_count() {
     let out = dir.path().join("merged");
     let refs: Vec<&Path> = dirs.iter().map(PathBuf::as_path).collect();
     let output = merge(&refs, &out, &[]);
-    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
-    assert!(
-        text(&output.stdout).contains("delayed: 3 of 3 shards"),
+    assert_eq!(
+        output.status.code(),
+        Some(0),
         "{}",
-        text(&output.stdout)
+        common::text(&output.stderr)
+    );
+    assert!(
+        common::text(&output.stdout).contains("delayed: 3 of 3 shards"),
+        "{}",
+        common::text(&output.stdout)
     );
     let merged = common::read_json(&out, "delayed");
     assert_eq!(merged["requests_total"]["count"], counted);
@@ -217,7 +206,7 @@ fn three_shards_merge_into_the_servers_count() {
     // Two of three: the missing one is named, and --partial merges what is there.
     let output = merge(&[&dirs[0], &dirs[2]], &dir.path().join("two"), &[]);
     assert_eq!(output.status.code(), Some(2));
-    let stderr = text(&output.stderr);
+    let stderr = common::text(&output.stderr);
     assert!(
         stderr.contains("delayed: 2 of 3 shards; missing 2/3"),
         "{stderr}"
@@ -227,7 +216,12 @@ fn three_shards_merge_into_the_servers_count() {
         &dir.path().join("two"),
         &["--partial"],
     );
-    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        common::text(&output.stderr)
+    );
     let partial = common::read_json(&dir.path().join("two"), "delayed");
     assert!(
         partial["warnings"]
@@ -244,10 +238,20 @@ fn a_single_shard_merges_into_itself_byte_for_byte() {
     let dir = tempfile::tempdir().unwrap();
     let one = dir.path().join("one");
     let output = finish(shard(&server.url, &one, "1/1", &[]));
-    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        common::text(&output.stderr)
+    );
     let out = dir.path().join("merged");
     let output = merge(&[&one], &out, &[]);
-    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        common::text(&output.stderr)
+    );
     for file in ["delayed.json", "delayed_stats.csv", "delayed_failures.csv"] {
         assert_eq!(
             std::fs::read(one.join(file)).unwrap(),
@@ -280,14 +284,14 @@ fn bad_shard_values_are_refused_before_any_load() {
             .output()
             .unwrap();
         assert_eq!(output.status.code(), Some(2), "{value}");
-        let stderr = text(&output.stderr);
+        let stderr = common::text(&output.stderr);
         assert!(stderr.contains(wanted), "{value}: {stderr}");
         assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
     }
     // Shards of more than one need a run id to be merged by.
     let output = finish(shard(&server.url, dir.path(), "1/2", &[]));
     assert_eq!(output.status.code(), Some(2));
-    assert!(text(&output.stderr).contains("needs PT_RUN_ID"));
+    assert!(common::text(&output.stderr).contains("needs PT_RUN_ID"));
     assert_eq!(
         server.requests.load(Ordering::SeqCst),
         0,
@@ -300,7 +304,12 @@ fn a_merge_of_mismatched_reports_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let first = dir.path().join("first");
     let output = finish(shard(&server.url, &first, "1/2", &["--run-id", "run-a"]));
-    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        common::text(&output.stderr)
+    );
     let report: serde_json::Value = common::read_json(&first, "delayed");
     let write = |name: &str, edit: &dyn Fn(&mut serde_json::Value)| -> PathBuf {
         let other = dir.path().join(name);
@@ -332,7 +341,7 @@ fn a_merge_of_mismatched_reports_is_refused() {
     for (other, wanted) in cases {
         let output = merge(&[&first, &other], &dir.path().join("out"), &[]);
         assert_eq!(output.status.code(), Some(2), "{wanted}");
-        let stderr = text(&output.stderr);
+        let stderr = common::text(&output.stderr);
         assert!(stderr.contains(wanted), "{stderr}");
     }
     assert!(

@@ -232,6 +232,23 @@ impl Worker {
             .send(Message::new(kind, data, &self.node_id).encode());
     }
 
+    /// A problem the master should show (Locust's `exception` message), printed here too.
+    fn exception(&self, message: String) {
+        eprintln!("error: {message}");
+        self.send(
+            "exception",
+            map(vec![
+                ("msg", Value::from(message)),
+                ("traceback", Value::from("")),
+            ]),
+        );
+    }
+
+    /// The users running here, over every trial.
+    fn user_count(&self) -> u64 {
+        self.running.values().map(|r| r.users).sum()
+    }
+
     async fn converse(&mut self, master: &MasterAddress) -> Result<ExitCode, String> {
         let mut heartbeat = tokio::time::interval(HEARTBEAT);
         let mut report = tokio::time::interval(REPORT);
@@ -317,7 +334,6 @@ impl Worker {
             .pending
             .take();
         let classes = self.classes();
-        let users: u64 = self.running.values().map(|r| r.users).sum();
         self.send(
             "stats",
             map(vec![
@@ -325,7 +341,7 @@ impl Worker {
                 ("stats_total", taken.stats_total),
                 ("errors", taken.errors),
                 ("user_classes_count", classes),
-                ("user_count", Value::from(users)),
+                ("user_count", Value::from(self.user_count())),
             ]),
         );
     }
@@ -371,14 +387,7 @@ impl Worker {
                             .collect::<Vec<_>>()
                             .join(", ")
                     );
-                    eprintln!("error: {message}");
-                    self.send(
-                        "exception",
-                        map(vec![
-                            ("msg", Value::from(message)),
-                            ("traceback", Value::from("")),
-                        ]),
-                    );
+                    self.exception(message);
                 }
                 continue;
             };
@@ -402,12 +411,11 @@ impl Worker {
             }
         }
         self.state = "running";
-        let users: u64 = self.running.values().map(|r| r.users).sum();
         self.send(
             "spawning_complete",
             map(vec![
                 ("user_classes_count", self.classes()),
-                ("user_count", Value::from(users)),
+                ("user_count", Value::from(self.user_count())),
             ]),
         );
     }
@@ -421,14 +429,7 @@ impl Worker {
                 "{name}: no target to send load to: start the master with -H URL, or set \
                  PT_HOST on the worker"
             );
-            eprintln!("error: {message}");
-            self.send(
-                "exception",
-                map(vec![
-                    ("msg", Value::from(message)),
-                    ("traceback", Value::from("")),
-                ]),
-            );
+            self.exception(message);
             return;
         }
         let (plan, whole, _) = self.shared.plan(spec, |profile| {

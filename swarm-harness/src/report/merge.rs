@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use super::{BuildInput, EntryReport, Report, judge};
 use crate::shard::ShardSet;
-use crate::stats::{Entry, EntryTable, LATENCY_KIND, Shard, TimelinePoint};
+use crate::stats::{Entry, EntryTable, Shard, TimelinePoint};
 use crate::threshold::Thresholds;
 
 /// Why reports cannot be merged.
@@ -76,9 +76,12 @@ pub fn merge_run(reports: Vec<Report>, partial: bool) -> Result<Vec<Report>, Mer
     if reports.is_empty() {
         return Err(MergeError::Empty);
     }
+    // One run, and every report a shard of it cut into one count.
     let run_id = reports[0].run_id.clone().unwrap_or_default();
+    let mut count: Option<u32> = None;
     let mut trials: BTreeMap<String, Vec<Report>> = BTreeMap::new();
     for report in reports {
+        let trial = report.identity.trial.clone();
         let id = report.run_id.clone().unwrap_or_default();
         if id != run_id {
             return Err(MergeError::DifferentRuns {
@@ -86,32 +89,23 @@ pub fn merge_run(reports: Vec<Report>, partial: bool) -> Result<Vec<Report>, Mer
                 second: id,
             });
         }
-        trials
-            .entry(report.identity.trial.clone())
-            .or_default()
-            .push(report);
-    }
-    // One shard count for the whole run.
-    let mut count: Option<u32> = None;
-    for (trial, shards) in &trials {
-        for report in shards {
-            let shard = report
-                .shard
-                .as_ref()
-                .ok_or_else(|| MergeError::NotSharded {
-                    trial: trial.clone(),
-                })?;
-            match count {
-                Some(first) if first != shard.count => {
-                    return Err(MergeError::DifferentCounts {
-                        trial: trial.clone(),
-                        first,
-                        second: shard.count,
-                    });
-                }
-                _ => count = Some(shard.count),
+        let shard = report
+            .shard
+            .as_ref()
+            .ok_or_else(|| MergeError::NotSharded {
+                trial: trial.clone(),
+            })?;
+        match count {
+            Some(first) if first != shard.count => {
+                return Err(MergeError::DifferentCounts {
+                    trial,
+                    first,
+                    second: shard.count,
+                });
             }
+            _ => count = Some(shard.count),
         }
+        trials.entry(trial).or_default().push(report);
     }
     trials
         .into_values()
@@ -234,9 +228,7 @@ fn union(trial: &str, shards: &[Report]) -> Result<ShardSet, MergeError> {
         let shard = report
             .shard
             .as_ref()
-            .ok_or_else(|| MergeError::NotSharded {
-                trial: trial.to_owned(),
-            })?;
+            .expect("merge_run let in only reports with a shard");
         set.count = shard.count;
         for &index in &shard.indices {
             if set.indices.contains(&index) {
@@ -342,12 +334,7 @@ fn add_entries(
             content_bytes,
             histogram,
         };
-        let kind = if entry.kind == LATENCY_KIND {
-            LATENCY_KIND
-        } else {
-            &entry.kind
-        };
-        table.entry(kind, &entry.name).extend(&theirs);
+        table.entry(&entry.kind, &entry.name).extend(&theirs);
     }
     Ok(())
 }
@@ -438,32 +425,17 @@ fn merge_timelines(shards: &[Report], start: time::OffsetDateTime) -> Vec<Timeli
                     / total_requests as f64
             }
         };
-        let at = |q: f64| -> u64 {
-            crate::stats::PERCENTILES
-                .iter()
-                .position(|&p| (p - q).abs() < 1e-9)
-                .and_then(|i| percentiles_us.get(i).copied())
-                .unwrap_or(0)
-        };
         merged.push(TimelinePoint {
             t: crate::stats::round3((second - start.unix_timestamp()) as f64),
             timestamp: second,
             users: exact.iter().map(|p| p.users).sum(),
             rps: crate::stats::round3(exact.iter().map(|p| p.rps).sum()),
             failures_per_s: crate::stats::round3(exact.iter().map(|p| p.failures_per_s).sum()),
-            p50_us: at(0.5),
-            p95_us: at(0.95),
+            p50_us: at(&percentiles_us, 0.5),
+            p95_us: at(&percentiles_us, 0.95),
             percentiles_us,
             latency_percentiles_us,
-            total_median_us: total_percentiles_us
-                .get(
-                    crate::stats::PERCENTILES
-                        .iter()
-                        .position(|&p| (p - 0.5).abs() < 1e-9)
-                        .unwrap_or(0),
-                )
-                .copied()
-                .unwrap_or(0),
+            total_median_us: at(&total_percentiles_us, 0.5),
             total_percentiles_us,
             total_requests,
             total_failures: latest.iter().map(|p| p.total_failures).sum(),
@@ -481,4 +453,13 @@ fn merge_timelines(shards: &[Report], start: time::OffsetDateTime) -> Vec<Timeli
         });
     }
     merged
+}
+
+/// The value for quantile `q` in a list ordered as [`PERCENTILES`](crate::stats::PERCENTILES).
+fn at(values: &[u64], q: f64) -> u64 {
+    crate::stats::PERCENTILES
+        .iter()
+        .position(|&p| (p - q).abs() < 1e-9)
+        .and_then(|i| values.get(i).copied())
+        .unwrap_or(0)
 }

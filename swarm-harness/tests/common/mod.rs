@@ -1,5 +1,6 @@
 //! Shared by the report tests: a loopback server with slow and failing routes, scenarios
-//! against it, and an in-process run of the harness whose libtest output goes to a log file.
+//! against it, an in-process run of the harness whose libtest output goes to a log file, and
+//! what the tests that start the stress target as child processes need.
 
 #![allow(dead_code)] // each test file uses its own part
 
@@ -139,4 +140,54 @@ pub fn run_with(
 pub fn read_json(dir: &Path, trial: &str) -> serde_json::Value {
     let text = std::fs::read_to_string(dir.join(format!("{trial}.json"))).expect("report written");
     serde_json::from_str(&text).unwrap()
+}
+
+/// The `main` of a test binary without libtest's harness that is both the test and the stress
+/// target it starts as child processes: with `child` set in the environment it runs the
+/// harness, else the `tests` (at most `threads` at once; libtest's default when `None`).
+pub fn test_or_child(
+    child: &str,
+    tests: &[(&'static str, fn())],
+    threads: Option<usize>,
+) -> ExitCode {
+    if std::env::var_os(child).is_some() {
+        return swarm_harness::main();
+    }
+    let trials = tests
+        .iter()
+        .map(|&(name, test)| {
+            libtest_mimic::Trial::test(name, move || {
+                test();
+                Ok(())
+            })
+        })
+        .collect();
+    let mut arguments = libtest_mimic::Arguments::from_args();
+    if threads.is_some() {
+        arguments.test_threads = threads;
+    }
+    libtest_mimic::run(&arguments, trials).exit_code()
+}
+
+/// Waits for a child, at most `limit` (then it is killed and the test fails, with its stderr).
+pub fn finish(mut child: std::process::Child, limit: Duration, what: &str) -> std::process::Output {
+    use std::io::Read;
+    let deadline = std::time::Instant::now() + limit;
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let mut stderr = String::new();
+            if let Some(mut pipe) = child.stderr.take() {
+                let _ = pipe.read_to_string(&mut stderr);
+            }
+            panic!("{what} ran for over {limit:?}: {stderr}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// A child's output as text.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
 }
