@@ -70,6 +70,7 @@ impl CountingServer {
             .route("/timed", get(timed))
             .route("/timed-stats", get(timed_stats))
             .route("/stall", get(stall))
+            .route("/hang-after/{n}", get(hang_after))
             .route("/concurrent", get(concurrent))
             .route("/{*path}", get(counted))
             .layer(axum::middleware::from_fn_with_state(shared.clone(), count))
@@ -183,6 +184,21 @@ async fn stall(State(shared): State<Shared>) -> &'static str {
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
     "stall"
+}
+
+/// Answers the first `n` requests, then stops answering: every later request waits until
+/// its client gives up (a target that hung mid-trial).
+async fn hang_after(
+    State(shared): State<Shared>,
+    UrlPath(n): UrlPath<u64>,
+    request: axum::extract::Request,
+) -> &'static str {
+    // The counting middleware has counted this request already: it is the `seen`th.
+    let seen = shared.counts.lock().unwrap().requests[&format!("GET {}", request.uri().path())];
+    if seen > n {
+        std::future::pending::<()>().await;
+    }
+    "answered"
 }
 
 /// Holds each request 50 ms, counting how many are in at once: with users that do not wait,

@@ -1,6 +1,6 @@
 //! Whether a trial passed: with thresholds, when every threshold holds; without, when no
-//! request and no task failed. An interrupted or aborted trial never passes, nor one that
-//! measured nothing (no request and no task completed) or whose runner failed.
+//! request and no task failed. An interrupted, aborted or stalled trial never passes, nor one
+//! that measured nothing (no request and no task completed) or whose runner failed.
 
 use std::fmt::Write;
 
@@ -24,6 +24,10 @@ pub fn judge(report: &mut Report, has_thresholds: bool, aborted_by: Option<&Verd
                 ));
             }
         }
+        Outcome::Stalled => problems.push(report.stall.as_ref().map_or_else(
+            || "stalled: the target stopped answering".to_owned(),
+            crate::runner::Stall::message,
+        )),
         Outcome::Completed | Outcome::RequestLimit | Outcome::Stopped => {}
     }
     problems.extend(report.errors.iter().cloned());

@@ -12,6 +12,7 @@ use tokio_util::task::TaskTracker;
 
 use super::closed::{self, Target};
 use super::plan::Launch;
+use super::stall::{self, Stall};
 use super::user_loop::panic_message;
 use super::{TrialPlan, open, shaped};
 use crate::control::{Applied, Command, Commands, Envelope, Swarm};
@@ -19,7 +20,7 @@ use crate::events::{EventBus, RunEvent, Tick, TrialInfo};
 use crate::fixture::FixtureStore;
 use crate::session::ClientFactory;
 use crate::shape::{Constant, LoadShape};
-use crate::stats::{Collector, Recorder, Shard, TimelinePoint};
+use crate::stats::{Collector, CutOff, Recorder, Shard, TimelinePoint};
 use crate::threshold::{Thresholds, Verdict};
 use crate::user::TrialContext;
 
@@ -52,6 +53,9 @@ pub enum Outcome {
     Aborted,
     /// It was stopped from the web UI or its API (`/stop`).
     Stopped,
+    /// Its target stopped answering: requests were still waiting at the end and none had
+    /// completed for a while ([`super::stall`]'s rule). Fails the trial.
+    Stalled,
 }
 
 /// What a trial produced.
@@ -72,6 +76,8 @@ pub struct TrialResult {
     pub errors: Vec<String>,
     /// When the statistics were last reset, in seconds after the start.
     pub stats_reset_at: Option<f64>,
+    /// Why the trial counts as stalled, when it does.
+    pub stall: Option<Stall>,
     /// The plan that ran: the one given, or the one a swarm command started.
     pub plan: Arc<TrialPlan>,
 }
@@ -183,6 +189,7 @@ pub async fn run_trial(plan: Arc<TrialPlan>, env: &TrialEnv, index: usize) -> Tr
             commands.as_deref_mut(),
         )
         .await;
+    let run_time = started.elapsed();
     ctx.stop.cancel();
     if let Err(error) = spawner.await
         && error.is_panic()
@@ -214,11 +221,23 @@ pub async fn run_trial(plan: Arc<TrialPlan>, env: &TrialEnv, index: usize) -> Tr
         aborted_by,
         elapsed,
         reset_at,
+        silence,
     } = collector.await.expect("the collector task does not panic");
+    let stall = stall::judge(
+        stall::Ending {
+            in_flight: in_flight_at_stop(&totals),
+            silence,
+            run_time,
+            slowest_us: totals.request_total().max_micros,
+        },
+        profile.stall_timeout,
+    );
     let outcome = if env.interrupt.is_cancelled() {
         Outcome::Interrupted
     } else if aborted_by.is_some() {
         Outcome::Aborted
+    } else if stall.is_some() {
+        Outcome::Stalled
     } else if ctx.recorder.limit_reached() {
         Outcome::RequestLimit
     } else if stopped {
@@ -243,8 +262,21 @@ pub async fn run_trial(plan: Arc<TrialPlan>, env: &TrialEnv, index: usize) -> Tr
         folded_requests: ctx.recorder.folded(),
         errors,
         stats_reset_at: reset_at,
+        stall,
         plan,
     }
+}
+
+/// Requests (not tasks) cut off in flight when the grace period ran out.
+fn in_flight_at_stop(totals: &Shard) -> u64 {
+    let at_stop = CutOff::AtStop.message();
+    totals
+        .cancelled
+        .sorted()
+        .into_iter()
+        .filter(|(key, _)| key.kind != "task" && key.error == at_stop)
+        .map(|(_, group)| group.occurrences)
+        .sum()
 }
 
 /// The result of a trial interrupted before it started.
@@ -268,6 +300,7 @@ fn nothing_ran(plan: Arc<TrialPlan>) -> TrialResult {
         folded_requests: 0,
         errors: Vec::new(),
         stats_reset_at: None,
+        stall: None,
         plan,
     }
 }
@@ -520,6 +553,8 @@ struct Collected {
     /// The time the statistics cover.
     elapsed: Duration,
     reset_at: Option<f64>,
+    /// How long no request had completed when collecting ended.
+    silence: Duration,
 }
 
 async fn collect(
@@ -532,10 +567,14 @@ async fn collect(
     ticker.tick().await;
     let mut aborted_by = None;
     let mut reset_at = None;
+    // The end of the last tick in which a request completed: a stall's silence starts there.
+    let mut progress = Instant::now();
     loop {
         tokio::select! {
             _ = ticker.tick() => {
-                publish_tick(&mut collector, &watch);
+                if publish_tick(&mut collector, &watch) {
+                    progress = Instant::now();
+                }
                 if aborted_by.is_none()
                     && let Some(breach) =
                         watch.thresholds.abort_reason(collector.totals(), collector.elapsed())
@@ -554,7 +593,9 @@ async fn collect(
         }
     }
     // The last tick takes what is left, so every consumer's totals equal the report's.
-    publish_tick(&mut collector, &watch);
+    if publish_tick(&mut collector, &watch) {
+        progress = Instant::now();
+    }
     let elapsed = collector.elapsed();
     let (totals, timeline) = collector.into_totals();
     Collected {
@@ -563,11 +604,16 @@ async fn collect(
         aborted_by,
         elapsed,
         reset_at,
+        silence: progress.elapsed(),
     }
 }
 
-fn publish_tick(collector: &mut Collector, watch: &Watch) {
+/// Publishes a tick; whether any request completed in its interval.
+fn publish_tick(collector: &mut Collector, watch: &Watch) -> bool {
     let interval = collector.tick();
+    // The interval's request rate is its count over its length, rounded to 3 decimals: above
+    // zero exactly when a request completed (ticks are a second apart, not 1000).
+    let progressed = interval.point.rps > 0.0;
     let thresholds = if watch.thresholds.is_empty() {
         Vec::new()
     } else {
@@ -582,4 +628,5 @@ fn publish_tick(collector: &mut Collector, watch: &Watch) {
         interval: interval.stats,
         thresholds,
     })));
+    progressed
 }

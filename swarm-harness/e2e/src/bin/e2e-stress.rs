@@ -140,6 +140,13 @@ async fn accuracy(user: &mut User) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Its target answers 5 requests, then none.
+#[stress_test(users = 3, hatch_rate = 100, wait = constant(50ms))]
+async fn hangs(user: &mut User) -> anyhow::Result<()> {
+    user.get("/hang-after/5").send().await?;
+    Ok(())
+}
+
 /// Starts a background poll that never ends by itself (seed 002's greenlet).
 #[derive(Default)]
 struct Polling(bool);

@@ -1,0 +1,130 @@
+//! Whether a trial's target stopped answering: the rule that turns "the users spent the end of
+//! the trial stuck in requests that never completed" into the `stalled` outcome, which fails
+//! the trial.
+//!
+//! Without it, a target that answers a few requests and then hangs passes: the hanging requests
+//! are cut off at the end (counted under `cancelled`, never failures), and the handful that
+//! completed look healthy. The rule, all three conditions together:
+//! - requests were still in flight when the trial's grace period (`PT_STOP_TIMEOUT`) ran out;
+//! - no request completed (successfully or not) during the last `PT_STALL_TIMEOUT` (10 s) of
+//!   the trial, or during the last half of a trial shorter than twice that;
+//! - that silence is longer than the slowest request that did complete, so a target that is
+//!   merely slow (a 6 s report endpoint, say) is not taken for a dead one.
+//!
+//! A request timeout (`PT_REQUEST_TIMEOUT`, 60 s) shorter than the trial turns hanging requests
+//! into failures anyway; the rule covers the trials too short for that.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// The default of `PT_STALL_TIMEOUT`.
+pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What the end of a trial looked like, as the rule needs it.
+#[derive(Debug, Clone, Copy)]
+pub struct Ending {
+    /// Requests cut off in flight when the grace period ran out.
+    pub in_flight: u64,
+    /// How long no request had completed when the users were cancelled.
+    pub silence: Duration,
+    /// From the trial's start to its stop (duration, `/stop`, request limit).
+    pub run_time: Duration,
+    /// The slowest request that completed, in µs (0 when none did).
+    pub slowest_us: u64,
+}
+
+/// A stalled trial, as its report shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Stall {
+    /// Requests still waiting for the target when the trial ended.
+    pub in_flight: u64,
+    /// Seconds without a completed request at the end of the trial.
+    pub silent_s: f64,
+    /// The window the rule used, in seconds.
+    pub window_s: f64,
+}
+
+impl Stall {
+    /// The verdict's line.
+    pub fn message(&self) -> String {
+        format!(
+            "stalled: {} requests were still waiting for the target when the trial ended, and \
+             none completed during its last {:.1}s, longer than the {:.1}s allowed (the target \
+             stopped answering? PT_STALL_TIMEOUT sets the window, or off; PT_REQUEST_TIMEOUT \
+             bounds each request)",
+            self.in_flight, self.silent_s, self.window_s
+        )
+    }
+}
+
+/// Applies the rule; `timeout` is `PT_STALL_TIMEOUT` (`None`: off).
+pub fn judge(ending: Ending, timeout: Option<Duration>) -> Option<Stall> {
+    let timeout = timeout?;
+    let window = timeout.min(ending.run_time / 2);
+    let slowest = Duration::from_micros(ending.slowest_us);
+    let stalled = ending.in_flight > 0
+        && !window.is_zero()
+        && ending.silence >= window
+        && ending.silence > slowest;
+    stalled.then(|| Stall {
+        in_flight: ending.in_flight,
+        silent_s: tenths(ending.silence),
+        window_s: tenths(window),
+    })
+}
+
+fn tenths(duration: Duration) -> f64 {
+    (duration.as_secs_f64() * 10.0).round() / 10.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ending(in_flight: u64, silence_s: u64, run_s: u64, slowest_ms: u64) -> Ending {
+        Ending {
+            in_flight,
+            silence: Duration::from_secs(silence_s),
+            run_time: Duration::from_secs(run_s),
+            slowest_us: slowest_ms * 1000,
+        }
+    }
+
+    const ON: Option<Duration> = Some(DEFAULT_STALL_TIMEOUT);
+
+    #[test]
+    fn a_target_that_hangs_stalls_the_trial() {
+        // Answered for a second, then nothing for the rest of a 30 s trial and its grace.
+        let stall = judge(ending(20, 31, 30, 5), ON).unwrap();
+        assert_eq!(stall.in_flight, 20);
+        assert_eq!(stall.window_s, 10.0);
+        assert!(stall.message().contains("20 requests were still waiting"));
+        // A short trial: half of it is the window.
+        assert_eq!(judge(ending(5, 5, 5, 5), ON).unwrap().window_s, 2.5);
+    }
+
+    #[test]
+    fn nothing_in_flight_is_no_stall() {
+        // Users that went quiet by themselves (long waits) leave nothing waiting.
+        assert_eq!(judge(ending(0, 60, 60, 5), ON), None);
+    }
+
+    #[test]
+    fn recent_progress_is_no_stall() {
+        assert_eq!(judge(ending(20, 3, 60, 5), ON), None);
+    }
+
+    #[test]
+    fn a_slow_target_is_not_a_dead_one() {
+        // Every request takes 8 s: 7 s of silence at the end is one more of them.
+        assert_eq!(judge(ending(1, 7, 10, 8_000), ON), None);
+        // Silent longer than any request ever took: stalled.
+        assert!(judge(ending(1, 12, 30, 8_000), ON).is_some());
+    }
+
+    #[test]
+    fn off_is_off() {
+        assert_eq!(judge(ending(20, 600, 600, 5), None), None);
+    }
+}
