@@ -479,10 +479,7 @@ impl Exchange<'_> {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut cookies = jar.get_request_values(&self.url).peekable();
         if cookies.peek().is_some() {
-            let value = cookies
-                .map(|(name, value)| format!("{name}={value}"))
-                .collect::<Vec<_>>()
-                .join("; ");
+            let value = merge_cookies(headers.get(header::COOKIE), cookies);
             drop(jar);
             headers.insert(header::COOKIE, HeaderValue::try_from(value)?);
         }
@@ -497,11 +494,16 @@ impl Exchange<'_> {
             .filter_map(|text| cookie_store::RawCookie::parse(text.to_owned()).ok())
             .peekable();
         if set.peek().is_some() {
-            self.session
+            let mut jar = self
+                .session
                 .cookies
                 .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .store_response_cookies(set, &self.url);
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let dropped = crate::session::store_cookies(&mut jar, set, &self.url);
+            drop(jar);
+            if dropped > 0 {
+                warn_cookies_dropped(dropped);
+            }
         }
     }
 
@@ -770,5 +772,75 @@ mod bytes_text {
     pub fn snippet(body: &[u8]) -> String {
         let end = body.len().min(SNIPPET_BYTES);
         String::from_utf8_lossy(&body[..end]).into_owned()
+    }
+}
+
+/// The `Cookie` header: one set by hand is kept and wins over the jar's cookie of the same
+/// name (as Python's requests merges them); the jar adds the others.
+fn merge_cookies<'a>(
+    by_hand: Option<&HeaderValue>,
+    jar: impl Iterator<Item = (&'a str, &'a str)>,
+) -> String {
+    let by_hand = by_hand.and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let named_by_hand = |name: &str| {
+        by_hand
+            .split(';')
+            .any(|pair| pair.split('=').next().map(str::trim) == Some(name))
+    };
+    let from_jar = jar
+        .filter(|(name, _)| !named_by_hand(name))
+        .map(|(name, value)| format!("{name}={value}"));
+    std::iter::once(by_hand.to_owned())
+        .filter(|text| !text.is_empty())
+        .chain(from_jar)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Says once per process that a jar was full: the cap guards against a hostile or buggy
+/// target, and one line is enough to name it.
+fn warn_cookies_dropped(dropped: usize) {
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        log::warn!(
+            "a user's cookie jar is full ({} cookies): {dropped} new cookie(s) from the target \
+             were dropped, and later ones will be too (said once)",
+            crate::session::MAX_COOKIES
+        );
+    }
+}
+
+#[cfg(test)]
+mod cookie_tests {
+    use super::*;
+
+    #[test]
+    fn a_cookie_set_by_hand_is_kept_and_wins_over_the_jar() {
+        let hand = HeaderValue::from_static("theme=dark; session=mine");
+        let jar = [("session", "jar"), ("csrf", "t")];
+        assert_eq!(
+            merge_cookies(Some(&hand), jar.into_iter()),
+            "theme=dark; session=mine; csrf=t"
+        );
+        assert_eq!(merge_cookies(None, jar.into_iter()), "session=jar; csrf=t");
+    }
+
+    #[test]
+    fn a_jar_holds_at_most_max_cookies_and_still_updates_the_ones_it_has() {
+        let url: Url = "http://127.0.0.1:1/".parse().unwrap();
+        let mut jar = cookie_store::CookieStore::default();
+        let set = |text: String| cookie_store::RawCookie::parse(text).unwrap();
+        let dropped = crate::session::store_cookies(
+            &mut jar,
+            (0..crate::session::MAX_COOKIES + 50).map(|i| set(format!("c{i}=v"))),
+            &url,
+        );
+        assert_eq!(dropped, 50);
+        assert_eq!(jar.iter_any().count(), crate::session::MAX_COOKIES);
+        // A kept cookie still changes when the jar is full.
+        let dropped =
+            crate::session::store_cookies(&mut jar, [set("c0=new".into())].into_iter(), &url);
+        assert_eq!(dropped, 0);
+        assert_eq!(jar.get("127.0.0.1", "/", "c0").unwrap().value(), "new");
     }
 }

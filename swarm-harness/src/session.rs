@@ -156,6 +156,37 @@ impl Default for ClientFactory {
     }
 }
 
+/// The most cookies one session keeps. A browser keeps some 180 per site (RFC 6265 asks for at
+/// least 50 per domain); a simulated user talks to a few origins. Without a cap, a target that
+/// sets a fresh cookie on every response grows every user's jar, and the generator's memory,
+/// without end.
+pub const MAX_COOKIES: usize = 300;
+
+/// Stores a response's cookies in a jar holding at most [`MAX_COOKIES`]: once full, a cookie
+/// that would be new is dropped (one that replaces or expires a kept one still applies).
+/// Returns how many were dropped.
+pub(crate) fn store_cookies(
+    jar: &mut CookieStore,
+    cookies: impl Iterator<Item = cookie_store::RawCookie<'static>>,
+    url: &url::Url,
+) -> usize {
+    let mut dropped = 0;
+    for cookie in cookies {
+        if jar.iter_any().count() < MAX_COOKIES {
+            let _ = jar.insert_raw(&cookie, url);
+            continue;
+        }
+        // Full: only a cookie the jar holds already may change. Whether it is one is the
+        // jar's own domain and path matching, so try it on a copy (only ever at the cap).
+        let before = jar.clone();
+        if let Ok(cookie_store::StoreAction::Inserted) = jar.insert_raw(&cookie, url) {
+            *jar = before;
+            dropped += 1;
+        }
+    }
+    dropped
+}
+
 /// One user's connections and cookies; clones share both (`User::fork`).
 #[derive(Clone)]
 pub struct Session {
