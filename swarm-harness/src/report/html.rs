@@ -182,8 +182,19 @@ fn chart_data(report: &Report) -> String {
     if let (Some(data), serde_json::Value::Object(extra)) = (data.as_object_mut(), extra) {
         data.extend(extra);
     }
-    // Inside <script>, `</` would end the element early.
-    data.to_string().replace("</", "<\\/")
+    script_json(&data)
+}
+
+/// JSON to embed in a `<script>` element. In JSON a `<` can only stand inside a string, where
+/// `\u003c` means the same; so no text of a report (a request name, an error) can end the
+/// element (`</script>`), open a comment that swallows it (`<!--`), or open a tag. `>` and `&`
+/// go the same way, for parsers that look for `-->` or entities.
+pub(crate) fn script_json(value: &serde_json::Value) -> String {
+    value
+        .to_string()
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
 }
 
 const CHART_SCRIPT: &str = r#"
@@ -383,4 +394,34 @@ pub fn index_page(reports: &[Report]) -> String {
         }
     };
     page("Stress run · swarm-harness", body, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::script_json;
+    use proptest::prelude::*;
+
+    #[test]
+    fn report_text_cannot_leave_the_script_element() {
+        let hostile = serde_json::json!({
+            "name": "</script><script>alert(1)</script>",
+            "error": "<!-- swallow the rest --> & <b>",
+        });
+        let text = script_json(&hostile);
+        for marker in ["<", ">", "&"] {
+            assert!(!text.contains(marker), "{text}");
+        }
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, hostile);
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_round_trips_without_markup(name in any::<String>()) {
+            let value = serde_json::json!({ "name": name });
+            let text = script_json(&value);
+            prop_assert!(!text.contains('<') && !text.contains('>') && !text.contains('&'));
+            prop_assert_eq!(serde_json::from_str::<serde_json::Value>(&text).unwrap(), value);
+        }
+    }
 }
