@@ -4,13 +4,17 @@
 //! trials (`swarm locustfile` writes the classes the master needs); our users run the
 //! scenarios in Rust, and every trial still writes its own report with exact histograms.
 //!
-//! The wire: a ZeroMQ DEALER socket whose identity is the worker's node id (`zeromq`, pure
-//! Rust), carrying msgpack messages (`rmp-serde`, `rmpv`) — [`protocol`]. The figures sent to
-//! the master come from the run events, like every other live consumer's — [`stats`].
+//! The wire: a ZeroMQ DEALER connection whose identity is the worker's node id (our own ZMTP
+//! 3.1 client, every announced size bounded before allocation — [`zmtp`]; its queues bounded
+//! — [`link`]), carrying msgpack messages (`rmpv`, nesting limited; a `spawn` checked —
+//! [`protocol`]). The figures sent to the master come from the run events, like every other
+//! live consumer's — [`stats`].
 
+pub mod link;
 pub mod protocol;
 pub mod stats;
 pub mod worker;
+pub mod zmtp;
 
 use std::time::Duration;
 

@@ -13,11 +13,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use rmpv::Value;
-use tokio::sync::mpsc;
 use tokio::task::JoinSet;
-use zeromq::{Socket, SocketRecv, SocketSend};
 
-use super::protocol::{Message, get, map};
+use super::link::{Link, Received};
+use super::protocol::{Message, Spawn, SpawnError, brief, get, map};
 use super::stats;
 use crate::control::{self, Command, Controller, Swarm};
 use crate::harness::Shared;
@@ -98,79 +97,8 @@ pub fn run(
     Ok(outcome)
 }
 
-/// One connection to the master: the socket's two halves, each driven by a task that ends
-/// with the link.
-struct Link {
-    outgoing: mpsc::UnboundedSender<Vec<u8>>,
-    incoming: mpsc::UnboundedReceiver<Message>,
-    tasks: [tokio::task::JoinHandle<()>; 2],
-}
-
-impl Drop for Link {
-    fn drop(&mut self) {
-        for task in &self.tasks {
-            task.abort();
-        }
-    }
-}
-
-/// Opens a connection (a DEALER socket whose identity is `node_id`), waiting at most
-/// `timeout` for the master's port.
-async fn open(address: &str, node_id: &str, timeout: Duration) -> Result<Link, String> {
-    let mut options = zeromq::SocketOptions::default();
-    options
-        .peer_identity(
-            zeromq::util::PeerIdentity::try_from(node_id.as_bytes().to_vec())
-                .map_err(|e| format!("node id {node_id:?}: {e}"))?,
-        )
-        .connect_timeout(timeout);
-    let mut socket = zeromq::DealerSocket::with_options(options);
-    socket
-        .connect(&format!("tcp://{address}"))
-        .await
-        .map_err(|e| e.to_string())?;
-    let (mut send, mut recv) = socket.split();
-    let (outgoing, mut out_rx) = mpsc::unbounded_channel::<Vec<u8>>();
-    let sender = tokio::spawn(async move {
-        while let Some(frame) = out_rx.recv().await {
-            if let Err(error) = send.send(zeromq::ZmqMessage::from(frame)).await {
-                log::warn!("locust worker: sending to the master failed: {error}");
-            }
-        }
-    });
-    let (in_tx, incoming) = mpsc::unbounded_channel::<Message>();
-    let receiver = tokio::spawn(async move {
-        loop {
-            let message = match recv.recv().await {
-                Ok(message) => message,
-                Err(error) => {
-                    log::warn!("locust worker: receiving from the master failed: {error}");
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                    continue;
-                }
-            };
-            // A master sends one frame per message.
-            let Some(frame) = message.get(0) else {
-                continue;
-            };
-            match Message::decode(frame) {
-                Ok(message) => {
-                    if in_tx.send(message).is_err() {
-                        return;
-                    }
-                }
-                Err(error) => log::warn!("locust worker: {error}"),
-            }
-        }
-    });
-    Ok(Link {
-        outgoing,
-        incoming,
-        tasks: [sender, receiver],
-    })
-}
-
-/// Connects and registers: `client_ready` until the master's `ack`, within the timeout.
+/// Connects and registers: `client_ready` until the master's `ack`, within the timeout. A
+/// connection lost on the way is opened again, while the time lasts.
 async fn connect(master: &MasterAddress, node_id: &str) -> Result<Link, String> {
     let unreachable = |e: &dyn std::fmt::Display| {
         format!(
@@ -180,27 +108,33 @@ async fn connect(master: &MasterAddress, node_id: &str) -> Result<Link, String> 
             master.timeout.as_secs()
         )
     };
-    let mut link = open(&master.address, node_id, master.timeout)
+    let deadline = Instant::now() + master.timeout;
+    let mut link = Link::open(&master.address, node_id, master.timeout)
         .await
         .map_err(|e| unreachable(&e))?;
-    let ready = Message::new("client_ready", Value::from(-1), node_id).encode();
-    let deadline = Instant::now() + master.timeout;
+    let ready = Message::new("client_ready", Value::from(-1), node_id);
     loop {
-        let _ = link.outgoing.send(ready.clone());
-        let wait = deadline
-            .saturating_duration_since(Instant::now())
-            .min(Duration::from_secs(5));
-        if wait.is_zero() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
             return Err(unreachable(&"it did not acknowledge client_ready"));
         }
-        match tokio::time::timeout(wait, link.incoming.recv()).await {
-            Ok(Some(message)) if message.kind == "ack" => break,
-            Ok(Some(message)) => check_version(&message)?,
-            Ok(None) => return Err(unreachable(&"the connection closed")),
+        if !link.alive() {
+            tokio::time::sleep(left.min(Duration::from_millis(500))).await;
+            let left = deadline.saturating_duration_since(Instant::now());
+            match Link::open(&master.address, node_id, left).await {
+                Ok(new) => link = new,
+                Err(error) => return Err(unreachable(&error)),
+            }
+        }
+        link.send(&ready);
+        match tokio::time::timeout(left.min(Duration::from_secs(5)), link.recv()).await {
+            Ok(Received::Message(message)) if message.kind == "ack" => return Ok(link),
+            Ok(Received::Message(message)) => check_version(&message)?,
+            Ok(Received::Refused(error)) => log::warn!("locust worker: refused: {error}"),
+            Ok(Received::Lost(error)) => log::error!("locust worker: {error}"),
             Err(_) => {}
         }
     }
-    Ok(link)
 }
 
 /// A message only a Locust master before 2.0 sends is an error naming that version.
@@ -226,10 +160,7 @@ fn check_version(message: &Message) -> Result<(), String> {
 
 impl Worker {
     fn send(&self, kind: &str, data: Value) {
-        let _ = self
-            .link
-            .outgoing
-            .send(Message::new(kind, data, &self.node_id).encode());
+        self.link.send(&Message::new(kind, data, &self.node_id));
     }
 
     /// A problem the master should show (Locust's `exception` message), printed here too.
@@ -257,30 +188,21 @@ impl Worker {
         let interrupt = self.shared.env.interrupt.clone();
         loop {
             tokio::select! {
-                message = self.link.incoming.recv() => {
-                    let Some(message) = message else {
-                        return Err("the connection to the Locust master closed".to_owned());
-                    };
-                    heard = Instant::now();
-                    check_version(&message)?;
-                    match message.kind.as_str() {
-                        "spawn" => self.spawn(&message.data).await,
-                        "stop" => {
-                            self.stop_all().await;
-                            self.send("client_stopped", Value::Nil);
-                            self.state = "ready";
-                            self.send("client_ready", Value::from(-1));
+                received = self.link.recv() => match received {
+                    Received::Message(message) => {
+                        heard = Instant::now();
+                        if let Some(end) = self.handle(message).await {
+                            return end;
                         }
-                        "quit" => {
-                            self.stop_all().await;
-                            return Ok(self.verdict());
-                        }
-                        "reconnect" => self.send("client_ready", Value::from(-1)),
-                        // "heartbeat", "ack", "spawning_complete", custom messages: being
-                        // heard is all they mean here.
-                        _ => {}
                     }
-                }
+                    Received::Refused(error) => {
+                        log::warn!("locust worker: a message from the master refused: {error}");
+                    }
+                    Received::Lost(error) => {
+                        // Opened again by the heartbeat below when the master stays quiet.
+                        log::error!("locust worker: the connection to the master: {error}");
+                    }
+                },
                 _ = heartbeat.tick() => {
                     let (cpu, memory) = self.cpu.sample();
                     self.send("heartbeat", map(vec![
@@ -302,7 +224,7 @@ impl Worker {
                         // The master may have restarted: a new connection (as Locust's
                         // reset_connection makes), and registration again.
                         asked = Instant::now();
-                        match open(&master.address, &self.node_id, QUIET).await {
+                        match Link::open(&master.address, &self.node_id, QUIET).await {
                             Ok(link) => self.link = link,
                             Err(error) => log::info!("locust worker: reconnecting: {error}"),
                         }
@@ -323,6 +245,33 @@ impl Worker {
                 }
             }
         }
+    }
+
+    /// One message from the master; `Some` ends the conversation.
+    async fn handle(&mut self, message: Message) -> Option<Result<ExitCode, String>> {
+        if let Err(error) = check_version(&message) {
+            // The trials that run write their reports before the run ends on the error.
+            self.stop_all().await;
+            return Some(Err(error));
+        }
+        match message.kind.as_str() {
+            "spawn" => self.spawn(&message.data).await,
+            "stop" => {
+                self.stop_all().await;
+                self.send("client_stopped", Value::Nil);
+                self.state = "ready";
+                self.send("client_ready", Value::from(-1));
+            }
+            "quit" => {
+                self.stop_all().await;
+                return Some(Ok(self.verdict()));
+            }
+            "reconnect" => self.send("client_ready", Value::from(-1)),
+            // "heartbeat", "ack", "spawning_complete", custom messages: being heard is all
+            // they mean here.
+            _ => {}
+        }
+        None
     }
 
     /// The figures since the last report.
@@ -357,30 +306,33 @@ impl Worker {
 
     async fn spawn(&mut self, job: &Value) {
         self.send("spawning", Value::Nil);
-        let timestamp = get(job, "timestamp").and_then(Value::as_f64).unwrap_or(0.0);
-        if timestamp <= self.last_spawn {
-            return;
-        }
-        self.last_spawn = timestamp;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        let spawn = match Spawn::parse(job, self.last_spawn, now) {
+            Ok(spawn) => spawn,
+            Err(error @ SpawnError::Stale { .. }) => {
+                log::info!("locust worker: discarded {error}");
+                return;
+            }
+            Err(error) => {
+                // The last timestamp stays: a later valid spawn still applies.
+                log::warn!("locust worker: refused {error}");
+                return;
+            }
+        };
+        self.last_spawn = spawn.timestamp;
         self.state = "spawning";
-        let host = get(job, "host")
-            .and_then(Value::as_str)
-            .filter(|h| !h.is_empty())
-            .map(str::to_owned);
-        let wanted: Vec<(String, u64)> = get(job, "user_classes_count")
-            .and_then(Value::as_map)
-            .map(|m| {
-                m.iter()
-                    .filter_map(|(k, v)| Some((k.as_str()?.to_owned(), v.as_u64()?)))
-                    .collect()
-            })
-            .unwrap_or_default();
-        for (name, users) in wanted {
+        for refused in spawn.refused {
+            self.exception(refused);
+        }
+        for (name, users) in spawn.counts {
             let Some(index) = self.specs.iter().position(|s| s.name == name) else {
                 if users > 0 {
                     let message = format!(
-                        "this worker has no trial named {name:?} (its trials: {}); the \
-                         master's locustfile must come from `swarm locustfile`",
+                        "this worker has no trial named {} (its trials: {}); the master's \
+                         locustfile must come from `swarm locustfile`",
+                        brief(&Value::from(name.as_str())),
                         self.specs
                             .iter()
                             .map(|s| s.name.as_str())
@@ -391,24 +343,7 @@ impl Worker {
                 }
                 continue;
             };
-            let users32 = u32::try_from(users).unwrap_or(u32::MAX);
-            match self.running.get_mut(&index) {
-                Some(running) if running.users != users => {
-                    let swarm = Swarm {
-                        users: users32,
-                        rate: STEERED_RATE,
-                        run_time: None,
-                        host: None,
-                    };
-                    match running.controller.send(Command::Swarm(swarm), index).await {
-                        Ok(_) => running.users = users,
-                        Err(error) => eprintln!("warning: {name}: {error}"),
-                    }
-                }
-                Some(_) => {}
-                None if users > 0 => self.start(index, users32, host.clone()),
-                None => {}
-            }
+            self.steer(index, users, spawn.host.clone()).await;
         }
         self.state = "running";
         self.send(
@@ -418,6 +353,27 @@ impl Worker {
                 ("user_count", Value::from(self.user_count())),
             ]),
         );
+    }
+
+    /// The `index`th trial to `users` users: started, steered, or left as it is.
+    async fn steer(&mut self, index: usize, users: u32, host: Option<String>) {
+        match self.running.get_mut(&index) {
+            Some(running) if running.users != u64::from(users) => {
+                let swarm = Swarm {
+                    users,
+                    rate: STEERED_RATE,
+                    run_time: None,
+                    host: None,
+                };
+                match running.controller.send(Command::Swarm(swarm), index).await {
+                    Ok(_) => running.users = u64::from(users),
+                    Err(error) => eprintln!("warning: {}: {error}", running.name),
+                }
+            }
+            Some(_) => {}
+            None if users > 0 => self.start(index, users, host),
+            None => {}
+        }
     }
 
     /// Starts the `index`th trial with `users` users, steered by the master from then on.
