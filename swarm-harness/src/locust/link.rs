@@ -134,3 +134,77 @@ impl Link {
         self.alive
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rmpv::Value;
+    use tokio::io::BufReader;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_master_that_stops_reading_fills_a_bounded_queue_not_memory() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        let peer = tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let (read, mut write) = stream.into_split();
+            let mut reader = zmtp::Reader::new(BufReader::new(read), MAX_FRAME);
+            zmtp::handshake(&mut reader, &mut write, b"master")
+                .await
+                .unwrap();
+            // Connected, and never reading again.
+            std::future::pending::<()>().await;
+            drop((reader, write));
+        });
+        let link = Link::open(&address, "w1", Duration::from_secs(30))
+            .await
+            .unwrap();
+        let big = Message::new("stats", Value::Binary(vec![0; 64 * 1024]), "w1");
+        // 128 MiB offered, far beyond what the sockets' buffers hold: the queue fills, the
+        // rest is dropped, and no send waits.
+        for _ in 0..2000 {
+            link.send(&big);
+            tokio::task::yield_now().await;
+        }
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while link.outgoing.capacity() > 0 {
+            assert!(Instant::now() < deadline, "the queue never filled");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            link.send(&big);
+        }
+        assert_eq!(link.outgoing.max_capacity(), OUTGOING);
+        peer.abort();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_refused_frame_kills_the_link_with_the_reason() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let (read, mut write) = stream.into_split();
+            let mut reader = zmtp::Reader::new(BufReader::new(read), MAX_FRAME);
+            zmtp::handshake(&mut reader, &mut write, b"master")
+                .await
+                .unwrap();
+            write.write_all(&zmtp::message(b"\xc1")).await.unwrap();
+            let mut huge = vec![0x02];
+            huge.extend_from_slice(&(1u64 << 40).to_be_bytes());
+            write.write_all(&huge).await.unwrap();
+            std::future::pending::<()>().await;
+            drop((reader, write));
+        });
+        let mut link = Link::open(&address, "w1", Duration::from_secs(30))
+            .await
+            .unwrap();
+        assert!(matches!(link.recv().await, Received::Refused(_)));
+        let Received::Lost(error) = link.recv().await else {
+            panic!("the link goes on after a 1 TiB frame");
+        };
+        assert!(error.to_string().contains("1099511627776"), "{error}");
+        assert!(!link.alive());
+        // A dead link stays quiet rather than answering at once, again and again.
+        let again = tokio::time::timeout(Duration::from_millis(100), link.recv()).await;
+        assert!(again.is_err());
+    }
+}
