@@ -132,6 +132,10 @@ pub struct Overrides {
     pub web_token: Option<String>,
     /// Whether trials start by themselves (`PT_WEB_AUTOSTART`).
     pub web_autostart: Option<bool>,
+    /// The most the web UI waits on a client (`PT_WEB_TIMEOUT`).
+    pub web_timeout: Option<Duration>,
+    /// Connections the web UI serves at once (`PT_WEB_MAX_CONNECTIONS`).
+    pub web_max_connections: Option<usize>,
     /// The HTTP client of every user (`PT_HTTP`).
     pub http: Option<crate::transport::HttpClient>,
     /// The id the processes of one run share (`PT_RUN_ID`).
@@ -268,6 +272,21 @@ impl Overrides {
                         "an IP address to listen on, such as 127.0.0.1 or 0.0.0.0",
                     )?)
                 }
+                "PT_WEB_TIMEOUT" => {
+                    overrides.web_timeout = Some(setting.parse_with(
+                        |v| {
+                            parse_duration(v, DurationUnit::Seconds)
+                                .filter(|d| !d.is_zero() && *d <= Duration::from_secs(3600))
+                        },
+                        "a duration above 0 and at most 1h, such as 10s (a bare number means seconds)",
+                    )?)
+                }
+                "PT_WEB_MAX_CONNECTIONS" => {
+                    overrides.web_max_connections = Some(setting.parse_with(
+                        |v| at_least_one::<usize>(v).filter(|n| *n <= 65_536),
+                        "a whole number from 1 to 65536, such as 256",
+                    )?)
+                }
                 "PT_WEB_TOKEN" => {
                     overrides.web_token = Some(setting.parse_with(
                         |v| {
@@ -389,6 +408,8 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "PT_WEB_HOST",
     "PT_WEB_TOKEN",
     "PT_WEB_AUTOSTART",
+    "PT_WEB_TIMEOUT",
+    "PT_WEB_MAX_CONNECTIONS",
     "PT_HTTP",
     "PT_RUN_ID",
     "PT_SHARD",
@@ -676,6 +697,10 @@ mod tests {
             ("PT_WEB_HOST", "127.0.0.1:80"),
             ("PT_WEB_TOKEN", "short"),
             ("PT_WEB_TOKEN", "has a space in it"),
+            ("PT_WEB_TIMEOUT", "0"),
+            ("PT_WEB_TIMEOUT", "2h"),
+            ("PT_WEB_MAX_CONNECTIONS", "0"),
+            ("PT_WEB_MAX_CONNECTIONS", "100000"),
             ("PT_HTTP", "curl"),
         ] {
             let error = Overrides::parse(&[raw(key, bad)]).unwrap_err();

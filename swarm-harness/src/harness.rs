@@ -113,6 +113,12 @@ struct Cli {
     /// Start each trial by itself; false waits for a start from the web UI or POST /swarm [default: true].
     #[arg(long, value_name = "true|false", env = "PT_WEB_AUTOSTART")]
     web_autostart: Option<String>,
+    /// The most the web UI waits for a client's request head or body, or for it to read a response [default: 10s].
+    #[arg(long, value_name = "DURATION", env = "PT_WEB_TIMEOUT")]
+    web_timeout: Option<String>,
+    /// Connections the web UI serves at once; more are refused at once [default: 256].
+    #[arg(long, value_name = "N", env = "PT_WEB_MAX_CONNECTIONS")]
+    web_max_connections: Option<String>,
     /// The users' HTTP client: lean (HTTP/1.1, fastest) or reqwest (HTTP/2, proxies, compression) [default: lean].
     #[arg(long, value_name = "lean|reqwest", env = "PT_HTTP")]
     http: Option<String>,
@@ -351,6 +357,10 @@ impl Harness {
                         .unwrap_or(std::net::Ipv4Addr::LOCALHOST.into()),
                     port: overrides.web_port.unwrap_or(web::DEFAULT_PORT),
                     token: overrides.web_token.clone(),
+                    timeout: overrides.web_timeout.unwrap_or(web::DEFAULT_TIMEOUT),
+                    max_connections: overrides
+                        .web_max_connections
+                        .unwrap_or(web::DEFAULT_MAX_CONNECTIONS),
                 })
                 .map_err(|e| e.to_string())?,
             ),
@@ -640,6 +650,18 @@ fn raw_settings(cli: &Cli, matches: &clap::ArgMatches) -> Vec<RawSetting> {
             "PT_WEB_AUTOSTART",
             "--web-autostart",
             &cli.web_autostart,
+        ),
+        (
+            "web_timeout",
+            "PT_WEB_TIMEOUT",
+            "--web-timeout",
+            &cli.web_timeout,
+        ),
+        (
+            "web_max_connections",
+            "PT_WEB_MAX_CONNECTIONS",
+            "--web-max-connections",
+            &cli.web_max_connections,
         ),
         ("http", "PT_HTTP", "--http", &cli.http),
         ("run_id", "PT_RUN_ID", "--run-id", &cli.run_id),

@@ -1,7 +1,8 @@
 //! End-to-end: the web UI's API against the `e2e-stress` binary as a process: the seeds' curl
 //! commands verbatim, `/stats/requests` and `/metrics` against the final report and the
-//! server's own counts, the token, an exposed address without one, a taken port, and
-//! libtest's JSON output with the UI on.
+//! server's own counts, the token, an exposed address without one, a taken port,
+//! libtest's JSON output with the UI on, and slow, idle and surplus sockets on the web port
+//! during a trial.
 
 use std::process::Command;
 
@@ -584,6 +585,266 @@ async fn another_site_cannot_steer_the_run_through_a_browser() {
         assert_eq!(code, 200, "{body}");
         let (status, output) = run.terminate();
         assert!(status.code().is_some(), "{output}");
+    })
+    .await
+    .unwrap();
+}
+
+/// A raw socket on the web port and everything the server has sent on it.
+struct Socket {
+    stream: std::net::TcpStream,
+    received: Vec<u8>,
+    closed: bool,
+}
+
+impl Socket {
+    fn open(address: &str, first: &[u8]) -> Socket {
+        use std::io::Write;
+        let mut stream = std::net::TcpStream::connect(address).expect("connect to the web UI");
+        // A socket refused above the cap may be closed already: a failed write is an answer.
+        let _ = stream.write_all(first);
+        stream.set_nonblocking(true).unwrap();
+        Socket {
+            stream,
+            received: Vec::new(),
+            closed: false,
+        }
+    }
+
+    /// Reads what has arrived; true once the server has closed the connection.
+    fn poll_closed(&mut self) -> bool {
+        use std::io::Read;
+        let mut buffer = [0; 4096];
+        while !self.closed {
+            match self.stream.read(&mut buffer) {
+                Ok(0) => self.closed = true,
+                Ok(n) => self.received.extend_from_slice(&buffer[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                // A reset is the server closing on unread input: closed all the same.
+                Err(_) => self.closed = true,
+            }
+        }
+        self.closed
+    }
+
+    fn answer(&self) -> String {
+        String::from_utf8_lossy(&self.received).into_owned()
+    }
+}
+
+/// `127.0.0.1:PORT` of a run's `http://127.0.0.1:PORT/`.
+fn address(run: &WebRun) -> String {
+    run.url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned()
+}
+
+/// The web UI's counter `name` (with `labels`) from `/metrics`.
+fn web_counter(base: &str, name: &str, labels: &[(&str, &str)]) -> u64 {
+    let (code, metrics) = curl(&[&format!("{base}/metrics")]);
+    assert_eq!(code, 200, "{metrics}");
+    sample(&parse_metrics(&metrics), name, labels).unwrap_or_else(|| panic!("no {name}: {metrics}"))
+        as u64
+}
+
+/// Stops the trial with the seeds' command and holds its report against the server's count.
+fn stop_and_check_the_load(
+    run: WebRun,
+    base: &str,
+    dir: &std::path::Path,
+    server: &CountingServer,
+) {
+    let (code, body) = curl(&[&format!("{base}/stop")]);
+    assert_eq!(code, 200, "{body}");
+    let (status, output) = run.wait();
+    assert!(status.success(), "{output}");
+    let report = read_json(dir, "steered");
+    assert_eq!(report["outcome"], "stopped", "{output}");
+    let entry = request_entry(&report, "GET", "/concurrent");
+    assert_eq!(entry["failures"], 0, "{output}");
+    assert_eq!(
+        entry["count"].as_u64().unwrap(),
+        server.requests("GET /concurrent"),
+        "the report against the server"
+    );
+}
+
+/// Checks that each socket of [`slow_and_idle_sockets_are_closed_by_the_server_and_the_load_is_unharmed`]
+/// was answered as its kind asks: nothing for a head cut off, 408 for a stalled body, 503
+/// above the cap (256), or nothing where a reset overtook that 503. Returns the 503s and
+/// the 408s.
+fn answers_among(sockets: &[Socket]) -> (u64, u64) {
+    let (mut refusals, mut timeouts) = (0, 0);
+    for (i, socket) in sockets.iter().enumerate() {
+        let answer = socket.answer();
+        if answer.starts_with("HTTP/1.1 503") {
+            refusals += 1;
+        } else if i % 3 == 2 && answer.starts_with("HTTP/1.1 408") {
+            timeouts += 1;
+        } else {
+            assert_eq!(answer, "", "socket {i}");
+        }
+    }
+    (refusals, timeouts)
+}
+
+/// 300 sockets during a trial, under `PT_WEB_TIMEOUT=2s`: silent ones, heads trickled a
+/// header line at a time, and form bodies that stop halfway. Every one is closed by the
+/// server (bounded wait: 60 s, thirty times the timeout; today's server held them all), the
+/// trial goes on sending load, and its report equals the server's own count.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_and_idle_sockets_are_closed_by_the_server_and_the_load_is_unharmed() {
+    let server = std::sync::Arc::new(CountingServer::start().await);
+    let dir = tempfile::tempdir().unwrap();
+    let dir_path = dir.path().to_owned();
+    let counting = server.clone();
+    tokio::task::spawn_blocking(move || {
+        let run = WebRun::start(
+            BIN,
+            &["--exact", "steered", "--duration", "5m"],
+            &[
+                ("PT_HOST", &counting.url),
+                ("PT_REPORT_DIR", &dir_path.display().to_string()),
+                ("PT_WEB_TIMEOUT", "2s"),
+            ],
+        );
+        let base = run.url.trim_end_matches('/').to_owned();
+        eventually(30, "the trial's load", || {
+            (counting.requests("GET /concurrent") > 0).then_some(())
+        });
+        let before = counting.requests("GET /concurrent");
+        let heads: [&[u8]; 3] = [
+            b"",
+            b"GET /stats/requests HTTP/1.1\r\nHost: 127.0.0.1\r\n",
+            b"POST /swarm HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+              Content-Type: application/x-www-form-urlencoded\r\n\
+              Content-Length: 1000\r\n\r\nuser_count=",
+        ];
+        let address = address(&run);
+        let mut sockets: Vec<Socket> = (0..300)
+            .map(|i| Socket::open(&address, heads[i % 3]))
+            .collect();
+        eventually(60, "the server to close every slow socket", || {
+            use std::io::Write;
+            for (i, socket) in sockets.iter_mut().enumerate() {
+                // Slowloris: the trickled heads keep sending, which must not help them.
+                if i % 3 == 1 && !socket.closed {
+                    let _ = socket.stream.write_all(b"X-Slow: 1\r\n");
+                }
+            }
+            let open = sockets
+                .iter_mut()
+                .filter_map(|s| (!s.poll_closed()).then_some(()))
+                .count();
+            std::thread::sleep(std::time::Duration::from_millis(400));
+            (open == 0).then_some(())
+        });
+        // The load went on through it all.
+        eventually(30, "more load", || {
+            (counting.requests("GET /concurrent") > before).then_some(())
+        });
+        let (refusals, answered_408) = answers_among(&sockets);
+        // The first three sockets always find a place: one of them is a stalled body.
+        assert!(answered_408 >= 1);
+        let closed = |reason| {
+            web_counter(
+                &base,
+                "swarm_web_connections_closed_total",
+                &[("reason", reason)],
+            )
+        };
+        let (heads_cut, bodies_cut) = (
+            closed("request_head_timeout"),
+            closed("request_body_timeout"),
+        );
+        let refused = web_counter(&base, "swarm_web_connections_refused_total", &[]);
+        assert_eq!(
+            heads_cut + bodies_cut + refused,
+            300,
+            "each socket counted once"
+        );
+        assert!(
+            heads_cut >= 2 && bodies_cut >= 1,
+            "{heads_cut} {bodies_cut}"
+        );
+        assert!(
+            refused >= refusals && bodies_cut >= answered_408,
+            "{refused} {refusals}"
+        );
+        stop_and_check_the_load(run, &base, &dir_path, &counting);
+    })
+    .await
+    .unwrap();
+}
+
+/// `PT_WEB_MAX_CONNECTIONS=16` (and a timeout far beyond the test): 16 silent sockets hold
+/// every place, the next 24 are answered 503 and closed at once, counted and logged; once
+/// some of the 16 leave, the seeds' commands work again, and the trial was never harmed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_above_the_cap_are_refused_and_a_request_succeeds_afterwards() {
+    let server = std::sync::Arc::new(CountingServer::start().await);
+    let dir = tempfile::tempdir().unwrap();
+    let dir_path = dir.path().to_owned();
+    let counting = server.clone();
+    tokio::task::spawn_blocking(move || {
+        let run = WebRun::start(
+            BIN,
+            &["--exact", "steered", "--duration", "5m"],
+            &[
+                ("PT_HOST", &counting.url),
+                ("PT_REPORT_DIR", &dir_path.display().to_string()),
+                ("PT_WEB_TIMEOUT", "1h"),
+                ("PT_WEB_MAX_CONNECTIONS", "16"),
+            ],
+        );
+        let base = run.url.trim_end_matches('/').to_owned();
+        eventually(30, "the trial's load", || {
+            (counting.requests("GET /concurrent") > 0).then_some(())
+        });
+        let address = address(&run);
+        // Accepted in the order they connect: the first 16 take the places.
+        let mut held: Vec<Socket> = (0..16).map(|_| Socket::open(&address, b"")).collect();
+        let mut surplus: Vec<Socket> = (0..24).map(|_| Socket::open(&address, b"")).collect();
+        eventually(60, "the surplus sockets to be closed", || {
+            let open = surplus
+                .iter_mut()
+                .filter_map(|s| (!s.poll_closed()).then_some(()))
+                .count();
+            (open == 0).then_some(())
+        });
+        for socket in &surplus {
+            let answer = socket.answer();
+            assert!(
+                answer.is_empty() || answer.starts_with("HTTP/1.1 503"),
+                "{answer}"
+            );
+        }
+        assert!(
+            held.iter_mut().all(|s| !s.poll_closed()),
+            "the places are held"
+        );
+        let before = counting.requests("GET /concurrent");
+        // A client leaves: its place serves the next request.
+        held.truncate(12);
+        let stats = eventually(30, "a request after the surplus", || {
+            let (code, body) = curl(&[&format!("{base}/stats/requests")]);
+            (code == 200).then_some(body)
+        });
+        assert!(json(&stats)["stats"].is_array(), "{stats}");
+        eventually(30, "more load", || {
+            (counting.requests("GET /concurrent") > before).then_some(())
+        });
+        let refused = web_counter(&base, "swarm_web_connections_refused_total", &[]);
+        assert!(refused >= 24, "{refused}");
+        assert!(
+            run.output().contains("refused a connection")
+                && run.output().contains("PT_WEB_MAX_CONNECTIONS"),
+            "{}",
+            run.output()
+        );
+        drop(held);
+        stop_and_check_the_load(run, &base, &dir_path, &counting);
     })
     .await
     .unwrap();

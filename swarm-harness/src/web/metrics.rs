@@ -3,7 +3,8 @@
 //! and request (`method`, `name`): requests and failures (counters that equal the report's),
 //! response times as a histogram in seconds; per task: executions and failures; the running
 //! users and dropped iterations. A statistics reset restarts the counters, which Prometheus
-//! treats as a counter reset.
+//! treats as a counter reset. And the web UI's own sockets: open, refused above the cap,
+//! closed for a client's slowness (label `reason`), so an attack on the port shows.
 
 use axum::extract::State;
 use axum::http::header;
@@ -47,6 +48,7 @@ pub(super) async fn metrics(State(state): State<AppState>) -> impl IntoResponse 
     let figures = figures(&state.live());
     let mut registry = Registry::default();
     registry.register_collector(Box::new(Figures(figures)));
+    registry.register_collector(Box::new(Sockets::of(&state.connections)));
     let mut text = String::new();
     // Writing into a String does not fail.
     let _ = prometheus_client::encoding::text::encode(&mut text, &registry);
@@ -182,6 +184,61 @@ impl Collector for Figures {
             }
         }
         Ok(())
+    }
+}
+
+/// The web UI's sockets at the scrape.
+#[derive(Debug)]
+struct Sockets {
+    open: u64,
+    refused: u64,
+    closed: [(&'static str, u64); 3],
+}
+
+impl Sockets {
+    fn of(counts: &super::serve::Connections) -> Self {
+        let read = |counter: &std::sync::atomic::AtomicU64| {
+            counter.load(std::sync::atomic::Ordering::Relaxed)
+        };
+        Sockets {
+            open: read(&counts.open),
+            refused: read(&counts.refused),
+            closed: [
+                ("request_head_timeout", read(&counts.head_timeouts)),
+                ("request_body_timeout", read(&counts.body_timeouts)),
+                ("unread_response", read(&counts.unread_responses)),
+            ],
+        }
+    }
+}
+
+impl Collector for Sockets {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        // Encoded without a label set, so the samples read `name value`, not `name{} value`.
+        let open = i64::try_from(self.open).unwrap_or(i64::MAX);
+        ConstGauge::new(open).encode(encoder.encode_descriptor(
+            "swarm_web_connections",
+            "Connections the web UI is serving",
+            None,
+            MetricType::Gauge,
+        )?)?;
+        ConstCounter::new(self.refused).encode(encoder.encode_descriptor(
+            "swarm_web_connections_refused",
+            "Connections closed at once above PT_WEB_MAX_CONNECTIONS",
+            None,
+            MetricType::Counter,
+        )?)?;
+        let closed: Vec<(Labels, u64)> = self
+            .closed
+            .iter()
+            .map(|(reason, count)| (vec![("reason", (*reason).to_owned())], *count))
+            .collect();
+        counter_family(
+            &mut encoder,
+            "swarm_web_connections_closed",
+            "Connections or requests cut off after PT_WEB_TIMEOUT of waiting on the client",
+            closed.iter().map(|(labels, count)| (labels, *count)),
+        )
     }
 }
 

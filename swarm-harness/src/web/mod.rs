@@ -5,16 +5,20 @@
 //! through [`Controller`] commands. It listens on 127.0.0.1 unless `PT_WEB_HOST` says
 //! otherwise; an address beyond loopback needs `PT_WEB_TOKEN`, and with a token every request
 //! must carry it (`Authorization: Bearer <token>`, or Basic with the token as password, which
-//! a browser asks for), so nobody on the network can start load unauthenticated.
+//! a browser asks for), so nobody on the network can start load unauthenticated. Its sockets
+//! are served with timeouts and a cap on connections ([`serve`]), so a slow or idle client
+//! cannot hold them.
 
 mod auth;
 pub mod live;
 mod locust;
 mod metrics;
 mod page;
+mod serve;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
@@ -24,6 +28,7 @@ use crate::report::csv;
 
 use crate::control::Controller;
 use live::Live;
+pub use serve::{DEFAULT_MAX_CONNECTIONS, DEFAULT_TIMEOUT};
 
 /// The default of `PT_LOCUST_PORT` (Locust's).
 pub const DEFAULT_PORT: u16 = 8089;
@@ -35,6 +40,10 @@ pub struct WebConfig {
     /// 0 takes any free port.
     pub port: u16,
     pub token: Option<String>,
+    /// `PT_WEB_TIMEOUT`: the most the server waits on a client (see [`serve`]).
+    pub timeout: Duration,
+    /// `PT_WEB_MAX_CONNECTIONS`: connections served at once.
+    pub max_connections: usize,
 }
 
 impl Default for WebConfig {
@@ -43,6 +52,8 @@ impl Default for WebConfig {
             host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: DEFAULT_PORT,
             token: None,
+            timeout: DEFAULT_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
 }
@@ -114,17 +125,20 @@ impl Bound {
     /// When the listener cannot join the runtime.
     pub fn serve(self, live: Arc<Mutex<Live>>, controller: Controller) -> std::io::Result<()> {
         let listener = tokio::net::TcpListener::from_std(self.listener)?;
+        let connections = Arc::new(serve::Connections::default());
+        let limits = serve::Limits {
+            timeout: self.config.timeout,
+            max_connections: self.config.max_connections,
+        };
         let app = router(AppState {
             live,
             controller,
             token: self.config.token.map(Arc::from),
             loopback: self.config.host.to_canonical().is_loopback(),
+            timeout: limits.timeout,
+            connections: connections.clone(),
         });
-        tokio::spawn(async move {
-            if let Err(error) = axum::serve(listener, app).await {
-                log::error!("the web UI stopped serving: {error}");
-            }
-        });
+        tokio::spawn(serve::serve(listener, app, limits, connections));
         Ok(())
     }
 }
@@ -137,6 +151,10 @@ pub(crate) struct AppState {
     pub token: Option<Arc<str>>,
     /// Listening on loopback only: then the `Host` must name it by address.
     pub loopback: bool,
+    /// `PT_WEB_TIMEOUT`, for reading request bodies.
+    pub timeout: Duration,
+    /// What the sockets have seen, for `/metrics`.
+    pub connections: Arc<serve::Connections>,
 }
 
 impl AppState {
@@ -189,6 +207,15 @@ fn router(state: AppState) -> Router {
         .route("/stats/report", get(locust::report_html))
         .route("/metrics", get(metrics::metrics))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_FORM_BYTES))
+        // Innermost of the layers: a body is read only once the request may be served.
+        .layer(axum::middleware::from_fn_with_state(
+            serve::BodyDeadline {
+                timeout: state.timeout,
+                max_bytes: MAX_FORM_BYTES,
+                counts: state.connections.clone(),
+            },
+            serve::read_body,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::same_site,
@@ -197,5 +224,73 @@ fn router(state: AppState) -> Router {
             state.clone(),
             auth::require_token,
         ))
+        // Outermost: the refusals of the layers above carry the headers too.
+        .layer(axum::middleware::from_fn(auth::frame_guard))
         .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// The whole answer of the app to one raw request (which asks to close).
+    async fn exchange(token: Option<&str>, request: &str) -> String {
+        let (controller, _commands) = crate::control::channel();
+        let app = router(AppState {
+            live: Arc::default(),
+            controller,
+            token: token.map(Arc::from),
+            loopback: true,
+            timeout: DEFAULT_TIMEOUT,
+            connections: Arc::default(),
+        });
+        let (mut client, server) = tokio::io::duplex(1 << 20);
+        let served = tokio::spawn(serve::serve_connection(server, app, DEFAULT_TIMEOUT));
+        client.write_all(request.as_bytes()).await.unwrap();
+        let mut answer = Vec::new();
+        client.read_to_end(&mut answer).await.unwrap();
+        served.await.unwrap();
+        String::from_utf8_lossy(&answer).to_lowercase()
+    }
+
+    #[tokio::test]
+    async fn every_answer_forbids_framing_and_sniffing() {
+        let close = "Host: 127.0.0.1:8089\r\nConnection: close\r\n\r\n";
+        for (token, request, status) in [
+            (None, format!("GET / HTTP/1.1\r\n{close}"), "200"),
+            (None, format!("GET /nowhere HTTP/1.1\r\n{close}"), "404"),
+            (
+                None,
+                format!("GET /stop HTTP/1.1\r\nSec-Fetch-Site: cross-site\r\n{close}"),
+                "403",
+            ),
+            (
+                None,
+                "GET / HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n".to_owned(),
+                "403",
+            ),
+            (
+                Some("s3cret-token"),
+                format!("GET / HTTP/1.1\r\n{close}"),
+                "401",
+            ),
+        ] {
+            let answer = exchange(token, &request).await;
+            assert!(
+                answer.starts_with(&format!("http/1.1 {status}")),
+                "{answer}"
+            );
+            for header in [
+                "x-frame-options: deny",
+                "content-security-policy: frame-ancestors 'none'",
+                "x-content-type-options: nosniff",
+            ] {
+                assert!(
+                    answer.contains(header),
+                    "{request}: no {header} in {answer}"
+                );
+            }
+        }
+    }
 }
