@@ -109,6 +109,8 @@ pub struct Overrides {
     pub num_requests: Option<u64>,
     pub seed: Option<u64>,
     pub stop_timeout: Option<Duration>,
+    /// The stall rule's window; `Some(None)` turns it off (`PT_STALL_TIMEOUT=off`).
+    pub stall_timeout: Option<Option<Duration>>,
     /// Replaces every scenario's own thresholds.
     pub thresholds: Option<Thresholds>,
     pub arrival_rate: Option<f64>,
@@ -198,6 +200,17 @@ impl Overrides {
                     overrides.stop_timeout = Some(setting.parse_with(
                         |v| parse_duration(v, DurationUnit::Seconds),
                         "a duration such as 2s or 500ms (a bare number means seconds)",
+                    )?)
+                }
+                "PT_STALL_TIMEOUT" => {
+                    overrides.stall_timeout = Some(setting.parse_with(
+                        |v| match v {
+                            "off" => Some(None),
+                            v => parse_duration(v, DurationUnit::Seconds)
+                                .filter(|d| !d.is_zero())
+                                .map(Some),
+                        },
+                        "a duration such as 10s or 1m (a bare number means seconds), or off",
                     )?)
                 }
                 "PT_HOST" => overrides.host = Some(setting.parse_with(parse_host, HOST_FORM)?),
@@ -394,6 +407,7 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "PT_NUM_REQUESTS",
     "PT_SEED",
     "PT_STOP_TIMEOUT",
+    "PT_STALL_TIMEOUT",
     "PT_THRESHOLDS",
     "PT_ARRIVAL_RATE",
     "PT_MAX_USERS",
@@ -476,6 +490,10 @@ pub struct LoadProfile {
     pub wait: Option<WaitTime>,
     #[serde(serialize_with = "crate::report::serde_duration::seconds")]
     pub stop_timeout: Duration,
+    /// How long no request may complete while requests wait before the trial counts as
+    /// stalled (`PT_STALL_TIMEOUT`); `None`: never.
+    #[serde(serialize_with = "serialize_optional_seconds")]
+    pub stall_timeout: Option<Duration>,
     /// Open model: iterations per second (the start rate when there are stages).
     pub arrival_rate: Option<f64>,
     /// Open model: the most users at once.
@@ -512,6 +530,17 @@ pub fn redact_host(host: &str) -> String {
     match url::Url::parse(host) {
         Ok(url) => crate::request::redact(&url),
         Err(_) => redact_userinfo_text(host),
+    }
+}
+
+/// Seconds, or `null` when off.
+fn serialize_optional_seconds<S: serde::Serializer>(
+    duration: &Option<Duration>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match duration {
+        Some(duration) => serializer.serialize_some(&duration.as_secs_f64()),
+        None => serializer.serialize_none(),
     }
 }
 
@@ -625,6 +654,9 @@ impl LoadProfile {
             seed: overrides.seed,
             wait: attribute.wait,
             stop_timeout: overrides.stop_timeout.unwrap_or(DEFAULT_STOP_TIMEOUT),
+            stall_timeout: overrides
+                .stall_timeout
+                .unwrap_or(Some(crate::runner::DEFAULT_STALL_TIMEOUT)),
             arrival_rate: overrides.arrival_rate.or(attribute.arrival_rate),
             max_users: overrides
                 .max_users
@@ -685,6 +717,8 @@ mod tests {
             ("PT_ARRIVAL_RATE", "0.0000001"),
             ("PT_STAGES", "1s:1e12"),
             ("PT_REQUEST_TIMEOUT", "0"),
+            ("PT_STALL_TIMEOUT", "0"),
+            ("PT_STALL_TIMEOUT", "never"),
             ("PT_MAX_BODY", "2GiB"),
             ("PT_MAX_BODY", "-1"),
             ("PT_MAX_NAMES", "0"),

@@ -69,6 +69,9 @@ struct Cli {
     /// Grace period for users in flight when a trial stops, then they are cancelled [default: 2s].
     #[arg(long, value_name = "DURATION", env = "PT_STOP_TIMEOUT")]
     stop_timeout: Option<String>,
+    /// A trial whose requests wait this long with none completing fails as stalled, or off [default: 10s].
+    #[arg(long, value_name = "DURATION", env = "PT_STALL_TIMEOUT")]
+    stall_timeout: Option<String>,
     /// Pass/fail criteria replacing the scenarios' own, separated by `;`: "p95 < 200ms; fail_ratio < 1%".
     #[arg(long, value_name = "EXPRESSIONS", env = "PT_THRESHOLDS")]
     thresholds: Option<String>,
@@ -442,9 +445,17 @@ impl Harness {
             runtime.spawn(async move {
                 if let Some(signal) = interrupted().await {
                     eprintln!(
-                        "\ninterrupted ({signal}): stopping the trial and writing its reports"
+                        "\ninterrupted ({signal}): stopping the trial and writing its reports \
+                         (a second interrupt exits at once)"
                     );
                     interrupt.cancel();
+                }
+                // A stop that hangs (a teardown stuck on a dead target, say) must not leave the
+                // user without a way out: the second signal ends the process now, as Locust's
+                // second Ctrl-C does. The reports of trials that ended are on disk already.
+                if let Some(signal) = interrupted().await {
+                    eprintln!("interrupted again ({signal}): exiting without waiting");
+                    std::process::exit(130);
                 }
             });
         }
@@ -617,6 +628,12 @@ fn raw_settings(cli: &Cli, matches: &clap::ArgMatches) -> Vec<RawSetting> {
             "PT_STOP_TIMEOUT",
             "--stop-timeout",
             &cli.stop_timeout,
+        ),
+        (
+            "stall_timeout",
+            "PT_STALL_TIMEOUT",
+            "--stall-timeout",
+            &cli.stall_timeout,
         ),
         (
             "thresholds",
@@ -811,6 +828,7 @@ impl Shared {
         });
         report.run_id = Some(self.run_id.clone());
         report.shard = shard.map(crate::shard::ShardSet::of);
+        report.stall = result.stall;
         if let Some(at) = result.stats_reset_at {
             report.warnings.push(format!(
                 "the statistics were reset {at:.1}s into the trial (web UI or /stats/reset): \

@@ -75,3 +75,46 @@ async fn interrupt_with(signal: &str) {
         "{stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_interrupt_exits_at_once() {
+    let server = CountingServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    // Its target hangs after 5 requests, and its users get 10 minutes to finish them: the
+    // stop after the first interrupt would take that long.
+    let child = Command::new(env!("CARGO_BIN_EXE_e2e-stress"))
+        .args(["--exact", "hangs", "--duration", "10m"])
+        .env("PT_HOST", &server.url)
+        .env("PT_REPORT_DIR", dir.path())
+        .env("PT_STOP_TIMEOUT", "10m")
+        .env("PT_WEB", "off")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while server.requests("GET /hang-after/5") < 8 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let kill = || {
+        let status = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    kill();
+    // The first interrupt is taken (its line printed) before the second is sent.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    kill();
+    let waited = Instant::now();
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted again (SIGINT)"), "{stderr}");
+    // Far sooner than the 10 minutes of grace (the bound is generous on purpose).
+    assert!(waited.elapsed() < Duration::from_secs(120));
+}

@@ -193,6 +193,8 @@ fn merge_trial(mut shards: Vec<Report>, partial: bool) -> Result<Report, MergeEr
     });
     report.run_id = first.run_id.clone();
     report.shard = Some(set.clone());
+    // A stalled shard stalls the whole: its users waited on a target that had stopped answering.
+    report.stall = shards.iter().find_map(|r| r.stall.clone());
     report.warnings = unique(shards.iter().flat_map(|r| r.warnings.iter()));
     if !missing.is_empty() {
         report.warnings.push(missing_warning(&set, &missing));
@@ -352,7 +354,8 @@ fn severity(outcome: crate::runner::Outcome) -> u8 {
         RequestLimit => 1,
         Stopped => 2,
         Aborted => 3,
-        Interrupted => 4,
+        Stalled => 4,
+        Interrupted => 5,
     }
 }
 

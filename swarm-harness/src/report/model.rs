@@ -76,6 +76,9 @@ pub struct Report {
     /// Problems of the runner itself (a panicking load shape, say); each fails the trial.
     #[serde(default)]
     pub errors: Vec<String>,
+    /// Why the trial is `stalled`: its target stopped answering (absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stall: Option<crate::runner::Stall>,
     /// Threshold verdicts (empty when the trial had none).
     #[serde(default)]
     pub thresholds: Vec<Verdict>,
@@ -328,6 +331,7 @@ impl Report {
             peak_users,
             failures,
             cancelled,
+            stall: None,
             warnings,
             errors: input.errors,
             thresholds: Vec::new(),
