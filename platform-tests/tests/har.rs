@@ -336,6 +336,13 @@ fn a_session_recorded_through_mitmdump_replays_with_live_values_and_one_login_pe
         "the session cookie was copied"
     );
     assert!(!source.to_ascii_lowercase().contains(".header(\"cookie\""));
+    // The login's password is read from the variable the header lists, never copied.
+    assert!(
+        !source.contains("password=secret")
+            && source.contains("har::secret(\"HAR_PASSWORD\")?")
+            && source.contains("//! - `HAR_PASSWORD`"),
+        "the recorded password was copied"
+    );
     assert!(
         source.contains("on_start = log_in_"),
         "the login runs once per user"
@@ -393,6 +400,7 @@ fn a_session_recorded_through_mitmdump_replays_with_live_values_and_one_login_pe
     let output = Command::new(&binary)
         .args([&module, "--exact"])
         .env("PT_HOST", fresh.url())
+        .env("HAR_PASSWORD", "secret")
         .env("PT_NUM_CLIENTS", users.to_string())
         .env("PT_HATCH_RATE", "30")
         .env("PT_DURATION", "4s")
@@ -563,6 +571,199 @@ fn a_hostile_recording_keeps_the_application_and_nothing_else() {
             "{kept} is not in the generated code:\n{shop}"
         );
     }
-    // Recorded form fields are sent as recorded (encoded once).
-    assert!(shop.contains("password=p%40ss+w0rd%26%3D%22"), "{shop}");
+    // The recorded password is not: the form around it is sent as recorded, the password is
+    // read from the variable the file header names.
+    assert!(!shop.contains("p%40ss") && !shop.contains("w0rd"), "{shop}");
+    assert!(
+        shop.contains("har::secret(\"HAR_PASSWORD\")?")
+            && shop.contains("username=alice&password={0}&csrf_token={csrf_token}")
+            && shop.contains("//! - `HAR_PASSWORD`"),
+        "{shop}"
+    );
+}
+
+/// Credentials `hostile-injection.har` records, each of which import must leave out.
+const INJECTED_CREDENTIALS: &[&str] = &[
+    "hdrkey-INJ-7f3a9c",
+    "cookie-INJ-5e6f",
+    "sess-INJ-8a9b",
+    "tok-INJ-4d5e6f",
+    "hunter2-INJ-pw",
+    "qkey-INJ-1b2c",
+    "YWxpY2U6aHVudGVyMi1JTkotYmFzaWM",
+    "json-INJ-pass",
+];
+
+#[test]
+fn a_recording_writes_neither_code_nor_credentials_into_the_generated_file() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/har/hostile-injection.har");
+    let imported = har::generate(&file, &har::Options::default()).unwrap();
+    assert_eq!(imported.files.len(), 1);
+    let source = &imported.files[0].source;
+    // The creator's newline and code stay inside the first doc line.
+    let first = source.lines().next().unwrap();
+    assert!(
+        first.starts_with("//! Replays `http://inject.example.test`") && first.contains("injected"),
+        "{source}"
+    );
+    for line in source.lines().filter(|l| !l.trim_start().starts_with("//")) {
+        assert!(
+            !line.contains("process") && !line.contains("injected"),
+            "recorded text became code: {line}\n{source}"
+        );
+    }
+    assert!(
+        !source
+            .chars()
+            .any(|c| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')),
+        "a bidi control character reached the file:\n{source}"
+    );
+    for credential in INJECTED_CREDENTIALS {
+        assert!(!source.contains(credential), "{credential} in:\n{source}");
+    }
+    for variable in [
+        "HAR_PASSWORD",
+        "HAR_X_API_KEY",
+        "HAR_API_KEY",
+        "HAR_AUTHORIZATION",
+    ] {
+        assert!(
+            source.contains(&format!("//! - `{variable}`"))
+                && source.contains(&format!("har::secret(\"{variable}\")?")),
+            "{variable} is not read and listed:\n{source}"
+        );
+    }
+    // The login's token is captured live, and the poll waits on the key with the bidi control.
+    assert!(source.contains("format!(\"Bearer {token}\")"), "{source}");
+    assert!(source.contains("loop {"), "{source}");
+}
+
+/// The credentials of a recording by the importer's documented rule (names holding `token`,
+/// `key`, `secret`, `auth`, `session`, `password`, …, and every cookie), at least 8
+/// characters long: shorter values occur by chance (`true`, `1`).
+fn recorded_credentials(har: &serde_json::Value) -> Vec<String> {
+    const WORDS: [&str; 7] = [
+        "token", "key", "secret", "auth", "session", "password", "cookie",
+    ];
+    let secret = |name: &str| WORDS.iter().any(|w| name.to_ascii_lowercase().contains(w));
+    let mut out: Vec<String> = Vec::new();
+    fn leaves(
+        value: &serde_json::Value,
+        key: &str,
+        secret: &dyn Fn(&str) -> bool,
+        out: &mut Vec<String>,
+    ) {
+        match value {
+            serde_json::Value::String(text) if secret(key) => out.push(text.clone()),
+            serde_json::Value::Array(items) => {
+                items.iter().for_each(|v| leaves(v, key, secret, out))
+            }
+            serde_json::Value::Object(fields) => {
+                fields.iter().for_each(|(k, v)| leaves(v, k, secret, out))
+            }
+            _ => {}
+        }
+    }
+    let text_leaves = |text: &str, out: &mut Vec<String>| {
+        if let Ok(json) = serde_json::from_str::<serde_json::Value>(text) {
+            leaves(&json, "", &secret, out);
+        }
+    };
+    let pairs = |value: &serde_json::Value| -> Vec<(String, String)> {
+        value
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| {
+                Some((
+                    p["name"].as_str()?.to_ascii_lowercase(),
+                    p["value"].as_str()?.to_owned(),
+                ))
+            })
+            .collect()
+    };
+    for entry in har["log"]["entries"].as_array().into_iter().flatten() {
+        let request = &entry["request"];
+        for (name, value) in pairs(&request["headers"])
+            .into_iter()
+            .chain(pairs(&entry["response"]["headers"]))
+        {
+            if name == "cookie" || name == "set-cookie" {
+                for cookie in value
+                    .split(';')
+                    .take(if name == "cookie" { usize::MAX } else { 1 })
+                {
+                    if let Some((_, v)) = cookie.split_once('=') {
+                        out.push(v.trim().to_owned());
+                    }
+                }
+            } else if secret(&name) && !name.starts_with(':') {
+                // `:authority` is the host, not a credential.
+                out.push(value.clone());
+                if let Some((_, credential)) = value.split_once(' ') {
+                    out.push(credential.to_owned());
+                }
+            }
+        }
+        if let Ok(url) = url::Url::parse(request["url"].as_str().unwrap_or("")) {
+            out.extend(
+                url.query_pairs()
+                    .filter(|(n, _)| secret(n))
+                    .map(|(_, v)| v.into_owned()),
+            );
+        }
+        let post = &request["postData"];
+        for (name, value) in pairs(&post["params"]) {
+            if secret(&name) {
+                out.push(value);
+            }
+        }
+        if let Some(text) = post["text"].as_str() {
+            out.extend(
+                url::form_urlencoded::parse(text.as_bytes())
+                    .filter(|(n, _)| secret(n))
+                    .map(|(_, v)| v.into_owned()),
+            );
+            text_leaves(text, &mut out);
+        }
+        if let Some(text) = entry["response"]["content"]["text"].as_str() {
+            text_leaves(text, &mut out);
+        }
+    }
+    out.retain(|value| value.chars().count() >= 8);
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[test]
+fn no_recorded_credential_of_the_corpus_reaches_its_code() {
+    let mut checked = 0;
+    for file in corpus() {
+        let har: serde_json::Value = {
+            let bytes = std::fs::read(&file).unwrap();
+            let text = String::from_utf8_lossy(&bytes);
+            match serde_json::from_str(text.trim_start_matches('\u{feff}')) {
+                Ok(har) => har,
+                Err(_) => continue,
+            }
+        };
+        let Ok(imported) = har::generate(&file, &har::Options::default()) else {
+            continue;
+        };
+        let credentials = recorded_credentials(&har);
+        checked += credentials.len();
+        for generated in &imported.files {
+            for credential in &credentials {
+                assert!(
+                    !generated.source.contains(credential.as_str()),
+                    "{}: {credential:?} in {}:\n{}",
+                    file.display(),
+                    generated.file_name,
+                    generated.source
+                );
+            }
+        }
+    }
+    assert!(checked >= 10, "the corpus records credentials: {checked}");
 }

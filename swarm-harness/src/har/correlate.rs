@@ -11,11 +11,10 @@
 //! recorded response with the extractor the replay uses, so a capture import writes is one
 //! that finds the recorded value in the recorded response.
 
-use url::Url;
-
 use super::extract::{between_text, json_text};
 use super::model::PostData;
-use super::plan::{Body, Part, Plan, Poll, Source, Step, Template, Value, Var};
+use super::plan::{Body, Encoding, Part, Plan, Poll, Source, Step, Template, Var};
+use super::secret;
 use super::select::{Exchange, Origin};
 
 /// Shorter values are not correlated: `1`, `en`, `yes` are everywhere by chance.
@@ -60,6 +59,11 @@ struct Recorded {
     tokens: Vec<String>,
     /// Headers left out because no HTTP client could send them.
     invalid_headers: usize,
+    /// Credentials in the query of `target`, and in `body`.
+    target_spans: Vec<secret::Span>,
+    body_spans: Vec<secret::Span>,
+    /// Every credential the request sent (name, value), cookies and dropped headers too.
+    credentials: Vec<(String, String)>,
 }
 
 /// What a response offers for capture.
@@ -68,21 +72,82 @@ struct Offered<'h> {
     text: Option<String>,
     headers: Vec<(&'h str, &'h str)>,
     cookies: Vec<(String, String)>,
+    /// Every credential the response handed out (name, value): cookies, credential-named
+    /// headers and JSON keys.
+    credentials: Vec<(String, String)>,
 }
 
 /// Builds the plan of one origin. `think_time` keeps the recorded pauses.
 pub fn plan(origin: &Origin<'_>, think_time: bool) -> Plan {
     let recorded: Vec<Recorded> = origin.exchanges.iter().map(record).collect();
     let offered: Vec<Offered<'_>> = origin.exchanges.iter().map(offer).collect();
+    let candidates = secret::candidates(
+        recorded.iter().map(|r| r.credentials.as_slice()),
+        offered.iter().map(|o| o.credentials.as_slice()),
+    );
+    let forbidden: Vec<String> = candidates.iter().map(|(_, v)| v.clone()).collect();
+    let (mut vars, bindings) = bind(&recorded, &offered, &forbidden);
+    let mut registry = secret::Registry::new(vars.iter().map(|v| v.name.clone()).collect());
+    let mut steps: Vec<Step> = Vec::with_capacity(recorded.len());
+    let mut previous_end: Option<f64> = None;
+    for (k, (request, exchange)) in recorded.iter().zip(&origin.exchanges).enumerate() {
+        let started = exchange.entry.started.as_deref().and_then(timestamp_ms);
+        let think_ms = match (think_time, started, previous_end) {
+            (true, Some(start), Some(end)) if start > end => ((start - end) as u64).min(60_000),
+            _ => 0,
+        };
+        if let Some(start) = started {
+            previous_end = Some(start + exchange.entry.time.filter(|t| *t > 0.0).unwrap_or(0.0));
+        }
+        let mut step = templated(request, &bindings[k], &origin.origin, &mut registry);
+        step.entry = exchange.index;
+        step.status = u16::try_from(exchange.response.status()).unwrap_or(0);
+        step.think_ms = think_ms;
+        steps.push(step);
+    }
+    // A credential recorded elsewhere too (a `Referer` holding the query, an echo) is read
+    // from its variable there as well; then the reported names are taken from what is left.
+    secret::hide_everywhere(&mut steps, &candidates, &mut registry);
+    for step in &mut steps {
+        step.name = id_name(&step.target);
+    }
+    let starts: Vec<Option<f64>> = origin
+        .exchanges
+        .iter()
+        .map(|e| e.entry.started.as_deref().and_then(timestamp_ms))
+        .collect();
+    let origin_of = collapse_polls(&mut steps, &mut vars, &offered, &starts, &forbidden);
+    let sets_cookie: Vec<bool> = origin_of
+        .iter()
+        .map(|&e| !origin.exchanges[e].set_cookies.is_empty())
+        .collect();
+    let (login, logout) = login_and_logout(&steps, &vars, &sets_cookie);
+    Plan {
+        invalid_headers: recorded.iter().map(|r| r.invalid_headers).sum(),
+        origin: origin.origin.clone(),
+        ident: ident_of_origin(&origin.origin),
+        steps,
+        vars,
+        secrets: registry.into_secrets(),
+        login,
+        logout,
+    }
+}
+
+/// The variables of a recording, and per step the (token, variable) pairs it sends.
+fn bind(
+    recorded: &[Recorded],
+    offered: &[Offered<'_>],
+    forbidden: &[String],
+) -> (Vec<Var>, Vec<Vec<(String, usize)>>) {
     let mut vars: Vec<Var> = Vec::new();
-    // Per step: (token, variable) pairs it sends.
     let mut bindings: Vec<Vec<(String, usize)>> = Vec::with_capacity(recorded.len());
     for (k, request) in recorded.iter().enumerate() {
         let mut bound = Vec::new();
         for token in &request.tokens {
             let existing = vars.iter().position(|var| &var.recorded == token);
             let var = existing.or_else(|| {
-                let (step, source) = find_source(token, k, &recorded, &offered)?;
+                let (step, source) = find_source(token, k, recorded, offered, forbidden)?;
                 let name = unique_name(&var_name(&source, &recorded[step].target, token), &vars);
                 vars.push(Var {
                     name,
@@ -98,74 +163,54 @@ pub fn plan(origin: &Origin<'_>, think_time: bool) -> Plan {
         }
         bindings.push(bound);
     }
-    let mut steps: Vec<Step> = Vec::with_capacity(recorded.len());
-    let mut previous_end: Option<f64> = None;
-    for (k, (request, exchange)) in recorded.iter().zip(&origin.exchanges).enumerate() {
-        let bound = &bindings[k];
-        let target = templatize(&request.target, bound, None);
-        let headers = request
-            .headers
-            .iter()
-            .map(|(name, value)| {
-                let template = templatize(value, bound, Some(&origin.origin));
-                let secret = name == "authorization"
-                    && !template.0.iter().any(|p| matches!(p, Part::Var { .. }));
-                let value = if secret {
-                    Value::Secret {
-                        variable: "HAR_AUTHORIZATION".to_owned(),
-                    }
-                } else {
-                    Value::Template(template)
-                };
-                (name.clone(), value)
-            })
-            .collect();
-        let body = request
-            .body
-            .as_ref()
-            .map(|bytes| match std::str::from_utf8(bytes) {
-                Ok(text) => Body::Text(templatize(text, bound, Some(&origin.origin))),
-                Err(_) => Body::Bytes(bytes.clone()),
-            });
-        let started = exchange.entry.started.as_deref().and_then(timestamp_ms);
-        let think_ms = match (think_time, started, previous_end) {
-            (true, Some(start), Some(end)) if start > end => ((start - end) as u64).min(60_000),
-            _ => 0,
-        };
-        if let Some(start) = started {
-            previous_end = Some(start + exchange.entry.time.filter(|t| *t > 0.0).unwrap_or(0.0));
-        }
-        steps.push(Step {
-            entry: exchange.index,
-            method: request.method.clone(),
-            name: id_name(&exchange.url, &target),
-            target,
-            headers,
-            body,
-            status: u16::try_from(exchange.response.status()).unwrap_or(0),
-            think_ms,
-            poll: None,
+    (vars, bindings)
+}
+
+/// One request as a step: its target, headers and body as templates over the variables it
+/// sends, the origin and the credentials no capture supplies (entry, status, pauses and name
+/// are the caller's).
+fn templated(
+    request: &Recorded,
+    bound: &[(String, usize)],
+    origin: &str,
+    registry: &mut secret::Registry,
+) -> Step {
+    let spans = registry.parts(&request.target_spans, bound);
+    let target = templatize(&request.target, bound, None, &spans);
+    let headers = request
+        .headers
+        .iter()
+        .map(|(name, value)| {
+            let template = templatize(value, bound, Some(origin), &[]);
+            let captured = template.vars().next().is_some();
+            if secret::is_secret_name(name) && !captured {
+                let part = registry.part(name, value, Encoding::Raw);
+                (name.clone(), Template(vec![part]))
+            } else {
+                (name.clone(), template)
+            }
+        })
+        .collect();
+    let body = request
+        .body
+        .as_ref()
+        .map(|bytes| match std::str::from_utf8(bytes) {
+            Ok(text) => {
+                let spans = registry.parts(&request.body_spans, bound);
+                Body::Text(templatize(text, bound, Some(origin), &spans))
+            }
+            Err(_) => Body::Bytes(bytes.clone()),
         });
-    }
-    let starts: Vec<Option<f64>> = origin
-        .exchanges
-        .iter()
-        .map(|e| e.entry.started.as_deref().and_then(timestamp_ms))
-        .collect();
-    let origin_of = collapse_polls(&mut steps, &mut vars, &offered, &starts);
-    let sets_cookie: Vec<bool> = origin_of
-        .iter()
-        .map(|&e| !origin.exchanges[e].set_cookies.is_empty())
-        .collect();
-    let (login, logout) = login_and_logout(&steps, &vars, &sets_cookie);
-    Plan {
-        invalid_headers: recorded.iter().map(|r| r.invalid_headers).sum(),
-        origin: origin.origin.clone(),
-        ident: ident_of_origin(&origin.origin),
-        steps,
-        vars,
-        login,
-        logout,
+    Step {
+        entry: 0,
+        method: request.method.clone(),
+        name: None,
+        target,
+        headers,
+        body,
+        status: 0,
+        think_ms: 0,
+        poll: None,
     }
 }
 
@@ -176,6 +221,8 @@ fn record(exchange: &Exchange<'_>) -> Recorded {
         Some(query) => format!("{}?{query}", url.path()),
         None => url.path().to_owned(),
     };
+    let mut credentials = sent_credentials(exchange);
+    let target_spans = secret::query_spans(&target);
     let mut headers: Vec<(String, String)> = request
         .headers
         .iter()
@@ -198,6 +245,7 @@ fn record(exchange: &Exchange<'_>) -> Recorded {
         }
     }
     let method = request.method.to_ascii_uppercase();
+    let mut body_spans = Vec::new();
     let mut tokens = Vec::new();
     for segment in url.path_segments().into_iter().flatten() {
         tokens.push(decode(segment));
@@ -222,6 +270,7 @@ fn record(exchange: &Exchange<'_>) -> Recorded {
             .find(|(name, _)| name == "content-type")
             .map_or("", |(_, value)| value.as_str())
             .to_ascii_lowercase();
+        body_spans = secret::body_spans(text, &mime);
         if let Ok(json) = serde_json::from_str::<serde_json::Value>(text) {
             leaves(&json, &mut String::new(), &mut |_, leaf| tokens.push(leaf));
         } else if mime.contains("x-www-form-urlencoded") {
@@ -246,6 +295,9 @@ fn record(exchange: &Exchange<'_>) -> Recorded {
         .join("&");
     sent.push('\n');
     sent.push_str(&decoded);
+    for span in target_spans.iter().chain(&body_spans) {
+        credentials.push((span.name.clone(), span.value.clone()));
+    }
     Recorded {
         method,
         target,
@@ -254,7 +306,36 @@ fn record(exchange: &Exchange<'_>) -> Recorded {
         sent,
         tokens,
         invalid_headers,
+        target_spans,
+        body_spans,
+        credentials,
     }
+}
+
+/// The credentials of a request's headers as recorded (dropped ones too: a `Cookie` value
+/// may be echoed elsewhere) and of its URL's user info.
+fn sent_credentials(exchange: &Exchange<'_>) -> Vec<(String, String)> {
+    let mut credentials = Vec::new();
+    for pair in &exchange.entry.request.headers {
+        let name = pair.name.to_ascii_lowercase();
+        if name == "cookie" {
+            for cookie in pair.value.split(';') {
+                if let Some((name, value)) = cookie.split_once('=') {
+                    credentials.push((name.trim().to_owned(), value.trim().to_owned()));
+                }
+            }
+        } else if secret::is_secret_name(&name) && !name.starts_with(':') {
+            // Not `:authority`: the host, which the origin replaces.
+            credentials.push((name.clone(), pair.value.clone()));
+            if let Some((_, credential)) = pair.value.split_once(' ') {
+                credentials.push((name, credential.trim().to_owned()));
+            }
+        }
+    }
+    if let Some(password) = exchange.url.password() {
+        credentials.push(("password".to_owned(), decode(password)));
+    }
+    credentials
 }
 
 fn decode(segment: &str) -> String {
@@ -333,7 +414,7 @@ fn offer<'h>(exchange: &Exchange<'h>) -> Offered<'h> {
         .as_deref()
         .and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok())
         .filter(|value| value.is_object() || value.is_array());
-    let headers = response
+    let headers: Vec<(&str, &str)> = response
         .headers
         .iter()
         .filter(|pair| {
@@ -345,7 +426,7 @@ fn offer<'h>(exchange: &Exchange<'h>) -> Offered<'h> {
         })
         .map(|pair| (pair.name.as_str(), pair.value.as_str()))
         .collect();
-    let cookies = exchange
+    let cookies: Vec<(String, String)> = exchange
         .set_cookies
         .iter()
         .filter_map(|line| {
@@ -357,11 +438,29 @@ fn offer<'h>(exchange: &Exchange<'h>) -> Offered<'h> {
             ))
         })
         .collect();
+    let mut credentials = cookies.clone();
+    for (name, value) in &headers {
+        if secret::is_secret_name(name) {
+            credentials.push((name.to_ascii_lowercase(), (*value).to_owned()));
+        }
+    }
+    if let Some(json) = &json {
+        leaves(json, &mut String::new(), &mut |pointer, leaf| {
+            let key = pointer
+                .rsplit('/')
+                .find(|part| !part.is_empty() && !part.chars().all(|c| c.is_ascii_digit()))
+                .unwrap_or("");
+            if secret::is_secret_name(key) {
+                credentials.push((key.to_owned(), leaf));
+            }
+        });
+    }
     Offered {
         json,
         text,
         headers,
         cookies,
+        credentials,
     }
 }
 
@@ -392,12 +491,14 @@ fn leaves(value: &serde_json::Value, pointer: &mut String, visit: &mut dyn FnMut
 }
 
 /// The earliest response before step `k` that offers `token`, unless the recording sent it
-/// before (then it is the user's value, not the server's).
+/// before (then it is the user's value, not the server's). Boundaries never hold a
+/// `forbidden` value (a credential next to the one captured).
 fn find_source(
     token: &str,
     k: usize,
     recorded: &[Recorded],
     offered: &[Offered<'_>],
+    forbidden: &[String],
 ) -> Option<(usize, Source)> {
     for i in 0..k {
         if recorded[i].sent.contains(token) {
@@ -421,7 +522,7 @@ fn find_source(
             return Some((i, Source::Cookie { name: name.clone() }));
         }
         for (name, value) in &offer.headers {
-            if let Some((left, right)) = boundaries(value, token) {
+            if let Some((left, right)) = boundaries(value, token, forbidden) {
                 return Some((
                     i,
                     Source::Between {
@@ -434,7 +535,7 @@ fn find_source(
         }
         if offer.json.is_none()
             && let Some(text) = &offer.text
-            && let Some((left, right)) = boundaries(text, token)
+            && let Some((left, right)) = boundaries(text, token, forbidden)
         {
             return Some((
                 i,
@@ -451,8 +552,14 @@ fn find_source(
 
 /// Boundaries around the first whole-word occurrence of `token` in `text` that
 /// [`between_text`] turns back into exactly `token`: the left one grows until it is
-/// unambiguous (up to 64 characters, never across a line break).
-fn boundaries(text: &str, token: &str) -> Option<(String, String)> {
+/// unambiguous (up to 64 characters, never across a line break) and holds no `forbidden`
+/// value (these are written into the code).
+fn boundaries(text: &str, token: &str, forbidden: &[String]) -> Option<(String, String)> {
+    let allowed = |left: &str, right: &str| {
+        !forbidden
+            .iter()
+            .any(|value| left.contains(value.as_str()) || right.contains(value.as_str()))
+    };
     let at = find_word(text, token, 0)?;
     let end = at + token.len();
     let right: String = text[end..]
@@ -472,6 +579,7 @@ fn boundaries(text: &str, token: &str) -> Option<(String, String)> {
     if let Some(left) = natural
         && left.len() >= 2
         && between_text(text, left, &right) == Some(token)
+        && allowed(left, &right)
     {
         return Some((left.to_owned(), right));
     }
@@ -487,7 +595,8 @@ fn boundaries(text: &str, token: &str) -> Option<(String, String)> {
             break;
         }
         if left.len() >= 2 && between_text(text, left, &right) == Some(token) {
-            return Some((left.to_owned(), right));
+            // A longer one would hold the forbidden value too.
+            return allowed(left, &right).then(|| (left.to_owned(), right));
         }
     }
     None
@@ -498,7 +607,7 @@ fn is_word(c: char) -> bool {
 }
 
 /// The first occurrence of `token` at or after `from` not inside a longer word.
-fn find_word(text: &str, token: &str, from: usize) -> Option<usize> {
+pub(super) fn find_word(text: &str, token: &str, from: usize) -> Option<usize> {
     let mut start = from;
     while let Some(found) = text.get(start..)?.find(token) {
         let at = start + found;
@@ -515,19 +624,42 @@ fn find_word(text: &str, token: &str, from: usize) -> Option<usize> {
     None
 }
 
-/// `text` with each bound token (as sent, or form-encoded) and the recorded origin replaced.
-fn templatize(text: &str, bound: &[(String, usize)], origin: Option<&str>) -> Template {
+/// `text` with each bound token (as sent, or form-encoded), the recorded origin and the given
+/// spans (credentials, by byte range) replaced.
+fn templatize(
+    text: &str,
+    bound: &[(String, usize)],
+    origin: Option<&str>,
+    spans: &[(std::ops::Range<usize>, Part)],
+) -> Template {
     let mut parts: Vec<Part> = Vec::new();
     let mut literal = String::new();
     let mut at = 0;
+    // A match must not swallow the start of a span.
+    let fits = |at: usize, len: usize| {
+        !spans
+            .iter()
+            .any(|(r, _)| r.start > at && r.start < at + len)
+    };
     'scan: while at < text.len() {
+        if let Some((range, part)) = spans.iter().find(|(range, _)| range.start == at) {
+            if !literal.is_empty() {
+                parts.push(Part::Text(std::mem::take(&mut literal)));
+            }
+            parts.push(part.clone());
+            at = range.end.max(at + 1);
+            continue;
+        }
         for (token, var) in bound {
             let encoded = super::extract::encode(token);
             for (form, is_encoded) in [(token.as_str(), false), (encoded.as_str(), true)] {
                 if is_encoded && form == token {
                     continue;
                 }
-                if text[at..].starts_with(form) && find_word(text, form, at) == Some(at) {
+                if text[at..].starts_with(form)
+                    && find_word(text, form, at) == Some(at)
+                    && fits(at, form.len())
+                {
                     if !literal.is_empty() {
                         parts.push(Part::Text(std::mem::take(&mut literal)));
                     }
@@ -542,6 +674,7 @@ fn templatize(text: &str, bound: &[(String, usize)], origin: Option<&str>) -> Te
         }
         if let Some(origin) = origin
             && text[at..].starts_with(origin)
+            && fits(at, origin.len())
         {
             if !literal.is_empty() {
                 parts.push(Part::Text(std::mem::take(&mut literal)));
@@ -572,6 +705,7 @@ fn collapse_polls(
     vars: &mut [Var],
     offered: &[Offered<'_>],
     starts: &[Option<f64>],
+    forbidden: &[String],
 ) -> Vec<usize> {
     let same = |a: &Step, b: &Step| {
         a.method == b.method
@@ -599,6 +733,13 @@ fn collapse_polls(
                     }
                 });
                 let (pointer, until) = changed?;
+                // The value waited for is written into the code: never a credential.
+                let key = pointer.rsplit('/').find(|p| !p.is_empty()).unwrap_or("");
+                if secret::is_secret_name(key)
+                    || forbidden.iter().any(|f| until.contains(f.as_str()))
+                {
+                    return None;
+                }
                 // Every earlier poll saw another value: the leaf is what was waited for.
                 let waited = (k..end).all(|s| {
                     json(s).and_then(|j| json_text(j, &pointer)).as_deref() != Some(&until)
@@ -645,7 +786,7 @@ fn collapse_polls(
 }
 
 /// `/api/apps/{id}` when a path segment is a variable or looks like an id.
-fn id_name(url: &Url, target: &Template) -> Option<String> {
+fn id_name(target: &Template) -> Option<String> {
     let path_end = target
         .0
         .iter()
@@ -658,7 +799,7 @@ fn id_name(url: &Url, target: &Template) -> Option<String> {
     for part in path_parts {
         match part {
             Part::Text(text) => rendered.push_str(text.split('?').next().unwrap_or("")),
-            Part::Var { .. } | Part::Origin => rendered.push('\u{0}'),
+            Part::Var { .. } | Part::Origin | Part::Secret { .. } => rendered.push('\u{0}'),
         }
     }
     let mut changed = false;
@@ -673,11 +814,10 @@ fn id_name(url: &Url, target: &Template) -> Option<String> {
             }
         })
         .collect();
-    let _ = url;
     changed.then(|| segments.join("/"))
 }
 
-fn looks_like_id(segment: &str) -> bool {
+pub(crate) fn looks_like_id(segment: &str) -> bool {
     let digits = segment.chars().filter(char::is_ascii_digit).count();
     let hex = segment.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
     !segment.is_empty()
@@ -715,13 +855,7 @@ fn login_and_logout(steps: &[Step], vars: &[Var], sets_cookie: &[bool]) -> (usiz
         .iter()
         .flat_map(|step| step.headers.iter())
         .filter(|(name, _)| name == "authorization")
-        .filter_map(|(_, value)| match value {
-            Value::Template(template) => {
-                Some(template.vars().map(|v| vars[v].step).collect::<Vec<_>>())
-            }
-            Value::Secret { .. } => None,
-        })
-        .flatten()
+        .flat_map(|(_, template)| template.vars().map(|v| vars[v].step).collect::<Vec<_>>())
         .collect();
     let login = steps[..logout]
         .iter()
@@ -864,11 +998,14 @@ mod tests {
     #[test]
     fn boundaries_find_the_recorded_value_again() {
         let html = r#"<form><input type="hidden" name="csrf" value="tok123"><input name="x" value="tok1234"></form>"#;
-        let (left, right) = boundaries(html, "tok123").unwrap();
+        let (left, right) = boundaries(html, "tok123", &[]).unwrap();
         assert_eq!(between_text(html, &left, &right), Some("tok123"));
         assert_eq!(right, "\"");
-        assert!(boundaries("xxabcdxx", "abcd").is_none(), "not a whole word");
-        let (left, right) = boundaries("/api/apps/app-7", "app-7").unwrap();
+        assert!(
+            boundaries("xxabcdxx", "abcd", &[]).is_none(),
+            "not a whole word"
+        );
+        let (left, right) = boundaries("/api/apps/app-7", "app-7", &[]).unwrap();
         assert_eq!(right, "");
         assert_eq!(
             between_text("/api/apps/app-9", &left, &right),
@@ -883,6 +1020,7 @@ mod tests {
             "/apps/app-1/x?q=a+b%2Bc&n=app-12 http://o:1/r",
             &bound,
             Some("http://o:1"),
+            &[],
         );
         assert_eq!(
             template.0,
@@ -904,19 +1042,18 @@ mod tests {
         );
         let values = vec!["app-9".to_owned(), "x&y".to_owned()];
         assert_eq!(
-            template.render(&values, "http://live:2"),
+            template.render(&values, &[], "http://live:2"),
             "/apps/app-9/x?q=x%26y&n=app-12 http://live:2/r"
         );
     }
 
     #[test]
     fn ids_in_paths_are_named() {
-        let url = Url::parse("http://a/api/apps/123/logs").unwrap();
-        let name = id_name(&url, &Template::text("/api/apps/123/logs?x=1"));
+        let name = id_name(&Template::text("/api/apps/123/logs?x=1"));
         assert_eq!(name.as_deref(), Some("/api/apps/{id}/logs"));
         let uuid = Template::text("/u/0b9e3c2a-5f6d-4e1b-9a7c-3d2e1f0a9b8c");
-        assert_eq!(id_name(&url, &uuid).as_deref(), Some("/u/{id}"));
-        assert_eq!(id_name(&url, &Template::text("/api/catalog")), None);
+        assert_eq!(id_name(&uuid).as_deref(), Some("/u/{id}"));
+        assert_eq!(id_name(&Template::text("/api/catalog")), None);
         let var = Template(vec![
             Part::Text("/api/apps/".into()),
             Part::Var {
@@ -924,7 +1061,7 @@ mod tests {
                 encoded: false,
             },
         ]);
-        assert_eq!(id_name(&url, &var).as_deref(), Some("/api/apps/{id}"));
+        assert_eq!(id_name(&var).as_deref(), Some("/api/apps/{id}"));
     }
 
     #[test]

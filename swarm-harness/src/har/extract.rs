@@ -5,46 +5,60 @@
 
 use crate::{CaughtResponse, Response, User};
 
-/// A value the live response did not have where the recording had it.
+/// A value the live response did not have where the recording had it. The messages name the
+/// place (a redacted URL, a pointer, a cookie name), never a recorded value: they become
+/// failure groups in every report.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum CaptureError {
-    #[error("the response of {url} has no JSON value at {pointer:?} (recorded: {recorded:?})")]
-    Json {
-        url: String,
-        pointer: String,
-        recorded: String,
-    },
+    #[error("the response of {url} has no JSON value at {pointer:?}")]
+    Json { url: String, pointer: String },
+    #[error("the response of {url} has no value where the recording had one in its {place}")]
+    Between { url: String, place: String },
+    #[error("the user has no cookie {name:?}")]
+    Cookie { name: String },
+}
+
+/// A recorded credential that was not copied into the code, and the variable that supplies it.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum SecretError {
     #[error(
-        "the response of {url} has no value between {left:?} and {right:?} in its {place} \
-         (recorded: {recorded:?})"
+        "{variable} is not set: the recorded credential was not copied into the code, set \
+         {variable} to the value to send"
     )]
-    Between {
-        url: String,
-        place: String,
-        left: String,
-        right: String,
-        recorded: String,
-    },
-    #[error("the user has no cookie {name:?} (recorded: {recorded:?})")]
-    Cookie { name: String, recorded: String },
-    #[error(
-        "the recording's {header} header was not copied (a secret, and stale): set {variable} \
-         to the value to send"
-    )]
-    Secret { header: String, variable: String },
+    Unset { variable: String },
+    #[error("{variable} is not valid UTF-8")]
+    NotUnicode { variable: String },
 }
 
 /// The JSON value at `pointer` (RFC 6901) of the response body: a string as it is, a number
 /// as written.
-pub fn json(response: &Response, pointer: &str, recorded: &str) -> Result<String, CaptureError> {
+pub fn json(response: &Response, pointer: &str) -> Result<String, CaptureError> {
     serde_json::from_slice::<serde_json::Value>(response.bytes())
         .ok()
         .and_then(|value| json_text(&value, pointer))
         .ok_or_else(|| CaptureError::Json {
-            url: response.url().to_string(),
+            url: redact(response.url()),
             pointer: pointer.to_owned(),
-            recorded: recorded.to_owned(),
         })
+}
+
+/// A URL as failure messages show it: no user info, no query values, ids in the path as
+/// `{id}` (one failure group per place, not per live value).
+pub fn redact(url: &url::Url) -> String {
+    let mut out = url.origin().ascii_serialization();
+    for segment in url.path().split('/').skip(1) {
+        out.push('/');
+        let decoded = percent_encoding::percent_decode_str(segment).decode_utf8_lossy();
+        if super::correlate::looks_like_id(&decoded) {
+            out.push_str("{id}");
+        } else {
+            out.push_str(segment);
+        }
+    }
+    if url.query().is_some() {
+        out.push_str("?…");
+    }
+    out
 }
 
 /// A string or number leaf of `value` as text.
@@ -62,7 +76,6 @@ pub fn between(
     header: Option<&str>,
     left: &str,
     right: &str,
-    recorded: &str,
 ) -> Result<String, CaptureError> {
     let text = match header {
         Some(name) => response
@@ -76,11 +89,8 @@ pub fn between(
         .and_then(|text| between_text(text, left, right))
         .map(str::to_owned)
         .ok_or_else(|| CaptureError::Between {
-            url: response.url().to_string(),
+            url: redact(response.url()),
             place: header.map_or_else(|| "body".to_owned(), |h| format!("{h} header")),
-            left: left.to_owned(),
-            right: right.to_owned(),
-            recorded: recorded.to_owned(),
         })
 }
 
@@ -99,10 +109,9 @@ pub(crate) fn between_text<'t>(text: &'t str, left: &str, right: &str) -> Option
 
 /// The value of the user's cookie `name` (the jar keeps what every response set, redirects
 /// included).
-pub fn cookie(user: &User, name: &str, recorded: &str) -> Result<String, CaptureError> {
+pub fn cookie(user: &User, name: &str) -> Result<String, CaptureError> {
     user.cookie(name).ok_or_else(|| CaptureError::Cookie {
         name: name.to_owned(),
-        recorded: recorded.to_owned(),
     })
 }
 
@@ -114,12 +123,16 @@ pub fn origin(user: &User) -> String {
         .unwrap_or_default()
 }
 
-/// A header the recording had but import did not copy (`Authorization` not taken from a
-/// response): the value of the environment variable `variable`.
-pub fn secret(header: &str, variable: &str) -> Result<String, CaptureError> {
-    std::env::var(variable).map_err(|_| CaptureError::Secret {
-        header: header.to_owned(),
-        variable: variable.to_owned(),
+/// A recorded credential import did not copy (a password, an API key, an `Authorization`
+/// no response handed out): the value of the environment variable `variable`.
+pub fn secret(variable: &str) -> Result<String, SecretError> {
+    std::env::var(variable).map_err(|error| match error {
+        std::env::VarError::NotPresent => SecretError::Unset {
+            variable: variable.to_owned(),
+        },
+        std::env::VarError::NotUnicode(_) => SecretError::NotUnicode {
+            variable: variable.to_owned(),
+        },
     })
 }
 
@@ -137,6 +150,13 @@ pub fn expect_status(caught: CaughtResponse<'_>, recorded: u16) -> Response {
 /// A captured value as it goes into a URL or form: percent-encoded like a form field.
 pub fn encode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+/// A value as it goes inside a JSON string: quotes, backslashes and control characters
+/// escaped, without the surrounding quotes.
+pub fn json_escape(value: &str) -> String {
+    let quoted = serde_json::Value::String(value.to_owned()).to_string();
+    quoted[1..quoted.len() - 1].to_owned()
 }
 
 #[cfg(test)]
@@ -171,5 +191,30 @@ mod tests {
     #[test]
     fn encode_is_form_encoding() {
         assert_eq!(encode("a b+c/d=é"), "a+b%2Bc%2Fd%3D%C3%A9");
+        assert_eq!(json_escape("a\"b\\c\n"), "a\\\"b\\\\c\\n");
+    }
+
+    #[test]
+    fn redacted_urls_keep_the_place_and_drop_values() {
+        let url = url::Url::parse(
+            "https://bob:hunter2@shop.test:8443/api/carts/987654/items?api_key=SECRET&x=1",
+        )
+        .unwrap();
+        assert_eq!(
+            redact(&url),
+            "https://shop.test:8443/api/carts/{id}/items?…"
+        );
+        let plain = url::Url::parse("http://a.test/").unwrap();
+        assert_eq!(redact(&plain), "http://a.test/");
+    }
+
+    #[test]
+    fn an_unset_secret_names_its_variable() {
+        let error = secret("HAR_TEST_SURELY_UNSET_VARIABLE").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "HAR_TEST_SURELY_UNSET_VARIABLE is not set: the recorded credential was not copied \
+             into the code, set HAR_TEST_SURELY_UNSET_VARIABLE to the value to send"
+        );
     }
 }

@@ -7,11 +7,12 @@
 //! failed entries, `CONNECT`, websockets, preflights, browser-internal URLs and redirect
 //! follow-ups left out and counted), [`correlate`] turns each origin into a [`plan`]: values
 //! the server handed out and later requests sent back become captures of the live response,
-//! the recorded origin becomes the target, `Cookie` is left to the user's jar and an
-//! `Authorization` not taken from a response is read from `HAR_AUTHORIZATION` at run time
-//! (recorded credentials are secrets, and stale). [`codegen`] writes the plan as Rust;
-//! [`replay`] runs it. Both capture with the functions re-exported here, which generated code
-//! calls as `har::json(..)` and friends.
+//! the recorded origin becomes the target, `Cookie` is left to the user's jar and every other
+//! recorded credential no response handed out ([`secret`] has the rule: names holding
+//! `token`, `key`, `secret`, `auth`, `session`, `password`, …) is read from a `HAR_<NAME>`
+//! variable at run time (recorded credentials are secrets, and stale). [`codegen`] writes the
+//! plan as Rust; [`replay`] runs it. Both capture with the functions re-exported here, which
+//! generated code calls as `har::json(..)` and friends.
 
 mod codegen;
 mod correlate;
@@ -20,12 +21,18 @@ mod literal;
 mod model;
 mod plan;
 mod replay;
+#[cfg(test)]
+mod safety_tests;
+mod secret;
 mod select;
 
 use std::path::Path;
 use std::process::ExitCode;
 
-pub use extract::{CaptureError, between, cookie, encode, expect_status, json, origin, secret};
+pub use extract::{
+    CaptureError, SecretError, between, cookie, encode, expect_status, json, json_escape, origin,
+    secret,
+};
 pub use model::HarError;
 
 /// What to take from a recording.
@@ -212,7 +219,30 @@ where
         loaded.entries,
         loaded.skipped
     );
-    replay::harness(plan).run_from(args)
+    let (secrets, set) = replay::credentials(&plan);
+    if !plan.secrets.is_empty() {
+        // Variables only: the values stay in memory.
+        let recorded: Vec<&str> = plan
+            .secrets
+            .iter()
+            .map(|s| s.variable.as_str())
+            .filter(|variable| !set.contains(variable))
+            .collect();
+        eprintln!(
+            "credentials: {} from the environment, {} as recorded (set them to send others)",
+            if set.is_empty() {
+                "none".to_owned()
+            } else {
+                set.join(", ")
+            },
+            if recorded.is_empty() {
+                "none".to_owned()
+            } else {
+                recorded.join(", ")
+            },
+        );
+    }
+    replay::harness(plan, secrets).run_from(args)
 }
 
 #[cfg(test)]

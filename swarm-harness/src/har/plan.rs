@@ -23,7 +23,7 @@ pub enum Source {
 pub struct Var {
     /// A Rust identifier, unique in the plan.
     pub name: String,
-    /// The value in the recording (stale at replay; shown in errors and comments).
+    /// The value in the recording: correlation only, never written out (it may be a token).
     pub recorded: String,
     /// The step whose response yields it.
     pub step: usize,
@@ -41,6 +41,46 @@ pub enum Part {
     },
     /// The live target's origin where the recording had its own.
     Origin,
+    /// A recorded credential (`plan.secrets[index]`), read from its environment variable.
+    Secret {
+        index: usize,
+        encoding: Encoding,
+    },
+}
+
+/// How a value is written where it goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// As it is (a header, a multipart field).
+    Raw,
+    /// Form-encoded (a query or `x-www-form-urlencoded` value).
+    Form,
+    /// Inside a JSON string (quotes and backslashes escaped).
+    Json,
+}
+
+impl Encoding {
+    pub fn apply(self, value: &str) -> String {
+        match self {
+            Encoding::Raw => value.to_owned(),
+            Encoding::Form => super::extract::encode(value),
+            Encoding::Json => super::extract::json_escape(value),
+        }
+    }
+}
+
+/// A recorded credential: never written out; generated code reads `variable`, replay reads
+/// it too and falls back to `recorded` in memory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Secret {
+    /// `HAR_PASSWORD`, unique in the plan.
+    pub variable: String,
+    /// The Rust local holding it, unique among the plan's names (`har_password`).
+    pub local: String,
+    /// The recorded header, parameter, field or key name it was found under.
+    pub name: String,
+    /// The recorded value: replay only, in memory.
+    pub recorded: String,
 }
 
 /// Text with variables.
@@ -53,8 +93,9 @@ impl Template {
         Template(vec![Part::Text(text.into())])
     }
 
-    /// The text with each variable's value (`values[index]`) and the origin filled in.
-    pub fn render(&self, values: &[String], origin: &str) -> String {
+    /// The text with each variable's value (`values[index]`), each secret's
+    /// (`secrets[index]`) and the origin filled in.
+    pub fn render(&self, values: &[String], secrets: &[String], origin: &str) -> String {
         let mut out = String::new();
         for part in &self.0 {
             match part {
@@ -68,9 +109,19 @@ impl Template {
                     }
                 }
                 Part::Origin => out.push_str(origin),
+                Part::Secret { index, encoding } => {
+                    out.push_str(&encoding.apply(secrets.get(*index).map_or("", String::as_str)));
+                }
             }
         }
         out
+    }
+
+    pub fn secrets(&self) -> impl Iterator<Item = usize> + '_ {
+        self.0.iter().filter_map(|part| match part {
+            Part::Secret { index, .. } => Some(*index),
+            _ => None,
+        })
     }
 
     pub fn vars(&self) -> impl Iterator<Item = usize> + '_ {
@@ -83,16 +134,6 @@ impl Template {
     pub fn uses_origin(&self) -> bool {
         self.0.iter().any(|part| matches!(part, Part::Origin))
     }
-}
-
-/// A header value to send.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Value {
-    Template(Template),
-    /// Not copied from the recording: read from this environment variable at run time.
-    Secret {
-        variable: String,
-    },
 }
 
 /// A request body.
@@ -114,7 +155,7 @@ pub struct Step {
     /// The reported name when the path carries ids (`/api/apps/{id}`).
     pub name: Option<String>,
     /// Lower-case names.
-    pub headers: Vec<(String, Value)>,
+    pub headers: Vec<(String, Template)>,
     pub body: Option<Body>,
     /// The status the recording ended with (after redirects).
     pub status: u16,
@@ -147,6 +188,7 @@ pub struct Plan {
     pub ident: String,
     pub steps: Vec<Step>,
     pub vars: Vec<Var>,
+    pub secrets: Vec<Secret>,
     /// `steps[..login]` log in, once per user before its first iteration (0: no login).
     pub login: usize,
     /// `steps[logout..]` log out, once per user after its last iteration (`steps.len()`: none).
@@ -187,14 +229,39 @@ impl Plan {
     pub fn uses(&self, step: usize) -> Vec<usize> {
         let step = &self.steps[step];
         let mut used: Vec<usize> = step.target.vars().collect();
-        for (_, value) in &step.headers {
-            if let Value::Template(template) = value {
-                used.extend(template.vars());
-            }
+        for (_, template) in &step.headers {
+            used.extend(template.vars());
         }
         if let Some(Body::Text(template)) = &step.body {
             used.extend(template.vars());
         }
+        used.sort_unstable();
+        used.dedup();
+        used
+    }
+
+    /// Every template of a step: its target, header values and text body.
+    pub fn templates(&self, step: usize) -> impl Iterator<Item = &Template> + '_ {
+        let step = &self.steps[step];
+        let body = match &step.body {
+            Some(Body::Text(template)) => Some(template),
+            _ => None,
+        };
+        std::iter::once(&step.target)
+            .chain(step.headers.iter().map(|(_, template)| template))
+            .chain(body)
+    }
+
+    /// The secrets the steps of `phase` send.
+    pub fn secrets_of(&self, phase: Phase) -> Vec<usize> {
+        let mut used: Vec<usize> = self
+            .steps_of(phase)
+            .flat_map(|step| {
+                self.templates(step)
+                    .flat_map(Template::secrets)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
         used.sort_unstable();
         used.dedup();
         used

@@ -2,16 +2,23 @@
 //! run fixture of the replaying process; each user keeps its captured values in its state,
 //! logs in once (`on_start`), repeats the task steps and logs out once (`on_stop`), exactly
 //! as the generated scenario does.
+//!
+//! Credentials: replay runs the recording the user holds, so each credential is the value of
+//! its `HAR_*` variable when that is set and the recorded one otherwise. Either stays in
+//! memory: no message, failure or report carries it (the capture errors name places only).
 
 use std::sync::Arc;
 
 use super::extract;
-use super::plan::{Body, Phase, Plan, Source, Step, Value};
+use super::plan::{Body, Phase, Plan, Source, Step};
 use crate::__private::{Runner, Scenario, ScenarioFuture};
 use crate::{Fixture, User};
 
-/// The plan being replayed, preset by [`harness`].
-struct ReplayPlan(Plan);
+/// The plan being replayed and the credential values it sends, preset by [`harness`].
+struct ReplayPlan {
+    plan: Plan,
+    secrets: Vec<String>,
+}
 
 impl Fixture for ReplayPlan {
     async fn setup(_user: &mut User) -> anyhow::Result<Self> {
@@ -35,8 +42,27 @@ fn log_out(user: &mut User) -> ScenarioFuture<'_> {
     Box::pin(run_phase(user, Phase::Logout))
 }
 
-/// A harness that replays `plan` as the trial `replay_<origin>`.
-pub fn harness(plan: Plan) -> crate::Harness {
+/// Each credential of `plan`: its variable's value when set, else the recorded one; and
+/// which variables were set (for a message naming variables, never values).
+pub fn credentials(plan: &Plan) -> (Vec<String>, Vec<&str>) {
+    let mut set = Vec::new();
+    let values = plan
+        .secrets
+        .iter()
+        .map(|secret| match extract::secret(&secret.variable) {
+            Ok(value) => {
+                set.push(secret.variable.as_str());
+                value
+            }
+            Err(_) => secret.recorded.clone(),
+        })
+        .collect();
+    (values, set)
+}
+
+/// A harness that replays `plan` as the trial `replay_<origin>`, sending `secrets` (one per
+/// `plan.secrets`).
+pub fn harness(plan: Plan, secrets: Vec<String>) -> crate::Harness {
     let name: &'static str = Box::leak(super::codegen::scenario_name(&plan).into_boxed_str());
     let scenario: &'static Scenario = Box::leak(Box::new(Scenario {
         name,
@@ -68,25 +94,26 @@ pub fn harness(plan: Plan) -> crate::Harness {
     }));
     crate::Harness::new()
         .scenarios(vec![scenario])
-        .preset_fixture(ReplayPlan(plan))
+        .preset_fixture(ReplayPlan { plan, secrets })
 }
 
 async fn run_phase(user: &mut User, phase: Phase) -> anyhow::Result<()> {
-    let plan: Arc<ReplayPlan> = user.fixture().await?;
-    let plan = &plan.0;
+    let replay: Arc<ReplayPlan> = user.fixture().await?;
     let mut values = std::mem::take(&mut user.state_mut::<Values>().0);
-    values.resize(plan.vars.len(), String::new());
-    let result = run_steps(user, plan, phase, &mut values).await;
+    values.resize(replay.plan.vars.len(), String::new());
+    let result = run_steps(user, &replay, phase, &mut values).await;
     user.state_mut::<Values>().0 = values;
     result
 }
 
 async fn run_steps(
     user: &mut User,
-    plan: &Plan,
+    replay: &ReplayPlan,
     phase: Phase,
     values: &mut [String],
 ) -> anyhow::Result<()> {
+    let plan = &replay.plan;
+    let secrets = replay.secrets.as_slice();
     let origin = extract::origin(user);
     for k in plan.steps_of(phase) {
         let step = &plan.steps[k];
@@ -94,20 +121,20 @@ async fn run_steps(
             user.sleep_ms(step.think_ms).await;
         }
         let response = match &step.poll {
-            None => send(user, step, values, &origin).await?,
+            None => send(user, step, values, secrets, &origin).await?,
             Some(poll) => {
                 let mut polls = 0;
                 loop {
-                    let response = send(user, step, values, &origin).await?;
-                    if extract::json(&response, &poll.pointer, &poll.until)? == poll.until {
+                    let response = send(user, step, values, secrets, &origin).await?;
+                    if extract::json(&response, &poll.pointer)? == poll.until {
                         break response;
                     }
                     polls += 1;
                     anyhow::ensure!(
                         polls < poll.limit,
-                        "{} is not {:?} after {} polls (the recording polled {} times)",
+                        "{} did not reach the recorded value after {} polls (the recording \
+                         polled {} times)",
                         poll.pointer,
-                        poll.until,
                         poll.limit,
                         poll.recorded
                     );
@@ -117,13 +144,13 @@ async fn run_steps(
         };
         for (index, var) in plan.vars.iter().enumerate().filter(|(_, v)| v.step == k) {
             values[index] = match &var.source {
-                Source::Json { pointer } => extract::json(&response, pointer, &var.recorded)?,
-                Source::Cookie { name } => extract::cookie(user, name, &var.recorded)?,
+                Source::Json { pointer } => extract::json(&response, pointer)?,
+                Source::Cookie { name } => extract::cookie(user, name)?,
                 Source::Between {
                     header,
                     left,
                     right,
-                } => extract::between(&response, header.as_deref(), left, right, &var.recorded)?,
+                } => extract::between(&response, header.as_deref(), left, right)?,
             };
         }
     }
@@ -136,22 +163,21 @@ async fn send(
     user: &User,
     step: &Step,
     values: &[String],
+    secrets: &[String],
     origin: &str,
 ) -> anyhow::Result<crate::Response> {
-    let target = step.target.render(values, origin);
+    let target = step.target.render(values, secrets, origin);
     let mut request = user.request(step.method.parse()?, target);
     if let Some(name) = &step.name {
         request = request.name(name.clone());
     }
-    for (name, value) in &step.headers {
-        let value = match value {
-            Value::Template(template) => template.render(values, origin),
-            Value::Secret { variable } => extract::secret(name, variable)?,
-        };
-        request = request.header(name.as_str(), value);
+    for (name, template) in &step.headers {
+        request = request.header(name.as_str(), template.render(values, secrets, origin));
     }
     match &step.body {
-        Some(Body::Text(template)) => request = request.body(template.render(values, origin)),
+        Some(Body::Text(template)) => {
+            request = request.body(template.render(values, secrets, origin));
+        }
         Some(Body::Bytes(bytes)) => request = request.body(bytes.clone()),
         None => {}
     }
