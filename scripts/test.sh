@@ -6,17 +6,24 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+# How long the step that just ended took, so a slow step stands out in the CI log.
+step_start=$SECONDS
+took() { echo "[step] $1: $((SECONDS - step_start)) s (total $SECONDS s)"; step_start=$SECONDS; }
+
 scripts/install-deps.sh test
+took "install-deps"
 # The stress targets (`test = false`) must not run as part of the ordinary tests.
 cargo test --workspace 2>&1 | tee "${TMPDIR:-/tmp}/swarm-harness-tests.log"
 if grep -q "Running tests/stress.rs" "${TMPDIR:-/tmp}/swarm-harness-tests.log"; then
   echo "error: cargo test --workspace ran the stress target" >&2
   exit 1
 fi
+took "cargo test --workspace"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 shopt -s nullglob
 shellcheck -x run_stress_tests.sh .ci/run scripts/*.sh scripts/bench/*.sh
+took "fmt, clippy, shellcheck"
 
 # run_stress_tests.sh refuses what is not a stress target, with one clear line and exit 2,
 # before building or sending anything.
@@ -31,6 +38,7 @@ check_refusal() {
 check_refusal does/not/exist.rs 'PT_LOCUST_FILE="does/not/exist.rs" does not exist'
 check_refusal platform-tests/tests/integration.rs 'declares no [[test]] named "integration" with harness = false'
 echo "run_stress_tests.sh refusals: 2 passed, 0 failed"
+took "run_stress_tests.sh refusals"
 
 # libtest's JSON output stays valid JSON lines with the web UI on (human output goes to stderr).
 json_log="$(mktemp)"
@@ -42,6 +50,7 @@ events = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
 assert any(e.get("event") == "ok" and e.get("name") == "Browser" for e in events), events
 print(f"--format json gave {len(events)} valid JSON lines")
 PY
+took "--format json"
 
 # Under cargo-nextest (one process per trial): trials one at a time, run-level files complete.
 # `swarm locustfile`: a real Locust loads the platform's user classes, one per trial.
@@ -52,5 +61,7 @@ for trial in Browser Tenant "create_app[small]" "create_app[large]" "create_app_
   grep -qxF "    $trial" <<<"$classes" || { echo "swarm locustfile: Locust lists no $trial: $classes" >&2; exit 1; }
 done
 echo "swarm locustfile: Locust lists the platform's 6 trials as user classes"
+took "swarm locustfile under Locust"
 
 scripts/nextest-check.sh
+took "nextest"
