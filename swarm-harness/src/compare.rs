@@ -12,6 +12,34 @@ use std::collections::BTreeMap;
 
 use crate::interval::{self, Interval};
 use crate::report::{EntryReport, Report, format_micros};
+use crate::stats::histogram::DecodeError;
+
+/// A report's histogram that does not decode, named by its file, trial and entry. Reports read
+/// by [`crate::report::read_report`] were checked already; this is for reports built or
+/// edited in memory.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{file}: {trial}: {entry}: histogram {source}")]
+pub struct DamagedHistogram {
+    pub file: String,
+    pub trial: String,
+    pub entry: String,
+    #[source]
+    pub source: DecodeError,
+}
+
+impl DamagedHistogram {
+    pub(crate) fn of(report: &Report, entry: &str, source: DecodeError) -> Self {
+        DamagedHistogram {
+            file: report
+                .file
+                .as_ref()
+                .map_or_else(|| "a report".to_owned(), |f| f.display().to_string()),
+            trial: report.identity.trial.clone(),
+            entry: entry.to_owned(),
+            source,
+        }
+    }
+}
 
 /// How much worse a figure may get before it counts as a regression.
 #[derive(Debug, Clone, PartialEq)]
@@ -86,16 +114,17 @@ impl Metric {
         }
     }
 
-    /// The interval of this figure of `entry` at `confidence`, or why there is none.
+    /// The interval of this figure of `entry` at `confidence`, if there are samples enough.
+    ///
+    /// # Errors
+    /// When a percentile's histogram does not decode.
     pub(crate) fn interval(
         self,
         entry: &EntryReport,
         confidence: f64,
-    ) -> Result<Option<Interval>, String> {
-        let percentile = |q: f64| -> Result<Option<Interval>, String> {
-            let histogram = entry
-                .decode_histogram()
-                .map_err(|error| format!("{} {}: {error}", entry.kind, entry.name))?;
+    ) -> Result<Option<Interval>, DecodeError> {
+        let percentile = |q: f64| -> Result<Option<Interval>, DecodeError> {
+            let histogram = entry.decode_histogram()?;
             Ok(interval::quantile(&histogram, q, confidence))
         };
         match self {
@@ -275,7 +304,7 @@ pub fn compare(
     baseline: &[Report],
     current: &[Report],
     tolerance: &Tolerance,
-) -> Result<Comparison, String> {
+) -> Result<Comparison, DamagedHistogram> {
     let by_trial = |reports: &[Report]| -> BTreeMap<String, usize> {
         reports
             .iter()
@@ -305,9 +334,14 @@ pub fn compare(
             for &metric in &tolerance.metrics {
                 let (before, after) = (metric.value(base_entry), metric.value(current_entry));
                 let intervals = if enough {
+                    let of = |report, entry: &EntryReport| {
+                        metric
+                            .interval(entry, tolerance.confidence)
+                            .map_err(|error| DamagedHistogram::of(report, name, error))
+                    };
                     (
-                        metric.interval(base_entry, tolerance.confidence)?,
-                        metric.interval(current_entry, tolerance.confidence)?,
+                        of(&baseline[b], base_entry)?,
+                        of(&current[c], current_entry)?,
                     )
                 } else {
                     (None, None)

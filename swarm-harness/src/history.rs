@@ -20,7 +20,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::compare::{Metric, Tolerance};
+use crate::compare::{DamagedHistogram, Metric, Tolerance};
 use crate::interval::Interval;
 use crate::report::Report;
 
@@ -74,7 +74,11 @@ pub struct Series {
 }
 
 /// Every series of the runs, with their change points.
-pub fn history(runs: &[Run], tolerance: &Tolerance) -> Vec<Series> {
+///
+/// # Errors
+/// When a histogram does not decode: a figure is never left out silently (reports read by
+/// [`crate::report::read_report`] were checked already).
+pub fn history(runs: &[Run], tolerance: &Tolerance) -> Result<Vec<Series>, DamagedHistogram> {
     type PerRun = (Vec<Option<f64>>, Vec<Option<Interval>>);
     let mut collected: BTreeMap<(String, String, usize), PerRun> = BTreeMap::new();
     for (index, run) in runs.iter().enumerate() {
@@ -91,12 +95,14 @@ pub fn history(runs: &[Run], tolerance: &Tolerance) -> Vec<Series> {
                         .entry((report.identity.trial.clone(), entry.clone(), slot))
                         .or_insert_with(|| (vec![None; runs.len()], vec![None; runs.len()]));
                     series.0[index] = Some(metric.value(values));
-                    series.1[index] = metric.interval(values, tolerance.confidence).ok().flatten();
+                    series.1[index] = metric
+                        .interval(values, tolerance.confidence)
+                        .map_err(|error| DamagedHistogram::of(report, &entry, error))?;
                 }
             }
         }
     }
-    collected
+    Ok(collected
         .into_iter()
         .map(|((trial, entry, slot), (values, intervals))| {
             let metric = tolerance.metrics[slot];
@@ -110,7 +116,7 @@ pub fn history(runs: &[Run], tolerance: &Tolerance) -> Vec<Series> {
                 change_points,
             }
         })
-        .collect()
+        .collect())
 }
 
 /// The newest run's regressions: series with a change point at the newest run that moved the
@@ -166,10 +172,9 @@ pub fn page(runs: &[Run], series: &[Series]) -> String {
             })
         })
         .collect();
-    // Inside <script>, `</` would end the element early.
-    let data = serde_json::json!({ "labels": labels, "charts": charts })
-        .to_string()
-        .replace("</", "<\\/");
+    let data = crate::report::html::script_json(
+        &serde_json::json!({ "labels": labels, "charts": charts }),
+    );
     let changes: Vec<(&Series, &ChangePoint)> = series
         .iter()
         .flat_map(|s| s.change_points.iter().map(move |change| (s, change)))

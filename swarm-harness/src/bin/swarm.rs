@@ -431,7 +431,8 @@ fn run_merge(inputs: &[PathBuf], out: &Path, partial: bool) -> Result<ExitCode, 
 }
 
 fn run_compare(baseline: &Path, current: &Path, tolerance: &Tolerance) -> Result<ExitCode, String> {
-    let comparison = compare(&load(baseline)?, &load(current)?, tolerance)?;
+    let comparison =
+        compare(&load(baseline)?, &load(current)?, tolerance).map_err(|e| e.to_string())?;
     print_comparison(&comparison);
     let regressions: Vec<_> = comparison.regressions().collect();
     if regressions.is_empty() {
@@ -508,7 +509,7 @@ fn run_history(
     tolerance: &Tolerance,
 ) -> Result<ExitCode, String> {
     let runs = load_runs(dirs)?;
-    let series = history::history(&runs, tolerance);
+    let series = history::history(&runs, tolerance).map_err(|e| e.to_string())?;
     println!("runs, oldest first:");
     for (index, run) in runs.iter().enumerate() {
         println!("  {:>3}  {}  {}", index + 1, run.started_at(), run.label);

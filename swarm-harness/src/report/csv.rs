@@ -95,19 +95,23 @@ fn stats_row(entry: &EntryReport) -> Vec<String> {
         format!("{}", entry.rps),
         format!("{}", entry.failures_per_s),
     ];
-    row.extend(percentile_cells(
-        entry.count,
-        entry.percentiles_us.0.iter().map(|(_, v)| *v),
-    ));
+    row.extend(percentile_cells(entry.count, |_, q| {
+        entry.percentiles_us.get(q)
+    }));
     row
 }
 
-fn percentile_cells(count: u64, values: impl Iterator<Item = u64>) -> Vec<String> {
-    if count == 0 {
-        vec!["N/A".to_owned(); PERCENTILES.len()]
-    } else {
-        values.map(whole_ms).collect()
-    }
+/// One cell per column of [`PERCENTILES`], whatever a report read back holds (a row of
+/// another length is an error of the CSV writer): `N/A` for a value it lacks.
+fn percentile_cells(count: u64, value: impl Fn(usize, f64) -> Option<u64>) -> Vec<String> {
+    PERCENTILES
+        .iter()
+        .enumerate()
+        .map(|(index, &q)| match value(index, q) {
+            Some(micros) if count > 0 => whole_ms(micros),
+            _ => "N/A".to_owned(),
+        })
+        .collect()
 }
 
 fn to_bytes(header: &[String], rows: Vec<Vec<String>>) -> Vec<u8> {
@@ -150,10 +154,9 @@ pub fn history_csv(report: &Report) -> Vec<u8> {
                 format!("{:.6}", point.rps),
                 format!("{:.6}", point.failures_per_s),
             ];
-            row.extend(percentile_cells(
-                point.total_requests,
-                point.total_percentiles_us.iter().copied(),
-            ));
+            row.extend(percentile_cells(point.total_requests, |index, _| {
+                point.total_percentiles_us.get(index).copied()
+            }));
             row.extend([
                 point.total_requests.to_string(),
                 point.total_failures.to_string(),

@@ -24,8 +24,10 @@ pub fn junit_xml(reports: &[Report]) -> String {
         };
         let mut case = TestCase::new(report.identity.trial.clone(), status);
         case.set_classname(format!("stress.{}", report.identity.scenario));
-        let time = Duration::from_secs_f64(report.duration_s.max(0.0));
-        total += time;
+        // Not `from_secs_f64`, which panics on what a hand-edited report can hold (1e20, say);
+        // a report read from a file was checked, one built in memory may not be.
+        let time = Duration::try_from_secs_f64(report.duration_s).unwrap_or_default();
+        total = total.saturating_add(time);
         case.set_time(time);
         case.set_system_out(summary_line(report));
         suite.add_test_case(case);

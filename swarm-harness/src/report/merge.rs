@@ -7,14 +7,17 @@
 //! request-weighted mean of the shards' (a report does not keep per-second histograms).
 //!
 //! Reports of different trials are merged separately; reports of different runs, shard
-//! counts or settings are refused, and missing shards are named.
+//! counts or settings are refused, and missing shards are named. Sums that would not fit in a
+//! u64 are refused, naming the file that took them past it. The work is linear in the input
+//! (times the number of shards, for the timeline): one sorted pass over the seconds.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use super::{BuildInput, EntryReport, Report, judge};
 use crate::shard::ShardSet;
-use crate::stats::{Entry, EntryTable, Shard, TimelinePoint};
+use crate::stats::histogram::DecodeError;
+use crate::stats::{Entry, EntryTable, Overflow, Shard, TimelinePoint};
 use crate::threshold::Thresholds;
 
 /// Why reports cannot be merged.
@@ -54,15 +57,54 @@ pub enum MergeError {
         missing: String,
     },
     #[error(
-        "{trial}: {entry} was written by an older version without exact sums; it cannot be merged exactly"
+        "{file}: {trial}: {entry} was written by an older version without exact sums; it cannot be merged exactly"
     )]
-    NoSums { trial: String, entry: String },
-    #[error("{trial}: the histogram of {entry} is damaged: {problem}")]
-    Histogram {
+    NoSums {
+        file: String,
         trial: String,
         entry: String,
-        problem: String,
     },
+    #[error("{file}: {trial}: the histogram of {entry} is damaged: {problem}")]
+    Histogram {
+        file: String,
+        trial: String,
+        entry: String,
+        problem: HistogramProblem,
+    },
+    /// The merged figures are beyond what the reader accepts (counts past 2^53 - 1, a trial
+    /// longer than ten years): the merge would write a report no subcommand reads.
+    #[error("{trial}: the merged report would be refused: {invalid}")]
+    Unreadable {
+        trial: String,
+        invalid: super::check::Invalid,
+    },
+    #[error("{file}: {trial}: {entry}: added to the shards before it, {overflow}")]
+    Overflow {
+        file: String,
+        trial: String,
+        entry: String,
+        overflow: Overflow,
+    },
+}
+
+/// Why a shard's histogram cannot be added.
+#[derive(Debug, PartialEq, thiserror::Error)]
+pub enum HistogramProblem {
+    #[error("histogram {0}")]
+    Decode(#[from] DecodeError),
+    #[error("it holds {histogram} samples where the entry counts {count}")]
+    Count { histogram: u64, count: u64 },
+}
+
+/// How errors name a report: its file, or its shards when it was not read from one.
+fn file_of(report: &Report) -> String {
+    match (&report.file, &report.shard) {
+        (Some(path), _) => path.display().to_string(),
+        (None, Some(shard)) => {
+            format!("the report of shard(s) {:?}/{}", shard.indices, shard.count)
+        }
+        (None, None) => "a report".to_owned(),
+    }
 }
 
 /// Merges reports of any trials of one run: one merged report per trial, sorted by trial
@@ -109,7 +151,13 @@ pub fn merge_run(reports: Vec<Report>, partial: bool) -> Result<Vec<Report>, Mer
     }
     trials
         .into_values()
-        .map(|shards| merge_trial(shards, partial))
+        .map(|shards| {
+            let trial = shards[0].identity.trial.clone();
+            let merged = merge_trial(shards, partial)?;
+            super::check::check(&merged)
+                .map_err(|invalid| MergeError::Unreadable { trial, invalid })?;
+            Ok(merged)
+        })
         .collect()
 }
 
@@ -138,39 +186,9 @@ fn merge_trial(mut shards: Vec<Report>, partial: bool) -> Result<Report, MergeEr
         }
         return Ok(report);
     }
-    let mut totals = Shard::default();
-    for report in &shards {
-        add_entries(&trial, &mut totals.requests, &report.requests)?;
-        add_entries(&trial, &mut totals.tasks, &report.tasks)?;
-        add_entries(&trial, &mut totals.tasks, &report.task_latency)?;
-        for (target, failures) in [
-            (&mut totals.failures, &report.failures),
-            (&mut totals.cancelled, &report.cancelled),
-        ] {
-            for failure in failures {
-                target.add(
-                    crate::stats::FailureKey {
-                        kind: failure.kind.clone(),
-                        name: failure.name.clone(),
-                        error: failure.error.clone(),
-                    },
-                    failure.occurrences,
-                    failure.sample.as_ref(),
-                );
-            }
-        }
-    }
-    let start = shards
-        .iter()
-        .map(|r| started(&r.started_at))
-        .min()
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    let end = shards
-        .iter()
-        .map(|r| started(&r.started_at) + Duration::from_secs_f64(r.duration_s.max(0.0)))
-        .max()
-        .unwrap_or(start);
-    let elapsed = Duration::try_from(end - start).unwrap_or_default();
+    let totals = add_shards(&trial, &shards)?;
+    let (start, elapsed) = span(&shards);
+    let dropped_iterations = dropped(&trial, &shards)?;
     let first = &shards[0];
     let mut report = Report::build(BuildInput {
         identity: first.identity.clone(),
@@ -184,7 +202,7 @@ fn merge_trial(mut shards: Vec<Report>, partial: bool) -> Result<Report, MergeEr
             .map(|r| r.outcome)
             .max_by_key(|outcome| severity(*outcome))
             .unwrap_or(crate::runner::Outcome::Completed),
-        dropped_iterations: shards.iter().map(|r| r.dropped_iterations).sum(),
+        dropped_iterations,
         folded_requests: 0,
         max_names: usize::MAX,
         errors: unique(shards.iter().flat_map(|r| r.errors.iter())),
@@ -211,6 +229,46 @@ fn merge_trial(mut shards: Vec<Report>, partial: bool) -> Result<Report, MergeEr
     Ok(report)
 }
 
+/// When the first shard started, and how long until the last one ended. Checked: the reader
+/// bounds `started_at` and `duration_s`, but reports built in memory reach here too.
+fn span(shards: &[Report]) -> (time::OffsetDateTime, Duration) {
+    let start = shards
+        .iter()
+        .map(|r| started(&r.started_at))
+        .min()
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let end = shards
+        .iter()
+        .filter_map(|r| {
+            let duration = Duration::try_from_secs_f64(r.duration_s.max(0.0)).ok()?;
+            started(&r.started_at).checked_add(duration.try_into().ok()?)
+        })
+        .max()
+        .unwrap_or(start);
+    (start, Duration::try_from(end - start).unwrap_or_default())
+}
+
+/// The shards' dropped iterations added up, within what a report holds.
+fn dropped(trial: &str, shards: &[Report]) -> Result<u64, MergeError> {
+    let limit = super::check::MAX_COUNT;
+    shards
+        .iter()
+        .try_fold(0_u64, |sum, r| {
+            sum.checked_add(r.dropped_iterations)
+                .filter(|&s| s <= limit)
+                .ok_or(r)
+        })
+        .map_err(|r| MergeError::Overflow {
+            file: file_of(r),
+            trial: trial.to_owned(),
+            entry: "dropped_iterations".to_owned(),
+            overflow: Overflow {
+                field: "dropped_iterations",
+                limit,
+            },
+        })
+}
+
 fn missing_warning(set: &ShardSet, missing: &[String]) -> String {
     format!(
         "merged {} of {} shards; missing {}: the figures are those shards' only",
@@ -222,28 +280,27 @@ fn missing_warning(set: &ShardSet, missing: &[String]) -> String {
 
 /// The shards the reports cover together; each at most once.
 fn union(trial: &str, shards: &[Report]) -> Result<ShardSet, MergeError> {
-    let mut set = ShardSet {
-        count: 0,
-        indices: Vec::new(),
-    };
+    // A set, not a list searched for each index: thousands of shards stay linear.
+    let (mut count, mut indices) = (0, BTreeSet::new());
     for report in shards {
         let shard = report
             .shard
             .as_ref()
             .expect("merge_run let in only reports with a shard");
-        set.count = shard.count;
+        count = shard.count;
         for &index in &shard.indices {
-            if set.indices.contains(&index) {
+            if !indices.insert(index) {
                 return Err(MergeError::Duplicate {
                     trial: trial.to_owned(),
                     shard: format!("{index}/{}", shard.count),
                 });
             }
-            set.indices.push(index);
         }
     }
-    set.indices.sort_unstable();
-    Ok(set)
+    Ok(ShardSet {
+        count,
+        indices: indices.into_iter().collect(),
+    })
 }
 
 /// Refuses two shards that ran different settings, naming the first setting that differs.
@@ -291,8 +348,49 @@ fn same_config(trial: &str, a: &Report, b: &Report) -> Result<(), MergeError> {
     })
 }
 
+/// Every shard's entries and failure groups added up; a sum beyond a u64 names the file.
+fn add_shards(trial: &str, shards: &[Report]) -> Result<Shard, MergeError> {
+    let mut totals = Shard::default();
+    // The occurrences of all groups together: when they fit, so does every group's sum.
+    let mut occurrences = 0_u64;
+    for report in shards {
+        add_entries(trial, report, &mut totals.requests, &report.requests)?;
+        add_entries(trial, report, &mut totals.tasks, &report.tasks)?;
+        add_entries(trial, report, &mut totals.tasks, &report.task_latency)?;
+        for (target, failures) in [
+            (&mut totals.failures, &report.failures),
+            (&mut totals.cancelled, &report.cancelled),
+        ] {
+            for failure in failures {
+                occurrences = occurrences
+                    .checked_add(failure.occurrences)
+                    .ok_or_else(|| MergeError::Overflow {
+                        file: file_of(report),
+                        trial: trial.to_owned(),
+                        entry: format!("failure group {} {}", failure.kind, failure.name),
+                        overflow: Overflow {
+                            field: "occurrences",
+                            limit: u64::MAX,
+                        },
+                    })?;
+                target.add(
+                    crate::stats::FailureKey {
+                        kind: failure.kind.clone(),
+                        name: failure.name.clone(),
+                        error: failure.error.clone(),
+                    },
+                    failure.occurrences,
+                    failure.sample.as_ref(),
+                );
+            }
+        }
+    }
+    Ok(totals)
+}
+
 fn add_entries(
     trial: &str,
+    report: &Report,
     table: &mut EntryTable,
     entries: &[EntryReport],
 ) -> Result<(), MergeError> {
@@ -301,27 +399,25 @@ fn add_entries(
         let (Some(total_micros), Some(content_bytes)) = (entry.total_us, entry.content_bytes)
         else {
             return Err(MergeError::NoSums {
+                file: file_of(report),
                 trial: trial.to_owned(),
                 entry: label,
             });
         };
+        let damaged = |problem| MergeError::Histogram {
+            file: file_of(report),
+            trial: trial.to_owned(),
+            entry: label.clone(),
+            problem,
+        };
         let histogram = entry
             .decode_histogram()
-            .map_err(|problem| MergeError::Histogram {
-                trial: trial.to_owned(),
-                entry: label.clone(),
-                problem,
-            })?;
+            .map_err(|error| damaged(HistogramProblem::Decode(error)))?;
         if histogram.len() != entry.count {
-            return Err(MergeError::Histogram {
-                trial: trial.to_owned(),
-                entry: label,
-                problem: format!(
-                    "it holds {} samples where the entry counts {}",
-                    histogram.len(),
-                    entry.count
-                ),
-            });
+            return Err(damaged(HistogramProblem::Count {
+                histogram: histogram.len(),
+                count: entry.count,
+            }));
         }
         let theirs = Entry {
             count: entry.count,
@@ -336,7 +432,24 @@ fn add_entries(
             content_bytes,
             histogram,
         };
-        table.entry(&entry.kind, &entry.name).extend(&theirs);
+        let merged = table.entry(&entry.kind, &entry.name);
+        // Beyond a u64, or beyond what a report holds (which also keeps every histogram
+        // counter within the i64 its serialization writes).
+        let limit = super::check::MAX_COUNT;
+        merged
+            .try_extend(&theirs)
+            .and_then(|()| {
+                (merged.count <= limit).then_some(()).ok_or(Overflow {
+                    field: "count",
+                    limit,
+                })
+            })
+            .map_err(|overflow| MergeError::Overflow {
+                file: file_of(report),
+                trial: trial.to_owned(),
+                entry: label.clone(),
+                overflow,
+            })?;
     }
     Ok(())
 }
@@ -369,93 +482,125 @@ fn unique<'a>(items: impl Iterator<Item = &'a String>) -> Vec<String> {
     seen
 }
 
-/// The shards' timelines aligned by wall-clock second (see the module docs).
+/// The shards' timelines aligned by wall-clock second (see the module docs), in one pass over
+/// the seconds with a cursor into each shard's sorted timeline: a second costs a step per
+/// shard, where searching every shard's timeline for each second made two week-long shards
+/// 10^12 steps.
 fn merge_timelines(shards: &[Report], start: time::OffsetDateTime) -> Vec<TimelinePoint> {
-    let seconds: std::collections::BTreeSet<i64> = shards
+    // A report's timeline is in time order already; sorting (stable, so a repeated second
+    // keeps its order) makes a hand-made one safe too.
+    let sorted: Vec<Vec<&TimelinePoint>> = shards
         .iter()
-        .flat_map(|r| r.timeline.iter().map(|p| p.timestamp))
+        .map(|r| {
+            let mut points: Vec<&TimelinePoint> = r.timeline.iter().collect();
+            points.sort_by_key(|p| p.timestamp);
+            points
+        })
         .collect();
+    let mut seconds: Vec<i64> = sorted.iter().flatten().map(|p| p.timestamp).collect();
+    seconds.sort_unstable();
+    seconds.dedup();
+    let mut cursors = vec![0_usize; sorted.len()];
     let mut merged = Vec::with_capacity(seconds.len());
     for second in seconds {
-        // Each shard's point of this second, and its latest point up to it (cumulative figures
-        // carry over a second a shard did not report).
-        let exact: Vec<&TimelinePoint> = shards
-            .iter()
-            .filter_map(|r| r.timeline.iter().find(|p| p.timestamp == second))
-            .collect();
-        let latest: Vec<&TimelinePoint> = shards
-            .iter()
-            .filter_map(|r| r.timeline.iter().rev().find(|p| p.timestamp <= second))
-            .collect();
-        let weighted = |points: &[&TimelinePoint],
-                        weight: &dyn Fn(&TimelinePoint) -> f64,
-                        values: &dyn Fn(&TimelinePoint) -> &Vec<u64>|
-         -> Vec<u64> {
-            let total: f64 = points.iter().map(|p| weight(p)).sum();
-            let len = points.iter().map(|p| values(p).len()).max().unwrap_or(0);
-            (0..len)
-                .map(|i| {
-                    if total <= 0.0 {
-                        return points
-                            .iter()
-                            .filter_map(|p| values(p).get(i))
-                            .copied()
-                            .max()
-                            .unwrap_or(0);
-                    }
-                    let sum: f64 = points
-                        .iter()
-                        .map(|p| weight(p) * values(p).get(i).copied().unwrap_or(0) as f64)
-                        .sum();
-                    (sum / total).round() as u64
-                })
-                .collect()
-        };
-        let percentiles_us = weighted(&exact, &|p| p.rps, &|p| &p.percentiles_us);
-        let latency_percentiles_us = weighted(&exact, &|p| p.rps, &|p| &p.latency_percentiles_us);
-        let total_percentiles_us = weighted(&latest, &|p| p.total_requests as f64, &|p| {
-            &p.total_percentiles_us
-        });
-        let total_requests: u64 = latest.iter().map(|p| p.total_requests).sum();
-        let total_weight = |value: &dyn Fn(&TimelinePoint) -> f64| -> f64 {
-            if total_requests == 0 {
-                0.0
-            } else {
-                latest
-                    .iter()
-                    .map(|p| p.total_requests as f64 * value(p))
-                    .sum::<f64>()
-                    / total_requests as f64
+        // Each shard's first point of this second, and its latest point up to it (cumulative
+        // figures carry over a second a shard did not report). Every earlier second was a
+        // step of this loop, so a cursor stands at its shard's first point of this second or
+        // later.
+        let (mut exact, mut latest) = (Vec::new(), Vec::new());
+        for (points, cursor) in sorted.iter().zip(&mut cursors) {
+            exact.extend(points.get(*cursor).filter(|p| p.timestamp == second));
+            while points.get(*cursor).is_some_and(|p| p.timestamp <= second) {
+                *cursor += 1;
             }
-        };
-        merged.push(TimelinePoint {
-            t: crate::stats::round3((second - start.unix_timestamp()) as f64),
-            timestamp: second,
-            users: exact.iter().map(|p| p.users).sum(),
-            rps: crate::stats::round3(exact.iter().map(|p| p.rps).sum()),
-            failures_per_s: crate::stats::round3(exact.iter().map(|p| p.failures_per_s).sum()),
-            p50_us: at(&percentiles_us, 0.5),
-            p95_us: at(&percentiles_us, 0.95),
-            percentiles_us,
-            latency_percentiles_us,
-            total_median_us: at(&total_percentiles_us, 0.5),
-            total_percentiles_us,
-            total_requests,
-            total_failures: latest.iter().map(|p| p.total_failures).sum(),
-            total_mean_us: crate::stats::round3(total_weight(&|p| p.total_mean_us)),
-            total_min_us: latest
-                .iter()
-                .filter(|p| p.total_requests > 0)
-                .map(|p| p.total_min_us)
-                .min()
-                .unwrap_or(0),
-            total_max_us: latest.iter().map(|p| p.total_max_us).max().unwrap_or(0),
-            total_avg_content_bytes: crate::stats::round3(total_weight(&|p| {
-                p.total_avg_content_bytes
-            })),
-        });
+            latest.extend(cursor.checked_sub(1).map(|last| points[last]));
+        }
+        merged.push(merged_point(second, start, &exact, &latest));
     }
     merged
+}
+
+/// A second's rate percentiles: the `weight`-weighted mean of the points' `values`, or their
+/// maximum when no point has weight.
+fn weighted(
+    points: &[&TimelinePoint],
+    weight: impl Fn(&TimelinePoint) -> f64,
+    values: impl Fn(&TimelinePoint) -> &Vec<u64>,
+) -> Vec<u64> {
+    let total: f64 = points.iter().map(|p| weight(p)).sum();
+    let len = points.iter().map(|p| values(p).len()).max().unwrap_or(0);
+    (0..len)
+        .map(|i| {
+            if total <= 0.0 {
+                return points
+                    .iter()
+                    .filter_map(|p| values(p).get(i))
+                    .copied()
+                    .max()
+                    .unwrap_or(0);
+            }
+            let sum: f64 = points
+                .iter()
+                .map(|p| weight(p) * values(p).get(i).copied().unwrap_or(0) as f64)
+                .sum();
+            (sum / total).round() as u64
+        })
+        .collect()
+}
+
+/// One merged second from the shards' `exact` points of it and their `latest` up to it. Counts
+/// saturate: these are chart figures, and the entries' exact sums were checked already.
+fn merged_point(
+    second: i64,
+    start: time::OffsetDateTime,
+    exact: &[&TimelinePoint],
+    latest: &[&TimelinePoint],
+) -> TimelinePoint {
+    let percentiles_us = weighted(exact, |p| p.rps, |p| &p.percentiles_us);
+    let latency_percentiles_us = weighted(exact, |p| p.rps, |p| &p.latency_percentiles_us);
+    let total_percentiles_us = weighted(
+        latest,
+        |p| p.total_requests as f64,
+        |p| &p.total_percentiles_us,
+    );
+    let sum = |value: fn(&TimelinePoint) -> u64, points: &[&TimelinePoint]| {
+        points.iter().map(|p| value(p)).fold(0, u64::saturating_add)
+    };
+    let total_requests = sum(|p| p.total_requests, latest);
+    let total_weight = |value: fn(&TimelinePoint) -> f64| -> f64 {
+        if total_requests == 0 {
+            return 0.0;
+        }
+        let weighted: f64 = latest
+            .iter()
+            .map(|p| p.total_requests as f64 * value(p))
+            .sum();
+        weighted / total_requests as f64
+    };
+    TimelinePoint {
+        t: crate::stats::round3(second.saturating_sub(start.unix_timestamp()) as f64),
+        timestamp: second,
+        users: exact.iter().map(|p| p.users).fold(0, usize::saturating_add),
+        rps: crate::stats::round3(exact.iter().map(|p| p.rps).sum()),
+        failures_per_s: crate::stats::round3(exact.iter().map(|p| p.failures_per_s).sum()),
+        p50_us: at(&percentiles_us, 0.5),
+        p95_us: at(&percentiles_us, 0.95),
+        percentiles_us,
+        latency_percentiles_us,
+        total_median_us: at(&total_percentiles_us, 0.5),
+        total_percentiles_us,
+        total_requests,
+        total_failures: sum(|p| p.total_failures, latest),
+        total_mean_us: crate::stats::round3(total_weight(|p| p.total_mean_us)),
+        total_min_us: latest
+            .iter()
+            .filter(|p| p.total_requests > 0)
+            .map(|p| p.total_min_us)
+            .min()
+            .unwrap_or(0),
+        total_max_us: latest.iter().map(|p| p.total_max_us).max().unwrap_or(0),
+        total_avg_content_bytes: crate::stats::round3(total_weight(|p| p.total_avg_content_bytes)),
+    }
 }
 
 /// The value for quantile `q` in a list ordered as [`PERCENTILES`](crate::stats::PERCENTILES).
@@ -466,3 +611,6 @@ fn at(values: &[u64], q: f64) -> u64 {
         .and_then(|i| values.get(i).copied())
         .unwrap_or(0)
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,6 +1,7 @@
 //! The report of one trial: the canonical JSON document and its renderings: the stdout
 //! summary, Locust-compatible CSV, a self-contained HTML page with charts, and JUnit XML.
 
+pub mod check;
 pub mod csv;
 mod files;
 pub(crate) mod html;
@@ -17,7 +18,7 @@ pub use files::{read_dir_reports, write_run_files, write_trial_files};
 pub use html::{index_page, trial_page};
 pub use json::{ReportError, file_stem, read_report, write_atomically, write_report};
 pub use junit::junit_xml;
-pub use merge::{MergeError, merge_run};
+pub use merge::{HistogramProblem, MergeError, merge_run};
 pub use model::{
     BuildInput, EntryReport, FORMAT_VERSION, FailureReport, Percentiles, Report, TrialIdentity,
     percent_of,

@@ -83,6 +83,10 @@ pub struct Report {
     #[serde(default)]
     pub thresholds: Vec<Verdict>,
     pub timeline: Vec<TimelinePoint>,
+    /// The file this report was read from (not part of the document): errors about its
+    /// figures name it.
+    #[serde(skip)]
+    pub file: Option<std::path::PathBuf>,
 }
 
 /// The statistics of one request name or task.
@@ -231,7 +235,7 @@ impl EntryReport {
     ///
     /// # Errors
     /// When the stored text is not a valid histogram.
-    pub fn decode_histogram(&self) -> Result<hdrhistogram::Histogram<u64>, String> {
+    pub fn decode_histogram(&self) -> Result<hdrhistogram::Histogram<u64>, histogram::DecodeError> {
         histogram::decode(&self.histogram)
     }
 }
@@ -336,6 +340,7 @@ impl Report {
             errors: input.errors,
             thresholds: Vec::new(),
             timeline: input.timeline,
+            file: None,
         }
     }
 
@@ -346,10 +351,10 @@ impl Report {
                 .iter()
                 .filter(|c| (c.kind == "task") == task)
                 .map(|c| c.occurrences)
-                .sum()
+                .fold(0, u64::saturating_add)
         };
         let (requests, tasks) = (count(false), count(true));
-        (requests + tasks > 0).then(|| {
+        (requests > 0 || tasks > 0).then(|| {
             format!(
                 "{requests} requests and {tasks} tasks were cut off before they completed \
                  (not counted as failures)"
@@ -363,13 +368,16 @@ impl Report {
         if self.task_latency.is_empty() {
             return None;
         }
+        // Saturating: a report read from a file was checked (`check`) to keep these sums in
+        // range; one built in memory never comes near.
         let mut total = Entry::default();
         for latency in &self.task_latency {
             let histogram = latency.decode_histogram().ok()?;
             let _ = total.histogram.add(&histogram);
-            total.count += latency.count;
-            total.failures += latency.failures;
-            total.total_micros += (latency.mean_us * latency.count as f64) as u64;
+            total.count = total.count.saturating_add(latency.count);
+            total.failures = total.failures.saturating_add(latency.failures);
+            let micros = (latency.mean_us * latency.count as f64) as u64;
+            total.total_micros = total.total_micros.saturating_add(micros);
             total.min_micros = total.min_micros.min(latency.min_us);
             total.max_micros = total.max_micros.max(latency.max_us);
         }
@@ -384,8 +392,16 @@ impl Report {
     /// Request and task failures, in a sentence; `None` when nothing failed.
     pub fn failure_summary(&self) -> Option<String> {
         let failed_requests = self.requests_total.failures;
-        let failed_tasks: u64 = self.tasks.iter().map(|task| task.failures).sum();
-        let tasks: u64 = self.tasks.iter().map(|task| task.count).sum();
+        let failed_tasks = self
+            .tasks
+            .iter()
+            .map(|t| t.failures)
+            .fold(0, u64::saturating_add);
+        let tasks = self
+            .tasks
+            .iter()
+            .map(|t| t.count)
+            .fold(0, u64::saturating_add);
         (failed_requests > 0 || failed_tasks > 0).then(|| {
             format!(
                 "{failed_requests} of {} requests and {failed_tasks} of {tasks} tasks failed",

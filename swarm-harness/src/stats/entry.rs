@@ -55,14 +55,42 @@ impl Entry {
     }
 
     /// Adds another entry's observations; exact, since HDR histograms add bucket by bucket.
+    /// The sums saturate rather than overflow: live entries never come near `u64::MAX`, and an
+    /// entry read from a file goes through [`Entry::try_extend`], which refuses instead.
     pub fn extend(&mut self, other: &Entry) {
-        self.count += other.count;
-        self.failures += other.failures;
-        self.total_micros += other.total_micros;
+        self.count = self.count.saturating_add(other.count);
+        self.failures = self.failures.saturating_add(other.failures);
+        self.total_micros = self.total_micros.saturating_add(other.total_micros);
         self.min_micros = self.min_micros.min(other.min_micros);
         self.max_micros = self.max_micros.max(other.max_micros);
-        self.content_bytes += other.content_bytes;
+        self.content_bytes = self.content_bytes.saturating_add(other.content_bytes);
+        // Auto-resizing histograms add whatever they are given (their counters saturate).
         let _ = self.histogram.add(&other.histogram);
+    }
+
+    /// [`Entry::extend`] for entries of untrusted origin (`swarm merge`): a sum beyond a u64
+    /// is refused, naming it, and leaves this entry as it was.
+    ///
+    /// # Errors
+    /// When a sum would overflow.
+    pub fn try_extend(&mut self, other: &Entry) -> Result<(), Overflow> {
+        let add = |a: u64, b: u64, field| {
+            a.checked_add(b).ok_or(Overflow {
+                field,
+                limit: u64::MAX,
+            })
+        };
+        let count = add(self.count, other.count, "count")?;
+        let failures = add(self.failures, other.failures, "failures")?;
+        let total_micros = add(self.total_micros, other.total_micros, "total_us")?;
+        let content_bytes = add(self.content_bytes, other.content_bytes, "content_bytes")?;
+        (self.count, self.failures) = (count, failures);
+        (self.total_micros, self.content_bytes) = (total_micros, content_bytes);
+        self.min_micros = self.min_micros.min(other.min_micros);
+        self.max_micros = self.max_micros.max(other.max_micros);
+        // The counts fit, and a histogram holds as many samples as its entry counts.
+        let _ = self.histogram.add(&other.histogram);
+        Ok(())
     }
 
     pub fn mean_micros(&self) -> f64 {
@@ -88,6 +116,14 @@ impl Entry {
             self.histogram.value_at_quantile(q).min(self.max_micros)
         }
     }
+}
+
+/// A sum beyond its limit (a u64's, in [`Entry::try_extend`]), by its report field name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the {field} values add up beyond {limit}")]
+pub struct Overflow {
+    pub field: &'static str,
+    pub limit: u64,
 }
 
 /// Entries keyed by name, then kind (`GET`, `POST`, `task`, a custom kind, ...).
@@ -247,6 +283,35 @@ mod tests {
         for q in PERCENTILES {
             assert_eq!(a.percentile(q), both.percentile(q), "q={q}");
         }
+    }
+
+    #[test]
+    fn sums_beyond_a_u64_saturate_or_are_refused() {
+        let mut near = Entry::default();
+        near.record(5, true, 0);
+        near.count = u64::MAX - 1;
+        let mut one = Entry::default();
+        one.record(7, false, 0);
+        let mut refused = near.clone();
+        one.count = 2;
+        let beyond = Overflow {
+            field: "count",
+            limit: u64::MAX,
+        };
+        assert_eq!(refused.try_extend(&one), Err(beyond));
+        assert_eq!(
+            (refused.count, refused.failures),
+            (near.count, near.failures)
+        );
+        let mut saturated = near.clone();
+        saturated.extend(&one);
+        assert_eq!(saturated.count, u64::MAX);
+        one.count = 1;
+        near.try_extend(&one).unwrap();
+        assert_eq!(
+            (near.count, near.failures, near.max_micros),
+            (u64::MAX, 1, 7)
+        );
     }
 
     #[test]

@@ -7,11 +7,11 @@
 mod collector;
 mod entry;
 mod failures;
-pub(crate) mod histogram;
+pub mod histogram;
 mod recorder;
 
 pub use collector::{Collector, Interval, Snapshot, TimelinePoint};
-pub use entry::{Entry, EntryTable, PERCENTILES, quantile_of_percent};
+pub use entry::{Entry, EntryTable, Overflow, PERCENTILES, quantile_of_percent};
 pub use failures::{
     FailureGroup, FailureKey, FailureSample, Failures, OTHER_ERRORS, normalize_error,
 };
