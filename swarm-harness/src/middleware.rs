@@ -24,7 +24,6 @@ pub use recording::{StatsName, SwarmMiddleware};
 #[cfg(feature = "reqwest-middleware")]
 mod recording {
     use std::sync::Arc;
-    use std::time::Instant;
 
     use http::Extensions;
     use reqwest::ResponseBuilderExt;
@@ -227,7 +226,7 @@ mod recording {
                 // (whatever the team's client would make of an error), unrecorded.
                 return std::future::pending().await;
             };
-            let started = Instant::now();
+            let started = in_flight.started();
             let sample = |micros, content_bytes| Sample {
                 kind: method.as_str(),
                 name: &name,

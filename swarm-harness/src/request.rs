@@ -110,6 +110,8 @@ pub(crate) struct InFlight<'a> {
     kind: &'a str,
     name: &'a str,
     armed: bool,
+    /// When it started: its age, if it is cut off at the stop, tells a stall from a late start.
+    started: Instant,
 }
 
 impl<'a> InFlight<'a> {
@@ -135,7 +137,13 @@ impl<'a> InFlight<'a> {
             kind,
             name,
             armed: true,
+            started: Instant::now(),
         })
+    }
+
+    /// When it started (the request's own clock: callers time from here).
+    pub(crate) fn started(&self) -> Instant {
+        self.started
     }
 
     /// It completed: nothing to record here.
@@ -148,6 +156,7 @@ impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         if self.armed {
             let reason = if self.ctx.kill.is_cancelled() {
+                self.ctx.recorder.cut_off_at_stop(self.started.elapsed());
                 CutOff::AtStop
             } else {
                 CutOff::ByTask
@@ -361,7 +370,7 @@ pub(crate) async fn perform<'u>(
     ) else {
         return Err(RequestError::LimitReached);
     };
-    let started = Instant::now();
+    let started = in_flight.started();
     let outcome = tokio::time::timeout(limit, exchange)
         .await
         .unwrap_or_else(|_| Err(format!("timed out after {limit:?}").into()));
@@ -478,8 +487,13 @@ impl Exchange<'_> {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut cookies = jar.get_request_values(&self.url).peekable();
-        if cookies.peek().is_some() {
-            let value = merge_cookies(headers.get(header::COOKIE), cookies);
+        // A `Cookie` set by hand is sent as it is, instead of the jar's: what Python's requests
+        // (so Locust) and reqwest do, and how a test leaves its session cookie out on purpose.
+        if cookies.peek().is_some() && !headers.contains_key(header::COOKIE) {
+            let value = cookies
+                .map(|(name, value)| format!("{name}={value}"))
+                .collect::<Vec<_>>()
+                .join("; ");
             drop(jar);
             headers.insert(header::COOKIE, HeaderValue::try_from(value)?);
         }
@@ -775,28 +789,6 @@ mod bytes_text {
     }
 }
 
-/// The `Cookie` header: one set by hand is kept and wins over the jar's cookie of the same
-/// name (as Python's requests merges them); the jar adds the others.
-fn merge_cookies<'a>(
-    by_hand: Option<&HeaderValue>,
-    jar: impl Iterator<Item = (&'a str, &'a str)>,
-) -> String {
-    let by_hand = by_hand.and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let named_by_hand = |name: &str| {
-        by_hand
-            .split(';')
-            .any(|pair| pair.split('=').next().map(str::trim) == Some(name))
-    };
-    let from_jar = jar
-        .filter(|(name, _)| !named_by_hand(name))
-        .map(|(name, value)| format!("{name}={value}"));
-    std::iter::once(by_hand.to_owned())
-        .filter(|text| !text.is_empty())
-        .chain(from_jar)
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
 /// Says once per process that a jar was full: the cap guards against a hostile or buggy
 /// target, and one line is enough to name it.
 fn warn_cookies_dropped(dropped: usize) {
@@ -815,17 +807,6 @@ mod cookie_tests {
     use super::*;
 
     #[test]
-    fn a_cookie_set_by_hand_is_kept_and_wins_over_the_jar() {
-        let hand = HeaderValue::from_static("theme=dark; session=mine");
-        let jar = [("session", "jar"), ("csrf", "t")];
-        assert_eq!(
-            merge_cookies(Some(&hand), jar.into_iter()),
-            "theme=dark; session=mine; csrf=t"
-        );
-        assert_eq!(merge_cookies(None, jar.into_iter()), "session=jar; csrf=t");
-    }
-
-    #[test]
     fn a_jar_holds_at_most_max_cookies_and_still_updates_the_ones_it_has() {
         let url: Url = "http://127.0.0.1:1/".parse().unwrap();
         let mut jar = cookie_store::CookieStore::default();
@@ -842,5 +823,18 @@ mod cookie_tests {
             crate::session::store_cookies(&mut jar, [set("c0=new".into())].into_iter(), &url);
         assert_eq!(dropped, 0);
         assert_eq!(jar.get("127.0.0.1", "/", "c0").unwrap().value(), "new");
+        // Deleted cookies do not hold places: a target that sets and deletes a fresh nonce
+        // per login never fills the jar.
+        let deleted = (0..crate::session::MAX_COOKIES).map(|i| set(format!("c{i}=; Max-Age=0")));
+        assert_eq!(crate::session::store_cookies(&mut jar, deleted, &url), 0);
+        let fresh = (0..10).map(|i| set(format!("nonce{i}=v")));
+        assert_eq!(crate::session::store_cookies(&mut jar, fresh, &url), 0);
+        assert_eq!(jar.iter_unexpired().count(), 10);
+        // A cookie larger than a browser keeps (4096 bytes) is dropped.
+        let huge = set(format!("big={}", "x".repeat(5000)));
+        assert_eq!(
+            crate::session::store_cookies(&mut jar, [huge].into_iter(), &url),
+            1
+        );
     }
 }

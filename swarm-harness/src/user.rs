@@ -292,7 +292,7 @@ impl User {
             // The runner drops this task as soon as it sees `parked`; there is no `E` to return.
             return std::future::pending().await;
         };
-        let started = Instant::now();
+        let started = guard.started();
         let result = operation.await;
         guard.disarm();
         let sample = Sample {

@@ -28,6 +28,8 @@ pub struct Counts {
     pub handling_micros: Vec<u64>,
     /// Every request's `METHOD /path`, in the order they arrived.
     pub sequence: Vec<String>,
+    /// Requests that reached `/hang-after/{n}`, numbered by the handler itself.
+    pub hang_after_seen: u64,
 }
 
 #[derive(Clone, Default)]
@@ -188,13 +190,13 @@ async fn stall(State(shared): State<Shared>) -> &'static str {
 
 /// Answers the first `n` requests, then stops answering: every later request waits until
 /// its client gives up (a target that hung mid-trial).
-async fn hang_after(
-    State(shared): State<Shared>,
-    UrlPath(n): UrlPath<u64>,
-    request: axum::extract::Request,
-) -> &'static str {
-    // The counting middleware has counted this request already: it is the `seen`th.
-    let seen = shared.counts.lock().unwrap().requests[&format!("GET {}", request.uri().path())];
+async fn hang_after(State(shared): State<Shared>, UrlPath(n): UrlPath<u64>) -> &'static str {
+    // Numbered here, under the lock, so two requests arriving together get two numbers.
+    let seen = {
+        let mut counts = shared.counts.lock().unwrap();
+        counts.hang_after_seen += 1;
+        counts.hang_after_seen
+    };
     if seen > n {
         std::future::pending::<()>().await;
     }

@@ -260,7 +260,7 @@ async fn a_target_that_stops_answering_stalls_the_trial() {
     assert_eq!(report["stall"]["in_flight"], 3, "{report}");
     // A 4 s trial: the window is its last half (its run time measured, a little over 4 s).
     let window = report["stall"]["window_s"].as_f64().unwrap();
-    assert!((2.0..2.5).contains(&window), "{report}");
+    assert!((2.0..3.0).contains(&window), "{report}");
     let verdict = report["verdict"].as_str().unwrap();
     assert!(
         verdict.contains("stalled: 3 requests were still waiting"),

@@ -4,10 +4,14 @@
 //!
 //! Without it, a target that answers a few requests and then hangs passes: the hanging requests
 //! are cut off at the end (counted under `cancelled`, never failures), and the handful that
-//! completed look healthy. The rule, all three conditions together:
-//! - requests were still in flight when the trial's grace period (`PT_STOP_TIMEOUT`) ran out;
-//! - no request completed (successfully or not) during the last `PT_STALL_TIMEOUT` (10 s) of
-//!   the trial, or during the last half of a trial shorter than twice that;
+//! completed look healthy. The rule, all four conditions together, with the window being
+//! `PT_STALL_TIMEOUT` (10 s), or half of a shorter trial (but never less than the grace period
+//! `PT_STOP_TIMEOUT`, so a trial stopped early is not judged on a sliver):
+//! - requests were still in flight when the grace period ran out;
+//! - the oldest of them had been waiting for at least the window (a request a user started
+//!   just before the stop, after a long wait time, is not a stall);
+//! - no request completed (successfully or not) during the window before the users were
+//!   cancelled;
 //! - that silence is longer than the slowest request that did complete, so a target that is
 //!   merely slow (a 6 s report endpoint, say) is not taken for a dead one.
 //!
@@ -26,10 +30,14 @@ pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Ending {
     /// Requests cut off in flight when the grace period ran out.
     pub in_flight: u64,
+    /// How long the oldest of them had been waiting.
+    pub oldest: Duration,
     /// How long no request had completed when the users were cancelled.
     pub silence: Duration,
     /// From the trial's start to its stop (duration, `/stop`, request limit).
     pub run_time: Duration,
+    /// The grace period (`PT_STOP_TIMEOUT`).
+    pub grace: Duration,
     /// The slowest request that completed, in µs (0 when none did).
     pub slowest_us: u64,
 }
@@ -61,10 +69,11 @@ impl Stall {
 /// Applies the rule; `timeout` is `PT_STALL_TIMEOUT` (`None`: off).
 pub fn judge(ending: Ending, timeout: Option<Duration>) -> Option<Stall> {
     let timeout = timeout?;
-    let window = timeout.min(ending.run_time / 2);
+    let window = timeout.min((ending.run_time / 2).max(ending.grace));
     let slowest = Duration::from_micros(ending.slowest_us);
     let stalled = ending.in_flight > 0
         && !window.is_zero()
+        && ending.oldest >= window
         && ending.silence >= window
         && ending.silence > slowest;
     stalled.then(|| Stall {
@@ -82,11 +91,14 @@ fn tenths(duration: Duration) -> f64 {
 mod tests {
     use super::*;
 
+    /// The oldest request cut off has waited as long as the silence (the target hung).
     fn ending(in_flight: u64, silence_s: u64, run_s: u64, slowest_ms: u64) -> Ending {
         Ending {
             in_flight,
+            oldest: Duration::from_secs(silence_s),
             silence: Duration::from_secs(silence_s),
             run_time: Duration::from_secs(run_s),
+            grace: Duration::from_secs(2),
             slowest_us: slowest_ms * 1000,
         }
     }
@@ -121,6 +133,29 @@ mod tests {
         assert_eq!(judge(ending(1, 7, 10, 8_000), ON), None);
         // Silent longer than any request ever took: stalled.
         assert!(judge(ending(1, 12, 30, 8_000), ON).is_some());
+    }
+
+    #[test]
+    fn a_request_started_just_before_the_stop_is_no_stall() {
+        // One user with long waits: its last request began 4 s before it was cut off, though
+        // nothing had completed for 32 s.
+        let late = Ending {
+            oldest: Duration::from_secs(4),
+            ..ending(1, 32, 70, 5_000)
+        };
+        assert_eq!(judge(late, ON), None);
+    }
+
+    #[test]
+    fn a_trial_stopped_early_is_judged_on_at_least_the_grace_period() {
+        // Stopped after 1 s: the window is the 2 s grace, not half a second.
+        let early = Ending {
+            oldest: Duration::from_millis(1_500),
+            silence: Duration::from_millis(1_500),
+            ..ending(1, 0, 1, 5)
+        };
+        assert_eq!(judge(early, ON), None);
+        assert_eq!(judge(ending(1, 3, 1, 5), ON).unwrap().window_s, 2.0);
     }
 
     #[test]

@@ -226,8 +226,10 @@ pub async fn run_trial(plan: Arc<TrialPlan>, env: &TrialEnv, index: usize) -> Tr
     let stall = stall::judge(
         stall::Ending {
             in_flight: in_flight_at_stop(&totals),
+            oldest: ctx.recorder.oldest_cut_off(),
             silence,
             run_time,
+            grace: profile.stop_timeout,
             slowest_us: totals.request_total().max_micros,
         },
         profile.stall_timeout,

@@ -106,6 +106,8 @@ pub struct Recorder {
     max_names: usize,
     /// Requests recorded under [`OTHER_NAMES`].
     folded: AtomicU64,
+    /// The age, in µs, of the oldest request cut off in flight at the stop.
+    oldest_cut_off: AtomicU64,
 }
 
 impl Recorder {
@@ -120,6 +122,7 @@ impl Recorder {
             names: Mutex::default(),
             max_names: DEFAULT_MAX_NAMES,
             folded: AtomicU64::new(0),
+            oldest_cut_off: AtomicU64::new(0),
         }
     }
 
@@ -265,6 +268,17 @@ impl Recorder {
             error: reason.message().to_owned(),
         };
         guard.cancelled.record(key, None);
+    }
+
+    /// Notes the age of a request cut off in flight at the stop (only ever at the end).
+    pub fn cut_off_at_stop(&self, age: std::time::Duration) {
+        let micros = u64::try_from(age.as_micros()).unwrap_or(u64::MAX);
+        self.oldest_cut_off.fetch_max(micros, Ordering::Relaxed);
+    }
+
+    /// How long the oldest request cut off at the stop had been waiting.
+    pub fn oldest_cut_off(&self) -> std::time::Duration {
+        std::time::Duration::from_micros(self.oldest_cut_off.load(Ordering::Relaxed))
     }
 
     /// Records one task execution; a failed task also becomes a failure group of kind `task`.
