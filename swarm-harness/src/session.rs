@@ -162,9 +162,14 @@ impl Default for ClientFactory {
 /// without end.
 pub const MAX_COOKIES: usize = 300;
 
-/// Stores a response's cookies in a jar holding at most [`MAX_COOKIES`]: once full, a cookie
-/// that would be new is dropped (one that replaces or expires a kept one still applies).
-/// Returns how many were dropped.
+/// The largest cookie (name and value) kept, as browsers do (RFC 6265 §6.1 asks for at least
+/// 4096 bytes): with [`MAX_COOKIES`], a jar holds at most about 1.2 MB however hostile the target.
+pub const MAX_COOKIE_BYTES: usize = 4096;
+
+/// Stores a response's cookies in a jar holding at most [`MAX_COOKIES`] live ones: once full,
+/// deleted and expired cookies are purged, and a cookie that would still be new is dropped (one
+/// that replaces or deletes a kept one still applies); a cookie above [`MAX_COOKIE_BYTES`] is
+/// dropped too. Returns how many were dropped.
 pub(crate) fn store_cookies(
     jar: &mut CookieStore,
     cookies: impl Iterator<Item = cookie_store::RawCookie<'static>>,
@@ -172,19 +177,38 @@ pub(crate) fn store_cookies(
 ) -> usize {
     let mut dropped = 0;
     for cookie in cookies {
-        if jar.iter_any().count() < MAX_COOKIES {
-            let _ = jar.insert_raw(&cookie, url);
+        if cookie.name().len() + cookie.value().len() > MAX_COOKIE_BYTES {
+            dropped += 1;
             continue;
         }
-        // Full: only a cookie the jar holds already may change. Whether it is one is the
-        // jar's own domain and path matching, so try it on a copy (only ever at the cap).
-        let before = jar.clone();
-        if let Ok(cookie_store::StoreAction::Inserted) = jar.insert_raw(&cookie, url) {
-            *jar = before;
-            dropped += 1;
+        if jar.iter_any().count() >= MAX_COOKIES && !holds(jar, &cookie, url) {
+            // cookie_store keeps a deleted cookie as an expired entry, forever: drop those first.
+            if jar.iter_unexpired().count() < jar.iter_any().count() {
+                let live = jar
+                    .iter_unexpired()
+                    .cloned()
+                    .map(Ok::<_, std::convert::Infallible>);
+                *jar = CookieStore::from_cookies(live, false).unwrap_or_default();
+            }
+            if jar.iter_any().count() >= MAX_COOKIES {
+                dropped += 1;
+                continue;
+            }
         }
+        let _ = jar.insert_raw(&cookie, url);
     }
     dropped
+}
+
+/// Whether the jar has a cookie (live or not) that `cookie` would replace.
+fn holds(jar: &CookieStore, cookie: &cookie_store::RawCookie<'_>, url: &url::Url) -> bool {
+    cookie_store::Cookie::try_from_raw_cookie(cookie, url).is_ok_and(|parsed| {
+        jar.contains_any(
+            &String::from(&parsed.domain),
+            &String::from(&parsed.path),
+            parsed.name(),
+        )
+    })
 }
 
 /// One user's connections and cookies; clones share both (`User::fork`).
