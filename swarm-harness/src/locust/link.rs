@@ -35,6 +35,35 @@ pub struct Link {
     incoming: mpsc::Receiver<Result<Vec<u8>, ZmtpError>>,
     alive: bool,
     tasks: [tokio::task::JoinHandle<()>; 2],
+    /// Warnings of dropped messages, at most one every [`Throttle::EVERY`].
+    dropped: std::sync::Mutex<Throttle>,
+}
+
+/// Lets a repeated warning through at most once every [`Throttle::EVERY`], with the count of
+/// those held back: a master that floods us does not flood the log.
+#[derive(Debug, Default)]
+pub struct Throttle {
+    last: Option<std::time::Instant>,
+    held: u64,
+}
+
+impl Throttle {
+    /// The least time between two warnings.
+    pub const EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
+    /// `Some(held back since the last one)` when this one may be said.
+    pub fn allow(&mut self) -> Option<u64> {
+        let now = std::time::Instant::now();
+        if self
+            .last
+            .is_some_and(|last| now.duration_since(last) < Self::EVERY)
+        {
+            self.held = self.held.saturating_add(1);
+            return None;
+        }
+        self.last = Some(now);
+        Some(std::mem::take(&mut self.held))
+    }
 }
 
 impl Drop for Link {
@@ -89,6 +118,7 @@ impl Link {
             incoming,
             alive: true,
             tasks: [sender, receiver],
+            dropped: std::sync::Mutex::default(),
         })
     }
 
@@ -98,10 +128,16 @@ impl Link {
             return;
         }
         let wire = zmtp::message(&message.encode());
-        if let Err(mpsc::error::TrySendError::Full(_)) = self.outgoing.try_send(wire) {
+        if let Err(mpsc::error::TrySendError::Full(_)) = self.outgoing.try_send(wire)
+            && let Some(held) = self
+                .dropped
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .allow()
+        {
             log::warn!(
                 "locust worker: the master has not read our last {OUTGOING} messages: \
-                 dropped a {:?} message",
+                 dropped a {:?} message ({held} more dropped since the last warning)",
                 message.kind
             );
         }

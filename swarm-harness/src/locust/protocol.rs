@@ -123,9 +123,15 @@ pub struct Spawn {
     pub refused: Vec<String>,
 }
 
-/// How far ahead of this machine's clock a master's may be: a day covers any skew of
-/// machines that keep time; `1e300`, infinity or NaN would order every later spawn out.
-pub const MAX_CLOCK_AHEAD_S: f64 = 86_400.0;
+/// The latest timestamp a spawn may carry: the end of the year 9999, in seconds since 1970.
+/// `1e300`, infinity or NaN would order every later spawn out. The bound is absolute, not
+/// relative to this machine's clock, so a worker whose clock is behind (a board without a
+/// real-time clock, a VM after suspend) still takes its master's spawns.
+pub const LATEST_TIMESTAMP: f64 = 253_402_300_799.0;
+
+/// Refusals of one spawn's user classes reported one by one; the rest are counted in one
+/// line, so a 1 MiB spawn of bad entries is not 350,000 messages.
+const MOST_REFUSALS: usize = 10;
 
 /// A `spawn` not applied.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -133,8 +139,8 @@ pub enum SpawnError {
     #[error("a spawn without a numeric timestamp")]
     NoTimestamp,
     #[error(
-        "a spawn whose timestamp {0:?} is not a time (expected seconds since 1970, at most a \
-         day ahead of this machine's clock)"
+        "a spawn whose timestamp {0:?} is not a time (expected seconds since 1970, before the \
+         year 10000)"
     )]
     BadTimestamp(f64),
     /// Locust's own worker discards these too: messages that arrived out of order.
@@ -143,16 +149,16 @@ pub enum SpawnError {
 }
 
 impl Spawn {
-    /// Checks `data` of a `spawn`, given the timestamp of the last one applied and the time
-    /// now (both in seconds since 1970).
+    /// Checks `data` of a `spawn`, given the timestamp of the last one applied (seconds since
+    /// 1970).
     ///
     /// # Errors
-    /// When the timestamp is missing, not finite, negative, too far ahead or stale.
-    pub fn parse(data: &Value, last: f64, now: f64) -> Result<Self, SpawnError> {
+    /// When the timestamp is missing, not finite, negative, after [`LATEST_TIMESTAMP`] or stale.
+    pub fn parse(data: &Value, last: f64) -> Result<Self, SpawnError> {
         let timestamp = get(data, "timestamp")
             .and_then(Value::as_f64)
             .ok_or(SpawnError::NoTimestamp)?;
-        if !(timestamp.is_finite() && timestamp >= 0.0 && timestamp <= now + MAX_CLOCK_AHEAD_S) {
+        if !(timestamp.is_finite() && (0.0..=LATEST_TIMESTAMP).contains(&timestamp)) {
             return Err(SpawnError::BadTimestamp(timestamp));
         }
         if timestamp <= last {
@@ -182,6 +188,11 @@ impl Spawn {
                     limits::MAX_USERS
                 )),
             }
+        }
+        if refused.len() > MOST_REFUSALS {
+            let more = refused.len() - MOST_REFUSALS;
+            refused.truncate(MOST_REFUSALS);
+            refused.push(format!("and {more} more user classes refused"));
         }
         Ok(Spawn {
             timestamp,
@@ -333,7 +344,7 @@ mod tests {
     #[test]
     fn a_spawn_is_checked() {
         let two = vec![(Value::from("a"), Value::from(2))];
-        let spawn = Spawn::parse(&spawn_data(Value::from(NOW), two.clone()), 0.0, NOW).unwrap();
+        let spawn = Spawn::parse(&spawn_data(Value::from(NOW), two.clone()), 0.0).unwrap();
         assert_eq!(spawn.counts, vec![("a".to_owned(), 2)]);
         assert_eq!(spawn.host.as_deref(), Some("http://127.0.0.1:1"));
         for bad in [
@@ -342,25 +353,19 @@ mod tests {
             f64::NAN,
             -1.0,
             1e300,
-            NOW + 2.0 * MAX_CLOCK_AHEAD_S,
+            LATEST_TIMESTAMP * 2.0,
         ] {
             let data = spawn_data(Value::from(bad), two.clone());
             assert!(
-                matches!(
-                    Spawn::parse(&data, 0.0, NOW),
-                    Err(SpawnError::BadTimestamp(_))
-                ),
+                matches!(Spawn::parse(&data, 0.0), Err(SpawnError::BadTimestamp(_))),
                 "{bad}"
             );
         }
         let no_time = spawn_data(Value::from("now"), two.clone());
-        assert_eq!(
-            Spawn::parse(&no_time, 0.0, NOW),
-            Err(SpawnError::NoTimestamp)
-        );
+        assert_eq!(Spawn::parse(&no_time, 0.0), Err(SpawnError::NoTimestamp));
         let stale = spawn_data(Value::from(NOW), two);
         assert!(matches!(
-            Spawn::parse(&stale, NOW, NOW),
+            Spawn::parse(&stale, NOW),
             Err(SpawnError::Stale { .. })
         ));
     }
@@ -375,7 +380,7 @@ mod tests {
             (Value::from(7), Value::from(1)),
             (Value::from("max"), Value::from(limits::MAX_USERS)),
         ];
-        let spawn = Spawn::parse(&spawn_data(Value::from(NOW), counts), 0.0, NOW).unwrap();
+        let spawn = Spawn::parse(&spawn_data(Value::from(NOW), counts), 0.0).unwrap();
         assert_eq!(spawn.counts, vec![("max".to_owned(), limits::MAX_USERS)]);
         assert_eq!(spawn.refused.len(), 5, "{:?}", spawn.refused);
         assert!(
@@ -390,8 +395,28 @@ mod tests {
         );
         // A hostile name is cut short in the message.
         let long = vec![(Value::from("x".repeat(100_000)), Value::from(u64::MAX))];
-        let spawn = Spawn::parse(&spawn_data(Value::from(NOW), long), 0.0, NOW).unwrap();
+        let spawn = Spawn::parse(&spawn_data(Value::from(NOW), long), 0.0).unwrap();
         assert!(spawn.refused[0].len() < 200, "{}", spawn.refused[0]);
+    }
+
+    #[test]
+    fn a_flood_of_bad_user_classes_is_one_bounded_list() {
+        let bad = (0..100_000)
+            .map(|i| (Value::from(format!("c{i}")), Value::from(-1)))
+            .collect();
+        let spawn = Spawn::parse(&spawn_data(Value::from(NOW), bad), 0.0).unwrap();
+        assert_eq!(spawn.refused.len(), MOST_REFUSALS + 1);
+        assert_eq!(
+            spawn.refused[MOST_REFUSALS],
+            "and 99990 more user classes refused"
+        );
+    }
+
+    #[test]
+    fn a_master_ahead_of_this_clock_is_still_obeyed() {
+        // The bound is absolute: a worker whose clock is days behind its master takes spawns.
+        let ahead = spawn_data(Value::from(NOW + 30.0 * 86_400.0), vec![]);
+        assert!(Spawn::parse(&ahead, 0.0).is_ok());
     }
 
     proptest! {
@@ -418,10 +443,10 @@ mod tests {
             users in any::<u64>(),
         ) {
             let data = spawn_data(Value::from(timestamp), vec![(Value::from("a"), Value::from(users))]);
-            match Spawn::parse(&data, last, NOW) {
+            match Spawn::parse(&data, last) {
                 Ok(spawn) => {
                     prop_assert!(timestamp.is_finite() && timestamp > last);
-                    prop_assert!(timestamp <= NOW + MAX_CLOCK_AHEAD_S);
+                    prop_assert!(timestamp <= LATEST_TIMESTAMP);
                     for (_, n) in &spawn.counts {
                         prop_assert!(*n <= limits::MAX_USERS);
                     }
@@ -429,7 +454,7 @@ mod tests {
                     prop_assert_eq!(spawn.counts.is_empty(), users > u64::from(limits::MAX_USERS));
                 }
                 Err(SpawnError::Stale { .. }) => prop_assert!(timestamp <= last),
-                Err(_) => prop_assert!(!(timestamp.is_finite() && (0.0..=NOW + MAX_CLOCK_AHEAD_S).contains(&timestamp))),
+                Err(_) => prop_assert!(!(timestamp.is_finite() && (0.0..=LATEST_TIMESTAMP).contains(&timestamp))),
             }
         }
 

@@ -60,6 +60,8 @@ struct Worker {
     state: &'static str,
     last_spawn: f64,
     cpu: CpuClock,
+    /// Warnings of refused messages: a master sending garbage fast is said once in a while.
+    refusals: super::link::Throttle,
 }
 
 /// Runs this process as a Locust worker until the master says quit (or goes away).
@@ -86,6 +88,7 @@ pub fn run(
             state: "ready",
             last_spawn: 0.0,
             cpu: CpuClock::new(),
+            refusals: super::link::Throttle::default(),
         };
         worker.converse(&master).await
     })?;
@@ -196,7 +199,12 @@ impl Worker {
                         }
                     }
                     Received::Refused(error) => {
-                        log::warn!("locust worker: a message from the master refused: {error}");
+                        if let Some(held) = self.refusals.allow() {
+                            log::warn!(
+                                "locust worker: a message from the master refused: {error} \
+                                 ({held} more refused since the last warning)"
+                            );
+                        }
                     }
                     Received::Lost(error) => {
                         // Opened again by the heartbeat below when the master stays quiet.
@@ -306,10 +314,7 @@ impl Worker {
 
     async fn spawn(&mut self, job: &Value) {
         self.send("spawning", Value::Nil);
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0.0, |d| d.as_secs_f64());
-        let spawn = match Spawn::parse(job, self.last_spawn, now) {
+        let spawn = match Spawn::parse(job, self.last_spawn) {
             Ok(spawn) => spawn,
             Err(error @ SpawnError::Stale { .. }) => {
                 log::info!("locust worker: discarded {error}");
