@@ -32,6 +32,12 @@ use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Instant;
 
+/// The most a connection buffers of a request (head and body pieces) or a response: 256
+/// connections hold at most 16 MiB.
+const MAX_BUF_BYTES: usize = 64 * 1024;
+/// Headers of one request: a browser sends about 20.
+const MAX_HEADERS: usize = 64;
+
 /// The default of `PT_WEB_TIMEOUT`: ample for any client on a network, short enough that a
 /// socket held by a client that sends nothing is back within seconds.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -168,9 +174,13 @@ where
         blocked_since: blocked.clone(),
     };
     let mut builder = hyper::server::conn::http1::Builder::new();
+    // hyper buffers up to ~400 KiB per connection by default: at the connection cap, 256
+    // unauthenticated trickling heads could hold 100 MiB. The page's requests are a few KiB.
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(timeout);
+        .header_read_timeout(timeout)
+        .max_buf_size(MAX_BUF_BYTES)
+        .max_headers(MAX_HEADERS);
     let connection = builder.serve_connection(TokioIo::new(io), TowerToHyperService::new(app));
     tokio::pin!(connection);
     let blocked_since = || *blocked.lock().unwrap_or_else(PoisonError::into_inner);
