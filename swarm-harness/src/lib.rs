@@ -105,6 +105,7 @@ pub use middleware::{StatsName, SwarmMiddleware};
 pub use own_client::SendReqwest;
 pub use request::{CaughtResponse, Request, RequestError, Response};
 pub use runner::{Outcome, spawn_offsets, users_at};
+pub use session::crypto_provider;
 pub use shape::{Constant, LoadShape, Stage, Stages, StagesError};
 pub use swarm_harness_macros::stress_test;
 pub use transaction::{Transaction, TransactionFailed};

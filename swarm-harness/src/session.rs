@@ -71,18 +71,22 @@ impl ClientFactory {
     /// Like [`ClientFactory::new`], also trusting `roots` (`PT_CA_CERT`: the CA of a staging
     /// environment, a self-signed certificate), with `settings` for every request.
     pub fn configured(roots: Vec<CertificateDer<'static>>, settings: HttpSettings) -> Self {
-        let builder = rustls::ClientConfig::builder();
-        let provider = builder.crypto_provider().clone();
-        let tls = rustls_platform_verifier::Verifier::new_with_extra_roots(roots, provider)
+        let provider = crypto_provider();
+        let builder = || {
+            rustls::ClientConfig::builder_with_provider(provider.clone())
+                .with_safe_default_protocol_versions()
+                .expect("aws-lc-rs supports rustls's default protocol versions")
+        };
+        let tls = rustls_platform_verifier::Verifier::new_with_extra_roots(roots, provider.clone())
             .map(|verifier| {
-                builder
+                builder()
                     .dangerous()
                     .with_custom_certificate_verifier(Arc::new(verifier))
                     .with_no_client_auth()
             })
             .unwrap_or_else(|error| {
                 log::warn!("no platform certificate verifier ({error}); HTTPS will fail");
-                rustls::ClientConfig::builder()
+                builder()
                     .with_root_certificates(rustls::RootCertStore::empty())
                     .with_no_client_auth()
             });
@@ -156,6 +160,14 @@ impl Default for ClientFactory {
     }
 }
 
+/// The TLS provider of every configuration we build, named rather than taken from the process
+/// default: a crate graph that enables both of rustls's providers (a dependency with `ring`
+/// beside reqwest's `aws-lc-rs`) has no default, and `ClientConfig::builder()` panics there.
+/// aws-lc-rs is the one reqwest's `rustls` feature builds already, so naming it adds nothing.
+pub fn crypto_provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+}
+
 /// The most cookies one session keeps. A browser keeps some 180 per site (RFC 6265 asks for at
 /// least 50 per domain); a simulated user talks to a few origins. Without a cap, a target that
 /// sets a fresh cookie on every response grows every user's jar, and the generator's memory,
@@ -218,4 +230,19 @@ pub struct Session {
     pub(crate) cookies: Arc<Mutex<CookieStore>>,
     /// The timeout of requests that set none.
     pub(crate) timeout: Duration,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_process_default_provider_is_needed_with_both_providers_built() {
+        // The dev-dependencies enable `ring` beside `aws-lc-rs`: rustls then picks no process
+        // default, and the builder without a provider would panic here.
+        assert!(rustls::crypto::CryptoProvider::get_default().is_none());
+        let factory = ClientFactory::new();
+        let _session = factory.session();
+        let _own = factory.own_reqwest_client();
+    }
 }
