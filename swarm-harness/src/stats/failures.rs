@@ -133,8 +133,11 @@ impl Failures {
 
 /// An error message as a group key, so an id in a message does not make every failure a group
 /// of its own: UUIDs become `{uuid}`, hex strings of 12 or more characters `{hex}`, and
-/// numbers `{n}`, except status codes (`HTTP 503`) and numbers next to `.` or `:` (addresses,
-/// ports, versions, decimals). Cut at 300 characters.
+/// numbers `{n}`, except status codes and numbers next to `.` or `:` (addresses, ports,
+/// versions, decimals). A status code is a number from 100 to 599 after `HTTP`, `status`,
+/// `code`, `got`, `expected`, `returned`, `received` or `answered` (`expected 200, got 500`),
+/// or before its reason phrase (`500 Internal Server Error`): what failed is worth more than
+/// the few groups it adds. Cut at 300 characters.
 pub fn normalize_error(message: &str) -> String {
     let mut out = String::with_capacity(message.len().min(MAX_MESSAGE));
     let mut rest = message;
@@ -160,8 +163,8 @@ pub fn normalize_error(message: &str) -> String {
         let digits = word.bytes().all(|b| b.is_ascii_digit());
         let hex =
             word.bytes().all(|b| b.is_ascii_hexdigit()) && word.bytes().any(|b| b.is_ascii_digit());
-        // `HTTP 503` and the protocol's own version, `HTTP/2`, are not ids.
-        let status = (word.len() == 3 && out.ends_with("HTTP ")) || out.ends_with("HTTP/");
+        // Status codes and the protocol's own version, `HTTP/2`, are not ids.
+        let status = (digits && is_status_code(word, &out, &rest[end..])) || out.ends_with("HTTP/");
         // `1.5`, `127.0.0.1:9`: a separator with a digit on its other side.
         let joined = |a: Option<char>, b: Option<char>| {
             matches!(a, Some('.' | ':')) && b.is_some_and(|c| c.is_ascii_digit())
@@ -184,6 +187,31 @@ pub fn normalize_error(message: &str) -> String {
         rest = &rest[end..];
     }
     out
+}
+
+/// Whether the number `word`, between the text `before` and `after` it, is a status code.
+fn is_status_code(word: &str, before: &str, after: &str) -> bool {
+    const NAMING: [&str; 8] = [
+        "http", "status", "code", "got", "expected", "returned", "received", "answered",
+    ];
+    let Some(code) = word.parse::<u16>().ok().filter(|c| (100..600).contains(c)) else {
+        return false;
+    };
+    let lead = before.trim_end_matches([' ', '(', ':', '=', '[']);
+    let named = NAMING.iter().any(|name| {
+        lead.len() >= name.len()
+            && lead.is_char_boundary(lead.len() - name.len())
+            && lead[lead.len() - name.len()..].eq_ignore_ascii_case(name)
+    });
+    let reason = http::StatusCode::from_u16(code)
+        .ok()
+        .and_then(|status| status.canonical_reason())
+        .is_some_and(|reason| {
+            after
+                .strip_prefix(' ')
+                .is_some_and(|a| a.starts_with(reason))
+        });
+    named || reason
 }
 
 fn is_uuid(text: &str) -> bool {
@@ -221,6 +249,17 @@ mod tests {
         assert_eq!(normalize_error("etag deadbeef00112233"), "etag {hex}");
         assert_eq!(normalize_error("naïve 12"), "naïve {n}");
         assert_eq!(normalize_error("speaks HTTP/2 only"), "speaks HTTP/2 only");
+        // Status codes survive, wherever a message names them; ids beside them do not.
+        for kept in [
+            "expected 200, got 500",
+            "status: 503 for order {n}",
+            "HTTP status server error (500 Internal Server Error) for url",
+            "returned 404",
+        ] {
+            assert_eq!(normalize_error(kept), kept);
+        }
+        assert_eq!(normalize_error("order 500 failed"), "order {n} failed");
+        assert_eq!(normalize_error("got 1234"), "got {n}");
         assert!(normalize_error(&"x ".repeat(1000)).chars().count() <= MAX_MESSAGE + 1);
         assert!(normalize_error(&"z".repeat(100_000)).len() <= MAX_MESSAGE + 3);
     }
