@@ -351,24 +351,7 @@ impl Harness {
         if !listing {
             check_report_dir(&report_dir)?;
         }
-        // The web UI's port is bound before any load: a taken port is a usage error.
-        let web = match (listing, overrides.web.unwrap_or(true)) {
-            (false, true) => Some(
-                web::Bound::bind(web::WebConfig {
-                    host: overrides
-                        .web_host
-                        .unwrap_or(std::net::Ipv4Addr::LOCALHOST.into()),
-                    port: overrides.web_port.unwrap_or(web::DEFAULT_PORT),
-                    token: overrides.web_token.clone(),
-                    timeout: overrides.web_timeout.unwrap_or(web::DEFAULT_TIMEOUT),
-                    max_connections: overrides
-                        .web_max_connections
-                        .unwrap_or(web::DEFAULT_MAX_CONNECTIONS),
-                })
-                .map_err(|e| e.to_string())?,
-            ),
-            _ => None,
-        };
+        let web = if listing { None } else { bind_web(&overrides)? };
         let host = match (&overrides.host, self.embedded_target) {
             (Some(host), _) => Some(host.to_string()),
             (None, Some(start)) if !listing => Some(
@@ -515,6 +498,41 @@ impl Harness {
             return Ok(ExitCode::FAILURE);
         }
         Ok(conclusion.exit_code())
+    }
+}
+
+/// Binds the web UI's port, before any load: a taken port is a usage error when it was asked
+/// for (`PT_LOCUST_PORT`); Locust's default 8089 taken (another run, a Locust) gives way to a
+/// free port, printed with the UI's address. A Locust worker serves no UI unless `PT_WEB=on`
+/// asks for one: its master is the UI, and workers side by side would fight over the port.
+fn bind_web(overrides: &Overrides) -> Result<Option<web::Bound>, String> {
+    if !overrides.web.unwrap_or(overrides.locust_master.is_none()) {
+        return Ok(None);
+    }
+    let config = |port| web::WebConfig {
+        host: overrides
+            .web_host
+            .unwrap_or(std::net::Ipv4Addr::LOCALHOST.into()),
+        port,
+        token: overrides.web_token.clone(),
+        timeout: overrides.web_timeout.unwrap_or(web::DEFAULT_TIMEOUT),
+        max_connections: overrides
+            .web_max_connections
+            .unwrap_or(web::DEFAULT_MAX_CONNECTIONS),
+    };
+    let port = overrides.web_port.unwrap_or(web::DEFAULT_PORT);
+    match web::Bound::bind(config(port)) {
+        Err(web::WebError::Bind { source, .. })
+            if overrides.web_port.is_none() && source.kind() == std::io::ErrorKind::AddrInUse =>
+        {
+            let bound = web::Bound::bind(config(0)).map_err(|e| e.to_string())?;
+            eprintln!(
+                "note: port {port} is taken; the web UI takes a free port instead (set \
+                 PT_LOCUST_PORT to choose one)"
+            );
+            Ok(Some(bound))
+        }
+        bound => bound.map(Some).map_err(|e| e.to_string()),
     }
 }
 

@@ -101,12 +101,15 @@ fn master_logging_to(dir: &Path, log: &str, port: u16, host: &str, extra: &[&str
         .unwrap()
 }
 
-/// One of our workers, reporting into `dir/worker-<n>`.
+/// One of our workers, reporting into `dir/worker-<n>`: started as the README starts them,
+/// with no flag about the web UI (a worker serves none unless asked).
 fn worker(dir: &Path, n: usize, port: u16) -> Child {
     let reports = dir.join(format!("worker-{n}"));
     Command::new(std::env::current_exe().unwrap())
         .env("WORKER_CHILD", "1")
-        .args(["--exact", "delayed", "--web", "off", "--duration", "2m"])
+        .env_remove("PT_WEB")
+        .env_remove("PT_LOCUST_PORT")
+        .args(["--exact", "delayed", "--duration", "2m"])
         .args(["--locust-master", &format!("127.0.0.1:{port}")])
         .args(["--locust-master-timeout", "20s"])
         .arg("--report-dir")
@@ -179,6 +182,9 @@ fn two_workers_under_a_real_master_count_what_the_server_counted() {
             n + 1,
             common::text(&output.stderr)
         );
+        // The master is the UI: two workers side by side open no port of their own.
+        let stdout = common::text(&output.stdout);
+        assert!(!stdout.contains("web UI:"), "worker {}: {stdout}", n + 1);
     }
     let counted = server.requests.load(Ordering::SeqCst);
     assert!(counted > 100, "{counted} requests in 10s");

@@ -373,6 +373,32 @@ async fn a_taken_port_is_one_clear_error_before_any_load() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_port_taken_gives_way_to_a_free_one() {
+    let server = CountingServer::start().await;
+    // Locust's 8089 held here (or by anything else on the machine: the same either way).
+    let _held = std::net::TcpListener::bind("127.0.0.1:8089");
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(BIN)
+        .args(["--exact", "steered", "--duration", "2s"])
+        .env_remove("PT_LOCUST_PORT")
+        .env("PT_HOST", &server.url)
+        .env("PT_REPORT_DIR", dir.path())
+        .env("PT_WEB", "on")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(stderr.contains("note: port 8089 is taken"), "{stderr}");
+    let url = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("web UI: "))
+        .unwrap_or_else(|| panic!("no web UI line: {stdout}"));
+    assert!(!url.contains(":8089/"), "{url}");
+    assert!(dir.path().join("steered.json").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn libtest_json_output_stays_valid_with_the_web_ui_on() {
     let server = CountingServer::start().await;
     let dir = tempfile::tempdir().unwrap();
