@@ -124,20 +124,28 @@ fn import_writes_a_file_per_host_and_never_overwrites_without_force() {
             .contains("#[stress_test]")
     );
 
-    let only = swarm(
-        &[
-            "har",
-            "import",
-            &har,
-            "--host",
-            "*.example.test",
-            "--out",
-            "sub",
-        ],
-        dir.path(),
+    let only_in = |dir: &Path| {
+        swarm(
+            &[
+                "har",
+                "import",
+                &har,
+                "--host",
+                "*.example.test",
+                "--out",
+                "sub",
+            ],
+            dir,
+        )
+    };
+    // A missing --out is created; a file in its place is refused.
+    std::fs::write(dir.path().join("sub"), "a file").unwrap();
+    assert_eq!(
+        only_in(dir.path()).status.code(),
+        Some(2),
+        "a file is no directory"
     );
-    assert_eq!(only.status.code(), Some(2), "--out must exist");
-    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    std::fs::remove_file(dir.path().join("sub")).unwrap();
     let only = swarm(
         &[
             "har",

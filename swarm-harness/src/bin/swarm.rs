@@ -286,9 +286,8 @@ fn har_import(
     force: bool,
 ) -> Result<ExitCode, String> {
     let imported = har::generate(file, options).map_err(|e| e.to_string())?;
-    if !out.is_dir() {
-        return Err(format!("--out {}: not a directory", out.display()));
-    }
+    // Created when missing (as `swarm merge --out` does); a file in its place is refused.
+    std::fs::create_dir_all(out).map_err(|e| format!("--out {}: {e}", out.display()))?;
     let targets: Vec<PathBuf> = imported
         .files
         .iter()
