@@ -88,6 +88,8 @@ pub struct User {
     rng: SmallRng,
     state: HashMap<TypeId, Box<dyn Any + Send + Sync>>,
     fixtures: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
+    /// Iterations this user has started.
+    pub(crate) iterations: u64,
 }
 
 impl std::fmt::Debug for User {
@@ -116,6 +118,7 @@ impl User {
             rng,
             state: HashMap::new(),
             fixtures: HashMap::new(),
+            iterations: 0,
         }
     }
 
@@ -138,6 +141,26 @@ impl User {
     /// This user's number within its trial, from 0.
     pub fn id(&self) -> usize {
         self.id
+    }
+
+    /// How many iterations (tasks picked by the user loop) this user has started: 1 during its
+    /// first task, 0 in `on_start`.
+    pub fn iteration(&self) -> u64 {
+        self.iterations
+    }
+
+    /// A value no other call returns in this run, in any user, trial, shard or worker process:
+    /// `{prefix}{process}-{user}-{n}`, such as `user+3f9c1a0b77e2-4-17` for an e-mail that
+    /// must not collide with another sign-up (`format!("{}@example.test", user.unique("user+"))`).
+    /// `process` is 48 random bits drawn once per process (so shards and Locust workers, which
+    /// share a run id, still differ), `n` a sequence of the process.
+    pub fn unique(&self, prefix: &str) -> String {
+        // Process-wide by nature (like a pid): one tag and one sequence for every user.
+        static TAG: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let tag = TAG.get_or_init(|| rand::random::<u64>() & 0xffff_ffff_ffff);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        format!("{prefix}{tag:012x}-{}-{n}", self.id)
     }
 
     /// The target's base URL (`PT_HOST` or the embedded server).
@@ -417,6 +440,25 @@ pub(crate) fn elapsed_micros(started: Instant) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn unique_values_never_repeat_across_users() {
+        let (a, b) = (
+            User::standalone("http://h:1/").await,
+            User::standalone("http://h:1/").await,
+        );
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..1000 {
+            assert!(seen.insert(a.unique("u+")));
+            assert!(seen.insert(b.unique("u+")));
+        }
+        let one = a.unique("user+");
+        assert!(
+            one.starts_with("user+") && one.split('-').count() == 3,
+            "{one}"
+        );
+        assert_eq!(a.iteration(), 0);
+    }
 
     #[tokio::test]
     async fn urls_resolve_against_the_base() {

@@ -83,6 +83,7 @@ pub async fn run_iteration(
     intended: Option<Instant>,
 ) -> Iteration {
     let task = &plan.tasks[task];
+    user.iterations += 1;
     let (shard, parked) = (user.shard(), user.parked().clone());
     let work = crate::middleware::within(user, |user| task.run(user));
     let outcome = run_recorded(work, ctx, shard, &task.name, parked).await;
