@@ -27,6 +27,39 @@ pub struct Transaction {
     name: String,
     started: Instant,
     done: bool,
+    /// Where a flow left unmarked waits for the error that ended its task.
+    abandoned: Abandoned,
+}
+
+/// Transactions dropped unmarked, kept until their task's end says why: dropped by `?`, the
+/// flow failed with that error, which is what the failure group should name.
+#[derive(Clone, Default)]
+pub(crate) struct Abandoned(Arc<std::sync::Mutex<Vec<(String, u64)>>>);
+
+impl Abandoned {
+    /// Records the flows left unmarked by the task that just ended with `error` (`None`: it
+    /// returned `Ok`, or this user's life ended).
+    pub(crate) fn settle(&self, recorder: &Recorder, shard: usize, error: Option<&str>) {
+        let flows = std::mem::take(
+            &mut *self
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        for (name, micros) in flows {
+            let message = match error {
+                Some(error) => format!("ended by the task's error: {error}"),
+                None => "ended without success() or failure()".to_owned(),
+            };
+            let sample = Sample {
+                kind: KIND,
+                name: &name,
+                micros,
+                content_bytes: 0,
+            };
+            recorder.failure(shard, sample, message, None);
+        }
+    }
 }
 
 pub(crate) const KIND: &str = crate::stats::TRANSACTION_KIND;
@@ -40,6 +73,7 @@ impl Transaction {
             name,
             started: Instant::now(),
             done: false,
+            abandoned: user.abandoned.clone(),
         }
     }
 
@@ -86,7 +120,11 @@ impl Drop for Transaction {
     fn drop(&mut self) {
         // A flow cut short by the end of the trial is not a failure of the system under test.
         if !self.done && !self.kill.is_cancelled() {
-            self.record(Some("ended without success() or failure()".to_owned()));
+            self.abandoned
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push((std::mem::take(&mut self.name), elapsed_micros(self.started)));
         }
     }
 }

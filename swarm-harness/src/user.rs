@@ -90,6 +90,15 @@ pub struct User {
     fixtures: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
     /// Iterations this user has started.
     pub(crate) iterations: u64,
+    /// Its transactions left unmarked, until their task's end says why.
+    pub(crate) abandoned: crate::transaction::Abandoned,
+}
+
+impl Drop for User {
+    fn drop(&mut self) {
+        // Flows of background work, or of a task cut short, have no task error to name.
+        self.abandoned.settle(&self.ctx.recorder, self.shard, None);
+    }
 }
 
 impl std::fmt::Debug for User {
@@ -119,6 +128,7 @@ impl User {
             state: HashMap::new(),
             fixtures: HashMap::new(),
             iterations: 0,
+            abandoned: Default::default(),
         }
     }
 

@@ -331,3 +331,38 @@ fn swarm_report_re_renders_every_file() {
         assert!(dir.path().join(name).is_file(), "{name} not rendered");
     }
 }
+
+#[test]
+fn a_flow_ended_by_an_error_names_it_and_its_status_code() {
+    let server = start_server(0);
+    let dir = tempfile::tempdir().unwrap();
+    assert_ne!(
+        run("flaky_flow", &server.url, dir.path(), &[]),
+        ExitCode::SUCCESS
+    );
+    let report = read_json(dir.path(), "flaky_flow");
+    let failures = report["failures"].as_array().unwrap();
+    let flow = failures
+        .iter()
+        .find(|f| f["kind"] == "transaction" && f["name"] == "checkout")
+        .unwrap_or_else(|| panic!("no failed checkout: {failures:?}"));
+    // Before: "ended without success() or failure()", and the status folded to {n}.
+    let error = flow["error"].as_str().unwrap();
+    assert!(error.starts_with("ended by the task's error: "), "{error}");
+    assert!(error.contains("503"), "{error}");
+    // Every other request failed: the flows the server failed, no more, no fewer.
+    let checkout = report["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "transaction" && e["name"] == "checkout")
+        .unwrap();
+    assert_eq!(checkout["failures"], flow["occurrences"]);
+    let flaky = report["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "/flaky")
+        .unwrap();
+    assert_eq!(checkout["failures"], flaky["failures"]);
+}

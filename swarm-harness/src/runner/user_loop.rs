@@ -86,7 +86,9 @@ pub async fn run_iteration(
     user.iterations += 1;
     let (shard, parked) = (user.shard(), user.parked().clone());
     let work = crate::middleware::within(user, |user| task.run(user));
-    let outcome = run_recorded(work, ctx, shard, &task.name, parked).await;
+    let (outcome, error) = run_recorded(work, ctx, shard, &task.name, parked).await;
+    user.abandoned
+        .settle(&ctx.recorder, shard, error.as_deref());
     if let (Some(intended), Iteration::Done | Iteration::Failed) = (intended, outcome) {
         ctx.recorder
             .latency(shard, &task.name, elapsed_micros(intended));
@@ -96,35 +98,36 @@ pub async fn run_iteration(
 
 /// Runs a task or hook under the name `name` and records it: a success, a failure (an error
 /// or a caught panic), or, when the trial's grace period runs out first, a cut-off. A task
-/// that met the request limit (directly, or parked by `measure`) is not recorded.
+/// that met the request limit (directly, or parked by `measure`) is not recorded. Returns the
+/// error that ended a failed one too.
 async fn run_recorded(
     work: impl std::future::Future<Output = anyhow::Result<()>>,
     ctx: &TrialContext,
     shard: usize,
     name: &str,
     parked: tokio_util::sync::CancellationToken,
-) -> Iteration {
+) -> (Iteration, Option<String>) {
     let started = Instant::now();
     let result = tokio::select! {
         result = AssertUnwindSafe(work).catch_unwind() => result,
         _ = ctx.kill.cancelled() => {
             ctx.recorder.cancelled(shard, "task", name, CutOff::AtStop);
-            return Iteration::Killed;
+            return (Iteration::Killed, None);
         }
-        _ = parked.cancelled() => return Iteration::LimitReached,
+        _ = parked.cancelled() => return (Iteration::LimitReached, None),
     };
     let micros = elapsed_micros(started);
     let error = match result {
         Ok(Ok(())) => {
             ctx.recorder.task(shard, name, micros, None);
-            return Iteration::Done;
+            return (Iteration::Done, None);
         }
-        Ok(Err(error)) if is_limit(&error) => return Iteration::LimitReached,
+        Ok(Err(error)) if is_limit(&error) => return (Iteration::LimitReached, None),
         Ok(Err(error)) => describe(&error),
         Err(panic) => panic_message(&*panic),
     };
-    ctx.recorder.task(shard, name, micros, Some(error));
-    Iteration::Failed
+    ctx.recorder.task(shard, name, micros, Some(error.clone()));
+    (Iteration::Failed, Some(error))
 }
 
 /// `panicked: <message>`, for a caught panic's payload.
@@ -244,7 +247,10 @@ pub async fn run_user_with(user: &mut User, plan: &TrialPlan, ctx: &TrialContext
 pub async fn run_hook(user: &mut User, ctx: &TrialContext, hook: HookFn, name: &str) -> bool {
     let (shard, parked) = (user.shard(), user.parked().clone());
     let work = crate::middleware::within(user, hook);
-    run_recorded(work, ctx, shard, name, parked).await == Iteration::Done
+    let (outcome, error) = run_recorded(work, ctx, shard, name, parked).await;
+    user.abandoned
+        .settle(&ctx.recorder, shard, error.as_deref());
+    outcome == Iteration::Done
 }
 
 fn is_limit(error: &anyhow::Error) -> bool {

@@ -88,6 +88,14 @@ async fn fast_route(user: &mut User) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A flow that `?` ends on every other request (a 503 from `/flaky`).
+#[stress_test(wait = constant(5ms))]
+async fn flaky_flow(user: &mut User) -> anyhow::Result<()> {
+    let flow = user.transaction("checkout");
+    user.get("/flaky").send().await?.error_for_status()?;
+    flow.success()
+}
+
 /// Closed model with fixed users and no wait: throughput is bounded by the server's delay.
 #[stress_test(wait = constant(1ms))]
 async fn delayed(user: &mut User) -> anyhow::Result<()> {
