@@ -158,6 +158,7 @@ pub struct Harness {
     /// Scenarios instead of the registered ones (`swarm har replay`).
     scenarios: Option<Vec<&'static Scenario>>,
     fixtures: Arc<FixtureStore>,
+    reqwest_client: Option<crate::session::OwnBuilder>,
 }
 
 /// The `on_finish` hook: its text, if any, is printed by the printer.
@@ -184,6 +185,25 @@ impl Harness {
     /// with the run's output (on stderr under `--format json`, so libtest's JSON stays valid).
     pub fn on_finish(mut self, finish: impl FnOnce() -> Option<String> + 'static) -> Self {
         self.on_finish = Some(Box::new(finish));
+        self
+    }
+
+    /// Changes the builder of every [`User::reqwest`](crate::User::reqwest) client, after the
+    /// harness's settings (TLS with `PT_CA_CERT`, its own cookie jar, `PT_REQUEST_TIMEOUT`),
+    /// so it may replace them, as a team's tests configure their client: no redirects, default
+    /// headers, another timeout. Requests sent through [`User::send`](crate::User::send) are
+    /// recorded as ever.
+    ///
+    /// ```no_run
+    /// swarm_harness::Harness::new()
+    ///     .reqwest_client(|builder| builder.redirect(reqwest::redirect::Policy::none()))
+    ///     .run();
+    /// ```
+    pub fn reqwest_client(
+        mut self,
+        customize: impl Fn(reqwest::ClientBuilder) -> reqwest::ClientBuilder + Send + Sync + 'static,
+    ) -> Self {
+        self.reqwest_client = Some(Arc::new(customize));
         self
     }
 
@@ -405,7 +425,8 @@ impl Harness {
                         max_body: overrides.max_body.unwrap_or(crate::http1::DEFAULT_MAX_BODY),
                         client: overrides.http.unwrap_or_default(),
                     },
-                ),
+                )
+                .with_own_builder(self.reqwest_client.take()),
                 interrupt: CancellationToken::new(),
                 events: events.clone(),
                 commands,

@@ -53,7 +53,13 @@ impl Default for HttpSettings {
 pub struct ClientFactory {
     tls: Arc<rustls::ClientConfig>,
     settings: HttpSettings,
+    /// The team's changes to `User::reqwest`'s builder (`Harness::reqwest_client`).
+    own_builder: Option<OwnBuilder>,
 }
+
+/// Changes a team makes to the builder of `User::reqwest`'s clients.
+pub(crate) type OwnBuilder =
+    Arc<dyn Fn(reqwest::ClientBuilder) -> reqwest::ClientBuilder + Send + Sync>;
 
 impl std::fmt::Debug for ClientFactory {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -93,7 +99,14 @@ impl ClientFactory {
         ClientFactory {
             tls: Arc::new(tls),
             settings,
+            own_builder: None,
         }
+    }
+
+    /// The same factory, `User::reqwest`'s clients built through `customize` last.
+    pub(crate) fn with_own_builder(mut self, customize: Option<OwnBuilder>) -> Self {
+        self.own_builder = customize;
+        self
     }
 
     /// The same factory, its sessions on `client` (a trial's `http` option).
@@ -137,13 +150,23 @@ impl ClientFactory {
     }
 
     /// A client for a user's own use (`User::reqwest`): its own cookie jar and connections,
-    /// reqwest's redirects, `PT_REQUEST_TIMEOUT`.
+    /// reqwest's redirects, `PT_REQUEST_TIMEOUT`; then the team's changes, which may replace
+    /// any of those (a redirect policy, default headers, a timeout), never the TLS setup.
+    ///
+    /// # Panics
+    /// When the team's changes leave a builder reqwest cannot build (its own error).
     pub(crate) fn own_reqwest_client(&self) -> reqwest::Client {
-        self.reqwest_builder()
+        let ours = self
+            .reqwest_builder()
             .cookie_store(true)
-            .timeout(self.settings.timeout)
+            .timeout(self.settings.timeout);
+        let builder = match &self.own_builder {
+            Some(customize) => customize(ours),
+            None => ours,
+        };
+        builder
             .build()
-            .expect("reqwest builds on the process's rustls configuration")
+            .unwrap_or_else(|error| panic!("User::reqwest: the client does not build: {error}"))
     }
 
     fn reqwest_builder(&self) -> reqwest::ClientBuilder {

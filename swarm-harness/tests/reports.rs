@@ -366,3 +366,29 @@ fn a_flow_ended_by_an_error_names_it_and_its_status_code() {
         .unwrap();
     assert_eq!(checkout["failures"], flaky["failures"]);
 }
+
+#[test]
+fn the_teams_reqwest_builder_shapes_user_reqwest_and_keeps_the_recording() {
+    let server = start_server(0);
+    // By default reqwest follows the redirect: the scenario's check fails.
+    let dir = tempfile::tempdir().unwrap();
+    assert_ne!(
+        run("own_client_redirect", &server.url, dir.path(), &[]),
+        ExitCode::SUCCESS
+    );
+    // The team's tests disable redirects; their client in the harness does too.
+    let dir = tempfile::tempdir().unwrap();
+    let harness = swarm_harness::Harness::new()
+        .reqwest_client(|builder| builder.redirect(reqwest::redirect::Policy::none()));
+    let code = common::run_with(harness, "own_client_redirect", &server.url, dir.path(), &[]);
+    assert_eq!(code, ExitCode::SUCCESS);
+    let report = read_json(dir.path(), "own_client_redirect");
+    let redirect = report["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "/redirect")
+        .unwrap();
+    assert!(redirect["count"].as_u64().unwrap() > 0);
+    assert_eq!(redirect["failures"], 0);
+}

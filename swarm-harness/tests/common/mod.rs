@@ -57,6 +57,10 @@ pub fn start_server(delay_ms: u64) -> Server {
             }),
         )
         .route("/fast", get(|| async { "fast" }))
+        .route(
+            "/redirect",
+            get(|| async { (StatusCode::FOUND, [("location", "/fast")], "moved") }),
+        )
         .with_state(config);
     let listener = runtime
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
@@ -94,6 +98,20 @@ async fn flaky_flow(user: &mut User) -> anyhow::Result<()> {
     let flow = user.transaction("checkout");
     user.get("/flaky").send().await?.error_for_status()?;
     flow.success()
+}
+
+/// The user's own reqwest client on a redirect: its status says whether it was followed.
+#[stress_test(wait = constant(5ms))]
+async fn own_client_redirect(user: &mut User) -> anyhow::Result<()> {
+    let client = user.reqwest();
+    let url = user.url("/redirect")?;
+    let response = user.send(client.get(url)).name("/redirect").await?;
+    anyhow::ensure!(
+        response.status() == 302,
+        "followed to {}",
+        response.status()
+    );
+    Ok(())
 }
 
 /// Closed model with fixed users and no wait: throughput is bounded by the server's delay.
