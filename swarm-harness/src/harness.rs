@@ -468,6 +468,10 @@ impl Harness {
                     .locust_master_timeout
                     .unwrap_or(crate::locust::DEFAULT_MASTER_TIMEOUT),
             };
+            // A worker publishes no run start, whose line names the UI: say it here.
+            if let Some(url) = &web_url {
+                println!("web UI: {url}");
+            }
             return crate::locust::worker::run(shared, specs, master, figures);
         }
         let trials: Vec<Trial> = specs
@@ -530,10 +534,13 @@ fn install_logger() {
 
 /// Binds the web UI's port, before any load: a taken port is a usage error when it was asked
 /// for (`PT_LOCUST_PORT`); Locust's default 8089 taken (another run, a Locust) gives way to a
-/// free port, printed with the UI's address. A Locust worker serves no UI unless `PT_WEB=on`
-/// asks for one: its master is the UI, and workers side by side would fight over the port.
+/// free port, printed with the UI's address. A Locust worker serves no UI unless `PT_WEB=on` or
+/// `PT_LOCUST_PORT` asks for one: its master is the UI, and workers side by side would fight
+/// over the port.
 fn bind_web(overrides: &Overrides) -> Result<Option<web::Bound>, String> {
-    if !overrides.web.unwrap_or(overrides.locust_master.is_none()) {
+    // A worker asked for a port (`PT_LOCUST_PORT`) is asked for the UI too.
+    let wanted = overrides.locust_master.is_none() || overrides.web_port.is_some();
+    if !overrides.web.unwrap_or(wanted) {
         return Ok(None);
     }
     let config = |port| web::WebConfig {
@@ -554,8 +561,9 @@ fn bind_web(overrides: &Overrides) -> Result<Option<web::Bound>, String> {
         {
             let bound = web::Bound::bind(config(0)).map_err(|e| e.to_string())?;
             eprintln!(
-                "note: port {port} is taken; the web UI takes a free port instead (set \
-                 PT_LOCUST_PORT to choose one)"
+                "note: port {port} is taken; the web UI is at {} instead (set PT_LOCUST_PORT \
+                 to choose one)",
+                bound.url()
             );
             Ok(Some(bound))
         }

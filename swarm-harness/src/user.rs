@@ -96,8 +96,9 @@ pub struct User {
 
 impl Drop for User {
     fn drop(&mut self) {
-        // Flows of background work, or of a task cut short, have no task error to name.
-        self.abandoned.settle(&self.ctx.recorder, self.shard, None);
+        // Flows left have no task error to name; later ones (moved into background work) are
+        // recorded as they drop.
+        self.abandoned.close(&self.ctx.recorder, self.shard);
     }
 }
 
@@ -439,6 +440,8 @@ impl User {
     pub fn fork(&self) -> User {
         let mut forked = User::new(self.id, self.ctx.clone(), None);
         forked.session = self.session.clone();
+        // Background work has no task end to settle its flows with: they record as they drop.
+        forked.abandoned = crate::transaction::Abandoned::closed();
         forked
     }
 }

@@ -129,6 +129,9 @@ pub struct Spawn {
 /// real-time clock, a VM after suspend) still takes its master's spawns.
 pub const LATEST_TIMESTAMP: f64 = 253_402_300_799.0;
 
+/// How far past the master's first spawn (and the time since) a later one may be.
+pub const MAX_AHEAD_S: f64 = 86_400.0;
+
 /// Refusals of one spawn's user classes reported one by one; the rest are counted in one
 /// line, so a 1 MiB spawn of bad entries is not 350,000 messages.
 const MOST_REFUSALS: usize = 10;
@@ -140,7 +143,7 @@ pub enum SpawnError {
     NoTimestamp,
     #[error(
         "a spawn whose timestamp {0:?} is not a time (expected seconds since 1970, before the \
-         year 10000)"
+         year 10000 and at most a day past the master's first spawn and the time since)"
     )]
     BadTimestamp(f64),
     /// Locust's own worker discards these too: messages that arrived out of order.
@@ -154,11 +157,23 @@ impl Spawn {
     ///
     /// # Errors
     /// When the timestamp is missing, not finite, negative, after [`LATEST_TIMESTAMP`] or stale.
+    #[cfg(test)]
     pub fn parse(data: &Value, last: f64) -> Result<Self, SpawnError> {
+        Self::parse_before(data, last, LATEST_TIMESTAMP)
+    }
+
+    /// [`Spawn::parse`] with a timestamp at most `latest`: the worker bounds a master's later
+    /// spawns by its first one (plus the time since and a day), so one far-future timestamp
+    /// cannot order every later spawn out.
+    ///
+    /// # Errors
+    /// As [`Spawn::parse`], and when the timestamp is after `latest`.
+    pub fn parse_before(data: &Value, last: f64, latest: f64) -> Result<Self, SpawnError> {
         let timestamp = get(data, "timestamp")
             .and_then(Value::as_f64)
             .ok_or(SpawnError::NoTimestamp)?;
-        if !(timestamp.is_finite() && (0.0..=LATEST_TIMESTAMP).contains(&timestamp)) {
+        let latest = latest.min(LATEST_TIMESTAMP);
+        if !(timestamp.is_finite() && (0.0..=latest).contains(&timestamp)) {
             return Err(SpawnError::BadTimestamp(timestamp));
         }
         if timestamp <= last {
@@ -410,6 +425,20 @@ mod tests {
             spawn.refused[MOST_REFUSALS],
             "and 99990 more user classes refused"
         );
+    }
+
+    #[test]
+    fn a_far_future_spawn_after_the_first_is_refused_and_orders_nothing_out() {
+        let first = NOW;
+        let latest = first + 5.0 + MAX_AHEAD_S;
+        let far = spawn_data(Value::from(4e10), vec![]);
+        assert!(matches!(
+            Spawn::parse_before(&far, first, latest),
+            Err(SpawnError::BadTimestamp(_))
+        ));
+        // The next real one still applies: the last applied stays the first.
+        let next = spawn_data(Value::from(first + 5.0), vec![]);
+        assert!(Spawn::parse_before(&next, first, latest).is_ok());
     }
 
     #[test]

@@ -59,6 +59,9 @@ struct Worker {
     failed: Vec<String>,
     state: &'static str,
     last_spawn: f64,
+    /// The master's first spawn on this connection, and when it came: later spawns may be at
+    /// most a day past it plus the time since.
+    first_spawn: Option<(f64, Instant)>,
     cpu: CpuClock,
     /// Warnings of refused messages: a master sending garbage fast is said once in a while.
     refusals: super::link::Throttle,
@@ -87,6 +90,7 @@ pub fn run(
             failed: Vec::new(),
             state: "ready",
             last_spawn: 0.0,
+            first_spawn: None,
             cpu: CpuClock::new(),
             refusals: super::link::Throttle::default(),
         };
@@ -233,7 +237,12 @@ impl Worker {
                         // reset_connection makes), and registration again.
                         asked = Instant::now();
                         match Link::open(&master.address, &self.node_id, QUIET).await {
-                            Ok(link) => self.link = link,
+                            Ok(link) => {
+                                // A new master (restarted) keeps time of its own.
+                                self.link = link;
+                                self.last_spawn = 0.0;
+                                self.first_spawn = None;
+                            }
                             Err(error) => log::info!("locust worker: reconnecting: {error}"),
                         }
                         self.send("client_ready", Value::from(-1));
@@ -314,10 +323,15 @@ impl Worker {
 
     async fn spawn(&mut self, job: &Value) {
         self.send("spawning", Value::Nil);
-        let spawn = match Spawn::parse(job, self.last_spawn) {
+        let latest = self.first_spawn.map_or(f64::INFINITY, |(first, at)| {
+            first + at.elapsed().as_secs_f64() + super::protocol::MAX_AHEAD_S
+        });
+        let spawn = match Spawn::parse_before(job, self.last_spawn, latest) {
             Ok(spawn) => spawn,
             Err(error @ SpawnError::Stale { .. }) => {
-                log::info!("locust worker: discarded {error}");
+                if let Some(held) = self.refusals.allow() {
+                    log::warn!("locust worker: discarded {error} ({held} more refused since)");
+                }
                 return;
             }
             Err(error) => {
@@ -327,13 +341,18 @@ impl Worker {
             }
         };
         self.last_spawn = spawn.timestamp;
+        self.first_spawn
+            .get_or_insert((spawn.timestamp, Instant::now()));
         self.state = "spawning";
         for refused in spawn.refused {
             self.exception(refused);
         }
+        let mut unknown = 0_usize;
         for (name, users) in spawn.counts {
             let Some(index) = self.specs.iter().position(|s| s.name == name) else {
-                if users > 0 {
+                unknown += usize::from(users > 0);
+                // The first few by name, the rest counted below: a flood is one line more.
+                if users > 0 && unknown <= 10 {
                     let message = format!(
                         "this worker has no trial named {} (its trials: {}); the master's \
                          locustfile must come from `swarm locustfile`",
@@ -349,6 +368,12 @@ impl Worker {
                 continue;
             };
             self.steer(index, users, spawn.host.clone()).await;
+        }
+        if unknown > 10 {
+            self.exception(format!(
+                "and {} more user classes this worker has no trial for",
+                unknown - 10
+            ));
         }
         self.state = "running";
         self.send(

@@ -87,8 +87,7 @@ pub async fn run_iteration(
     let (shard, parked) = (user.shard(), user.parked().clone());
     let work = crate::middleware::within(user, |user| task.run(user));
     let (outcome, error) = run_recorded(work, ctx, shard, &task.name, parked).await;
-    user.abandoned
-        .settle(&ctx.recorder, shard, error.as_deref());
+    settle(user, ctx, shard, outcome, error.as_deref());
     if let (Some(intended), Iteration::Done | Iteration::Failed) = (intended, outcome) {
         ctx.recorder
             .latency(shard, &task.name, elapsed_micros(intended));
@@ -248,9 +247,17 @@ pub async fn run_hook(user: &mut User, ctx: &TrialContext, hook: HookFn, name: &
     let (shard, parked) = (user.shard(), user.parked().clone());
     let work = crate::middleware::within(user, hook);
     let (outcome, error) = run_recorded(work, ctx, shard, name, parked).await;
-    user.abandoned
-        .settle(&ctx.recorder, shard, error.as_deref());
+    settle(user, ctx, shard, outcome, error.as_deref());
     outcome == Iteration::Done
+}
+
+/// The flows a task left unmarked: failed with its error, or forgotten when the task did not
+/// end by itself (cut off at the stop, parked at the request limit).
+fn settle(user: &User, ctx: &TrialContext, shard: usize, outcome: Iteration, error: Option<&str>) {
+    match outcome {
+        Iteration::Killed | Iteration::LimitReached => user.abandoned.discard(),
+        Iteration::Done | Iteration::Failed => user.abandoned.settle(&ctx.recorder, shard, error),
+    }
 }
 
 fn is_limit(error: &anyhow::Error) -> bool {

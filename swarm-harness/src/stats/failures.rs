@@ -134,10 +134,12 @@ impl Failures {
 /// An error message as a group key, so an id in a message does not make every failure a group
 /// of its own: UUIDs become `{uuid}`, hex strings of 12 or more characters `{hex}`, and
 /// numbers `{n}`, except status codes and numbers next to `.` or `:` (addresses, ports,
-/// versions, decimals). A status code is a number from 100 to 599 after `HTTP`, `status`,
-/// `code`, `got`, `expected`, `returned`, `received` or `answered` (`expected 200, got 500`),
-/// or before its reason phrase (`500 Internal Server Error`): what failed is worth more than
-/// the few groups it adds. Cut at 300 characters.
+/// versions, decimals). A status code is a number from 100 to 599 that follows the word
+/// `HTTP`, `status` or `code`; or a registered status after `got`, `expected`, `returned`,
+/// `received` or `answered` when it ends the phrase (`expected 200, got 500`; not
+/// `got 512 bytes`, a count, nor `got 248`); or that comes
+/// before its reason phrase (`500 Internal Server Error`): what failed is worth more than the
+/// few groups it adds. Cut at 300 characters.
 pub fn normalize_error(message: &str) -> String {
     let mut out = String::with_capacity(message.len().min(MAX_MESSAGE));
     let mut rest = message;
@@ -191,27 +193,43 @@ pub fn normalize_error(message: &str) -> String {
 
 /// Whether the number `word`, between the text `before` and `after` it, is a status code.
 fn is_status_code(word: &str, before: &str, after: &str) -> bool {
-    const NAMING: [&str; 8] = [
-        "http", "status", "code", "got", "expected", "returned", "received", "answered",
-    ];
+    // These words name a status whatever follows; the others only when the number ends the
+    // phrase.
+    const STATUS: [&str; 3] = ["http", "status", "code"];
+    const VERBS: [&str; 5] = ["got", "expected", "returned", "received", "answered"];
     let Some(code) = word.parse::<u16>().ok().filter(|c| (100..600).contains(c)) else {
         return false;
     };
     let lead = before.trim_end_matches([' ', '(', ':', '=', '[']);
-    let named = NAMING.iter().any(|name| {
-        lead.len() >= name.len()
-            && lead.is_char_boundary(lead.len() - name.len())
-            && lead[lead.len() - name.len()..].eq_ignore_ascii_case(name)
-    });
+    let follows = |name: &&str| {
+        let Some(start) = lead.len().checked_sub(name.len()) else {
+            return false;
+        };
+        // The whole word: `barcode 123` names no status.
+        lead.is_char_boundary(start)
+            && lead[start..].eq_ignore_ascii_case(name)
+            && !lead[..start]
+                .chars()
+                .next_back()
+                .is_some_and(|c| c.is_alphanumeric())
+    };
+    // A named number ends its phrase; one a word follows is a count (`got 512 bytes`).
+    let ends = after
+        .trim_start_matches([')', ']', '"', '\''])
+        .chars()
+        .next()
+        .is_none_or(|c| matches!(c, ',' | ';' | '.' | '\n'));
     let reason = http::StatusCode::from_u16(code)
         .ok()
-        .and_then(|status| status.canonical_reason())
-        .is_some_and(|reason| {
-            after
-                .strip_prefix(' ')
-                .is_some_and(|a| a.starts_with(reason))
-        });
-    named || reason
+        .and_then(|status| status.canonical_reason());
+    let before_reason = reason.is_some_and(|reason| {
+        after
+            .strip_prefix(' ')
+            .is_some_and(|a| a.starts_with(reason))
+    });
+    // After a verb, only a registered status (200, 404, 503; not 248) counts as one.
+    let verb = VERBS.iter().any(follows) && ends && reason.is_some();
+    STATUS.iter().any(follows) || verb || before_reason
 }
 
 fn is_uuid(text: &str) -> bool {
@@ -259,6 +277,12 @@ mod tests {
             assert_eq!(normalize_error(kept), kept);
         }
         assert_eq!(normalize_error("order 500 failed"), "order {n} failed");
+        assert_eq!(normalize_error("received 512 bytes"), "received {n} bytes");
+        assert_eq!(
+            normalize_error("expected 250 apps, got 248"),
+            "expected {n} apps, got {n}"
+        );
+        assert_eq!(normalize_error("barcode 123"), "barcode {n}");
         assert_eq!(normalize_error("got 1234"), "got {n}");
         assert!(normalize_error(&"x ".repeat(1000)).chars().count() <= MAX_MESSAGE + 1);
         assert!(normalize_error(&"z".repeat(100_000)).len() <= MAX_MESSAGE + 3);
