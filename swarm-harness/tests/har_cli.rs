@@ -146,18 +146,7 @@ fn import_writes_a_file_per_host_and_never_overwrites_without_force() {
         "a file is no directory"
     );
     std::fs::remove_file(dir.path().join("sub")).unwrap();
-    let only = swarm(
-        &[
-            "har",
-            "import",
-            &har,
-            "--host",
-            "*.example.test",
-            "--out",
-            "sub",
-        ],
-        dir.path(),
-    );
+    let only = only_in(dir.path());
     assert_eq!(only.status.code(), Some(0), "{}", text(&only.stderr));
     assert_eq!(
         std::fs::read_dir(dir.path().join("sub")).unwrap().count(),
