@@ -89,6 +89,7 @@ mod shape;
 pub mod shard;
 pub mod stats;
 pub mod threshold;
+mod throttle;
 mod transaction;
 mod transport;
 mod trials;

@@ -11,6 +11,10 @@ use base64::engine::general_purpose::STANDARD;
 use hdrhistogram::Histogram;
 use proptest::prelude::*;
 use swarm_harness::stats::histogram::{MAX_COUNTERS, decode, encode};
+use v2::v2_header;
+
+#[path = "support/v2.rs"]
+mod v2;
 
 /// Counts this thread's live bytes and their peak (test threads run side by side; each
 /// decode is measured on its own thread).
@@ -65,17 +69,6 @@ fn peak_of(text: &str) -> usize {
     PEAK.with(|peak| peak.set(before));
     let _ = decode(text);
     PEAK.with(Cell::get) - before
-}
-
-fn v2_header(announced: u32, digits: u32, low: u64, high: u64) -> Vec<u8> {
-    let mut bytes = 0x1c84_9313_u32.to_be_bytes().to_vec();
-    bytes.extend(announced.to_be_bytes());
-    bytes.extend(0_u32.to_be_bytes());
-    bytes.extend(digits.to_be_bytes());
-    bytes.extend(low.to_be_bytes());
-    bytes.extend(high.to_be_bytes());
-    bytes.extend(1.0_f64.to_bits().to_be_bytes());
-    bytes
 }
 
 #[test]

@@ -9,6 +9,8 @@
 //! in linear time.
 
 mod common;
+#[path = "support/v2.rs"]
+mod v2;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -77,14 +79,7 @@ fn point(timestamp: i64) -> Value {
 
 /// Base64 of an uncompressed V2 histogram header (and payload).
 fn histogram(announced: u32, digits: u32, low: u64, high: u64, payload: &[u8]) -> String {
-    let mut bytes = Vec::new();
-    bytes.extend(0x1c84_9313_u32.to_be_bytes());
-    bytes.extend(announced.to_be_bytes());
-    bytes.extend(0_u32.to_be_bytes());
-    bytes.extend(digits.to_be_bytes());
-    bytes.extend(low.to_be_bytes());
-    bytes.extend(high.to_be_bytes());
-    bytes.extend(1.0_f64.to_bits().to_be_bytes());
+    let mut bytes = v2::v2_header(announced, digits, low, high);
     bytes.extend(payload);
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }

@@ -35,35 +35,8 @@ pub struct Link {
     incoming: mpsc::Receiver<Result<Vec<u8>, ZmtpError>>,
     alive: bool,
     tasks: [tokio::task::JoinHandle<()>; 2],
-    /// Warnings of dropped messages, at most one every [`Throttle::EVERY`].
-    dropped: std::sync::Mutex<Throttle>,
-}
-
-/// Lets a repeated warning through at most once every [`Throttle::EVERY`], with the count of
-/// those held back: a master that floods us does not flood the log.
-#[derive(Debug, Default)]
-pub struct Throttle {
-    last: Option<std::time::Instant>,
-    held: u64,
-}
-
-impl Throttle {
-    /// The least time between two warnings.
-    pub const EVERY: std::time::Duration = std::time::Duration::from_secs(10);
-
-    /// `Some(held back since the last one)` when this one may be said.
-    pub fn allow(&mut self) -> Option<u64> {
-        let now = std::time::Instant::now();
-        if self
-            .last
-            .is_some_and(|last| now.duration_since(last) < Self::EVERY)
-        {
-            self.held = self.held.saturating_add(1);
-            return None;
-        }
-        self.last = Some(now);
-        Some(std::mem::take(&mut self.held))
-    }
+    /// Warnings of dropped messages, throttled.
+    dropped: std::sync::Mutex<crate::throttle::Throttle>,
 }
 
 impl Drop for Link {

@@ -64,7 +64,7 @@ struct Worker {
     first_spawn: Option<(f64, Instant)>,
     cpu: CpuClock,
     /// Warnings of refused messages: a master sending garbage fast is said once in a while.
-    refusals: super::link::Throttle,
+    refusals: crate::throttle::Throttle,
 }
 
 /// Runs this process as a Locust worker until the master says quit (or goes away).
@@ -92,7 +92,7 @@ pub fn run(
             last_spawn: 0.0,
             first_spawn: None,
             cpu: CpuClock::new(),
-            refusals: super::link::Throttle::default(),
+            refusals: crate::throttle::Throttle::default(),
         };
         worker.converse(&master).await
     })?;

@@ -274,8 +274,7 @@ fn in_flight_at_stop(totals: &Shard) -> u64 {
     let at_stop = CutOff::AtStop.message();
     totals
         .cancelled
-        .sorted()
-        .into_iter()
+        .iter()
         .filter(|(key, _)| key.kind != "task" && key.error == at_stop)
         .map(|(_, group)| group.occurrences)
         .sum()

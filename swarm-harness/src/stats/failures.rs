@@ -115,6 +115,11 @@ impl Failures {
     }
 
     /// Groups sorted by occurrences, most first.
+    /// Every group, in no order.
+    pub fn iter(&self) -> impl Iterator<Item = (&FailureKey, &FailureGroup)> {
+        self.groups.iter()
+    }
+
     pub fn sorted(&self) -> Vec<(&FailureKey, &FailureGroup)> {
         let mut groups: Vec<_> = self.groups.iter().collect();
         groups.sort_by(|a, b| b.1.occurrences.cmp(&a.1.occurrences).then(a.0.cmp(b.0)));

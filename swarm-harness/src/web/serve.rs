@@ -50,10 +50,6 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
 /// so it does not spin while the load generator needs the CPU.
 const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 
-/// At most one log line per this long about refused connections or accept errors: a flood
-/// of connections must not become a flood of log lines.
-const LOG_EVERY: Duration = Duration::from_secs(10);
-
 /// What a connection above the cap reads before the server closes it.
 const REFUSAL: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
     Content-Type: text/plain; charset=utf-8\r\n\
@@ -92,21 +88,6 @@ pub(crate) enum Closed {
     Error,
 }
 
-/// A log line at most every [`LOG_EVERY`].
-#[derive(Default)]
-struct Throttle(Option<Instant>);
-
-impl Throttle {
-    fn ready(&mut self) -> bool {
-        let now = Instant::now();
-        let ready = self.0.is_none_or(|last| now - last >= LOG_EVERY);
-        if ready {
-            self.0 = Some(now);
-        }
-        ready
-    }
-}
-
 /// Accepts and serves connections until the process ends.
 pub(super) async fn serve(
     listener: tokio::net::TcpListener,
@@ -115,13 +96,19 @@ pub(super) async fn serve(
     counts: Arc<Connections>,
 ) {
     let permits = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
-    let (mut refusals, mut errors) = (Throttle::default(), Throttle::default());
+    let (mut refusals, mut errors) = (
+        crate::throttle::Throttle::default(),
+        crate::throttle::Throttle::default(),
+    );
     loop {
         let stream = match listener.accept().await {
             Ok((stream, _)) => stream,
             Err(error) => {
-                if errors.ready() {
-                    log::warn!("the web UI cannot accept a connection: {error}");
+                if let Some(held) = errors.allow() {
+                    log::warn!(
+                        "the web UI cannot accept a connection: {error} ({held} more since the \
+                         last warning)"
+                    );
                 }
                 tokio::time::sleep(ACCEPT_PAUSE).await;
                 continue;
@@ -133,7 +120,7 @@ pub(super) async fn serve(
             let _ = stream.try_write(REFUSAL);
             drop(stream);
             let refused = counts.refused.fetch_add(1, Ordering::Relaxed) + 1;
-            if refusals.ready() {
+            if refusals.allow().is_some() {
                 log::warn!(
                     "the web UI refused a connection: {} are open, the most \
                      PT_WEB_MAX_CONNECTIONS allows ({refused} refused so far)",

@@ -134,35 +134,14 @@ fn quadratic(shards: &[Report], start: time::OffsetDateTime) -> Vec<TimelinePoin
             .iter()
             .filter_map(|r| r.timeline.iter().rev().find(|p| p.timestamp <= second))
             .collect();
-        let weighted = |points: &[&TimelinePoint],
-                        weight: &dyn Fn(&TimelinePoint) -> f64,
-                        values: &dyn Fn(&TimelinePoint) -> &Vec<u64>|
-         -> Vec<u64> {
-            let total: f64 = points.iter().map(|p| weight(p)).sum();
-            let len = points.iter().map(|p| values(p).len()).max().unwrap_or(0);
-            (0..len)
-                .map(|i| {
-                    if total <= 0.0 {
-                        return points
-                            .iter()
-                            .filter_map(|p| values(p).get(i))
-                            .copied()
-                            .max()
-                            .unwrap_or(0);
-                    }
-                    let sum: f64 = points
-                        .iter()
-                        .map(|p| weight(p) * values(p).get(i).copied().unwrap_or(0) as f64)
-                        .sum();
-                    (sum / total).round() as u64
-                })
-                .collect()
-        };
-        let percentiles_us = weighted(&exact, &|p| p.rps, &|p| &p.percentiles_us);
-        let latency_percentiles_us = weighted(&exact, &|p| p.rps, &|p| &p.latency_percentiles_us);
-        let total_percentiles_us = weighted(&latest, &|p| p.total_requests as f64, &|p| {
-            &p.total_percentiles_us
-        });
+        let percentiles_us = super::weighted(&exact, |p| p.rps, |p| &p.percentiles_us);
+        let latency_percentiles_us =
+            super::weighted(&exact, |p| p.rps, |p| &p.latency_percentiles_us);
+        let total_percentiles_us = super::weighted(
+            &latest,
+            |p| p.total_requests as f64,
+            |p| &p.total_percentiles_us,
+        );
         let total_requests: u64 = latest.iter().map(|p| p.total_requests).sum();
         let total_weight = |value: &dyn Fn(&TimelinePoint) -> f64| -> f64 {
             if total_requests == 0 {
