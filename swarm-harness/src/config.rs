@@ -261,10 +261,18 @@ impl Overrides {
                     overrides.http = Some(setting.parse_with(
                         |v| match v.to_ascii_lowercase().as_str() {
                             "lean" => Some(crate::transport::HttpClient::Lean),
-                            "reqwest" => Some(crate::transport::HttpClient::Reqwest),
+                            "reqwest" if crate::reqwest_versions::HAS_REQWEST => {
+                                Some(crate::transport::HttpClient::Reqwest)
+                            }
                             _ => None,
                         },
-                        "lean (the fast HTTP/1.1 client) or reqwest (HTTP/2, proxies, compression)",
+                        if crate::reqwest_versions::HAS_REQWEST {
+                            "lean (the fast HTTP/1.1 client) or reqwest (HTTP/2, proxies, \
+                             compression)"
+                        } else {
+                            "lean: this stress target is built without reqwest (the \
+                             swarm-harness feature reqwest-0-13 or reqwest-0-12 adds it)"
+                        },
                     )?)
                 }
                 "PT_WEB_AUTOSTART" => {

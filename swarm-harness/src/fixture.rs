@@ -60,6 +60,8 @@ struct PendingTeardown {
 pub struct FixtureStore {
     cells: Mutex<HashMap<TypeId, Arc<OnceCell<Shared>>>>,
     teardowns: Mutex<Vec<PendingTeardown>>,
+    /// The team's test app (`Harness::embedded_app`), run-scoped like the fixtures.
+    pub(crate) app: crate::target::AppSlot,
 }
 
 impl std::fmt::Debug for FixtureStore {

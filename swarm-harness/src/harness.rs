@@ -4,10 +4,10 @@
 //! Exit codes: 0 all trials passed; 101 a trial failed (libtest's); 2 invalid configuration
 //! or usage (a `PT_*` value, an unknown parameter, no scenario linked), before any load.
 
+use std::any::TypeId;
 use std::future::Future;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -25,6 +25,7 @@ use crate::report::writer::ReportWriter;
 use crate::report::{self, Report, TrialIdentity};
 use crate::runner::{self, TrialEnv, TrialPlan};
 use crate::session::{ClientFactory, HttpSettings};
+use crate::target::{App, Finish, FinishApp, StartHook, Started};
 use crate::trials::{TrialSpec, build_trials, keep_param, task_ratio_json};
 use crate::user::{TrialContext, User};
 use crate::web;
@@ -145,24 +146,20 @@ struct Cli {
     locustfile: bool,
 }
 
-type TargetFuture = Pin<Box<dyn Future<Output = anyhow::Result<String>> + Send>>;
-type TargetHook = Box<dyn FnOnce() -> TargetFuture>;
-
 /// The harness, configurable before it runs. `swarm_harness::main()` is `Harness::new().run()`.
 #[must_use = "call .run() to run the trials"]
 #[derive(Default)]
 pub struct Harness {
-    embedded_target: Option<TargetHook>,
-    on_finish: Option<OnFinish>,
+    embedded_target: Option<StartHook>,
+    /// The app type `embedded_app` starts, which `on_finish_app` must take.
+    app_type: Option<(TypeId, &'static str)>,
+    finish: Finish,
     sinks: Vec<Box<dyn Sink>>,
     /// Scenarios instead of the registered ones (`swarm har replay`).
     scenarios: Option<Vec<&'static Scenario>>,
     fixtures: Arc<FixtureStore>,
-    reqwest_client: Option<crate::session::OwnBuilder>,
+    reqwest_client: crate::reqwest_versions::OwnBuilders,
 }
-
-/// The `on_finish` hook: its text, if any, is printed by the printer.
-type OnFinish = Box<dyn FnOnce() -> Option<String>>;
 
 impl Harness {
     pub fn new() -> Self {
@@ -176,7 +173,69 @@ impl Harness {
         F: FnOnce() -> Fut + 'static,
         Fut: Future<Output = anyhow::Result<String>> + Send + 'static,
     {
-        self.embedded_target = Some(Box::new(move || Box::pin(start())));
+        self.app_type = None;
+        self.embedded_target = Some(Box::new(move || {
+            let starting = start();
+            Box::pin(async move {
+                let url = starting.await?;
+                Ok(Started { url, app: None })
+            })
+        }));
+        self
+    }
+
+    /// Starts the team's test app in this process when `PT_HOST` is not set, as its
+    /// integration tests do (`spawn_app()`: the server, its database, a mail mock), once,
+    /// when the run starts (not for `--list`); `base_url` says where its server listens.
+    /// Scenarios, hooks, fixtures and clients reach it typed with
+    /// [`User::target`](crate::User::target); [`Harness::on_finish_app`] sees it after the
+    /// last trial, and then it is dropped (its teardown).
+    ///
+    /// ```no_run
+    /// # struct TestApp { address: String }
+    /// # async fn spawn_app() -> TestApp { unimplemented!() }
+    /// swarm_harness::Harness::new()
+    ///     .embedded_app(|| async { Ok(spawn_app().await) }, |app: &TestApp| {
+    ///         app.address.clone()
+    ///     })
+    ///     .run();
+    /// ```
+    pub fn embedded_app<T, F, Fut>(
+        mut self,
+        start: F,
+        base_url: impl FnOnce(&T) -> String + Send + 'static,
+    ) -> Self
+    where
+        T: Send + Sync + 'static,
+        F: FnOnce() -> Fut + 'static,
+        Fut: Future<Output = anyhow::Result<T>> + Send + 'static,
+    {
+        self.app_type = Some((TypeId::of::<T>(), std::any::type_name::<T>()));
+        self.embedded_target = Some(Box::new(move || {
+            let starting = start();
+            Box::pin(async move {
+                let app = starting.await?;
+                let url = base_url(&app);
+                Ok(Started {
+                    url,
+                    app: Some(App::new(app)),
+                })
+            })
+        }));
+        self
+    }
+
+    /// Runs `finish` with the app of [`Harness::embedded_app`] after the last trial and the
+    /// fixtures' teardown (not for `--list`, nor when `PT_HOST` sent the load elsewhere): to
+    /// check the report's counts against the app's database rows, say. Its text is printed
+    /// with the run's output; its error fails the run. The app is dropped after it.
+    pub fn on_finish_app<T, F, Fut>(mut self, finish: F) -> Self
+    where
+        T: Send + Sync + 'static,
+        F: FnOnce(Arc<T>) -> Fut + 'static,
+        Fut: Future<Output = anyhow::Result<Option<String>>> + Send + 'static,
+    {
+        self.finish.app = Some(FinishApp::new(finish));
         self
     }
 
@@ -184,7 +243,7 @@ impl Harness {
     /// example to report what an embedded server counted: the text it returns is printed
     /// with the run's output (on stderr under `--format json`, so libtest's JSON stays valid).
     pub fn on_finish(mut self, finish: impl FnOnce() -> Option<String> + 'static) -> Self {
-        self.on_finish = Some(Box::new(finish));
+        self.finish.plain = Some(Box::new(finish));
         self
     }
 
@@ -194,16 +253,23 @@ impl Harness {
     /// headers, another timeout. Requests sent through [`User::send`](crate::User::send) are
     /// recorded as ever.
     ///
+    /// The builder's type says which reqwest's clients it changes (0.12 or 0.13; one change
+    /// per version, a later call replacing an earlier one).
+    ///
     /// ```no_run
+    /// use swarm_harness::reqwest_0_13 as reqwest;
+    ///
     /// swarm_harness::Harness::new()
-    ///     .reqwest_client(|builder| builder.redirect(reqwest::redirect::Policy::none()))
+    ///     .reqwest_client(|builder: reqwest::ClientBuilder| {
+    ///         builder.redirect(reqwest::redirect::Policy::none())
+    ///     })
     ///     .run();
     /// ```
-    pub fn reqwest_client(
+    pub fn reqwest_client<B: crate::ReqwestClientBuilder>(
         mut self,
-        customize: impl Fn(reqwest::ClientBuilder) -> reqwest::ClientBuilder + Send + Sync + 'static,
+        customize: impl Fn(B) -> B + Send + Sync + 'static,
     ) -> Self {
-        self.reqwest_client = Some(Arc::new(customize));
+        self.reqwest_client.set::<B>(Arc::new(customize));
         self
     }
 
@@ -318,7 +384,8 @@ impl Harness {
                 .map_err(|e| format!("failed to start the tokio runtime: {e}"))?,
         );
         let listing = cli.libtest.list;
-        let on_finish = self.on_finish;
+        check_finish_type(self.app_type, self.finish.app.as_ref())?;
+        let finish = std::mem::take(&mut self.finish);
         if !listing
             && overrides.host.is_none()
             && self.embedded_target.is_none()
@@ -367,11 +434,15 @@ impl Harness {
         let web = if listing { None } else { bind_web(&overrides)? };
         let host = match (&overrides.host, self.embedded_target) {
             (Some(host), _) => Some(host.to_string()),
-            (None, Some(start)) if !listing => Some(
-                runtime
+            (None, Some(start)) if !listing => {
+                let started = runtime
                     .block_on(start())
-                    .map_err(|e| format!("failed to start the embedded target: {e:#}"))?,
-            ),
+                    .map_err(|e| format!("failed to start the embedded target: {e:#}"))?;
+                if let Some(app) = started.app {
+                    self.fixtures.app.set(app);
+                }
+                Some(started.url)
+            }
             _ => None,
         };
         install_logger();
@@ -426,7 +497,7 @@ impl Harness {
                         client: overrides.http.unwrap_or_default(),
                     },
                 )
-                .with_own_builder(self.reqwest_client.take()),
+                .with_own_builders(std::mem::take(&mut self.reqwest_client)),
                 interrupt: CancellationToken::new(),
                 events: events.clone(),
                 commands,
@@ -472,7 +543,7 @@ impl Harness {
             if let Some(url) = &web_url {
                 println!("web UI: {url}");
             }
-            return crate::locust::worker::run(shared, specs, master, figures);
+            return crate::locust::worker::run(shared, specs, master, figures, finish);
         }
         let trials: Vec<Trial> = specs
             .into_iter()
@@ -503,7 +574,7 @@ impl Harness {
         if listing {
             return Ok(conclusion.exit_code());
         }
-        let finished = shared.finish_run(on_finish);
+        let finished = shared.finish_run(finish);
         if !autostart && !shared.env.interrupt.is_cancelled() {
             // An interactive run keeps its page up for a look at the end, as Locust's does.
             let url = web_url.unwrap_or_default();
@@ -517,6 +588,25 @@ impl Harness {
             return Ok(ExitCode::FAILURE);
         }
         Ok(conclusion.exit_code())
+    }
+}
+
+/// `on_finish_app` takes the type `embedded_app` starts, or the run stops before any load.
+fn check_finish_type(
+    started: Option<(TypeId, &'static str)>,
+    finish: Option<&FinishApp>,
+) -> Result<(), String> {
+    match (started, finish) {
+        (_, None) => Ok(()),
+        (Some((started, _)), Some(finish)) if started == finish.wanted.0 => Ok(()),
+        (Some((_, started)), Some(finish)) => Err(format!(
+            "Harness::on_finish_app takes a {}, but Harness::embedded_app starts a {started}",
+            finish.wanted.1
+        )),
+        (None, Some(finish)) => Err(format!(
+            "Harness::on_finish_app takes a {}, but no Harness::embedded_app starts one",
+            finish.wanted.1
+        )),
     }
 }
 
@@ -953,21 +1043,37 @@ impl Shared {
         }
     }
 
-    /// After the last trial: fixtures torn down, the `on_finish` hook, the run's index page and
-    /// JUnit file.
-    pub(crate) fn finish_run(&self, on_finish: Option<OnFinish>) -> Result<(), String> {
+    /// After the last trial: fixtures torn down, the `on_finish` hooks (an `on_finish_app`
+    /// error fails the run), the app dropped, the run's index page and JUnit file.
+    pub(crate) fn finish_run(&self, finish: Finish) -> Result<(), String> {
         self.teardown_fixtures();
-        if let Some(text) = on_finish.and_then(|finish| finish()) {
+        if let Some(text) = finish.plain.and_then(|finish| finish()) {
             self.env.events.publish(RunEvent::Note(text));
         }
+        let mut failures = Vec::new();
+        let app = self.env.fixtures.app.take();
+        if let (Some(hook), Some(app)) = (finish.app, app.clone()) {
+            match self.runtime.block_on((hook.run)(app)) {
+                Ok(Some(text)) => {
+                    self.env.events.publish(RunEvent::Note(text));
+                }
+                Ok(None) => {}
+                Err(error) => failures.push(format!("on_finish_app: {error:#}")),
+            }
+        }
+        // The app's teardown is its drop, inside the runtime its tasks run on.
+        {
+            let _inside = self.runtime.enter();
+            drop(app);
+        }
         let ran = self.trials_run.load(std::sync::atomic::Ordering::Relaxed) > 0;
-        let errors = self.env.events.publish(RunEvent::RunFinished {
+        failures.extend(self.env.events.publish(RunEvent::RunFinished {
             report_dir: ran.then(|| self.report_dir.clone()),
-        });
-        if errors.is_empty() {
+        }));
+        if failures.is_empty() {
             Ok(())
         } else {
-            Err(errors.join("; "))
+            Err(failures.join("; "))
         }
     }
 

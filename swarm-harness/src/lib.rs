@@ -82,12 +82,14 @@ mod printer;
 mod progress;
 pub mod report;
 mod request;
+mod reqwest_versions;
 mod run_id;
 mod runner;
 mod session;
 mod shape;
 pub mod shard;
 pub mod stats;
+mod target;
 pub mod threshold;
 mod throttle;
 mod transaction;
@@ -101,14 +103,30 @@ pub use config::{DurationUnit, LoadProfile, parse_duration};
 pub use entry::WaitTime;
 pub use fixture::Fixture;
 pub use harness::Harness;
-#[cfg(feature = "reqwest-middleware")]
+#[cfg(any(feature = "middleware-0-4", feature = "middleware-0-5"))]
 pub use middleware::{StatsName, SwarmMiddleware};
 pub use own_client::SendReqwest;
 pub use request::{CaughtResponse, Request, RequestError, Response};
+/// reqwest 0.12, as the harness builds it (json; HTTP/2, proxies, cookies, rustls without a
+/// provider of its own): name it when your tests have no reqwest of their own.
+#[cfg(feature = "reqwest-0-12")]
+pub use reqwest_0_12;
+/// reqwest 0.13, as the harness builds it (json, form, query; HTTP/2, proxies, cookies,
+/// rustls without a provider of its own).
+#[cfg(feature = "reqwest-0-13")]
+pub use reqwest_0_13;
+/// reqwest-middleware 0.4 (reqwest 0.12's), for [`SwarmMiddleware`].
+#[cfg(feature = "middleware-0-4")]
+pub use reqwest_middleware_0_4;
+/// reqwest-middleware 0.5 (reqwest 0.13's), for [`SwarmMiddleware`].
+#[cfg(feature = "middleware-0-5")]
+pub use reqwest_middleware_0_5;
+pub use reqwest_versions::{ReqwestClient, ReqwestClientBuilder, ReqwestRequest};
 pub use runner::{Outcome, spawn_offsets, users_at};
 pub use session::crypto_provider;
 pub use shape::{Constant, LoadShape, Stage, Stages, StagesError};
 pub use swarm_harness_macros::stress_test;
+pub use target::TargetError;
 pub use transaction::{Transaction, TransactionFailed};
 pub use user::User;
 pub use user_client::UserClient;

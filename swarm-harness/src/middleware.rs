@@ -1,5 +1,6 @@
 //! Recording requests made through a team's `reqwest_middleware::ClientWithMiddleware`
-//! (cargo feature `reqwest-middleware`): [`SwarmMiddleware`] records each request into the
+//! (cargo features `middleware-0-5` for reqwest-middleware 0.5 on reqwest 0.13,
+//! `middleware-0-4` for 0.4 on reqwest 0.12; one `SwarmMiddleware` serves both): [`SwarmMiddleware`] records each request into the
 //! statistics of the simulated user whose task is running, found through a task-local the
 //! runner sets around every task and hook (never a global). Outside a stress run (an ordinary
 //! `#[tokio::test]`) there is no task-local: the request passes through untouched and nothing
@@ -8,7 +9,7 @@
 use crate::User;
 use crate::entry::ScenarioFuture;
 
-#[cfg(not(feature = "reqwest-middleware"))]
+#[cfg(not(any(feature = "middleware-0-4", feature = "middleware-0-5")))]
 pub(crate) fn within<'a>(
     user: &'a mut User,
     task: impl FnOnce(&'a mut User) -> ScenarioFuture<'a>,
@@ -16,18 +17,16 @@ pub(crate) fn within<'a>(
     task(user)
 }
 
-#[cfg(feature = "reqwest-middleware")]
+#[cfg(any(feature = "middleware-0-4", feature = "middleware-0-5"))]
 pub(crate) use recording::within;
-#[cfg(feature = "reqwest-middleware")]
+#[cfg(any(feature = "middleware-0-4", feature = "middleware-0-5"))]
 pub use recording::{StatsName, SwarmMiddleware};
 
-#[cfg(feature = "reqwest-middleware")]
+#[cfg(any(feature = "middleware-0-4", feature = "middleware-0-5"))]
 mod recording {
     use std::sync::Arc;
 
     use http::Extensions;
-    use reqwest::ResponseBuilderExt;
-    use reqwest_middleware::{Middleware, Next};
     use tokio_util::sync::CancellationToken;
 
     use super::{ScenarioFuture, User};
@@ -198,67 +197,96 @@ mod recording {
         }
     }
 
-    #[async_trait::async_trait]
-    impl Middleware for SwarmMiddleware {
-        async fn handle(
-            &self,
-            request: reqwest::Request,
-            extensions: &mut Extensions,
-            next: Next<'_>,
-        ) -> reqwest_middleware::Result<reqwest::Response> {
-            let Ok(active) = ACTIVE.try_with(ActiveUser::clone) else {
-                return next.run(request, extensions).await;
-            };
-            let method = request.method().clone();
-            let url = request.url().clone();
+    /// A request of the task running now, recorded once, whatever ends it.
+    struct Recording {
+        active: ActiveUser,
+        method: http::Method,
+        url: url::Url,
+        name: String,
+    }
+
+    impl Recording {
+        /// A request of the task running now; `None` outside a stress run.
+        fn new(
+            middleware: &SwarmMiddleware,
+            method: &http::Method,
+            url: &url::Url,
+            extensions: &Extensions,
+        ) -> Option<Recording> {
+            let active = ACTIVE.try_with(ActiveUser::clone).ok()?;
             let name = match extensions.get::<StatsName>() {
                 Some(name) => name.0.clone(),
-                None => self.name(url.path()),
+                None => middleware.name(url.path()),
             };
-            let ctx = &*active.ctx;
-            let recorder = &ctx.recorder;
-            // Dropped before the end (the trial's grace period ran out, or the caller gave
-            // up): recorded as cut off, never lost.
-            let Some(in_flight) =
-                InFlight::admit(ctx, active.shard, &active.parked, method.as_str(), &name)
-            else {
-                // The request limit is met: the runner ends this task when it sees the park
-                // (whatever the team's client would make of an error), unrecorded.
-                return std::future::pending().await;
-            };
-            let started = in_flight.started();
-            let sample = |micros, content_bytes| Sample {
-                kind: method.as_str(),
-                name: &name,
+            Some(Recording {
+                active,
+                method: method.clone(),
+                url: url.clone(),
+                name,
+            })
+        }
+
+        /// Admits it, armed: dropped before the end (the trial's grace period ran out, or
+        /// the caller gave up), it is recorded as cut off, never lost. `None` when the
+        /// request limit is met: the runner ends this task when it sees the park (whatever
+        /// the team's client would make of an error), unrecorded.
+        fn admit(&self) -> Option<InFlight<'_>> {
+            let active = &self.active;
+            InFlight::admit(
+                &active.ctx,
+                active.shard,
+                &active.parked,
+                self.method.as_str(),
+                &self.name,
+            )
+        }
+
+        fn sample(&self, micros: u64, content_bytes: u64) -> Sample<'_> {
+            Sample {
+                kind: self.method.as_str(),
+                name: &self.name,
                 micros,
                 content_bytes,
+            }
+        }
+
+        fn fail(&self, micros: u64, message: String, failure: FailureSample) {
+            let sample = self.sample(micros, 0);
+            let recorder = &self.active.ctx.recorder;
+            recorder.failure(self.active.shard, sample, message, Some(failure));
+        }
+
+        /// The request failed before a response: a transport error.
+        fn failed(&self, in_flight: InFlight<'_>, error: &(dyn std::error::Error + 'static)) {
+            let started = in_flight.started();
+            in_flight.disarm();
+            let failure = FailureSample {
+                url: Some(crate::request::sample_url(&self.url)),
+                status: None,
+                body: None,
             };
-            let fail = |micros, message: String, failure: Option<FailureSample>| {
-                recorder.failure(active.shard, sample(micros, 0), message, failure);
-            };
-            let response = match next.run(request, extensions).await {
-                Ok(response) => response,
-                Err(error) => {
-                    in_flight.disarm();
-                    let failure = FailureSample {
-                        url: Some(crate::request::sample_url(&url)),
-                        status: None,
-                        body: None,
-                    };
-                    let message = crate::request::error_chain(&error);
-                    fail(elapsed_micros(started), message, Some(failure));
-                    return Err(error);
-                }
-            };
-            let (status, version, final_url) = (
-                response.status(),
-                response.version(),
-                response.url().clone(),
-            );
-            let mut headers = response.headers().clone();
-            let body = read_capped(response, ctx.clients.max_body()).await;
+            let micros = elapsed_micros(started);
+            self.fail(micros, crate::request::error_chain(error), failure);
+        }
+
+        /// Reads the response's body whole (so the time is to its end), records it, and
+        /// gives the response back rebuilt around the body.
+        async fn finish<B>(
+            &self,
+            in_flight: InFlight<'_>,
+            final_url: url::Url,
+            response: http::Response<B>,
+        ) -> Result<http::Response<bytes::Bytes>, BodyError<B::Error>>
+        where
+            B: http_body::Body<Data = bytes::Bytes> + Unpin,
+            B::Error: std::error::Error + 'static,
+        {
+            let (parts, body) = response.into_parts();
+            let body = read_capped(body, self.active.ctx.clients.max_body()).await;
+            let started = in_flight.started();
             in_flight.disarm();
             let micros = elapsed_micros(started);
+            let status = parts.status;
             let body = match body {
                 Ok(body) => body,
                 Err(error) => {
@@ -267,46 +295,93 @@ mod recording {
                         status: Some(status.as_u16()),
                         body: None,
                     };
-                    fail(micros, error.to_string(), Some(failure));
-                    return Err(match error {
-                        // As reqwest itself reports a body that broke off.
-                        BodyError::Read(error) => reqwest_middleware::Error::Reqwest(error),
-                        too_large => reqwest_middleware::Error::middleware(too_large),
-                    });
+                    self.fail(micros, error.to_string(), failure);
+                    return Err(error);
                 }
             };
             let size = body.len() as u64;
+            let shard = self.active.shard;
             if status.is_client_error() || status.is_server_error() {
                 let failure = FailureSample {
                     url: Some(crate::request::sample_url(&final_url)),
                     status: Some(status.as_u16()),
                     body: Some(crate::request::snippet(&body)),
                 };
-                recorder.failure(
-                    active.shard,
-                    sample(micros, size),
-                    format!("HTTP {status}"),
-                    Some(failure),
-                );
+                let (message, sample) = (format!("HTTP {status}"), self.sample(micros, size));
+                self.active
+                    .ctx
+                    .recorder
+                    .failure(shard, sample, message, Some(failure));
             } else {
-                recorder.success(active.shard, sample(micros, size));
+                self.active
+                    .ctx
+                    .recorder
+                    .success(shard, self.sample(micros, size));
             }
-            let mut rebuilt = http::Response::builder()
-                .status(status)
-                .version(version)
-                .url(final_url)
-                .body(body)
-                .map_err(reqwest_middleware::Error::middleware)?;
-            std::mem::swap(rebuilt.headers_mut(), &mut headers);
-            Ok(reqwest::Response::from(rebuilt))
+            Ok(http::Response::from_parts(parts, body))
         }
     }
 
+    /// [`SwarmMiddleware`] as the `Middleware` of one reqwest-middleware version.
+    macro_rules! middleware_for {
+        ($middleware:ident, $reqwest:ident) => {
+            #[async_trait::async_trait]
+            impl $middleware::Middleware for SwarmMiddleware {
+                async fn handle(
+                    &self,
+                    request: $reqwest::Request,
+                    extensions: &mut Extensions,
+                    next: $middleware::Next<'_>,
+                ) -> $middleware::Result<$reqwest::Response> {
+                    use $reqwest::ResponseBuilderExt as _;
+                    let (method, url) = (request.method(), request.url());
+                    let Some(recording) = Recording::new(self, method, url, extensions) else {
+                        return next.run(request, extensions).await;
+                    };
+                    let Some(in_flight) = recording.admit() else {
+                        return std::future::pending().await;
+                    };
+                    let response = match next.run(request, extensions).await {
+                        Ok(response) => response,
+                        Err(error) => {
+                            recording.failed(in_flight, &error);
+                            return Err(error);
+                        }
+                    };
+                    let (version, url) = (response.version(), response.url().clone());
+                    let response = http::Response::<$reqwest::Body>::from(response);
+                    let finished = recording.finish(in_flight, url.clone(), response).await;
+                    let (mut parts, body) = match finished {
+                        Ok(response) => response.into_parts(),
+                        // As reqwest itself reports a body that broke off.
+                        Err(BodyError::Read(error)) => {
+                            return Err($middleware::Error::Reqwest(error));
+                        }
+                        Err(too_large) => return Err($middleware::Error::middleware(too_large)),
+                    };
+                    let mut rebuilt = http::Response::builder()
+                        .status(parts.status)
+                        .version(version)
+                        .url(url)
+                        .body(body)
+                        .map_err($middleware::Error::middleware)?;
+                    std::mem::swap(rebuilt.headers_mut(), &mut parts.headers);
+                    Ok($reqwest::Response::from(rebuilt))
+                }
+            }
+        };
+    }
+
+    #[cfg(feature = "middleware-0-4")]
+    middleware_for!(reqwest_middleware_0_4, reqwest_0_12);
+    #[cfg(feature = "middleware-0-5")]
+    middleware_for!(reqwest_middleware_0_5, reqwest_0_13);
+
     /// Why a body could not be read whole.
     #[derive(Debug, thiserror::Error)]
-    enum BodyError {
+    enum BodyError<E: std::error::Error + 'static> {
         #[error("reading the body: {}", crate::request::error_chain(.0))]
-        Read(reqwest::Error),
+        Read(E),
         #[error(
             "the body is larger than PT_MAX_BODY ({max} bytes); raise PT_MAX_BODY to read it \
              through SwarmMiddleware"
@@ -314,25 +389,25 @@ mod recording {
         TooLarge { max: usize },
     }
 
-    /// The whole body, chunk by chunk, never more than `max` bytes (nothing reserved from
+    /// The whole body, frame by frame, never more than `max` bytes (nothing reserved from
     /// what the peer announced).
-    async fn read_capped(
-        mut response: reqwest::Response,
-        max: usize,
-    ) -> Result<bytes::Bytes, BodyError> {
-        let mut body = bytes::BytesMut::new();
-        loop {
-            match response.chunk().await {
-                Ok(Some(chunk)) => {
-                    if body.len().saturating_add(chunk.len()) > max {
-                        return Err(BodyError::TooLarge { max });
-                    }
-                    body.extend_from_slice(&chunk);
-                }
-                Ok(None) => return Ok(body.freeze()),
-                Err(error) => return Err(BodyError::Read(error)),
+    async fn read_capped<B>(mut body: B, max: usize) -> Result<bytes::Bytes, BodyError<B::Error>>
+    where
+        B: http_body::Body<Data = bytes::Bytes> + Unpin,
+        B::Error: std::error::Error + 'static,
+    {
+        use http_body_util::BodyExt as _;
+        let mut kept = bytes::BytesMut::new();
+        while let Some(frame) = body.frame().await {
+            let Ok(chunk) = frame.map_err(BodyError::Read)?.into_data() else {
+                continue; // trailers
+            };
+            if kept.len().saturating_add(chunk.len()) > max {
+                return Err(BodyError::TooLarge { max });
             }
+            kept.extend_from_slice(&chunk);
         }
+        Ok(kept.freeze())
     }
 
     #[cfg(test)]

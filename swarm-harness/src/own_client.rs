@@ -1,26 +1,39 @@
 //! The team's own reqwest clients in a stress run: [`User::reqwest`] gives each simulated user
-//! a `reqwest::Client` of its own (own cookie jar and connections, the process's TLS
+//! a reqwest client of its own (own cookie jar and connections, the process's TLS
 //! configuration with `PT_CA_CERT`, `PT_REQUEST_TIMEOUT`), and [`User::send`] times a request
-//! built with any reqwest client into the same statistics as native requests: the same
-//! failure rules, names, `catch_response`, content size, and redirects counted once (reqwest
-//! follows them inside the one request).
+//! built with any reqwest client, 0.12 or 0.13 ([`ReqwestRequest`]), into the same statistics
+//! as native requests: the same failure rules, names, `catch_response`, content size, and
+//! redirects counted once (reqwest follows them inside the one request).
 
+use std::any::Any;
 use std::future::IntoFuture;
 use std::pin::Pin;
 
 use crate::User;
-use crate::request::{CaughtResponse, Fetched, RequestError, Response, perform};
-use crate::transport::read_body;
+use crate::request::{CaughtResponse, RequestError, Response, perform};
+use crate::reqwest_versions::{ReqwestClient, ReqwestRequest};
 
 impl User {
-    /// This user's own `reqwest::Client`, built on first use: its own cookie jar and
-    /// connections, HTTP/2 where the server offers it, proxies from the environment. Join
-    /// paths to the target with [`User::url`]; send through [`User::send`] to time requests.
-    pub fn reqwest(&mut self) -> reqwest::Client {
-        if self.own_client.is_none() {
-            self.own_client = Some(self.ctx.clients.own_reqwest_client());
+    /// This user's own reqwest client (0.13's or 0.12's, as the type asked for says), built
+    /// on first use: its own cookie jar and connections, HTTP/2 where the server offers it,
+    /// proxies from the environment, then [`Harness::reqwest_client`](crate::Harness::reqwest_client)'s
+    /// changes. Join paths to the target with [`User::url`]; send through [`User::send`] to
+    /// time requests.
+    ///
+    /// ```no_run
+    /// # use swarm_harness::reqwest_0_13 as reqwest;
+    /// # fn f(user: &mut swarm_harness::User) {
+    /// let client: reqwest::Client = user.reqwest();
+    /// # }
+    /// ```
+    pub fn reqwest<C: ReqwestClient>(&mut self) -> C {
+        if let Some(client) = self.own_clients.iter().find_map(|c| c.downcast_ref::<C>()) {
+            return client.clone();
         }
-        self.own_client.clone().expect("built above")
+        let client = C::own(&self.ctx.clients);
+        self.own_clients
+            .push(Box::new(client.clone()) as Box<dyn Any + Send + Sync>);
+        client
     }
 
     /// `path` joined to the target's base URL (`PT_HOST`), for clients that need absolute
@@ -32,13 +45,15 @@ impl User {
         self.resolve(path)
     }
 
-    /// Sends a request built with a reqwest client and records it like a native one: named
-    /// by its path unless [`SendReqwest::name`] says otherwise, a status >= 400 a failure.
-    /// Await it for the [`Response`], or call [`SendReqwest::catch_response`] to judge it.
+    /// Sends a request built with a reqwest client (0.12 or 0.13: the team's own, or
+    /// [`User::reqwest`]) and records it like a native one: named by its path unless
+    /// [`SendReqwest::name`] says otherwise, a status >= 400 a failure. Await it for the
+    /// [`Response`], or call [`SendReqwest::catch_response`] to judge it.
     ///
     /// ```no_run
+    /// # use swarm_harness::reqwest_0_13 as reqwest;
     /// # async fn f(user: &mut swarm_harness::User) -> anyhow::Result<()> {
-    /// let client = user.reqwest();
+    /// let client: reqwest::Client = user.reqwest();
     /// let url = user.url("/api/apps")?;
     /// user.send(client.post(url).json(&serde_json::json!({ "size": "small" })))
     ///     .name("/api/apps")
@@ -46,7 +61,7 @@ impl User {
     ///     .error_for_status()?;
     /// # Ok(()) }
     /// ```
-    pub fn send(&self, request: reqwest::RequestBuilder) -> SendReqwest<'_> {
+    pub fn send<R: ReqwestRequest>(&self, request: R) -> SendReqwest<'_, R> {
         SendReqwest {
             user: self,
             request,
@@ -57,13 +72,13 @@ impl User {
 
 /// A reqwest request on its way through [`User::send`].
 #[must_use = "a request does nothing until it is awaited"]
-pub struct SendReqwest<'u> {
+pub struct SendReqwest<'u, R> {
     user: &'u User,
-    request: reqwest::RequestBuilder,
+    request: R,
     name: Option<String>,
 }
 
-impl<'u> SendReqwest<'u> {
+impl<'u, R: ReqwestRequest> SendReqwest<'u, R> {
     /// The name it is reported under (`/api/apps/{id}`), instead of its path.
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
@@ -76,32 +91,21 @@ impl<'u> SendReqwest<'u> {
     /// # Errors
     /// The request could not be built, or a transport error (recorded as a failure).
     pub async fn catch_response(self) -> Result<CaughtResponse<'u>, RequestError> {
-        let (client, request) = self.request.build_split();
-        let request = request.map_err(|error| RequestError::Build {
-            message: crate::request::error_chain(&error),
-        })?;
-        let method = request.method().clone();
-        let url = request.url().clone();
-        let name = self.name.unwrap_or_else(|| self.user.default_name(&url));
-        let max_body = self.user.ctx.clients.max_body();
-        let limit = request
-            .timeout()
-            .copied()
-            .unwrap_or(self.user.session().timeout);
-        let exchange = async move {
-            let response = client.execute(request).await?;
-            let url = response.url().clone();
-            let received = read_body(response, max_body).await?;
-            Ok(Fetched {
-                url,
-                status: received.status,
-                headers: received.headers,
-                body: received.body.into(),
-                body_len: received.body_len,
-                truncated: received.truncated,
-            })
-        };
-        perform(self.user, method, url, name, limit, exchange).await
+        let prepared = self.request.prepare()?;
+        let name = self
+            .name
+            .unwrap_or_else(|| self.user.default_name(&prepared.url));
+        let limit = prepared.timeout.unwrap_or(self.user.session().timeout);
+        let exchange = (prepared.exchange)(self.user.ctx.clients.max_body());
+        perform(
+            self.user,
+            prepared.method,
+            prepared.url,
+            name,
+            limit,
+            exchange,
+        )
+        .await
     }
 
     async fn send(self) -> Result<Response, RequestError> {
@@ -109,7 +113,7 @@ impl<'u> SendReqwest<'u> {
     }
 }
 
-impl<'u> IntoFuture for SendReqwest<'u> {
+impl<'u, R: ReqwestRequest> IntoFuture for SendReqwest<'u, R> {
     type Output = Result<Response, RequestError>;
     type IntoFuture = Pin<Box<dyn std::future::Future<Output = Self::Output> + Send + 'u>>;
 

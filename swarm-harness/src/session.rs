@@ -21,6 +21,7 @@ use cookie_store::CookieStore;
 use rustls::pki_types::CertificateDer;
 
 use crate::http1::{Connections, DEFAULT_MAX_BODY, Limits};
+use crate::reqwest_versions::OwnBuilders;
 use crate::transport::{HttpClient, Transport};
 
 /// The default of `PT_REQUEST_TIMEOUT`: a request (connect, TLS, redirects and the whole
@@ -53,13 +54,9 @@ impl Default for HttpSettings {
 pub struct ClientFactory {
     tls: Arc<rustls::ClientConfig>,
     settings: HttpSettings,
-    /// The team's changes to `User::reqwest`'s builder (`Harness::reqwest_client`).
-    own_builder: Option<OwnBuilder>,
+    /// The team's changes to `User::reqwest`'s builders (`Harness::reqwest_client`).
+    own_builders: OwnBuilders,
 }
-
-/// Changes a team makes to the builder of `User::reqwest`'s clients.
-pub(crate) type OwnBuilder =
-    Arc<dyn Fn(reqwest::ClientBuilder) -> reqwest::ClientBuilder + Send + Sync>;
 
 impl std::fmt::Debug for ClientFactory {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -81,7 +78,7 @@ impl ClientFactory {
         let builder = || {
             rustls::ClientConfig::builder_with_provider(provider.clone())
                 .with_safe_default_protocol_versions()
-                .expect("aws-lc-rs supports rustls's default protocol versions")
+                .expect("rustls's providers support its default protocol versions")
         };
         let tls = rustls_platform_verifier::Verifier::new_with_extra_roots(roots, provider.clone())
             .map(|verifier| {
@@ -99,13 +96,13 @@ impl ClientFactory {
         ClientFactory {
             tls: Arc::new(tls),
             settings,
-            own_builder: None,
+            own_builders: OwnBuilders::default(),
         }
     }
 
     /// The same factory, `User::reqwest`'s clients built through `customize` last.
-    pub(crate) fn with_own_builder(mut self, customize: Option<OwnBuilder>) -> Self {
-        self.own_builder = customize;
+    pub(crate) fn with_own_builders(mut self, customize: OwnBuilders) -> Self {
+        self.own_builders = customize;
         self
     }
 
@@ -128,10 +125,14 @@ impl ClientFactory {
         };
         let transport = match self.settings.client {
             HttpClient::Lean => Transport::Lean(Connections::new(self.tls.clone(), limits)),
+            #[cfg(any(feature = "reqwest-0-12", feature = "reqwest-0-13"))]
             HttpClient::Reqwest => Transport::Reqwest {
-                client: self.reqwest_client(),
+                client: crate::reqwest_versions::internal::client(&self.tls),
                 limits,
             },
+            // Refused where it is set (PT_HTTP, the `http` option) with NO_REQWEST.
+            #[cfg(not(any(feature = "reqwest-0-12", feature = "reqwest-0-13")))]
+            HttpClient::Reqwest => unreachable!("{}", crate::reqwest_versions::NO_REQWEST),
         };
         Session {
             transport,
@@ -140,40 +141,33 @@ impl ClientFactory {
         }
     }
 
-    /// A reqwest client of its own (connections, HTTP/2 sessions) on the process's TLS
-    /// configuration (and `PT_CA_CERT`); redirects and cookies are left to the session.
-    fn reqwest_client(&self) -> reqwest::Client {
-        self.reqwest_builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("reqwest builds on the process's rustls configuration")
+    #[cfg_attr(
+        not(any(feature = "reqwest-0-12", feature = "reqwest-0-13")),
+        allow(dead_code)
+    )]
+    /// The rustls configuration every session and reqwest client is built on.
+    pub(crate) fn tls(&self) -> &rustls::ClientConfig {
+        &self.tls
     }
 
-    /// A client for a user's own use (`User::reqwest`): its own cookie jar and connections,
-    /// reqwest's redirects, `PT_REQUEST_TIMEOUT`; then the team's changes, which may replace
+    #[cfg_attr(
+        not(any(feature = "reqwest-0-12", feature = "reqwest-0-13")),
+        allow(dead_code)
+    )]
+    /// The longest a request may take unless it says otherwise (`PT_REQUEST_TIMEOUT`).
+    pub(crate) fn timeout(&self) -> Duration {
+        self.settings.timeout
+    }
+
+    #[cfg_attr(
+        not(any(feature = "reqwest-0-12", feature = "reqwest-0-13")),
+        allow(dead_code)
+    )]
+    /// The team's changes to `User::reqwest`'s builders, applied after ours (its own cookie
+    /// jar and connections, reqwest's redirects, `PT_REQUEST_TIMEOUT`), so they may replace
     /// any of those (a redirect policy, default headers, a timeout), never the TLS setup.
-    ///
-    /// # Panics
-    /// When the team's changes leave a builder reqwest cannot build (its own error).
-    pub(crate) fn own_reqwest_client(&self) -> reqwest::Client {
-        let ours = self
-            .reqwest_builder()
-            .cookie_store(true)
-            .timeout(self.settings.timeout);
-        let builder = match &self.own_builder {
-            Some(customize) => customize(ours),
-            None => ours,
-        };
-        builder
-            .build()
-            .unwrap_or_else(|error| panic!("User::reqwest: the client does not build: {error}"))
-    }
-
-    fn reqwest_builder(&self) -> reqwest::ClientBuilder {
-        // A preconfigured TLS configuration gets no ALPN from reqwest: offer HTTP/2 first.
-        let mut tls = rustls::ClientConfig::clone(&self.tls);
-        tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-        reqwest::Client::builder().tls_backend_preconfigured(tls)
+    pub(crate) fn own_builders(&self) -> &OwnBuilders {
+        &self.own_builders
     }
 }
 
@@ -185,11 +179,21 @@ impl Default for ClientFactory {
 
 /// The TLS provider of every configuration we build, named rather than taken from the process
 /// default: a crate graph that enables both of rustls's providers (a dependency with `ring`
-/// beside reqwest's `aws-lc-rs`) has no default, and `ClientConfig::builder()` panics there.
-/// aws-lc-rs is the one reqwest's `rustls` feature builds already, so naming it adds nothing.
+/// beside `aws-lc-rs`) has no default, and `ClientConfig::builder()` panics there. It is
+/// `ring` (cargo feature `ring`, on by default: it builds in a fraction of aws-lc-rs's time),
+/// or `aws-lc-rs` when that feature is on.
 pub fn crypto_provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+    #[cfg(feature = "aws-lc-rs")]
+    let provider = rustls::crypto::aws_lc_rs::default_provider();
+    #[cfg(all(feature = "ring", not(feature = "aws-lc-rs")))]
+    let provider = rustls::crypto::ring::default_provider();
+    Arc::new(provider)
 }
+
+#[cfg(not(any(feature = "ring", feature = "aws-lc-rs")))]
+compile_error!(
+    "swarm-harness needs a TLS provider: enable its feature `ring` (the default) or `aws-lc-rs`"
+);
 
 /// The most cookies one session keeps. A browser keeps some 180 per site (RFC 6265 asks for at
 /// least 50 per domain); a simulated user talks to a few origins. Without a cap, a target that
@@ -266,6 +270,10 @@ mod tests {
         assert!(rustls::crypto::CryptoProvider::get_default().is_none());
         let factory = ClientFactory::new();
         let _session = factory.session();
-        let _own = factory.own_reqwest_client();
+        let _reqwest = factory.with_client(HttpClient::Reqwest).session();
+        #[cfg(feature = "reqwest-0-13")]
+        let _own = <reqwest_0_13::Client as crate::ReqwestClient>::own(&factory);
+        #[cfg(feature = "reqwest-0-12")]
+        let _own = <reqwest_0_12::Client as crate::ReqwestClient>::own(&factory);
     }
 }

@@ -12,11 +12,13 @@
 use std::io::Read;
 
 use bytes::Bytes;
-use http::header::{self, HeaderMap, HeaderValue};
+use http::header::{self, HeaderMap};
 use http::{Method, StatusCode};
 use url::Url;
 
-use crate::http1::{Connections, Limits};
+use crate::http1::Connections;
+#[cfg(any(feature = "reqwest-0-12", feature = "reqwest-0-13"))]
+use crate::http1::Limits;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -46,13 +48,15 @@ pub struct Hop {
 #[derive(Clone)]
 pub enum Transport {
     Lean(Connections),
+    #[cfg(any(feature = "reqwest-0-12", feature = "reqwest-0-13"))]
     Reqwest {
-        client: reqwest::Client,
+        client: crate::reqwest_versions::internal::Client,
         limits: Limits,
     },
 }
 
 /// What the reqwest path asks for when the request does not say.
+#[cfg(any(feature = "reqwest-0-12", feature = "reqwest-0-13"))]
 const ACCEPT_ENCODING: &str = "gzip, deflate, br";
 
 impl Transport {
@@ -74,6 +78,7 @@ impl Transport {
                     truncated: response.truncated,
                 })
             }
+            #[cfg(any(feature = "reqwest-0-12", feature = "reqwest-0-13"))]
             Transport::Reqwest { client, limits } => {
                 send_reqwest(client, *limits, method, url, headers, body).await
             }
@@ -81,8 +86,9 @@ impl Transport {
     }
 }
 
+#[cfg(any(feature = "reqwest-0-12", feature = "reqwest-0-13"))]
 async fn send_reqwest(
-    client: &reqwest::Client,
+    client: &crate::reqwest_versions::internal::Client,
     limits: Limits,
     method: &Method,
     url: &Url,
@@ -92,19 +98,22 @@ async fn send_reqwest(
     let mut headers = headers.clone();
     headers
         .entry(header::ACCEPT_ENCODING)
-        .or_insert(HeaderValue::from_static(ACCEPT_ENCODING));
-    let mut request = client.request(method.clone(), url.clone()).headers(headers);
-    if !body.is_empty() {
-        request = request.body(body.to_vec());
-    }
-    let response = request.send().await?;
-    let Received {
+        .or_insert(header::HeaderValue::from_static(ACCEPT_ENCODING));
+    let crate::reqwest_versions::Received {
         status,
         mut headers,
         body: kept,
         body_len,
         mut truncated,
-    } = read_body(response, limits.max_body).await?;
+    } = crate::reqwest_versions::internal::send(
+        client,
+        limits.max_body,
+        method,
+        url,
+        headers,
+        body,
+    )
+    .await?;
     let body = match decompress(&mut headers, &kept, limits.max_body, truncated)? {
         Some((plain, cut)) => {
             truncated |= cut;
@@ -121,48 +130,13 @@ async fn send_reqwest(
     })
 }
 
-/// A reqwest response read to its end.
-pub(crate) struct Received {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    /// The body, or its first `max_body` bytes when `truncated`.
-    pub body: Vec<u8>,
-    /// Body bytes received, kept or not.
-    pub body_len: u64,
-    pub truncated: bool,
-}
-
-/// Reads `response` to its end, keeping at most `max_body` bytes. Nothing is reserved for a
-/// length the server announces: chunks are kept as they come, up to the cap.
-pub(crate) async fn read_body(
-    mut response: reqwest::Response,
-    max_body: usize,
-) -> Result<Received, BoxError> {
-    let status = response.status();
-    let headers = std::mem::take(response.headers_mut());
-    let mut body = Vec::new();
-    let mut body_len: u64 = 0;
-    let mut truncated = false;
-    while let Some(chunk) = response.chunk().await? {
-        body_len = body_len.saturating_add(chunk.len() as u64);
-        let room = max_body.saturating_sub(body.len());
-        if chunk.len() > room {
-            truncated = true;
-        }
-        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-    }
-    Ok(Received {
-        status,
-        headers,
-        body,
-        body_len,
-        truncated,
-    })
-}
-
 /// The decoded body of a compressed response (and whether it was cut at `max_body`), its
 /// `Content-Encoding` and `Content-Length` removed; `None` when it was not compressed (or was
 /// truncated before it could be decoded: then it stays as received, flagged).
+#[cfg_attr(
+    not(any(feature = "reqwest-0-12", feature = "reqwest-0-13")),
+    allow(dead_code, reason = "the reqwest path's, and its tests'")
+)]
 fn decompress(
     headers: &mut HeaderMap,
     body: &[u8],

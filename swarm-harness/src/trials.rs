@@ -48,6 +48,11 @@ pub enum TrialError {
     },
     #[error("--only-with-param {param:?} matches no trial; parameters in this binary: {known}")]
     NoSuchParam { param: String, known: String },
+    #[error(
+        "{location}: `http = \"reqwest\"`: {}",
+        crate::reqwest_versions::NO_REQWEST
+    )]
+    NoReqwest { location: String },
     #[error("{location}: {source}")]
     Threshold {
         location: String,
@@ -71,6 +76,13 @@ pub fn build_trials(
 ) -> Result<Vec<TrialSpec>, TrialError> {
     let mut seen: BTreeMap<&str, &Scenario> = BTreeMap::new();
     for scenario in scenarios {
+        if scenario.http == Some(crate::transport::HttpClient::Reqwest)
+            && !crate::reqwest_versions::HAS_REQWEST
+        {
+            return Err(TrialError::NoReqwest {
+                location: scenario.location(),
+            });
+        }
         if let Some(first) = seen.insert(scenario.name, scenario) {
             return Err(TrialError::DuplicateName {
                 name: scenario.name.to_owned(),

@@ -83,8 +83,9 @@ pub struct User {
     stop: CancellationToken,
     /// Cancelled when `measure` met the request limit: the running task ends there.
     parked: CancellationToken,
-    /// This user's own reqwest client, built on first use (`User::reqwest`).
-    pub(crate) own_client: Option<reqwest::Client>,
+    /// This user's own reqwest clients, one per version asked for, built on first use
+    /// (`User::reqwest`).
+    pub(crate) own_clients: Vec<Box<dyn Any + Send + Sync>>,
     rng: SmallRng,
     state: HashMap<TypeId, Box<dyn Any + Send + Sync>>,
     fixtures: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
@@ -123,7 +124,7 @@ impl User {
             session: ctx.clients.session(),
             stop: ctx.stop.child_token(),
             parked: CancellationToken::new(),
-            own_client: None,
+            own_clients: Vec::new(),
             ctx,
             rng,
             state: HashMap::new(),

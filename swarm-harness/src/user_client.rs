@@ -16,6 +16,7 @@ use crate::entry::{HookFn, ScenarioFuture};
 /// use swarm_harness::{stress_test, User, UserClient};
 ///
 /// /// The team's client, as its integration tests use it.
+/// # use swarm_harness::reqwest_0_13 as reqwest;
 /// struct Api { http: reqwest::Client, base: url::Url }
 ///
 /// impl UserClient for Api {

@@ -6,6 +6,7 @@ mod common;
 use std::process::{Command, ExitCode};
 
 use common::{read_json, run, start_server};
+use swarm_harness::reqwest_0_13 as reqwest;
 
 const SWARM: &str = env!("CARGO_BIN_EXE_swarm");
 
@@ -378,8 +379,10 @@ fn the_teams_reqwest_builder_shapes_user_reqwest_and_keeps_the_recording() {
     );
     // The team's tests disable redirects; their client in the harness does too.
     let dir = tempfile::tempdir().unwrap();
-    let harness = swarm_harness::Harness::new()
-        .reqwest_client(|builder| builder.redirect(reqwest::redirect::Policy::none()));
+    let harness =
+        swarm_harness::Harness::new().reqwest_client(|builder: reqwest::ClientBuilder| {
+            builder.redirect(reqwest::redirect::Policy::none())
+        });
     let code = common::run_with(harness, "own_client_redirect", &server.url, dir.path(), &[]);
     assert_eq!(code, ExitCode::SUCCESS);
     let report = read_json(dir.path(), "own_client_redirect");

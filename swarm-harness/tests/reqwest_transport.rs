@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use common::read_json;
+use swarm_harness::reqwest_0_13 as reqwest;
 use swarm_harness::{User, stress_test};
 
 const PLAIN: &str = "hello, compressed world! hello, compressed world! hello, compressed world!";
@@ -215,7 +216,7 @@ fn a_gzip_response_is_decoded_and_counted_as_transferred() {
 /// under the request's name.
 #[stress_test(wait = constant(10ms))]
 async fn own_client_route(user: &mut User) -> anyhow::Result<()> {
-    let client = user.reqwest();
+    let client: reqwest::Client = user.reqwest();
     user.send(client.post(user.url("/login")?))
         .await?
         .error_for_status()?;

@@ -121,6 +121,6 @@ async fn outside_a_stress_run_the_middleware_passes_requests_through() {
 }
 
 /// A plain client, as an ordinary integration test would build it.
-fn reqwest_client() -> reqwest_middleware::reqwest::Client {
-    reqwest_middleware::reqwest::Client::new()
+fn reqwest_client() -> reqwest::Client {
+    reqwest::Client::new()
 }

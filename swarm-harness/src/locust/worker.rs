@@ -73,6 +73,7 @@ pub fn run(
     specs: Vec<TrialSpec>,
     master: MasterAddress,
     figures: Arc<Mutex<stats::Shared>>,
+    finish: crate::target::Finish,
 ) -> Result<ExitCode, String> {
     let runtime = shared.runtime.clone();
     let closing = shared.clone();
@@ -97,7 +98,7 @@ pub fn run(
         worker.converse(&master).await
     })?;
     // The run's closing files (and fixtures torn down) outside the conversation's runtime.
-    if let Err(error) = closing.finish_run(None) {
+    if let Err(error) = closing.finish_run(finish) {
         eprintln!("error: {error}");
         return Ok(ExitCode::FAILURE);
     }

@@ -14,6 +14,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
+use swarm_harness::reqwest_0_13 as reqwest;
 use swarm_harness::{User, stress_test};
 
 /// A running test server; `/delay` sleeps `delay_ms`, `/flaky` fails every other request.
@@ -103,7 +104,7 @@ async fn flaky_flow(user: &mut User) -> anyhow::Result<()> {
 /// The user's own reqwest client on a redirect: its status says whether it was followed.
 #[stress_test(wait = constant(5ms))]
 async fn own_client_redirect(user: &mut User) -> anyhow::Result<()> {
-    let client = user.reqwest();
+    let client: reqwest::Client = user.reqwest();
     let url = user.url("/redirect")?;
     let response = user.send(client.get(url)).name("/redirect").await?;
     anyhow::ensure!(
