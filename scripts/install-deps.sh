@@ -8,12 +8,14 @@
 #   locust (PyPI, in its own virtualenv at ~/.cache/swarm-harness/locust-venv)
 #               the Locust worker test runs our workers under a real Locust master
 #   the shell linter (package shellcheck): the test script lints the shell scripts
+#   libsqlite3-dev pkg-config   the consumer crate (consumers/newsletter), a team's service on
+#                    the system's SQLite, as such a team builds it
 #   wrk nginx time   the benchmarks (scripts/bench/*.sh): wrk and nginx as peers, GNU time
 #                    for CPU seconds and peak RSS
 # Usage: scripts/install-deps.sh [test|bench|all]   (default: test)
 set -euo pipefail
 
-want=(chromium shellcheck curl)
+want=(chromium shellcheck curl libsqlite3-dev pkg-config)
 case "${1:-test}" in
   test) ;;
   bench) want=(wrk nginx time) ;;
@@ -21,7 +23,7 @@ case "${1:-test}" in
   *) echo "error: unknown set \"$1\": expected test, bench or all" >&2; exit 2 ;;
 esac
 
-declare -A binary=([chromium]=/usr/bin/chromium [shellcheck]=/usr/bin/shellcheck [curl]=/usr/bin/curl [wrk]=/usr/bin/wrk [nginx]=/usr/sbin/nginx [time]=/usr/bin/time)
+declare -A binary=([chromium]=/usr/bin/chromium [shellcheck]=/usr/bin/shellcheck [curl]=/usr/bin/curl [wrk]=/usr/bin/wrk [nginx]=/usr/sbin/nginx [time]=/usr/bin/time [libsqlite3-dev]=/usr/include/sqlite3.h [pkg-config]=/usr/bin/pkg-config)
 # The Python package first: it needs no root.
 if [[ "${1:-test}" != bench ]] && ! python3 -c 'import prometheus_client' 2>/dev/null; then
   echo "installing: prometheus_client (pip)"
@@ -53,7 +55,7 @@ fi
 
 missing=()
 for package in "${want[@]}"; do
-  [[ -x "${binary[$package]}" ]] || missing+=("$package")
+  [[ -e "${binary[$package]}" ]] || missing+=("$package")
 done
 ((${#missing[@]} == 0)) && exit 0
 

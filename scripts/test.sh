@@ -19,6 +19,9 @@ if grep -q "Running tests/stress.rs" "${TMPDIR:-/tmp}/swarm-harness-tests.log"; 
   exit 1
 fi
 took "cargo test --workspace"
+# A team's crate outside the workspace, on reqwest 0.12 and 0.13 (its own lock file).
+scripts/consumer-check.sh
+took "consumer crate (consumers/newsletter)"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 shopt -s nullglob

@@ -445,7 +445,7 @@ impl Harness {
             }
             _ => None,
         };
-        install_logger();
+        crate::logging::install();
         let json_output = matches!(cli.libtest.format, Some(libtest_mimic::FormatSetting::Json));
         let (output, interactive) = if json_output {
             (Output::Stderr, std::io::stderr().is_terminal())
@@ -610,17 +610,6 @@ fn check_finish_type(
     }
 }
 
-/// Installs env_logger, so `log::warn!` and worse reach stderr (`RUST_LOG` chooses otherwise),
-/// unless a logger is installed already: a test binary's own, or the one the app's setup
-/// installs in the embedded target (which runs first for that reason: its `.expect(..)` on
-/// `LogTracer::init()` would otherwise panic). Ours then speak through theirs. The TLS
-/// verifier's own error lines stay off: a refused certificate is already a failure group.
-fn install_logger() {
-    let _ = env_logger::Builder::from_env(
-        env_logger::Env::default().default_filter_or("warn,rustls_platform_verifier=off"),
-    )
-    .try_init();
-}
 
 /// Binds the web UI's port, before any load: a taken port is a usage error when it was asked
 /// for (`PT_LOCUST_PORT`); Locust's default 8089 taken (another run, a Locust) gives way to a

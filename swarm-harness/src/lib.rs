@@ -76,6 +76,7 @@ pub mod history;
 mod http1;
 pub mod interval;
 mod locust;
+mod logging;
 mod middleware;
 mod own_client;
 mod printer;

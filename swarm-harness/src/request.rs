@@ -794,7 +794,7 @@ mod bytes_text {
 fn warn_cookies_dropped(dropped: usize) {
     static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
     if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
-        log::warn!(
+        crate::logging::warning!(
             "a user's cookie jar is full ({} cookies): {dropped} new cookie(s) from the target \
              were dropped, and later ones will be too (said once)",
             crate::session::MAX_COOKIES

@@ -40,7 +40,7 @@ pub(crate) struct TrialContext {
 impl TrialContext {
     /// Notes a problem that fails the trial.
     pub(crate) fn error(&self, message: String) {
-        log::error!("{message}");
+        crate::logging::error!("{message}");
         self.errors
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

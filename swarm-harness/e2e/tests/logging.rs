@@ -1,5 +1,6 @@
 //! The user's logging wins: a logger the app installs in its embedded target (with
-//! `.expect(..)`) is not broken by the harness's, and the harness's warnings reach it.
+//! `.expect(..)`) is not broken by the harness's, and the harness's warnings reach it, and
+//! stderr besides (a team's logger may drop them).
 
 use swarm_harness_e2e::run_stress;
 
@@ -18,6 +19,13 @@ async fn the_apps_own_logger_is_installed_and_hears_the_harness() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(
         stderr.contains("app logger: WARN more than 1 distinct request names (PT_MAX_NAMES)"),
+        "{stderr}"
+    );
+    // And on stderr by the harness itself, for a logger of the team's that drops it.
+    assert!(
+        stderr
+            .lines()
+            .any(|line| line.starts_with("warning: more than 1 distinct request names")),
         "{stderr}"
     );
 }

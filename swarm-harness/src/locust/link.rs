@@ -61,7 +61,7 @@ impl Link {
         let sender = tokio::spawn(async move {
             while let Some(wire) = out_rx.recv().await {
                 if let Err(error) = write.write_all(&wire).await {
-                    log::warn!("locust worker: sending to the master failed: {error}");
+                    crate::logging::warning!("locust worker: sending to the master failed: {error}");
                     return;
                 }
             }
@@ -108,7 +108,7 @@ impl Link {
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .allow()
         {
-            log::warn!(
+            crate::logging::warning!(
                 "locust worker: the master has not read our last {OUTGOING} messages: \
                  dropped a {:?} message ({held} more dropped since the last warning)",
                 message.kind

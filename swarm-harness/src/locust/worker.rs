@@ -138,8 +138,8 @@ async fn connect(master: &MasterAddress, node_id: &str) -> Result<Link, String> 
         match tokio::time::timeout(left.min(Duration::from_secs(5)), link.recv()).await {
             Ok(Received::Message(message)) if message.kind == "ack" => return Ok(link),
             Ok(Received::Message(message)) => check_version(&message)?,
-            Ok(Received::Refused(error)) => log::warn!("locust worker: refused: {error}"),
-            Ok(Received::Lost(error)) => log::error!("locust worker: {error}"),
+            Ok(Received::Refused(error)) => crate::logging::warning!("locust worker: refused: {error}"),
+            Ok(Received::Lost(error)) => crate::logging::error!("locust worker: {error}"),
             Err(_) => {}
         }
     }
@@ -205,7 +205,7 @@ impl Worker {
                     }
                     Received::Refused(error) => {
                         if let Some(held) = self.refusals.allow() {
-                            log::warn!(
+                            crate::logging::warning!(
                                 "locust worker: a message from the master refused: {error} \
                                  ({held} more refused since the last warning)"
                             );
@@ -213,7 +213,7 @@ impl Worker {
                     }
                     Received::Lost(error) => {
                         // Opened again by the heartbeat below when the master stays quiet.
-                        log::error!("locust worker: the connection to the master: {error}");
+                        crate::logging::error!("locust worker: the connection to the master: {error}");
                     }
                 },
                 _ = heartbeat.tick() => {
@@ -331,13 +331,13 @@ impl Worker {
             Ok(spawn) => spawn,
             Err(error @ SpawnError::Stale { .. }) => {
                 if let Some(held) = self.refusals.allow() {
-                    log::warn!("locust worker: discarded {error} ({held} more refused since)");
+                    crate::logging::warning!("locust worker: discarded {error} ({held} more refused since)");
                 }
                 return;
             }
             Err(error) => {
                 // The last timestamp stays: a later valid spawn still applies.
-                log::warn!("locust worker: refused {error}");
+                crate::logging::warning!("locust worker: refused {error}");
                 return;
             }
         };

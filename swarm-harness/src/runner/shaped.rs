@@ -35,7 +35,7 @@ pub async fn drive(launch: Launch, mut shape: Box<dyn LoadShape>) {
         let cap = f64::from(swarm_harness_syntax::limits::MAX_USERS);
         if target > cap && !warned {
             warned = true;
-            log::warn!(
+            crate::logging::warning!(
                 "{}: the load shape asked for {target} users; capped at {cap}",
                 plan.name
             );

@@ -152,7 +152,7 @@ impl Recorder {
             return name;
         }
         if self.folded.fetch_add(1, Ordering::Relaxed) == 0 {
-            log::warn!(
+            crate::logging::warning!(
                 "more than {} distinct request names (PT_MAX_NAMES): further ones are recorded \
                  as {OTHER_NAMES:?}; give requests with ids in their URLs a .name()",
                 self.max_names

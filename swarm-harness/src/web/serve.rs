@@ -105,7 +105,7 @@ pub(super) async fn serve(
             Ok((stream, _)) => stream,
             Err(error) => {
                 if let Some(held) = errors.allow() {
-                    log::warn!(
+                    crate::logging::warning!(
                         "the web UI cannot accept a connection: {error} ({held} more since the \
                          last warning)"
                     );
@@ -121,7 +121,7 @@ pub(super) async fn serve(
             drop(stream);
             let refused = counts.refused.fetch_add(1, Ordering::Relaxed) + 1;
             if refusals.allow().is_some() {
-                log::warn!(
+                crate::logging::warning!(
                     "the web UI refused a connection: {} are open, the most \
                      PT_WEB_MAX_CONNECTIONS allows ({refused} refused so far)",
                     limits.max_connections
