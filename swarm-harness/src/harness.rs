@@ -610,7 +610,6 @@ fn check_finish_type(
     }
 }
 
-
 /// Binds the web UI's port, before any load: a taken port is a usage error when it was asked
 /// for (`PT_LOCUST_PORT`); Locust's default 8089 taken (another run, a Locust) gives way to a
 /// free port, printed with the UI's address. A Locust worker serves no UI unless `PT_WEB=on` or

@@ -88,7 +88,9 @@ impl ClientFactory {
                     .with_no_client_auth()
             })
             .unwrap_or_else(|error| {
-                crate::logging::warning!("no platform certificate verifier ({error}); HTTPS will fail");
+                crate::logging::warning!(
+                    "no platform certificate verifier ({error}); HTTPS will fail"
+                );
                 builder()
                     .with_root_certificates(rustls::RootCertStore::empty())
                     .with_no_client_auth()

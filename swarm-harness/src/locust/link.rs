@@ -61,7 +61,9 @@ impl Link {
         let sender = tokio::spawn(async move {
             while let Some(wire) = out_rx.recv().await {
                 if let Err(error) = write.write_all(&wire).await {
-                    crate::logging::warning!("locust worker: sending to the master failed: {error}");
+                    crate::logging::warning!(
+                        "locust worker: sending to the master failed: {error}"
+                    );
                     return;
                 }
             }

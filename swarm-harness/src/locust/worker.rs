@@ -138,7 +138,9 @@ async fn connect(master: &MasterAddress, node_id: &str) -> Result<Link, String> 
         match tokio::time::timeout(left.min(Duration::from_secs(5)), link.recv()).await {
             Ok(Received::Message(message)) if message.kind == "ack" => return Ok(link),
             Ok(Received::Message(message)) => check_version(&message)?,
-            Ok(Received::Refused(error)) => crate::logging::warning!("locust worker: refused: {error}"),
+            Ok(Received::Refused(error)) => {
+                crate::logging::warning!("locust worker: refused: {error}")
+            }
             Ok(Received::Lost(error)) => crate::logging::error!("locust worker: {error}"),
             Err(_) => {}
         }
@@ -331,7 +333,9 @@ impl Worker {
             Ok(spawn) => spawn,
             Err(error @ SpawnError::Stale { .. }) => {
                 if let Some(held) = self.refusals.allow() {
-                    crate::logging::warning!("locust worker: discarded {error} ({held} more refused since)");
+                    crate::logging::warning!(
+                        "locust worker: discarded {error} ({held} more refused since)"
+                    );
                 }
                 return;
             }
