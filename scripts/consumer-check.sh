@@ -18,7 +18,9 @@ check_version() {
   local features=("$@")
   cargo test -q "${features[@]}" 2>&1 | grep -E "^test result" | grep -v " 0 passed"
 
-  # `--list` starts nothing: spawn_app would create its database under TMPDIR.
+  # `--list` starts nothing: spawn_app would create its database under TMPDIR (built first,
+  # so that only the listing runs with it).
+  cargo test -q "${features[@]}" --test stress --no-run 2>/dev/null
   local tmp listing
   tmp="$(mktemp -d)"
   listing="$(TMPDIR="$tmp" cargo test -q "${features[@]}" --test stress -- --list)"

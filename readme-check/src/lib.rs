@@ -4,6 +4,8 @@
 
 extern crate self as my_crate;
 
+pub mod helpers;
+
 include!(concat!(env!("OUT_DIR"), "/blocks.rs"));
 
 // The README alone has seven: fewer means the extractor missed blocks.

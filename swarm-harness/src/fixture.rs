@@ -71,6 +71,13 @@ impl std::fmt::Debug for FixtureStore {
 }
 
 impl FixtureStore {
+    /// Drops every fixture value (after their teardown): one may hold the app, whose drop is
+    /// its teardown, or a handle that needs the runtime, which is still there.
+    pub(crate) fn clear(&self) {
+        let cells = std::mem::take(&mut *self.cells.lock().unwrap_or_else(PoisonError::into_inner));
+        drop(cells);
+    }
+
     /// Makes `value` the fixture `T` without setting it up (and so without a teardown): how
     /// `swarm har replay` hands its plan to the replaying users.
     pub(crate) fn preset<T: Fixture>(&self, value: T) {

@@ -432,6 +432,11 @@ impl Harness {
             check_report_dir(&report_dir)?;
         }
         let web = if listing { None } else { bind_web(&overrides)? };
+        // Whichever way the run ends from here, the app and the fixtures drop in the runtime.
+        let _teardown = crate::target::Teardown {
+            runtime: runtime.clone(),
+            fixtures: self.fixtures.clone(),
+        };
         let host = match (&overrides.host, self.embedded_target) {
             (Some(host), _) => Some(host.to_string()),
             (None, Some(start)) if !listing => {
@@ -441,6 +446,7 @@ impl Harness {
                 if let Some(app) = started.app {
                     self.fixtures.app.set(app);
                 }
+
                 Some(started.url)
             }
             _ => None,
@@ -1049,9 +1055,11 @@ impl Shared {
                 Err(error) => failures.push(format!("on_finish_app: {error:#}")),
             }
         }
-        // The app's teardown is its drop, inside the runtime its tasks run on.
+        // The app's teardown is its drop, inside the runtime its tasks run on, after the
+        // fixtures that may hold it.
         {
             let _inside = self.runtime.enter();
+            self.env.fixtures.clear();
             drop(app);
         }
         let ran = self.trials_run.load(std::sync::atomic::Ordering::Relaxed) > 0;

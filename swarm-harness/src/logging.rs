@@ -24,8 +24,10 @@ pub(crate) fn install() {
     OURS.store(installed, Ordering::Relaxed);
 }
 
-/// Logs one line of the harness at `level`; on stderr too while the logger is not ours.
-pub(crate) fn emit(level: log::Level, args: std::fmt::Arguments<'_>) {
+/// Logs one line of the harness at `level` under `target` (the module that logs, as `log`'s own
+/// macros name it, so `RUST_LOG=swarm_harness::locust=..` still chooses); on stderr too while
+/// the logger is not ours.
+pub(crate) fn emit(target: &str, level: log::Level, args: std::fmt::Arguments<'_>) {
     if !OURS.load(Ordering::Relaxed) && level <= log::Level::Warn {
         let label = if level == log::Level::Error {
             "error"
@@ -34,20 +36,20 @@ pub(crate) fn emit(level: log::Level, args: std::fmt::Arguments<'_>) {
         };
         eprintln!("{label}: {args}");
     }
-    log::log!(level, "{args}");
+    log::log!(target: target, level, "{args}");
 }
 
 /// `log::warn!`, also on stderr when the process's logger is the team's.
 macro_rules! warning {
     ($($arg:tt)+) => {
-        $crate::logging::emit(log::Level::Warn, format_args!($($arg)+))
+        $crate::logging::emit(module_path!(), log::Level::Warn, format_args!($($arg)+))
     };
 }
 
 /// `log::error!`, also on stderr when the process's logger is the team's.
 macro_rules! error {
     ($($arg:tt)+) => {
-        $crate::logging::emit(log::Level::Error, format_args!($($arg)+))
+        $crate::logging::emit(module_path!(), log::Level::Error, format_args!($($arg)+))
     };
 }
 

@@ -1,8 +1,9 @@
 //! Recording requests made through a team's `reqwest_middleware::ClientWithMiddleware`
 //! (cargo features `middleware-0-5` for reqwest-middleware 0.5 on reqwest 0.13,
-//! `middleware-0-4` for 0.4 on reqwest 0.12; one `SwarmMiddleware` serves both): [`SwarmMiddleware`] records each request into the
-//! statistics of the simulated user whose task is running, found through a task-local the
-//! runner sets around every task and hook (never a global). Outside a stress run (an ordinary
+//! `middleware-0-4` for 0.4 on reqwest 0.12; one `SwarmMiddleware` serves both):
+//! [`SwarmMiddleware`] records each request into the statistics of the simulated user whose
+//! task is running, found through a task-local the runner sets around every task and hook
+//! (never a global). Outside a stress run (an ordinary
 //! `#[tokio::test]`) there is no task-local: the request passes through untouched and nothing
 //! is recorded. Without the feature, `within` is the task itself.
 
@@ -73,8 +74,8 @@ mod recording {
     }
 
     /// Records every request of a `ClientWithMiddleware` in a stress run (response time to the
-    /// end of the body, status >= 400 a failure, content size as the client sees it (decoded), a request cut off
-    /// by the trial's end counted as cut off), named by its [`StatsName`], else by the first
+    /// end of the body, status >= 400 a failure, content size as the client sees it (decoded),
+    /// a request cut off by the trial's end counted as cut off), named by its [`StatsName`], else by the first
     /// [`route`](SwarmMiddleware::route) template its path matches, else by its path; passes
     /// requests through untouched outside one.
     ///
@@ -241,6 +242,11 @@ mod recording {
             )
         }
 
+        /// `PT_MAX_BODY`: the most of a body the middleware holds.
+        fn max_body(&self) -> usize {
+            self.active.ctx.clients.max_body()
+        }
+
         fn sample(&self, micros: u64, content_bytes: u64) -> Sample<'_> {
             Sample {
                 kind: self.method.as_str(),
@@ -269,29 +275,23 @@ mod recording {
             self.fail(micros, crate::request::error_chain(error), failure);
         }
 
-        /// Reads the response's body whole (so the time is to its end), records it, and
-        /// gives the response back rebuilt around the body.
-        async fn finish<B>(
+        /// Records the response (its body read whole, so the time is to its end) and hands
+        /// the body back.
+        fn finish<E: std::error::Error + 'static>(
             &self,
             in_flight: InFlight<'_>,
-            final_url: url::Url,
-            response: http::Response<B>,
-        ) -> Result<http::Response<bytes::Bytes>, BodyError<B::Error>>
-        where
-            B: http_body::Body<Data = bytes::Bytes> + Unpin,
-            B::Error: std::error::Error + 'static,
-        {
-            let (parts, body) = response.into_parts();
-            let body = read_capped(body, self.active.ctx.clients.max_body()).await;
+            final_url: &url::Url,
+            status: http::StatusCode,
+            body: Result<bytes::Bytes, BodyError<E>>,
+        ) -> Result<bytes::Bytes, BodyError<E>> {
             let started = in_flight.started();
             in_flight.disarm();
             let micros = elapsed_micros(started);
-            let status = parts.status;
             let body = match body {
                 Ok(body) => body,
                 Err(error) => {
                     let failure = FailureSample {
-                        url: Some(crate::request::sample_url(&final_url)),
+                        url: Some(crate::request::sample_url(final_url)),
                         status: Some(status.as_u16()),
                         body: None,
                     };
@@ -303,7 +303,7 @@ mod recording {
             let shard = self.active.shard;
             if status.is_client_error() || status.is_server_error() {
                 let failure = FailureSample {
-                    url: Some(crate::request::sample_url(&final_url)),
+                    url: Some(crate::request::sample_url(final_url)),
                     status: Some(status.as_u16()),
                     body: Some(crate::request::snippet(&body)),
                 };
@@ -318,64 +318,93 @@ mod recording {
                     .recorder
                     .success(shard, self.sample(micros, size));
             }
-            Ok(http::Response::from_parts(parts, body))
+            Ok(body)
         }
     }
 
-    /// [`SwarmMiddleware`] as the `Middleware` of one reqwest-middleware version.
+    /// [`SwarmMiddleware`] as the `Middleware` of one reqwest-middleware version, in a
+    /// module of its own.
     macro_rules! middleware_for {
-        ($middleware:ident, $reqwest:ident) => {
-            #[async_trait::async_trait]
-            impl $middleware::Middleware for SwarmMiddleware {
-                async fn handle(
-                    &self,
-                    request: $reqwest::Request,
-                    extensions: &mut Extensions,
-                    next: $middleware::Next<'_>,
-                ) -> $middleware::Result<$reqwest::Response> {
-                    use $reqwest::ResponseBuilderExt as _;
-                    let (method, url) = (request.method(), request.url());
-                    let Some(recording) = Recording::new(self, method, url, extensions) else {
-                        return next.run(request, extensions).await;
-                    };
-                    let Some(in_flight) = recording.admit() else {
-                        return std::future::pending().await;
-                    };
-                    let response = match next.run(request, extensions).await {
-                        Ok(response) => response,
-                        Err(error) => {
-                            recording.failed(in_flight, &error);
-                            return Err(error);
+        ($module:ident, $middleware:ident, $reqwest:ident) => {
+            mod $module {
+                use $reqwest::ResponseBuilderExt as _;
+
+                use super::{BodyError, Extensions, Recording, SwarmMiddleware};
+
+                #[async_trait::async_trait]
+                impl $middleware::Middleware for SwarmMiddleware {
+                    async fn handle(
+                        &self,
+                        request: $reqwest::Request,
+                        extensions: &mut Extensions,
+                        next: $middleware::Next<'_>,
+                    ) -> $middleware::Result<$reqwest::Response> {
+                        let (method, url) = (request.method(), request.url());
+                        let Some(recording) = Recording::new(self, method, url, extensions) else {
+                            return next.run(request, extensions).await;
+                        };
+                        let Some(in_flight) = recording.admit() else {
+                            return std::future::pending().await;
+                        };
+                        let mut response = match next.run(request, extensions).await {
+                            Ok(response) => response,
+                            Err(error) => {
+                                recording.failed(in_flight, &error);
+                                return Err(error);
+                            }
+                        };
+                        let max = recording.max_body();
+                        let body = read_capped(&mut response, max).await;
+                        let (status, url) = (response.status(), response.url().clone());
+                        let body = match recording.finish(in_flight, &url, status, body) {
+                            Ok(body) => body,
+                            // As reqwest itself reports a body that broke off.
+                            Err(BodyError::Read(error)) => {
+                                return Err($middleware::Error::Reqwest(error));
+                            }
+                            Err(too_large) => {
+                                return Err($middleware::Error::middleware(too_large));
+                            }
+                        };
+                        let mut rebuilt = http::Response::builder()
+                            .status(status)
+                            .version(response.version())
+                            .url(url)
+                            .body(body)
+                            .map_err($middleware::Error::middleware)?;
+                        std::mem::swap(rebuilt.headers_mut(), response.headers_mut());
+                        // The peer's address, TLS details: what the team's code may look at.
+                        rebuilt
+                            .extensions_mut()
+                            .extend(std::mem::take(response.extensions_mut()));
+                        Ok($reqwest::Response::from(rebuilt))
+                    }
+                }
+
+                /// The whole body through reqwest's own `chunk` (so a body that breaks off is
+                /// reqwest's decode error), never more than `max` bytes (nothing reserved
+                /// from what the peer announced).
+                async fn read_capped(
+                    response: &mut $reqwest::Response,
+                    max: usize,
+                ) -> Result<bytes::Bytes, BodyError<$reqwest::Error>> {
+                    let mut kept = bytes::BytesMut::new();
+                    while let Some(chunk) = response.chunk().await.map_err(BodyError::Read)? {
+                        if kept.len().saturating_add(chunk.len()) > max {
+                            return Err(BodyError::TooLarge { max });
                         }
-                    };
-                    let (version, url) = (response.version(), response.url().clone());
-                    let response = http::Response::<$reqwest::Body>::from(response);
-                    let finished = recording.finish(in_flight, url.clone(), response).await;
-                    let (mut parts, body) = match finished {
-                        Ok(response) => response.into_parts(),
-                        // As reqwest itself reports a body that broke off.
-                        Err(BodyError::Read(error)) => {
-                            return Err($middleware::Error::Reqwest(error));
-                        }
-                        Err(too_large) => return Err($middleware::Error::middleware(too_large)),
-                    };
-                    let mut rebuilt = http::Response::builder()
-                        .status(parts.status)
-                        .version(version)
-                        .url(url)
-                        .body(body)
-                        .map_err($middleware::Error::middleware)?;
-                    std::mem::swap(rebuilt.headers_mut(), &mut parts.headers);
-                    Ok($reqwest::Response::from(rebuilt))
+                        kept.extend_from_slice(&chunk);
+                    }
+                    Ok(kept.freeze())
                 }
             }
         };
     }
 
     #[cfg(feature = "middleware-0-4")]
-    middleware_for!(reqwest_middleware_0_4, reqwest_0_12);
+    middleware_for!(v0_4, reqwest_middleware_0_4, reqwest_0_12);
     #[cfg(feature = "middleware-0-5")]
-    middleware_for!(reqwest_middleware_0_5, reqwest_0_13);
+    middleware_for!(v0_5, reqwest_middleware_0_5, reqwest_0_13);
 
     /// Why a body could not be read whole.
     #[derive(Debug, thiserror::Error)]
@@ -387,27 +416,6 @@ mod recording {
              through SwarmMiddleware"
         )]
         TooLarge { max: usize },
-    }
-
-    /// The whole body, frame by frame, never more than `max` bytes (nothing reserved from
-    /// what the peer announced).
-    async fn read_capped<B>(mut body: B, max: usize) -> Result<bytes::Bytes, BodyError<B::Error>>
-    where
-        B: http_body::Body<Data = bytes::Bytes> + Unpin,
-        B::Error: std::error::Error + 'static,
-    {
-        use http_body_util::BodyExt as _;
-        let mut kept = bytes::BytesMut::new();
-        while let Some(frame) = body.frame().await {
-            let Ok(chunk) = frame.map_err(BodyError::Read)?.into_data() else {
-                continue; // trailers
-            };
-            if kept.len().saturating_add(chunk.len()) > max {
-                return Err(BodyError::TooLarge { max });
-            }
-            kept.extend_from_slice(&chunk);
-        }
-        Ok(kept.freeze())
     }
 
     #[cfg(test)]

@@ -16,8 +16,8 @@ use crate::reqwest_versions::{ReqwestClient, ReqwestRequest};
 impl User {
     /// This user's own reqwest client (0.13's or 0.12's, as the type asked for says), built
     /// on first use: its own cookie jar and connections, HTTP/2 where the server offers it,
-    /// proxies from the environment, then [`Harness::reqwest_client`](crate::Harness::reqwest_client)'s
-    /// changes. Join paths to the target with [`User::url`]; send through [`User::send`] to
+    /// proxies from the environment, then the changes of
+    /// [`Harness::reqwest_client`](crate::Harness::reqwest_client). Join paths to the target with [`User::url`]; send through [`User::send`] to
     /// time requests.
     ///
     /// ```no_run

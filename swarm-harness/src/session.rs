@@ -272,6 +272,7 @@ mod tests {
         assert!(rustls::crypto::CryptoProvider::get_default().is_none());
         let factory = ClientFactory::new();
         let _session = factory.session();
+        #[cfg(any(feature = "reqwest-0-12", feature = "reqwest-0-13"))]
         let _reqwest = factory.with_client(HttpClient::Reqwest).session();
         #[cfg(feature = "reqwest-0-13")]
         let _own = <reqwest_0_13::Client as crate::ReqwestClient>::own(&factory);

@@ -124,6 +124,22 @@ impl User {
     }
 }
 
+/// Drops the fixtures and the app inside the runtime when the run ends, whichever way it
+/// ends (`finish_run`, or an error after the app started: an unreachable Locust master, a web
+/// UI that could not be served): an app's drop may spawn or need the runtime's handle.
+pub(crate) struct Teardown {
+    pub runtime: Arc<tokio::runtime::Runtime>,
+    pub fixtures: Arc<crate::fixture::FixtureStore>,
+}
+
+impl Drop for Teardown {
+    fn drop(&mut self) {
+        let _inside = self.runtime.enter();
+        self.fixtures.clear();
+        drop(self.fixtures.app.take());
+    }
+}
+
 /// What runs after the last trial: `on_finish`, and `on_finish_app` with the app.
 #[derive(Default)]
 pub(crate) struct Finish {

@@ -33,7 +33,8 @@ use crate::entry::{HookFn, ScenarioFuture};
 /// # fn main() {}
 /// ```
 /// Requests of a plain `reqwest::Client` are not timed one by one (the task is); build the
-/// client on `reqwest_middleware` with `SwarmMiddleware` (cargo feature `reqwest-middleware`),
+/// client on `reqwest_middleware` with `SwarmMiddleware` (cargo feature `middleware-0-5`, or
+/// `middleware-0-4` for reqwest 0.12),
 /// or send through [`User::send`], for per-request rows.
 pub trait UserClient: Send + Sync + Sized + 'static {
     /// Builds this user's value. `user` is the simulated user (its `reqwest()` client, base

@@ -30,9 +30,7 @@ use std::any::Any;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode};
-use http_body_util::BodyExt;
 use url::Url;
 
 use crate::request::{Fetched, RequestError};
@@ -130,38 +128,28 @@ pub(crate) struct Received {
     pub truncated: bool,
 }
 
-/// Reads `response` to its end, keeping at most `max_body` bytes. Nothing is reserved for a
-/// length the server announces: chunks are kept as they come, up to the cap.
-pub(crate) async fn read_body<B>(
-    response: http::Response<B>,
-    max_body: usize,
-) -> Result<Received, BoxError>
-where
-    B: http_body::Body<Data = Bytes> + Unpin,
-    B::Error: Into<BoxError>,
-{
-    let (parts, mut stream) = response.into_parts();
-    let mut body = Vec::new();
-    let mut body_len: u64 = 0;
-    let mut truncated = false;
-    while let Some(frame) = stream.frame().await {
-        let Ok(chunk) = frame.map_err(Into::into)?.into_data() else {
-            continue; // trailers
-        };
-        body_len = body_len.saturating_add(chunk.len() as u64);
-        let room = max_body.saturating_sub(body.len());
-        if chunk.len() > room {
-            truncated = true;
+impl Received {
+    /// A response whose body is still to come.
+    pub(crate) fn new(status: StatusCode, headers: HeaderMap) -> Self {
+        Received {
+            status,
+            headers,
+            body: Vec::new(),
+            body_len: 0,
+            truncated: false,
         }
-        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
     }
-    Ok(Received {
-        status: parts.status,
-        headers: parts.headers,
-        body,
-        body_len,
-        truncated,
-    })
+
+    /// Adds a chunk, keeping at most `max_body` bytes in all. Nothing is reserved for a length
+    /// the server announces: chunks are kept as they come, up to the cap.
+    pub(crate) fn push(&mut self, chunk: &[u8], max_body: usize) {
+        self.body_len = self.body_len.saturating_add(chunk.len() as u64);
+        let room = max_body.saturating_sub(self.body.len());
+        if chunk.len() > room {
+            self.truncated = true;
+        }
+        self.body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+    }
 }
 
 /// A response's fetched form, its final `url` given (reqwest follows redirects inside one
@@ -192,10 +180,24 @@ macro_rules! versioned {
     ($reqwest:ident, $preconfigured:ident) => {
         use $crate::request::RequestError;
         use $crate::reqwest_versions::{
-            Prepared, ReqwestClient, ReqwestClientBuilder, ReqwestRequest, fetched, read_body,
+            Prepared, Received, ReqwestClient, ReqwestClientBuilder, ReqwestRequest, fetched,
             sealed, tls_for_reqwest,
         };
         use $crate::session::ClientFactory;
+
+        /// Reads `response` to its end through reqwest's own `chunk` (so a body that breaks
+        /// off is reqwest's decode error, as ever), keeping at most `max_body` bytes.
+        pub(crate) async fn read(
+            mut response: $reqwest::Response,
+            max_body: usize,
+        ) -> Result<Received, $reqwest::Error> {
+            let headers = std::mem::take(response.headers_mut());
+            let mut received = Received::new(response.status(), headers);
+            while let Some(chunk) = response.chunk().await? {
+                received.push(&chunk, max_body);
+            }
+            Ok(received)
+        }
 
         impl sealed::Sealed for $reqwest::RequestBuilder {}
         impl sealed::Sealed for $reqwest::Client {}
@@ -216,8 +218,7 @@ macro_rules! versioned {
                         Box::pin(async move {
                             let response = client.execute(request).await?;
                             let url = response.url().clone();
-                            let received = read_body(response.into(), max_body).await?;
-                            Ok(fetched(url, received))
+                            Ok(fetched(url, read(response, max_body).await?))
                         })
                     }),
                 })
@@ -246,16 +247,21 @@ macro_rules! versioned {
             use http::{HeaderMap, Method};
             use url::Url;
 
-            use $crate::reqwest_versions::{Received, read_body, tls_for_reqwest};
+            use $crate::reqwest_versions::{Received, tls_for_reqwest};
 
             pub(crate) type Client = $reqwest::Client;
 
             /// A client of its own (connections, HTTP/2 sessions) on `tls`; redirects and
-            /// cookies are left to the session.
+            /// cookies are left to the session, decompression to `transport.rs` (so the size
+            /// reported is the bytes transferred, whatever features the team's reqwest has).
             pub(crate) fn client(tls: &rustls::ClientConfig) -> Client {
                 $reqwest::Client::builder()
                     .$preconfigured(tls_for_reqwest(tls))
                     .redirect($reqwest::redirect::Policy::none())
+                    .no_gzip()
+                    .no_brotli()
+                    .no_deflate()
+                    .no_zstd()
                     .build()
                     .expect("reqwest builds on the process's rustls configuration")
             }
@@ -274,7 +280,7 @@ macro_rules! versioned {
                     request = request.body(body.to_vec());
                 }
                 let response = request.send().await?;
-                read_body(response.into(), max_body).await
+                Ok(super::read(response, max_body).await?)
             }
         }
     };
