@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: installs what the tests need when it is missing
 # (Chromium, shellcheck, curl, prometheus_client), then runs every test of the workspace and checks formatting and
-# lints (rustfmt, clippy, shellcheck), and that libtest's `--format json` output of the
+# lints (rustfmt, clippy, shellcheck), that the publishable crates package, and that libtest's `--format json` output of the
 # platform-tests stress target stays valid JSON lines with the web UI on.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -29,6 +29,10 @@ cargo clippy -p swarm-harness --lib --quiet --no-default-features --features rin
 shopt -s nullglob
 shellcheck -x run_stress_tests.sh .ci/run scripts/*.sh scripts/bench/*.sh
 took "fmt, clippy, shellcheck"
+# The publishable crates package as crates.io would take them: metadata complete, every file
+# the build reads inside the package (`cargo publish --dry-run`, unverified: see the script).
+scripts/package-check.sh
+took "cargo publish --dry-run"
 
 # run_stress_tests.sh refuses what is not a stress target, with one clear line and exit 2,
 # before building or sending anything.
