@@ -11,7 +11,8 @@
 use std::collections::BTreeMap;
 
 use crate::interval::{self, Interval};
-use crate::report::{EntryReport, Report, format_micros};
+use crate::report::{EntryReport, Report};
+use crate::stats::format_micros;
 use crate::stats::histogram::DecodeError;
 
 /// A report's histogram that does not decode, named by its file, trial and entry. Reports read

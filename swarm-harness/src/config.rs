@@ -339,8 +339,8 @@ impl Overrides {
                 }
                 "PT_LOCUST_MASTER" => {
                     overrides.locust_master = Some(setting.parse_with(
-                        crate::locust::parse_master,
-                        crate::locust::MASTER_FORM,
+                        parse_master,
+                        MASTER_FORM,
                     )?)
                 }
                 "PT_LOCUST_MASTER_TIMEOUT" => {
@@ -488,7 +488,7 @@ fn parse_host(text: &str) -> Option<url::Url> {
 pub struct LoadProfile {
     pub users: u32,
     pub hatch_rate: f64,
-    #[serde(serialize_with = "crate::report::serde_duration::seconds")]
+    #[serde(serialize_with = "crate::config::serde_duration::seconds")]
     pub duration: Duration,
     /// The base URL; shown (and serialized) with any credentials redacted.
     #[serde(serialize_with = "serialize_host")]
@@ -496,7 +496,7 @@ pub struct LoadProfile {
     pub num_requests: Option<u64>,
     pub seed: Option<u64>,
     pub wait: Option<WaitTime>,
-    #[serde(serialize_with = "crate::report::serde_duration::seconds")]
+    #[serde(serialize_with = "crate::config::serde_duration::seconds")]
     pub stop_timeout: Duration,
     /// How long no request may complete while requests wait before the trial counts as
     /// stalled (`PT_STALL_TIMEOUT`); `None`: never.
@@ -510,7 +510,7 @@ pub struct LoadProfile {
     #[serde(serialize_with = "serialize_stages")]
     pub stages: Option<Stages>,
     /// The timeout of requests that set none (`PT_REQUEST_TIMEOUT`).
-    #[serde(serialize_with = "crate::report::serde_duration::seconds")]
+    #[serde(serialize_with = "crate::config::serde_duration::seconds")]
     pub request_timeout: Duration,
     /// Response body bytes kept in memory (`PT_MAX_BODY`).
     pub max_body: usize,
@@ -664,7 +664,7 @@ impl LoadProfile {
             stop_timeout: overrides.stop_timeout.unwrap_or(DEFAULT_STOP_TIMEOUT),
             stall_timeout: overrides
                 .stall_timeout
-                .unwrap_or(Some(crate::runner::DEFAULT_STALL_TIMEOUT)),
+                .unwrap_or(Some(DEFAULT_STALL_TIMEOUT)),
             arrival_rate: overrides.arrival_rate.or(attribute.arrival_rate),
             max_users: overrides
                 .max_users
@@ -683,6 +683,45 @@ impl LoadProfile {
                 .unwrap_or(crate::stats::DEFAULT_MAX_NAMES),
             http: overrides.http.or(attribute.http).unwrap_or_default(),
         }
+    }
+}
+
+/// What `PT_LOCUST_MASTER` accepts.
+pub const MASTER_FORM: &str = "HOST:PORT of a Locust master's worker port, such as 127.0.0.1:5557";
+
+/// How long a worker waits for an unreachable or silent master by default.
+pub const DEFAULT_MASTER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Parses `host:port` (an IPv6 host in brackets).
+pub fn parse_master(text: &str) -> Option<String> {
+    let (host, port) = text.rsplit_once(':')?;
+    let port: u16 = port.parse().ok().filter(|p| *p > 0)?;
+    let host = host.trim();
+    let valid_host = !host.is_empty()
+        && host.len() <= 253
+        && (host.parse::<std::net::Ipv4Addr>().is_ok()
+            || host
+                .strip_prefix('[')
+                .and_then(|h| h.strip_suffix(']'))
+                .is_some_and(|h| h.parse::<std::net::Ipv6Addr>().is_ok())
+            || host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.'));
+    valid_host.then(|| format!("{host}:{port}"))
+}
+
+/// The default of `PT_STALL_TIMEOUT`.
+pub const DEFAULT_STALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Durations in reports are seconds as floating-point numbers.
+pub(crate) mod serde_duration {
+    use std::time::Duration;
+
+    use serde::Serializer;
+
+    /// `duration` as seconds.
+    pub fn seconds<S: Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_f64(duration.as_secs_f64())
     }
 }
 

@@ -1,19 +1,12 @@
 //! A registered scenario: metadata (listing and filtering never touch the runner) plus the
 //! function pointers that run it.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::time::Duration;
 
 use serde::Serialize;
 
 use crate::User;
-
-/// The future of one scenario or hook call.
-pub type ScenarioFuture<'a> = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + 'a>>;
-
-/// An `on_start` / `on_stop` hook.
-pub type HookFn = for<'a> fn(&'a mut User) -> ScenarioFuture<'a>;
+pub use crate::user::{HookFn, ScenarioFuture};
 
 /// How the runner calls a scenario function.
 #[derive(Clone, Copy)]

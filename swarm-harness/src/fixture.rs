@@ -161,7 +161,7 @@ impl FixtureStore {
                 }
                 Err(panic) => errors.push(format!(
                     "fixture `{name}` failed to tear down: {}",
-                    crate::runner::panic_message(&*panic)
+                    crate::stats::panic_message(&*panic)
                 )),
             }
         }

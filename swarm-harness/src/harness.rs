@@ -18,10 +18,10 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{LoadProfile, Overrides, RawSetting, Source, unknown_variables};
 use crate::control;
 use crate::entry::Scenario;
+use crate::events::printer::{Output, Printer};
+use crate::events::writer::ReportWriter;
 use crate::events::{EventBus, RunEvent, Sink};
 use crate::fixture::FixtureStore;
-use crate::printer::{Output, Printer};
-use crate::report::writer::ReportWriter;
 use crate::report::{self, Report, TrialIdentity};
 use crate::runner::{self, TrialEnv, TrialPlan};
 use crate::session::{ClientFactory, HttpSettings};
@@ -543,7 +543,7 @@ impl Harness {
                 address,
                 timeout: overrides
                     .locust_master_timeout
-                    .unwrap_or(crate::locust::DEFAULT_MASTER_TIMEOUT),
+                    .unwrap_or(crate::config::DEFAULT_MASTER_TIMEOUT),
             };
             // A worker publishes no run start, whose line names the UI: say it here.
             if let Some(url) = &web_url {

@@ -79,8 +79,6 @@ mod locust;
 mod logging;
 mod middleware;
 mod own_client;
-mod printer;
-mod progress;
 pub mod report;
 mod request;
 mod reqwest_versions;
@@ -107,6 +105,7 @@ pub use harness::Harness;
 #[cfg(any(feature = "middleware-0-4", feature = "middleware-0-5"))]
 pub use middleware::{StatsName, SwarmMiddleware};
 pub use own_client::SendReqwest;
+pub use report::Outcome;
 pub use request::{CaughtResponse, Request, RequestError, Response};
 /// reqwest 0.12, as the harness builds it (json; HTTP/2, proxies, cookies, rustls without a
 /// provider of its own): name it when your tests have no reqwest of their own.
@@ -123,7 +122,7 @@ pub use reqwest_middleware_0_4;
 #[cfg(feature = "middleware-0-5")]
 pub use reqwest_middleware_0_5;
 pub use reqwest_versions::{ReqwestClient, ReqwestClientBuilder, ReqwestRequest};
-pub use runner::{Outcome, spawn_offsets, users_at};
+pub use runner::{spawn_offsets, users_at};
 pub use session::crypto_provider;
 pub use shape::{Constant, LoadShape, Stage, Stages, StagesError};
 pub use swarm_harness_macros::stress_test;

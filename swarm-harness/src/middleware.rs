@@ -8,7 +8,7 @@
 //! is recorded. Without the feature, `within` is the task itself.
 
 use crate::User;
-use crate::entry::ScenarioFuture;
+use crate::user::ScenarioFuture;
 
 #[cfg(not(any(feature = "middleware-0-4", feature = "middleware-0-5")))]
 pub(crate) fn within<'a>(

@@ -38,7 +38,7 @@ fn observe(metric: Metric, entry: &Entry, elapsed: Duration) -> f64 {
 
 fn format(metric: Metric, value: f64) -> String {
     match metric {
-        _ if metric.is_time() => crate::report::format_micros(value.round() as u64),
+        _ if metric.is_time() => crate::stats::format_micros(value.round() as u64),
         Metric::FailRatio => format!("{:.2}%", value * 100.0),
         Metric::Rps => format!("{value:.2}/s"),
         _ => format!("{value}"),

@@ -4,10 +4,11 @@
 use std::collections::BTreeMap;
 
 use crate::config::AttributeLoad;
-use crate::entry::{HookFn, Scenario, ShapeFn, WaitTime};
-use crate::runner::TaskSpec;
+use crate::entry::{HookFn, Runner, Scenario, ShapeFn, WaitTime};
 use crate::shape::Stages;
 use crate::threshold::{ThresholdError, Thresholds};
+use crate::user::ScenarioFuture;
+use crate::user_client::ClientHook;
 
 /// A trial before the environment is applied.
 #[derive(Clone)]
@@ -344,4 +345,25 @@ pub fn task_ratio_json(trials: &[TrialSpec]) -> serde_json::Value {
         );
     }
     serde_json::json!({ "per_class": classes.clone(), "total": classes })
+}
+/// One task of a trial: a scenario, with its parameter when it has one.
+#[derive(Clone)]
+pub struct TaskSpec {
+    /// `scenario` or `scenario[param]`.
+    pub name: String,
+    pub weight: u32,
+    pub runner: Runner,
+    pub param: Option<&'static str>,
+    /// The client its function takes, built once per user when it starts.
+    pub client: Option<ClientHook>,
+}
+
+impl TaskSpec {
+    pub fn run<'a>(&self, user: &'a mut crate::User) -> ScenarioFuture<'a> {
+        match (self.runner, self.param) {
+            (Runner::Plain(run), _) => run(user),
+            (Runner::Param(run), Some(param)) => run(user, param),
+            (Runner::Param(_), None) => unreachable!("parametrized tasks always carry a param"),
+        }
+    }
 }

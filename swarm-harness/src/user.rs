@@ -69,6 +69,13 @@ impl TrialContext {
     }
 }
 
+/// The future of one scenario or hook call.
+pub type ScenarioFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>> + Send + 'a>>;
+
+/// An `on_start` / `on_stop` hook (and a `UserClient`'s build): a call on one user.
+pub type HookFn = for<'a> fn(&'a mut User) -> ScenarioFuture<'a>;
+
 /// One simulated user.
 ///
 /// Every user keeps its own cookie jar and connections for its whole life, so a login done in

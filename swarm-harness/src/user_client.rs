@@ -6,7 +6,7 @@
 use std::future::Future;
 
 use crate::User;
-use crate::entry::{HookFn, ScenarioFuture};
+use crate::user::{HookFn, ScenarioFuture};
 
 /// A value each simulated user builds once and every client-typed scenario of that user
 /// borrows: the team's typed API client, logged in.

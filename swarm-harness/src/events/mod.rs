@@ -6,6 +6,13 @@
 //!
 //! Events are rare (a few per trial, one tick a second), so a lock around the sinks costs
 //! nothing on the request path, which records into the sharded [`Recorder`](crate::stats::Recorder).
+//!
+//! This folder is the contract (this file) and the built-in sinks: `printer` (the console,
+//! with `progress`, its live line) and `writer` (the report files).
+
+pub(crate) mod printer;
+mod progress;
+pub(crate) mod writer;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};

@@ -5,8 +5,8 @@
 
 use std::io::Write;
 
+use crate::events::progress::Progress;
 use crate::events::{RunEvent, Sink};
-use crate::progress::Progress;
 
 /// Where the printer writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

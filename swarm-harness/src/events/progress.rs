@@ -44,7 +44,7 @@ impl Progress {
             snapshot.failures,
             snapshot.task_failures,
             snapshot.rps,
-            crate::report::format_micros(snapshot.p95_us),
+            crate::stats::format_micros(snapshot.p95_us),
         );
         match &self.bar {
             Some(bar) => {

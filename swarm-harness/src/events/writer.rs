@@ -9,8 +9,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::{Report, write_run_files, write_trial_files};
-use crate::events::{RunEvent, Sink};
+use super::{RunEvent, Sink};
+use crate::report::{Report, write_run_files, write_trial_files};
 
 /// How long a process waits for another to finish writing the run-level files.
 const LOCK_WAIT: Duration = Duration::from_secs(10);
@@ -66,7 +66,7 @@ pub fn run_reports(dir: &Path, run_id: &str, own: &[Report]) -> Vec<Report> {
         .flatten()
         .map(|entry| entry.path())
         .filter(|path| path.extension().is_some_and(|e| e == "json"))
-        .filter_map(|path| super::read_report(&path).ok())
+        .filter_map(|path| crate::report::read_report(&path).ok())
         .filter(|report| report.run_id.as_deref() == Some(run_id));
     for report in others {
         if !reports.iter().any(|own| own.identity == report.identity) {
@@ -114,8 +114,8 @@ fn lock_run_files(dir: &Path) -> Result<std::fs::File, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::Outcome;
     use crate::report::{BuildInput, TrialIdentity, write_report};
-    use crate::runner::Outcome;
     use crate::stats::Shard;
 
     fn report(trial: &str, run_id: Option<&str>, started_at: &str) -> Report {

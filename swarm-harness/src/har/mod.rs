@@ -2,16 +2,16 @@
 //! Charles) becomes `#[stress_test]` code a developer keeps (`swarm har import`), or runs as a
 //! load test as it is (`swarm har replay`).
 //!
-//! The way through: [`model`] reads the HAR (a bad one is one error with the JSON path of the
-//! problem), [`select`] keeps what the application sent (per origin, in order; static assets,
+//! The way through: `model` reads the HAR (a bad one is one error with the JSON path of the
+//! problem), `select` keeps what the application sent (per origin, in order; static assets,
 //! failed entries, `CONNECT`, websockets, preflights, browser-internal URLs and redirect
-//! follow-ups left out and counted), [`correlate`] turns each origin into a [`plan`]: values
+//! follow-ups left out and counted), `correlate` turns each origin into a `plan`: values
 //! the server handed out and later requests sent back become captures of the live response,
 //! the recorded origin becomes the target, `Cookie` is left to the user's jar and every other
-//! recorded credential no response handed out ([`secret`] has the rule: names holding
+//! recorded credential no response handed out (`secret` has the rule: names holding
 //! `token`, `key`, `secret`, `auth`, `session`, `password`, …) is read from a `HAR_<NAME>`
-//! variable at run time (recorded credentials are secrets, and stale). [`codegen`] writes the
-//! plan as Rust; [`replay`] runs it. Both capture with the functions re-exported here, which
+//! variable at run time (recorded credentials are secrets, and stale). `codegen` writes the
+//! plan as Rust; `replay` runs it. Both capture with the functions re-exported here, which
 //! generated code calls as `har::json(..)` and friends.
 
 mod codegen;

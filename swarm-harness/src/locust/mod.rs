@@ -16,32 +16,6 @@ pub mod stats;
 pub mod worker;
 pub mod zmtp;
 
-use std::time::Duration;
-
-/// What `PT_LOCUST_MASTER` accepts.
-pub const MASTER_FORM: &str = "HOST:PORT of a Locust master's worker port, such as 127.0.0.1:5557";
-
-/// How long a worker waits for an unreachable or silent master by default.
-pub const DEFAULT_MASTER_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// Parses `host:port` (an IPv6 host in brackets).
-pub fn parse_master(text: &str) -> Option<String> {
-    let (host, port) = text.rsplit_once(':')?;
-    let port: u16 = port.parse().ok().filter(|p| *p > 0)?;
-    let host = host.trim();
-    let valid_host = !host.is_empty()
-        && host.len() <= 253
-        && (host.parse::<std::net::Ipv4Addr>().is_ok()
-            || host
-                .strip_prefix('[')
-                .and_then(|h| h.strip_suffix(']'))
-                .is_some_and(|h| h.parse::<std::net::Ipv6Addr>().is_ok())
-            || host
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.'));
-    valid_host.then(|| format!("{host}:{port}"))
-}
-
 /// The locustfile a master needs to drive workers running `trials`: one empty `User` class
 /// per trial, named as the trial (`create_app[large]` included: the classes are made with
 /// `type()`, so any name works), with the weights given.
@@ -71,7 +45,7 @@ pub fn locustfile(trials: &[(String, u32)]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::config::parse_master;
     use proptest::prelude::*;
 
     #[test]

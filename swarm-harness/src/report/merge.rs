@@ -201,7 +201,7 @@ fn merge_trial(mut shards: Vec<Report>, partial: bool) -> Result<Report, MergeEr
             .iter()
             .map(|r| r.outcome)
             .max_by_key(|outcome| severity(*outcome))
-            .unwrap_or(crate::runner::Outcome::Completed),
+            .unwrap_or(crate::report::Outcome::Completed),
         dropped_iterations,
         folded_requests: 0,
         max_names: usize::MAX,
@@ -460,8 +460,8 @@ fn started(text: &str) -> time::OffsetDateTime {
 }
 
 /// How much an outcome says about the figures: the merged trial takes the gravest.
-fn severity(outcome: crate::runner::Outcome) -> u8 {
-    use crate::runner::Outcome::*;
+fn severity(outcome: crate::report::Outcome) -> u8 {
+    use crate::report::Outcome::*;
     match outcome {
         Completed => 0,
         RequestLimit => 1,

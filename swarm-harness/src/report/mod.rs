@@ -9,19 +9,18 @@ mod json;
 mod junit;
 mod merge;
 mod model;
-pub mod serde_duration;
 mod summary;
 mod verdict;
-pub(crate) mod writer;
 
+pub use crate::stats::format_micros;
 pub use files::{read_dir_reports, write_run_files, write_trial_files};
 pub use html::{index_page, trial_page};
 pub use json::{ReportError, file_stem, read_report, write_atomically, write_report};
 pub use junit::junit_xml;
 pub use merge::{HistogramProblem, MergeError, merge_run};
 pub use model::{
-    BuildInput, EntryReport, FORMAT_VERSION, FailureReport, Percentiles, Report, TrialIdentity,
-    percent_of,
+    BuildInput, EntryReport, FORMAT_VERSION, FailureReport, Outcome, Percentiles, Report, Stall,
+    TrialIdentity, percent_of,
 };
-pub use summary::{failure_message, format_micros, summary_table};
+pub use summary::{failure_message, summary_table};
 pub use verdict::{breach_table, judge};

@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::runner::Outcome;
 use crate::stats::histogram;
 use crate::stats::round3;
 use crate::stats::{Entry, LATENCY_KIND, PERCENTILES, Shard, TimelinePoint, quantile_of_percent};
@@ -78,7 +77,7 @@ pub struct Report {
     pub errors: Vec<String>,
     /// Why the trial is `stalled`: its target stopped answering (absent otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stall: Option<crate::runner::Stall>,
+    pub stall: Option<Stall>,
     /// Threshold verdicts (empty when the trial had none).
     #[serde(default)]
     pub thresholds: Vec<Verdict>,
@@ -435,5 +434,48 @@ mod tests {
         assert!(json.starts_with("{\"p50\":50,\"p66\":66"), "{json}");
         let back: Percentiles = serde_json::from_str(&json).unwrap();
         assert_eq!(back, percentiles);
+    }
+}
+
+/// Why a trial ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// It ran for its whole duration.
+    Completed,
+    /// It reached `PT_NUM_REQUESTS`.
+    RequestLimit,
+    /// It was interrupted (Ctrl-C) before its end.
+    Interrupted,
+    /// An `abort_on_fail` threshold was breached.
+    Aborted,
+    /// It was stopped from the web UI or its API (`/stop`).
+    Stopped,
+    /// Its target stopped answering: requests were still waiting at the end and none had
+    /// completed for a while (the runner's stall rule). Fails the trial.
+    Stalled,
+}
+
+/// A stalled trial, as its report shows it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Stall {
+    /// Requests still waiting for the target when the trial ended.
+    pub in_flight: u64,
+    /// Seconds without a completed request at the end of the trial.
+    pub silent_s: f64,
+    /// The window the rule used, in seconds.
+    pub window_s: f64,
+}
+
+impl Stall {
+    /// The verdict's line.
+    pub fn message(&self) -> String {
+        format!(
+            "stalled: {} requests were still waiting for the target when the trial ended, and \
+             none completed during its last {:.1}s, longer than the {:.1}s allowed (the target \
+             stopped answering? PT_STALL_TIMEOUT sets the window, or off; PT_REQUEST_TIMEOUT \
+             bounds each request)",
+            self.in_flight, self.silent_s, self.window_s
+        )
     }
 }

@@ -3,15 +3,7 @@
 use std::fmt::Write;
 
 use super::{EntryReport, Report};
-
-/// `850µs`, `12.3ms`, `1.20s`.
-pub fn format_micros(micros: u64) -> String {
-    match micros {
-        0..=999 => format!("{micros}µs"),
-        1_000..=999_999 => format!("{:.1}ms", micros as f64 / 1e3),
-        _ => format!("{:.2}s", micros as f64 / 1e6),
-    }
-}
+use crate::stats::format_micros;
 
 fn ms(micros: u64) -> String {
     format!("{:.1}", micros as f64 / 1e3)
@@ -22,7 +14,7 @@ fn ms(micros: u64) -> String {
 pub fn summary_table(report: &Report) -> String {
     let mut out = String::new();
     if let Some(latency) = report.latency_total() {
-        let p = |q| super::format_micros(latency.percentiles_us.get(q).unwrap_or(0));
+        let p = |q| format_micros(latency.percentiles_us.get(q).unwrap_or(0));
         let _ = writeln!(
             out,
             "\nLatency users felt (from each task's intended start, coordinated omission \
@@ -30,7 +22,7 @@ pub fn summary_table(report: &Report) -> String {
             p(0.5),
             p(0.95),
             p(0.99),
-            super::format_micros(latency.max_us),
+            format_micros(latency.max_us),
             latency.count
         );
     }
@@ -104,8 +96,8 @@ pub fn summary_table(report: &Report) -> String {
                 task.name,
                 task.count,
                 task.failures,
-                super::format_micros(task.mean_us as u64),
-                super::format_micros(task.percentiles_us.get(0.95).unwrap_or(0)),
+                format_micros(task.mean_us as u64),
+                format_micros(task.percentiles_us.get(0.95).unwrap_or(0)),
             );
         }
     }
@@ -116,9 +108,7 @@ pub fn summary_table(report: &Report) -> String {
         );
         for latency in &report.task_latency {
             let service = report.tasks.iter().find(|t| t.name == latency.name);
-            let p = |e: &super::EntryReport, q| {
-                super::format_micros(e.percentiles_us.get(q).unwrap_or(0))
-            };
+            let p = |e: &super::EntryReport, q| format_micros(e.percentiles_us.get(q).unwrap_or(0));
             let _ = writeln!(
                 out,
                 "{:<name_width$} latency p50 {:>9} p99 {:>9} | service time p50 {:>9} p99 {:>9}",

@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use super::Report;
-use crate::runner::Outcome;
+use crate::report::Outcome;
 use crate::threshold::Verdict;
 
 /// Sets `passed` and `verdict` (why it failed, every reason named).
@@ -26,7 +26,7 @@ pub fn judge(report: &mut Report, has_thresholds: bool, aborted_by: Option<&Verd
         }
         Outcome::Stalled => problems.push(report.stall.as_ref().map_or_else(
             || "stalled: the target stopped answering".to_owned(),
-            crate::runner::Stall::message,
+            super::Stall::message,
         )),
         Outcome::Completed | Outcome::RequestLimit | Outcome::Stopped => {}
     }

@@ -10,8 +10,6 @@ mod stall;
 mod trial;
 mod user_loop;
 
-pub use plan::{TaskSpec, TrialPlan};
+pub use plan::TrialPlan;
 pub use schedule::{spawn_offsets, users_at};
-pub use stall::{DEFAULT_STALL_TIMEOUT, Stall};
-pub use trial::{Outcome, TrialEnv, TrialResult, idle, run_trial};
-pub(crate) use user_loop::panic_message;
+pub use trial::{TrialEnv, TrialResult, idle, run_trial};

@@ -1,32 +1,10 @@
 //! What one trial runs: its tasks with weights, hooks and resolved load profile.
 
-use crate::User;
 use crate::config::LoadProfile;
-use crate::entry::{HookFn, Runner, ScenarioFuture, ShapeFn};
+use crate::entry::{HookFn, ShapeFn};
 use crate::threshold::Thresholds;
+use crate::trials::TaskSpec;
 use crate::user_client::ClientHook;
-
-/// One task of a trial: a scenario, with its parameter when it has one.
-#[derive(Clone)]
-pub struct TaskSpec {
-    /// `scenario` or `scenario[param]`.
-    pub name: String,
-    pub weight: u32,
-    pub runner: Runner,
-    pub param: Option<&'static str>,
-    /// The client its function takes, built once per user when it starts.
-    pub client: Option<ClientHook>,
-}
-
-impl TaskSpec {
-    pub fn run<'a>(&self, user: &'a mut User) -> ScenarioFuture<'a> {
-        match (self.runner, self.param) {
-            (Runner::Plain(run), _) => run(user),
-            (Runner::Param(run), Some(param)) => run(user, param),
-            (Runner::Param(_), None) => unreachable!("parametrized tasks always carry a param"),
-        }
-    }
-}
 
 /// Everything needed to run one trial.
 #[derive(Clone)]

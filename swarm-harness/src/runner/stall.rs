@@ -18,12 +18,8 @@
 //! A request timeout (`PT_REQUEST_TIMEOUT`, 60 s) shorter than the trial turns hanging requests
 //! into failures anyway; the rule covers the trials too short for that.
 
+use crate::report::Stall;
 use std::time::Duration;
-
-use serde::{Deserialize, Serialize};
-
-/// The default of `PT_STALL_TIMEOUT`.
-pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What the end of a trial looked like, as the rule needs it.
 #[derive(Debug, Clone, Copy)]
@@ -40,30 +36,6 @@ pub struct Ending {
     pub grace: Duration,
     /// The slowest request that completed, in µs (0 when none did).
     pub slowest_us: u64,
-}
-
-/// A stalled trial, as its report shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Stall {
-    /// Requests still waiting for the target when the trial ended.
-    pub in_flight: u64,
-    /// Seconds without a completed request at the end of the trial.
-    pub silent_s: f64,
-    /// The window the rule used, in seconds.
-    pub window_s: f64,
-}
-
-impl Stall {
-    /// The verdict's line.
-    pub fn message(&self) -> String {
-        format!(
-            "stalled: {} requests were still waiting for the target when the trial ended, and \
-             none completed during its last {:.1}s, longer than the {:.1}s allowed (the target \
-             stopped answering? PT_STALL_TIMEOUT sets the window, or off; PT_REQUEST_TIMEOUT \
-             bounds each request)",
-            self.in_flight, self.silent_s, self.window_s
-        )
-    }
 }
 
 /// Applies the rule; `timeout` is `PT_STALL_TIMEOUT` (`None`: off).
@@ -103,7 +75,7 @@ mod tests {
         }
     }
 
-    const ON: Option<Duration> = Some(DEFAULT_STALL_TIMEOUT);
+    const ON: Option<Duration> = Some(crate::config::DEFAULT_STALL_TIMEOUT);
 
     #[test]
     fn a_target_that_hangs_stalls_the_trial() {

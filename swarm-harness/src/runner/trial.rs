@@ -1,25 +1,26 @@
 //! One trial from start to stop: spawn users on schedule, end at the duration, the request
 //! limit or an interrupt, give users a grace period, cancel what remains, collect the stats.
 
+use crate::report::Outcome;
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
 use tokio::sync::{Notify, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::closed::{self, Target};
 use super::plan::Launch;
-use super::stall::{self, Stall};
-use super::user_loop::panic_message;
+use super::stall;
 use super::{TrialPlan, open, shaped};
 use crate::control::{Applied, Command, Commands, Envelope, Swarm};
 use crate::events::{EventBus, RunEvent, Tick, TrialInfo};
 use crate::fixture::FixtureStore;
+use crate::report::Stall;
 use crate::session::ClientFactory;
 use crate::shape::{Constant, LoadShape};
+use crate::stats::panic_message;
 use crate::stats::{Collector, CutOff, Recorder, Shard, TimelinePoint};
 use crate::threshold::{Thresholds, Verdict};
 use crate::user::TrialContext;
@@ -37,25 +38,6 @@ pub struct TrialEnv {
     pub commands: Option<Arc<tokio::sync::Mutex<Commands>>>,
     /// Whether a trial starts by itself, or waits for a swarm command (`PT_WEB_AUTOSTART`).
     pub autostart: bool,
-}
-
-/// Why a trial ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// It ran for its whole duration.
-    Completed,
-    /// It reached `PT_NUM_REQUESTS`.
-    RequestLimit,
-    /// It was interrupted (Ctrl-C) before its end.
-    Interrupted,
-    /// An `abort_on_fail` threshold was breached.
-    Aborted,
-    /// It was stopped from the web UI or its API (`/stop`).
-    Stopped,
-    /// Its target stopped answering: requests were still waiting at the end and none had
-    /// completed for a while ([`super::stall`]'s rule). Fails the trial.
-    Stalled,
 }
 
 /// What a trial produced.

@@ -7,7 +7,7 @@
 //! fails with no wait time configured backs off (1 ms, doubling per consecutive failure, up to
 //! 1 s) so a target that is down is not hammered in a busy loop.
 
-use std::any::Any;
+use crate::stats::panic_message;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -127,16 +127,6 @@ async fn run_recorded(
     };
     ctx.recorder.task(shard, name, micros, Some(error.clone()));
     (Iteration::Failed, Some(error))
-}
-
-/// `panicked: <message>`, for a caught panic's payload.
-pub fn panic_message(payload: &(dyn Any + Send)) -> String {
-    let message = payload
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a non-string payload".to_owned());
-    format!("panicked: {message}")
 }
 
 /// The pause after an iteration: the wait time, or a back-off after failures when there is
@@ -338,13 +328,5 @@ mod tests {
         );
         let short = Duration::from_millis(1);
         assert_eq!(backoff.after(Iteration::Failed, short, true), short);
-    }
-
-    #[test]
-    fn panic_messages() {
-        let payload: Box<dyn Any + Send> = Box::new("boom");
-        assert_eq!(panic_message(&*payload), "panicked: boom");
-        let payload: Box<dyn Any + Send> = Box::new(format!("id {}", 7));
-        assert_eq!(panic_message(&*payload), "panicked: id 7");
     }
 }

@@ -247,9 +247,27 @@ fn is_uuid(text: &str) -> bool {
         && !bytes.get(36).is_some_and(|b| b.is_ascii_alphanumeric())
 }
 
+/// `panicked: <message>`, for a caught panic's payload.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a non-string payload".to_owned());
+    format!("panicked: {message}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn panic_messages() {
+        let payload: Box<dyn std::any::Any + Send> = Box::new("boom");
+        assert_eq!(panic_message(&*payload), "panicked: boom");
+        let payload: Box<dyn std::any::Any + Send> = Box::new(format!("id {}", 7));
+        assert_eq!(panic_message(&*payload), "panicked: id 7");
+    }
 
     #[test]
     fn ids_do_not_split_groups() {

@@ -13,11 +13,20 @@ mod recorder;
 pub use collector::{Collector, Interval, Snapshot, TimelinePoint};
 pub use entry::{Entry, EntryTable, Overflow, PERCENTILES, quantile_of_percent};
 pub use failures::{
-    FailureGroup, FailureKey, FailureSample, Failures, OTHER_ERRORS, normalize_error,
+    FailureGroup, FailureKey, FailureSample, Failures, OTHER_ERRORS, normalize_error, panic_message,
 };
 pub use recorder::{
     CutOff, DEFAULT_MAX_NAMES, LATENCY_KIND, OTHER_NAMES, Recorder, Sample, Shard, TRANSACTION_KIND,
 };
+
+/// `850µs`, `12.3ms`, `1.20s`: a time as reports and thresholds print it.
+pub fn format_micros(micros: u64) -> String {
+    match micros {
+        0..=999 => format!("{micros}µs"),
+        1_000..=999_999 => format!("{:.1}ms", micros as f64 / 1e3),
+        _ => format!("{:.2}s", micros as f64 / 1e6),
+    }
+}
 
 /// Rounds to three decimals: report figures carry no false precision.
 pub(crate) fn round3(value: f64) -> f64 {

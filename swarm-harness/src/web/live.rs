@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use rustc_hash::FxHashMap;
 
 use crate::events::{RunEvent, Sink, TrialInfo};
+use crate::report::Outcome;
 use crate::report::{BuildInput, Report, TrialIdentity};
-use crate::runner::Outcome;
 use crate::stats::{Entry, Shard, Snapshot, TRANSACTION_KIND, TimelinePoint};
 use crate::threshold::Verdict;
 

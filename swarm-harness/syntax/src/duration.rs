@@ -6,7 +6,7 @@ use std::time::Duration;
 #[derive(Debug, Clone, Copy)]
 pub enum DurationUnit {
     Seconds,
-    /// The seed's `PT_DURATION`: "default: 10 [minutes]".
+    /// The seed's `PT_DURATION`: "default: 10 \[minutes\]".
     Minutes,
 }
 

@@ -2,8 +2,8 @@
 //! what the quadratic search it replaced gave.
 
 use super::*;
+use crate::report::Outcome;
 use crate::report::{BuildInput, TrialIdentity};
-use crate::runner::Outcome;
 use proptest::prelude::*;
 
 /// A shard's report of `count` requests of 1 µs, read from `file`.
