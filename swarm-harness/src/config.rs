@@ -139,7 +139,7 @@ pub struct Overrides {
     /// Connections the web UI serves at once (`PT_WEB_MAX_CONNECTIONS`).
     pub web_max_connections: Option<usize>,
     /// The HTTP client of every user (`PT_HTTP`).
-    pub http: Option<crate::transport::HttpClient>,
+    pub http: Option<crate::http::transport::HttpClient>,
     /// The id the processes of one run share (`PT_RUN_ID`).
     pub run_id: Option<String>,
     /// This process's slice of every trial (`PT_SHARD`).
@@ -260,13 +260,13 @@ impl Overrides {
                 "PT_HTTP" => {
                     overrides.http = Some(setting.parse_with(
                         |v| match v.to_ascii_lowercase().as_str() {
-                            "lean" => Some(crate::transport::HttpClient::Lean),
-                            "reqwest" if crate::reqwest_versions::HAS_REQWEST => {
-                                Some(crate::transport::HttpClient::Reqwest)
+                            "lean" => Some(crate::http::transport::HttpClient::Lean),
+                            "reqwest" if crate::http::reqwest_versions::HAS_REQWEST => {
+                                Some(crate::http::transport::HttpClient::Reqwest)
                             }
                             _ => None,
                         },
-                        if crate::reqwest_versions::HAS_REQWEST {
+                        if crate::http::reqwest_versions::HAS_REQWEST {
                             "lean (the fast HTTP/1.1 client) or reqwest (HTTP/2, proxies, \
                              compression)"
                         } else {
@@ -517,7 +517,7 @@ pub struct LoadProfile {
     /// Distinct request names and failure groups kept (`PT_MAX_NAMES`).
     pub max_names: usize,
     /// The users' HTTP client (`PT_HTTP`, or the `http` option).
-    pub http: crate::transport::HttpClient,
+    pub http: crate::http::transport::HttpClient,
 }
 
 /// `scheme://user:pw@rest` as `scheme://***@rest`, for text that may not be a valid URL.
@@ -536,7 +536,7 @@ fn redact_userinfo_text(text: &str) -> String {
 /// does not parse.
 pub fn redact_host(host: &str) -> String {
     match url::Url::parse(host) {
-        Ok(url) => crate::request::redact(&url),
+        Ok(url) => crate::user::request::redact(&url),
         Err(_) => redact_userinfo_text(host),
     }
 }
@@ -590,7 +590,7 @@ pub struct AttributeLoad {
     pub arrival_rate: Option<f64>,
     pub max_users: Option<u32>,
     pub stages: Option<Stages>,
-    pub http: Option<crate::transport::HttpClient>,
+    pub http: Option<crate::http::transport::HttpClient>,
 }
 
 /// The seed's defaults.
@@ -676,8 +676,10 @@ impl LoadProfile {
                 .or_else(|| attribute.stages.clone()),
             request_timeout: overrides
                 .request_timeout
-                .unwrap_or(crate::session::DEFAULT_REQUEST_TIMEOUT),
-            max_body: overrides.max_body.unwrap_or(crate::http1::DEFAULT_MAX_BODY),
+                .unwrap_or(crate::http::session::DEFAULT_REQUEST_TIMEOUT),
+            max_body: overrides
+                .max_body
+                .unwrap_or(crate::http::http1::DEFAULT_MAX_BODY),
             max_names: overrides
                 .max_names
                 .unwrap_or(crate::stats::DEFAULT_MAX_NAMES),
@@ -885,7 +887,7 @@ mod tests {
 
     #[test]
     fn the_http_client_layers_like_the_load() {
-        use crate::transport::HttpClient;
+        use crate::http::transport::HttpClient;
         let attribute = AttributeLoad {
             http: Some(HttpClient::Reqwest),
             ..AttributeLoad::default()

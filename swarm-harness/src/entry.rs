@@ -91,9 +91,9 @@ pub struct Scenario {
     pub shape: Option<ShapeFn>,
     pub shape_name: Option<&'static str>,
     /// The client the function takes instead of `&mut User`, built once per user.
-    pub client: Option<crate::user_client::ClientHook>,
+    pub client: Option<crate::user::user_client::ClientHook>,
     /// The `http = ".."` option: the users' HTTP client unless `PT_HTTP` says.
-    pub http: Option<crate::transport::HttpClient>,
+    pub http: Option<crate::http::transport::HttpClient>,
     pub runner: Runner,
 }
 

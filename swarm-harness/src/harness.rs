@@ -21,12 +21,12 @@ use crate::entry::Scenario;
 use crate::events::printer::{Output, Printer};
 use crate::events::writer::ReportWriter;
 use crate::events::{EventBus, RunEvent, Sink};
-use crate::fixture::FixtureStore;
+use crate::http::session::{ClientFactory, HttpSettings};
 use crate::report::{self, Report, TrialIdentity};
 use crate::runner::{self, TrialEnv, TrialPlan};
-use crate::session::{ClientFactory, HttpSettings};
-use crate::target::{App, Finish, FinishApp, StartHook, Started};
 use crate::trials::{TrialSpec, build_trials, keep_param, task_ratio_json};
+use crate::user::fixture::FixtureStore;
+use crate::user::target::{App, Finish, FinishApp, StartHook, Started};
 use crate::user::{TrialContext, User};
 use crate::web;
 
@@ -158,7 +158,7 @@ pub struct Harness {
     /// Scenarios instead of the registered ones (`swarm har replay`).
     scenarios: Option<Vec<&'static Scenario>>,
     fixtures: Arc<FixtureStore>,
-    reqwest_client: crate::reqwest_versions::OwnBuilders,
+    reqwest_client: crate::http::reqwest_versions::OwnBuilders,
 }
 
 impl Harness {
@@ -433,7 +433,7 @@ impl Harness {
         }
         let web = if listing { None } else { bind_web(&overrides)? };
         // Whichever way the run ends from here, the app and the fixtures drop in the runtime.
-        let _teardown = crate::target::Teardown {
+        let _teardown = crate::user::target::Teardown {
             runtime: runtime.clone(),
             fixtures: self.fixtures.clone(),
         };
@@ -498,8 +498,10 @@ impl Harness {
                     HttpSettings {
                         timeout: overrides
                             .request_timeout
-                            .unwrap_or(crate::session::DEFAULT_REQUEST_TIMEOUT),
-                        max_body: overrides.max_body.unwrap_or(crate::http1::DEFAULT_MAX_BODY),
+                            .unwrap_or(crate::http::session::DEFAULT_REQUEST_TIMEOUT),
+                        max_body: overrides
+                            .max_body
+                            .unwrap_or(crate::http::http1::DEFAULT_MAX_BODY),
                         client: overrides.http.unwrap_or_default(),
                     },
                 )

@@ -69,44 +69,31 @@ mod config;
 mod control;
 mod entry;
 pub mod events;
-mod fixture;
 pub mod har;
 mod harness;
 pub mod history;
-mod http1;
+mod http;
 pub mod interval;
 mod locust;
 mod logging;
-mod middleware;
-mod own_client;
 pub mod report;
-mod request;
-mod reqwest_versions;
 mod run_id;
 mod runner;
-mod session;
 mod shape;
 pub mod shard;
 pub mod stats;
-mod target;
 pub mod threshold;
 mod throttle;
-mod transaction;
-mod transport;
 mod trials;
 mod user;
-mod user_client;
 mod web;
 
 pub use config::{DurationUnit, LoadProfile, parse_duration};
 pub use entry::WaitTime;
-pub use fixture::Fixture;
 pub use harness::Harness;
-#[cfg(any(feature = "middleware-0-4", feature = "middleware-0-5"))]
-pub use middleware::{StatsName, SwarmMiddleware};
-pub use own_client::SendReqwest;
+pub use http::reqwest_versions::{ReqwestClient, ReqwestClientBuilder, ReqwestRequest};
+pub use http::session::crypto_provider;
 pub use report::Outcome;
-pub use request::{CaughtResponse, Request, RequestError, Response};
 /// reqwest 0.12, as the harness builds it (json; HTTP/2, proxies, cookies, rustls without a
 /// provider of its own): name it when your tests have no reqwest of their own.
 #[cfg(feature = "reqwest-0-12")]
@@ -121,15 +108,18 @@ pub use reqwest_middleware_0_4;
 /// reqwest-middleware 0.5 (reqwest 0.13's), for [`SwarmMiddleware`].
 #[cfg(feature = "middleware-0-5")]
 pub use reqwest_middleware_0_5;
-pub use reqwest_versions::{ReqwestClient, ReqwestClientBuilder, ReqwestRequest};
 pub use runner::{spawn_offsets, users_at};
-pub use session::crypto_provider;
 pub use shape::{Constant, LoadShape, Stage, Stages, StagesError};
 pub use swarm_harness_macros::stress_test;
-pub use target::TargetError;
-pub use transaction::{Transaction, TransactionFailed};
 pub use user::User;
-pub use user_client::UserClient;
+pub use user::fixture::Fixture;
+#[cfg(any(feature = "middleware-0-4", feature = "middleware-0-5"))]
+pub use user::middleware::{StatsName, SwarmMiddleware};
+pub use user::own_client::SendReqwest;
+pub use user::request::{CaughtResponse, Request, RequestError, Response};
+pub use user::target::TargetError;
+pub use user::transaction::{Transaction, TransactionFailed};
+pub use user::user_client::UserClient;
 
 /// Runs the stress target: `fn main() -> std::process::ExitCode { swarm_harness::main() }`.
 pub fn main() -> std::process::ExitCode {

@@ -8,7 +8,7 @@ use crate::entry::{HookFn, Runner, Scenario, ShapeFn, WaitTime};
 use crate::shape::Stages;
 use crate::threshold::{ThresholdError, Thresholds};
 use crate::user::ScenarioFuture;
-use crate::user_client::ClientHook;
+use crate::user::user_client::ClientHook;
 
 /// A trial before the environment is applied.
 #[derive(Clone)]
@@ -51,7 +51,7 @@ pub enum TrialError {
     NoSuchParam { param: String, known: String },
     #[error(
         "{location}: `http = \"reqwest\"`: {}",
-        crate::reqwest_versions::NO_REQWEST
+        crate::http::reqwest_versions::NO_REQWEST
     )]
     NoReqwest { location: String },
     #[error("{location}: {source}")]
@@ -77,8 +77,8 @@ pub fn build_trials(
 ) -> Result<Vec<TrialSpec>, TrialError> {
     let mut seen: BTreeMap<&str, &Scenario> = BTreeMap::new();
     for scenario in scenarios {
-        if scenario.http == Some(crate::transport::HttpClient::Reqwest)
-            && !crate::reqwest_versions::HAS_REQWEST
+        if scenario.http == Some(crate::http::transport::HttpClient::Reqwest)
+            && !crate::http::reqwest_versions::HAS_REQWEST
         {
             return Err(TrialError::NoReqwest {
                 location: scenario.location(),

@@ -73,7 +73,7 @@ pub fn run(
     specs: Vec<TrialSpec>,
     master: MasterAddress,
     figures: Arc<Mutex<stats::Shared>>,
-    finish: crate::target::Finish,
+    finish: crate::user::target::Finish,
 ) -> Result<ExitCode, String> {
     let runtime = shared.runtime.clone();
     let closing = shared.clone();

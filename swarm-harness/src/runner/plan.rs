@@ -4,7 +4,7 @@ use crate::config::LoadProfile;
 use crate::entry::{HookFn, ShapeFn};
 use crate::threshold::Thresholds;
 use crate::trials::TaskSpec;
-use crate::user_client::ClientHook;
+use crate::user::user_client::ClientHook;
 
 /// Everything needed to run one trial.
 #[derive(Clone)]

@@ -16,14 +16,14 @@ use super::stall;
 use super::{TrialPlan, open, shaped};
 use crate::control::{Applied, Command, Commands, Envelope, Swarm};
 use crate::events::{EventBus, RunEvent, Tick, TrialInfo};
-use crate::fixture::FixtureStore;
+use crate::http::session::ClientFactory;
 use crate::report::Stall;
-use crate::session::ClientFactory;
 use crate::shape::{Constant, LoadShape};
 use crate::stats::panic_message;
 use crate::stats::{Collector, CutOff, Recorder, Shard, TimelinePoint};
 use crate::threshold::{Thresholds, Verdict};
 use crate::user::TrialContext;
+use crate::user::fixture::FixtureStore;
 
 /// What the trials of one process share.
 #[derive(Debug, Clone)]

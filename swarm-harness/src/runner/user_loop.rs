@@ -20,8 +20,8 @@ use rand::distr::weighted::WeightedIndex;
 
 use super::TrialPlan;
 use crate::entry::{HookFn, WaitTime};
-use crate::request::{RequestError, error_chain};
 use crate::stats::CutOff;
+use crate::user::request::{RequestError, error_chain};
 use crate::user::{TrialContext, User, elapsed_micros};
 
 /// The first back-off after a failed iteration without a wait time; doubles up to
@@ -85,7 +85,7 @@ pub async fn run_iteration(
     let task = &plan.tasks[task];
     user.iterations += 1;
     let (shard, parked) = (user.shard(), user.parked().clone());
-    let work = crate::middleware::within(user, |user| task.run(user));
+    let work = crate::user::middleware::within(user, |user| task.run(user));
     let (outcome, error) = run_recorded(work, ctx, shard, &task.name, parked).await;
     settle(user, ctx, shard, outcome, error.as_deref());
     if let (Some(intended), Iteration::Done | Iteration::Failed) = (intended, outcome) {
@@ -235,7 +235,7 @@ pub async fn run_user_with(user: &mut User, plan: &TrialPlan, ctx: &TrialContext
 /// Runs a hook, recorded as a task of its own name; `false` when it failed or was cut short.
 pub async fn run_hook(user: &mut User, ctx: &TrialContext, hook: HookFn, name: &str) -> bool {
     let (shard, parked) = (user.shard(), user.parked().clone());
-    let work = crate::middleware::within(user, hook);
+    let work = crate::user::middleware::within(user, hook);
     let (outcome, error) = run_recorded(work, ctx, shard, name, parked).await;
     settle(user, ctx, shard, outcome, error.as_deref());
     outcome == Iteration::Done

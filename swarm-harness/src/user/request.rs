@@ -1,5 +1,5 @@
 //! Timed HTTP requests: a builder in the style of reqwest's, sent on the user's session
-//! (`session.rs`) with its cookies, redirects followed, and recorded into the trial's
+//! (`crate::http::session`) with its cookies, redirects followed, and recorded into the trial's
 //! statistics. The response comes back with its body read, so the time includes the download,
 //! as a user feels it.
 
@@ -14,77 +14,16 @@ use serde::de::DeserializeOwned;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use crate::session::Session;
+pub use crate::http::error::RequestError;
+pub(crate) use crate::http::error::{Fetched, error_chain, redact};
+use crate::http::session::Session;
 use crate::stats::{CutOff, FailureSample, Sample};
 use crate::user::{TrialContext, User, elapsed_micros};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Why a request could not be made or was not what the task expected.
-#[derive(Debug, thiserror::Error)]
-pub enum RequestError {
-    #[error("{method} {}: {message}", redact(url))]
-    Transport {
-        method: Method,
-        url: Box<Url>,
-        message: String,
-        #[source]
-        source: BoxError,
-    },
-    #[error("{method} {}: HTTP {status}", redact(url))]
-    Status {
-        method: Method,
-        url: Box<Url>,
-        /// The name the request is reported under (`.name()`, or its path).
-        name: String,
-        status: StatusCode,
-        body: String,
-    },
-    #[error(
-        "{method} {}: response body is not the expected JSON: {source}",
-        redact(url)
-    )]
-    Decode {
-        method: Method,
-        url: Box<Url>,
-        #[source]
-        source: serde_json::Error,
-    },
-    #[error(
-        "{method} {}: the body was cut at {kept} of {received} bytes (PT_MAX_BODY)",
-        redact(url)
-    )]
-    Truncated {
-        method: Method,
-        url: Box<Url>,
-        kept: usize,
-        received: u64,
-    },
-    #[error("no target host to resolve {path:?} against: set PT_HOST (or --host)")]
-    NoHost { path: String },
-    #[error("invalid request URL {url:?}")]
-    BadUrl { url: String },
-    #[error("invalid request: {message}")]
-    Build { message: String },
-    /// The run's request limit (`PT_NUM_REQUESTS`) is reached; the request was not sent and
-    /// the trial is stopping. Not a failure.
-    #[error("request limit reached")]
-    LimitReached,
-}
-
 /// How many redirects a request follows before the last one is its response.
 const MAX_REDIRECTS: usize = 10;
-
-/// The URL as shown in reports and errors: any user name or password replaced by `***`.
-pub(crate) fn redact(url: &Url) -> String {
-    if url.username().is_empty() && url.password().is_none() {
-        return url.to_string();
-    }
-    let mut shown = url.clone();
-    let _ = shown.set_password(None);
-    let _ = shown.set_username("***");
-    shown.to_string()
-}
 
 /// The failure sample's URL: redacted and at most this long.
 const MAX_SAMPLE_URL: usize = 512;
@@ -429,16 +368,6 @@ struct Exchange<'s> {
     body: Option<Bytes>,
 }
 
-/// The final response of an exchange.
-pub(crate) struct Fetched {
-    pub(crate) url: Url,
-    pub(crate) status: StatusCode,
-    pub(crate) headers: HeaderMap,
-    pub(crate) body: Bytes,
-    pub(crate) body_len: u64,
-    pub(crate) truncated: bool,
-}
-
 impl Exchange<'_> {
     async fn run(mut self) -> Result<Fetched, BoxError> {
         for _ in 0..=MAX_REDIRECTS {
@@ -513,7 +442,7 @@ impl Exchange<'_> {
                 .cookies
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let dropped = crate::session::store_cookies(&mut jar, set, &self.url);
+            let dropped = crate::http::session::store_cookies(&mut jar, set, &self.url);
             drop(jar);
             if dropped > 0 {
                 warn_cookies_dropped(dropped);
@@ -764,21 +693,6 @@ impl Drop for CaughtResponse<'_> {
     }
 }
 
-/// The error and its causes, joined, the way people read them in a failure table.
-pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !message.contains(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
-        }
-        source = cause.source();
-    }
-    message
-}
-
 mod bytes_text {
     /// How much of a body a failure sample keeps.
     const SNIPPET_BYTES: usize = 512;
@@ -797,7 +711,7 @@ fn warn_cookies_dropped(dropped: usize) {
         crate::logging::warning!(
             "a user's cookie jar is full ({} cookies): {dropped} new cookie(s) from the target \
              were dropped, and later ones will be too (said once)",
-            crate::session::MAX_COOKIES
+            crate::http::session::MAX_COOKIES
         );
     }
 }
@@ -811,29 +725,36 @@ mod cookie_tests {
         let url: Url = "http://127.0.0.1:1/".parse().unwrap();
         let mut jar = cookie_store::CookieStore::default();
         let set = |text: String| cookie_store::RawCookie::parse(text).unwrap();
-        let dropped = crate::session::store_cookies(
+        let dropped = crate::http::session::store_cookies(
             &mut jar,
-            (0..crate::session::MAX_COOKIES + 50).map(|i| set(format!("c{i}=v"))),
+            (0..crate::http::session::MAX_COOKIES + 50).map(|i| set(format!("c{i}=v"))),
             &url,
         );
         assert_eq!(dropped, 50);
-        assert_eq!(jar.iter_any().count(), crate::session::MAX_COOKIES);
+        assert_eq!(jar.iter_any().count(), crate::http::session::MAX_COOKIES);
         // A kept cookie still changes when the jar is full.
         let dropped =
-            crate::session::store_cookies(&mut jar, [set("c0=new".into())].into_iter(), &url);
+            crate::http::session::store_cookies(&mut jar, [set("c0=new".into())].into_iter(), &url);
         assert_eq!(dropped, 0);
         assert_eq!(jar.get("127.0.0.1", "/", "c0").unwrap().value(), "new");
         // Deleted cookies do not hold places: a target that sets and deletes a fresh nonce
         // per login never fills the jar.
-        let deleted = (0..crate::session::MAX_COOKIES).map(|i| set(format!("c{i}=; Max-Age=0")));
-        assert_eq!(crate::session::store_cookies(&mut jar, deleted, &url), 0);
+        let deleted =
+            (0..crate::http::session::MAX_COOKIES).map(|i| set(format!("c{i}=; Max-Age=0")));
+        assert_eq!(
+            crate::http::session::store_cookies(&mut jar, deleted, &url),
+            0
+        );
         let fresh = (0..10).map(|i| set(format!("nonce{i}=v")));
-        assert_eq!(crate::session::store_cookies(&mut jar, fresh, &url), 0);
+        assert_eq!(
+            crate::http::session::store_cookies(&mut jar, fresh, &url),
+            0
+        );
         assert_eq!(jar.iter_unexpired().count(), 10);
         // A cookie larger than a browser keeps (4096 bytes) is dropped.
         let huge = set(format!("big={}", "x".repeat(5000)));
         assert_eq!(
-            crate::session::store_cookies(&mut jar, [huge].into_iter(), &url),
+            crate::http::session::store_cookies(&mut jar, [huge].into_iter(), &url),
             1
         );
     }

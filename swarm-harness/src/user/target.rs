@@ -129,7 +129,7 @@ impl User {
 /// UI that could not be served): an app's drop may spawn or need the runtime's handle.
 pub(crate) struct Teardown {
     pub runtime: Arc<tokio::runtime::Runtime>,
-    pub fixtures: Arc<crate::fixture::FixtureStore>,
+    pub fixtures: Arc<crate::user::fixture::FixtureStore>,
 }
 
 impl Drop for Teardown {

@@ -33,8 +33,8 @@ use std::time::Duration;
 use http::{HeaderMap, Method, StatusCode};
 use url::Url;
 
-use crate::request::{Fetched, RequestError};
-use crate::session::ClientFactory;
+use crate::http::error::{Fetched, RequestError};
+use crate::http::session::ClientFactory;
 
 #[cfg(feature = "reqwest-0-12")]
 mod v0_12;
@@ -178,12 +178,12 @@ pub(crate) fn tls_for_reqwest(tls: &rustls::ClientConfig) -> rustls::ClientConfi
 /// that takes a rustls configuration (0.12 and 0.13 name it differently).
 macro_rules! versioned {
     ($reqwest:ident, $preconfigured:ident) => {
-        use $crate::request::RequestError;
-        use $crate::reqwest_versions::{
+        use $crate::http::error::RequestError;
+        use $crate::http::reqwest_versions::{
             Prepared, Received, ReqwestClient, ReqwestClientBuilder, ReqwestRequest, fetched,
             sealed, tls_for_reqwest,
         };
-        use $crate::session::ClientFactory;
+        use $crate::http::session::ClientFactory;
 
         /// Reads `response` to its end through reqwest's own `chunk` (so a body that breaks
         /// off is reqwest's decode error, as ever), keeping at most `max_body` bytes.
@@ -208,7 +208,7 @@ macro_rules! versioned {
             fn prepare(self) -> Result<Prepared, RequestError> {
                 let (client, request) = self.build_split();
                 let request = request.map_err(|error| RequestError::Build {
-                    message: $crate::request::error_chain(&error),
+                    message: $crate::http::error::error_chain(&error),
                 })?;
                 Ok(Prepared {
                     method: request.method().clone(),
@@ -247,7 +247,7 @@ macro_rules! versioned {
             use http::{HeaderMap, Method};
             use url::Url;
 
-            use $crate::reqwest_versions::{Received, tls_for_reqwest};
+            use $crate::http::reqwest_versions::{Received, tls_for_reqwest};
 
             pub(crate) type Client = $reqwest::Client;
 
@@ -274,7 +274,7 @@ macro_rules! versioned {
                 url: &Url,
                 headers: HeaderMap,
                 body: &[u8],
-            ) -> Result<Received, $crate::reqwest_versions::BoxError> {
+            ) -> Result<Received, $crate::http::reqwest_versions::BoxError> {
                 let mut request = client.request(method.clone(), url.clone()).headers(headers);
                 if !body.is_empty() {
                     request = request.body(body.to_vec());

@@ -10,8 +10,8 @@ use std::future::IntoFuture;
 use std::pin::Pin;
 
 use crate::User;
-use crate::request::{CaughtResponse, RequestError, Response, perform};
-use crate::reqwest_versions::{ReqwestClient, ReqwestRequest};
+use crate::http::reqwest_versions::{ReqwestClient, ReqwestRequest};
+use crate::user::request::{CaughtResponse, RequestError, Response, perform};
 
 impl User {
     /// This user's own reqwest client (0.13's or 0.12's, as the type asked for says), built

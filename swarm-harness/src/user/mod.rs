@@ -1,6 +1,14 @@
 //! `User`: one simulated client with its own HTTP session, typed state, access to run fixtures,
 //! and timers that record into the trial's statistics.
 
+pub(crate) mod fixture;
+pub(crate) mod middleware;
+pub(crate) mod own_client;
+pub(crate) mod request;
+pub(crate) mod target;
+pub(crate) mod transaction;
+pub(crate) mod user_client;
+
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::future::Future;
@@ -14,11 +22,11 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use url::Url;
 
-use crate::fixture::{Fixture, FixtureStore};
-use crate::request::{Request, RequestError};
-use crate::session::{ClientFactory, Session};
+use crate::http::session::{ClientFactory, Session};
 use crate::stats::{Recorder, Sample};
-use crate::transaction::Transaction;
+use crate::user::fixture::{Fixture, FixtureStore};
+use crate::user::request::{Request, RequestError};
+use crate::user::transaction::Transaction;
 
 /// What all users of one trial share.
 #[derive(Debug)]
@@ -99,7 +107,7 @@ pub struct User {
     /// Iterations this user has started.
     pub(crate) iterations: u64,
     /// Its transactions left unmarked, until their task's end says why.
-    pub(crate) abandoned: crate::transaction::Abandoned,
+    pub(crate) abandoned: crate::user::transaction::Abandoned,
 }
 
 impl Drop for User {
@@ -328,9 +336,13 @@ impl User {
         F: Future<Output = Result<T, E>>,
         E: std::fmt::Display,
     {
-        let Some(guard) =
-            crate::request::InFlight::admit(&self.ctx, self.shard(), &self.parked, kind, name)
-        else {
+        let Some(guard) = crate::user::request::InFlight::admit(
+            &self.ctx,
+            self.shard(),
+            &self.parked,
+            kind,
+            name,
+        ) else {
             // The runner drops this task as soon as it sees `parked`; there is no `E` to return.
             return std::future::pending().await;
         };
@@ -449,7 +461,7 @@ impl User {
         let mut forked = User::new(self.id, self.ctx.clone(), None);
         forked.session = self.session.clone();
         // Background work has no task end to settle its flows with: they record as they drop.
-        forked.abandoned = crate::transaction::Abandoned::closed();
+        forked.abandoned = crate::user::transaction::Abandoned::closed();
         forked
     }
 }

@@ -3,7 +3,7 @@
 //! (`PT_HTTP=reqwest`) for targets that need what reqwest has and the lean client lacks:
 //! HTTP/2 (ALPN over TLS), proxies (`HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY`) and compressed
 //! responses (gzip, deflate, brotli). Redirects, cookies, timeouts and recording stay in
-//! `request.rs`, written once for both.
+//! `user/request.rs`, written once for both.
 //!
 //! On the reqwest path the body is read chunk by chunk under `PT_MAX_BODY` (the rest drained
 //! and counted) and decompressed here rather than by reqwest, so the reported content size is
@@ -16,9 +16,9 @@ use http::header::{self, HeaderMap};
 use http::{Method, StatusCode};
 use url::Url;
 
-use crate::http1::Connections;
+use crate::http::http1::Connections;
 #[cfg(any(feature = "reqwest-0-12", feature = "reqwest-0-13"))]
-use crate::http1::Limits;
+use crate::http::http1::Limits;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -50,7 +50,7 @@ pub enum Transport {
     Lean(Connections),
     #[cfg(any(feature = "reqwest-0-12", feature = "reqwest-0-13"))]
     Reqwest {
-        client: crate::reqwest_versions::internal::Client,
+        client: crate::http::reqwest_versions::internal::Client,
         limits: Limits,
     },
 }
@@ -88,7 +88,7 @@ impl Transport {
 
 #[cfg(any(feature = "reqwest-0-12", feature = "reqwest-0-13"))]
 async fn send_reqwest(
-    client: &crate::reqwest_versions::internal::Client,
+    client: &crate::http::reqwest_versions::internal::Client,
     limits: Limits,
     method: &Method,
     url: &Url,
@@ -99,13 +99,13 @@ async fn send_reqwest(
     headers
         .entry(header::ACCEPT_ENCODING)
         .or_insert(header::HeaderValue::from_static(ACCEPT_ENCODING));
-    let crate::reqwest_versions::Received {
+    let crate::http::reqwest_versions::Received {
         status,
         mut headers,
         body: kept,
         body_len,
         mut truncated,
-    } = crate::reqwest_versions::internal::send(
+    } = crate::http::reqwest_versions::internal::send(
         client,
         limits.max_body,
         method,

@@ -8,7 +8,7 @@
 //! `scripts/bench/throughput.sh` and `memory.sh`: reqwest held the harness near 0.4 x wrk's
 //! requests per CPU-second and 28 KiB per user; hyper-util's client 0.55 x and 24 KiB. The same
 //! work (cookies through `cookie_store`, the jar reqwest itself uses; redirects; timeouts) now
-//! happens once per request in `request.rs`, on the lean HTTP/1.1 client of `http1`. reqwest
+//! happens once per request in `user/request.rs`, on the lean HTTP/1.1 client of `http1`. reqwest
 //! stays available behind the same seam (`transport.rs`, `PT_HTTP=reqwest`) for HTTP/2,
 //! proxies and compressed responses, and as each user's own client (`User::reqwest`).
 //! Building a rustls `ClientConfig` re-reads the system certificates (~0.7 ms, ~100 KiB), so it
@@ -20,9 +20,9 @@ use std::time::Duration;
 use cookie_store::CookieStore;
 use rustls::pki_types::CertificateDer;
 
-use crate::http1::{Connections, DEFAULT_MAX_BODY, Limits};
-use crate::reqwest_versions::OwnBuilders;
-use crate::transport::{HttpClient, Transport};
+use crate::http::http1::{Connections, DEFAULT_MAX_BODY, Limits};
+use crate::http::reqwest_versions::OwnBuilders;
+use crate::http::transport::{HttpClient, Transport};
 
 /// The default of `PT_REQUEST_TIMEOUT`: a request (connect, TLS, redirects and the whole
 /// body) that takes longer fails. k6's and Locust's FastHttpUser's default too.
@@ -129,12 +129,12 @@ impl ClientFactory {
             HttpClient::Lean => Transport::Lean(Connections::new(self.tls.clone(), limits)),
             #[cfg(any(feature = "reqwest-0-12", feature = "reqwest-0-13"))]
             HttpClient::Reqwest => Transport::Reqwest {
-                client: crate::reqwest_versions::internal::client(&self.tls),
+                client: crate::http::reqwest_versions::internal::client(&self.tls),
                 limits,
             },
             // Refused where it is set (PT_HTTP, the `http` option) with NO_REQWEST.
             #[cfg(not(any(feature = "reqwest-0-12", feature = "reqwest-0-13")))]
-            HttpClient::Reqwest => unreachable!("{}", crate::reqwest_versions::NO_REQWEST),
+            HttpClient::Reqwest => unreachable!("{}", crate::http::reqwest_versions::NO_REQWEST),
         };
         Session {
             transport,

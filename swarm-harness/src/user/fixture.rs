@@ -12,7 +12,7 @@ use futures_util::FutureExt;
 use tokio::sync::OnceCell;
 
 use crate::User;
-use crate::session::ClientFactory;
+use crate::http::session::ClientFactory;
 
 /// A value set up once per run and shared by all users, such as a tenant or an organization.
 ///
@@ -61,7 +61,7 @@ pub struct FixtureStore {
     cells: Mutex<HashMap<TypeId, Arc<OnceCell<Shared>>>>,
     teardowns: Mutex<Vec<PendingTeardown>>,
     /// The team's test app (`Harness::embedded_app`), run-scoped like the fixtures.
-    pub(crate) app: crate::target::AppSlot,
+    pub(crate) app: crate::user::target::AppSlot,
 }
 
 impl std::fmt::Debug for FixtureStore {

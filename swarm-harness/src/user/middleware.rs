@@ -31,8 +31,8 @@ mod recording {
     use tokio_util::sync::CancellationToken;
 
     use super::{ScenarioFuture, User};
-    use crate::request::InFlight;
     use crate::stats::{FailureSample, Sample};
+    use crate::user::request::InFlight;
     use crate::user::{TrialContext, elapsed_micros};
 
     /// The simulated user a task runs as.
@@ -267,12 +267,12 @@ mod recording {
             let started = in_flight.started();
             in_flight.disarm();
             let failure = FailureSample {
-                url: Some(crate::request::sample_url(&self.url)),
+                url: Some(crate::user::request::sample_url(&self.url)),
                 status: None,
                 body: None,
             };
             let micros = elapsed_micros(started);
-            self.fail(micros, crate::request::error_chain(error), failure);
+            self.fail(micros, crate::user::request::error_chain(error), failure);
         }
 
         /// Records the response (its body read whole, so the time is to its end) and hands
@@ -291,7 +291,7 @@ mod recording {
                 Ok(body) => body,
                 Err(error) => {
                     let failure = FailureSample {
-                        url: Some(crate::request::sample_url(final_url)),
+                        url: Some(crate::user::request::sample_url(final_url)),
                         status: Some(status.as_u16()),
                         body: None,
                     };
@@ -303,9 +303,9 @@ mod recording {
             let shard = self.active.shard;
             if status.is_client_error() || status.is_server_error() {
                 let failure = FailureSample {
-                    url: Some(crate::request::sample_url(final_url)),
+                    url: Some(crate::user::request::sample_url(final_url)),
                     status: Some(status.as_u16()),
-                    body: Some(crate::request::snippet(&body)),
+                    body: Some(crate::user::request::snippet(&body)),
                 };
                 let (message, sample) = (format!("HTTP {status}"), self.sample(micros, size));
                 self.active
@@ -409,7 +409,7 @@ mod recording {
     /// Why a body could not be read whole.
     #[derive(Debug, thiserror::Error)]
     enum BodyError<E: std::error::Error + 'static> {
-        #[error("reading the body: {}", crate::request::error_chain(.0))]
+        #[error("reading the body: {}", crate::user::request::error_chain(.0))]
         Read(E),
         #[error(
             "the body is larger than PT_MAX_BODY ({max} bytes); raise PT_MAX_BODY to read it \
