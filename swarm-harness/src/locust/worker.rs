@@ -19,7 +19,7 @@ use super::link::{Link, Received};
 use super::protocol::{Message, Spawn, SpawnError, brief, get, map};
 use super::stats;
 use crate::control::{self, Command, Controller, Swarm};
-use crate::harness::Shared;
+use crate::runner::RunEnv;
 use crate::runner::{self, TrialEnv};
 use crate::trials::TrialSpec;
 
@@ -49,7 +49,7 @@ struct Running {
 
 /// What runs the conversation.
 struct Worker {
-    shared: Arc<Shared>,
+    shared: Arc<RunEnv>,
     specs: Vec<TrialSpec>,
     node_id: String,
     link: Link,
@@ -69,7 +69,7 @@ struct Worker {
 
 /// Runs this process as a Locust worker until the master says quit (or goes away).
 pub fn run(
-    shared: Arc<Shared>,
+    shared: Arc<RunEnv>,
     specs: Vec<TrialSpec>,
     master: MasterAddress,
     figures: Arc<Mutex<stats::Shared>>,

@@ -4,6 +4,7 @@ mod closed;
 mod crew;
 mod open;
 mod plan;
+mod run_env;
 mod schedule;
 mod shaped;
 mod stall;
@@ -11,5 +12,6 @@ mod trial;
 mod user_loop;
 
 pub use plan::TrialPlan;
+pub(crate) use run_env::RunEnv;
 pub use schedule::{spawn_offsets, users_at};
 pub use trial::{TrialEnv, TrialResult, idle, run_trial};
