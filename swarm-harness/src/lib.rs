@@ -64,15 +64,19 @@
 
 #[doc(hidden)]
 pub mod __private;
+#[cfg(feature = "tools")]
 pub mod compare;
 mod config;
 mod control;
 mod entry;
 pub mod events;
+#[cfg(feature = "tools")]
 pub mod har;
 mod harness;
+#[cfg(feature = "tools")]
 pub mod history;
 mod http;
+#[cfg(feature = "tools")]
 pub mod interval;
 mod locust;
 mod logging;
