@@ -10,6 +10,7 @@ use crate::entry::WaitTime;
 use rustls::pki_types::CertificateDer;
 
 use crate::shape::Stages;
+use crate::shard::ShardId;
 use crate::threshold::{ThresholdError, Thresholds};
 pub use swarm_harness_syntax::duration::{DurationUnit, parse_duration};
 use swarm_harness_syntax::limits;
@@ -602,6 +603,45 @@ pub const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(2);
 pub const DEFAULT_MAX_USERS: u32 = 100;
 
 impl LoadProfile {
+    /// The part of a whole trial's profile this shard runs: its users, hatch rate, request limit,
+    /// arrival rate and most users. Stages and custom shapes are sliced as they tick
+    /// (`shard::Sliced`).
+    pub fn slice(&self, shard: ShardId) -> LoadProfile {
+        let whole = self;
+        let mut profile = whole.clone();
+        profile.users = shard.part(u64::from(whole.users)) as u32;
+        profile.hatch_rate = shard.part_of_rate(whole.hatch_rate);
+        profile.num_requests = whole.num_requests.map(|n| shard.part(n));
+        profile.arrival_rate = whole.arrival_rate.map(|r| shard.part_of_rate(r));
+        // The open model needs a user to serve its share of the rate, however small.
+        profile.max_users = (shard.part(u64::from(whole.max_users)) as u32).max(1);
+        profile
+    }
+
+    /// Why a shard has nothing to run of a trial, if it has nothing: fewer users or requests than
+    /// shards leave some shards out.
+    pub fn idle_reason(
+        &self,
+        sliced: &LoadProfile,
+        shard: ShardId,
+        shaped: bool,
+    ) -> Option<String> {
+        let whole = self;
+        if sliced.num_requests == Some(0) {
+            return Some(format!(
+                "shard {shard} has no part of the request limit of {} (PT_NUM_REQUESTS): nothing ran here",
+                whole.num_requests.unwrap_or(0)
+            ));
+        }
+        let closed_fixed = whole.arrival_rate.is_none() && whole.stages.is_none() && !shaped;
+        (closed_fixed && sliced.users == 0).then(|| {
+            format!(
+                "shard {shard} has no part of {} users: nothing ran here",
+                whole.users
+            )
+        })
+    }
+
     /// Layers defaults < attribute < overrides. Stages set the duration: their total.
     pub fn resolve(attribute: &AttributeLoad, overrides: &Overrides, host: Option<&str>) -> Self {
         let mut profile = Self::layer(attribute, overrides, host);

@@ -109,43 +109,6 @@ impl ShardId {
     }
 }
 
-/// The part of a whole trial's profile this shard runs: its users, hatch rate, request limit,
-/// arrival rate and most users. Stages and custom shapes are sliced as they tick
-/// ([`Sliced`]).
-pub fn slice(whole: &crate::LoadProfile, shard: ShardId) -> crate::LoadProfile {
-    let mut profile = whole.clone();
-    profile.users = shard.part(u64::from(whole.users)) as u32;
-    profile.hatch_rate = shard.part_of_rate(whole.hatch_rate);
-    profile.num_requests = whole.num_requests.map(|n| shard.part(n));
-    profile.arrival_rate = whole.arrival_rate.map(|r| shard.part_of_rate(r));
-    // The open model needs a user to serve its share of the rate, however small.
-    profile.max_users = (shard.part(u64::from(whole.max_users)) as u32).max(1);
-    profile
-}
-
-/// Why a shard has nothing to run of a trial, if it has nothing: fewer users or requests than
-/// shards leave some shards out.
-pub fn idle_reason(
-    whole: &crate::LoadProfile,
-    sliced: &crate::LoadProfile,
-    shard: ShardId,
-    shaped: bool,
-) -> Option<String> {
-    if sliced.num_requests == Some(0) {
-        return Some(format!(
-            "shard {shard} has no part of the request limit of {} (PT_NUM_REQUESTS): nothing ran here",
-            whole.num_requests.unwrap_or(0)
-        ));
-    }
-    let closed_fixed = whole.arrival_rate.is_none() && whole.stages.is_none() && !shaped;
-    (closed_fixed && sliced.users == 0).then(|| {
-        format!(
-            "shard {shard} has no part of {} users: nothing ran here",
-            whole.users
-        )
-    })
-}
-
 /// A load shape cut to one shard: a closed model's user count is split into whole users (the
 /// shards' parts add up to the target), an open model's rate is divided.
 pub struct Sliced {
@@ -228,7 +191,7 @@ mod tests {
         };
         let whole = crate::LoadProfile::resolve(&Default::default(), &overrides, None);
         let slices: Vec<crate::LoadProfile> = (1..=3)
-            .map(|index| slice(&whole, ShardId { index, count: 3 }))
+            .map(|index| whole.slice(ShardId { index, count: 3 }))
             .collect();
         let users: Vec<u32> = slices.iter().map(|p| p.users).collect();
         assert_eq!(users, [2, 2, 3]);
@@ -246,7 +209,9 @@ mod tests {
         };
         let whole = crate::LoadProfile::resolve(&Default::default(), &few, None);
         let first = ShardId { index: 1, count: 3 };
-        let idle = idle_reason(&whole, &slice(&whole, first), first, false).unwrap();
+        let idle = whole
+            .idle_reason(&whole.slice(first), first, false)
+            .unwrap();
         assert_eq!(idle, "shard 1/3 has no part of 2 users: nothing ran here");
     }
 

@@ -410,33 +410,6 @@ impl Report {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn percentile_labels() {
-        let labels: Vec<_> = PERCENTILES.iter().map(|&q| percentile_label(q)).collect();
-        assert_eq!(
-            labels,
-            [
-                "p50", "p66", "p75", "p80", "p90", "p95", "p98", "p99", "p99.9", "p99.99", "p100"
-            ]
-        );
-    }
-
-    #[test]
-    fn percentiles_round_trip_in_order() {
-        let mut entry = Entry::default();
-        (1..=100).for_each(|v| entry.record(v, true, 0));
-        let percentiles = Percentiles::of(&entry);
-        let json = serde_json::to_string(&percentiles).unwrap();
-        assert!(json.starts_with("{\"p50\":50,\"p66\":66"), "{json}");
-        let back: Percentiles = serde_json::from_str(&json).unwrap();
-        assert_eq!(back, percentiles);
-    }
-}
-
 /// Why a trial ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -477,5 +450,32 @@ impl Stall {
              bounds each request)",
             self.in_flight, self.silent_s, self.window_s
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentile_labels() {
+        let labels: Vec<_> = PERCENTILES.iter().map(|&q| percentile_label(q)).collect();
+        assert_eq!(
+            labels,
+            [
+                "p50", "p66", "p75", "p80", "p90", "p95", "p98", "p99", "p99.9", "p99.99", "p100"
+            ]
+        );
+    }
+
+    #[test]
+    fn percentiles_round_trip_in_order() {
+        let mut entry = Entry::default();
+        (1..=100).for_each(|v| entry.record(v, true, 0));
+        let percentiles = Percentiles::of(&entry);
+        let json = serde_json::to_string(&percentiles).unwrap();
+        assert!(json.starts_with("{\"p50\":50,\"p66\":66"), "{json}");
+        let back: Percentiles = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, percentiles);
     }
 }

@@ -57,12 +57,10 @@ impl RunEnv {
         adjust(&mut whole);
         let shard = self.overrides.shard;
         let profile = match shard {
-            Some(shard) => crate::shard::slice(&whole, shard),
+            Some(shard) => whole.slice(shard),
             None => whole.clone(),
         };
-        let idle = shard.and_then(|shard| {
-            crate::shard::idle_reason(&whole, &profile, shard, spec.shape.is_some())
-        });
+        let idle = shard.and_then(|shard| whole.idle_reason(&profile, shard, spec.shape.is_some()));
         let plan = Arc::new(TrialPlan {
             name: spec.name.clone(),
             scenario: spec.scenario.clone(),
