@@ -19,38 +19,17 @@ use helpers::{TestApp, spawn_app};
 use swarm_harness::events::{RunEvent, Sink};
 use swarm_harness::{Harness, User, stress_test};
 
-/// A sign-up form for an address no other user sends.
-fn form(user: &User) -> String {
+/// A fresh address no other user sends, and the sign-up form for it.
+fn form(user: &User) -> (String, String) {
     let email = format!("{}@example.test", user.unique("reader-"));
-    format!("name=le%20guin&email={}", email.replace('@', "%40"))
+    let form = format!("name=le%20guin&email={}", email.replace('@', "%40"));
+    (email, form)
 }
 
-/// The sign-up, as the tests' `post_subscriptions` sends it, timed per request.
-async fn subscribe(user: &User, app: &TestApp) -> anyhow::Result<()> {
-    let request = app
-        .api_client
-        .post(format!("{}/subscriptions", app.address))
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .body(form(user));
-    user.send(request)
-        .name("/subscriptions")
-        .await?
-        .error_for_status()?;
-    Ok(())
-}
-
-#[stress_test(user = "Reader", weight = 3, wait = between(5ms, 20ms))]
-async fn sign_up(user: &mut User) -> anyhow::Result<()> {
-    let app = user.target::<TestApp>()?;
-    subscribe(user, &app).await
-}
-
-/// The whole journey: sign up, find the e-mail the mock received, follow its link.
-#[stress_test(user = "Reader", weight = 1, wait = between(5ms, 20ms))]
-async fn sign_up_and_confirm(user: &mut User) -> anyhow::Result<()> {
-    let app = user.target::<TestApp>()?;
-    let form = form(user);
-    let address = form.rsplit("email=").next().unwrap_or_default().to_owned();
+/// The sign-up, as the tests' `post_subscriptions` sends it, timed per request; the address
+/// it signed up.
+async fn subscribe(user: &User, app: &TestApp) -> anyhow::Result<String> {
+    let (email, form) = form(user);
     let request = app
         .api_client
         .post(format!("{}/subscriptions", app.address))
@@ -60,7 +39,21 @@ async fn sign_up_and_confirm(user: &mut User) -> anyhow::Result<()> {
         .name("/subscriptions")
         .await?
         .error_for_status()?;
-    let to = address.replace("%40", "@");
+    Ok(email)
+}
+
+#[stress_test(user = "Reader", weight = 3, wait = between(5ms, 20ms))]
+async fn sign_up(user: &mut User) -> anyhow::Result<()> {
+    let app = user.target::<TestApp>()?;
+    subscribe(user, &app).await?;
+    Ok(())
+}
+
+/// The whole journey: sign up, find the e-mail the mock received, follow its link.
+#[stress_test(user = "Reader", weight = 1, wait = between(5ms, 20ms))]
+async fn sign_up_and_confirm(user: &mut User) -> anyhow::Result<()> {
+    let app = user.target::<TestApp>()?;
+    let to = subscribe(user, &app).await?;
     let delivery = app
         .mail
         .deliveries()
@@ -80,7 +73,7 @@ async fn sign_up_and_confirm(user: &mut User) -> anyhow::Result<()> {
 #[stress_test(user = "Reader", weight = 1, wait = between(5ms, 20ms))]
 async fn sign_up_through_the_helper(user: &mut User) -> anyhow::Result<()> {
     let app = user.target::<TestApp>()?;
-    let response = app.post_subscriptions(form(user)).await;
+    let response = app.post_subscriptions(form(user).1).await;
     anyhow::ensure!(response.status() == 200, "answered {}", response.status());
     Ok(())
 }
