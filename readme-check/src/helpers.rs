@@ -1,5 +1,5 @@
 //! The shape of a team's `tests/api/helpers.rs` (consumers/newsletter has the real one), for
-//! the README's typed-target example: `spawn_app()` and the `TestApp` it returns.
+//! the typed-target example of docs/src/own-client.md: `spawn_app()` and the `TestApp` it returns.
 
 /// One running app and what a test needs to drive and check it.
 pub struct TestApp {
