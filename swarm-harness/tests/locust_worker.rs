@@ -101,8 +101,8 @@ fn master_logging_to(dir: &Path, log: &str, port: u16, host: &str, extra: &[&str
         .unwrap()
 }
 
-/// One of our workers, reporting into `dir/worker-<n>`: started as the README starts them,
-/// with no flag about the web UI (a worker serves none unless asked).
+/// One of our workers, reporting into `dir/worker-<n>`: started as docs/src/distribution.md
+/// starts them, with no flag about the web UI (a worker serves none unless asked).
 fn worker(dir: &Path, n: usize, port: u16) -> Child {
     let reports = dir.join(format!("worker-{n}"));
     Command::new(std::env::current_exe().unwrap())
