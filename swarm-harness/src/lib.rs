@@ -58,7 +58,7 @@
 //! `/metrics` included) `PT_LOCUST_PORT` (8089), `PT_WEB` (on), `PT_WEB_HOST` (127.0.0.1),
 //! `PT_WEB_TOKEN` and `PT_WEB_AUTOSTART` (true); `PT_HTTP` (`lean`, or `reqwest` for HTTP/2,
 //! proxies and compressed responses). Every one is also a flag (`--help` lists
-//! them); the README's "What the harness guarantees" says what each bound protects.
+//! them); docs/src/guarantees.md says what each bound protects.
 //!
 //! Live consumers read the run's [`events`]: implement [`events::Sink`] to watch a run.
 
