@@ -1,7 +1,8 @@
 //! Every Rust block of the README and of the book (`docs/src/*.md`) compiled as a module of
 //! this crate (see `build.rs`), so an example that stops compiling fails the build, not a
 //! newcomer. Blocks that say `use my_crate as _;` (the stress target of layout A) link this
-//! crate.
+//! crate. `tests/book.rs` keeps the book whole: every page in `SUMMARY.md`, every relative
+//! link pointing to a file and heading that exist.
 
 extern crate self as my_crate;
 
