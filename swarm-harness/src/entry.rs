@@ -3,8 +3,6 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
-
 use crate::User;
 pub use crate::user::{HookFn, ScenarioFuture};
 
@@ -15,48 +13,7 @@ pub enum Runner {
     Param(for<'a> fn(&'a mut User, &'static str) -> ScenarioFuture<'a>),
 }
 
-/// Locust's four wait-time functions, applied after every task.
-///
-/// Reports show it as written in the attribute, e.g. `"between(1s, 3s)"`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum WaitTime {
-    /// A uniformly random wait in `[min, max]`.
-    Between(Duration, Duration),
-    /// Always the same wait.
-    Constant(Duration),
-    /// Start a task at most every given interval: wait `interval - task time`.
-    ConstantPacing(Duration),
-    /// At most this many tasks per second per user (pacing of `1 / n` seconds).
-    ConstantThroughput(f64),
-}
-
-impl std::fmt::Display for WaitTime {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            WaitTime::Between(min, max) => write!(f, "between({min:?}, {max:?})"),
-            WaitTime::Constant(wait) => write!(f, "constant({wait:?})"),
-            WaitTime::ConstantPacing(interval) => write!(f, "constant_pacing({interval:?})"),
-            WaitTime::ConstantThroughput(rate) => write!(f, "constant_throughput({rate})"),
-        }
-    }
-}
-
-impl Serialize for WaitTime {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-impl WaitTime {
-    /// The interval a pacing wait time keeps between task starts, if it is one.
-    pub fn pacing(&self) -> Option<Duration> {
-        match *self {
-            WaitTime::ConstantPacing(interval) => Some(interval),
-            WaitTime::ConstantThroughput(rate) => Some(Duration::from_secs_f64(1.0 / rate)),
-            WaitTime::Between(..) | WaitTime::Constant(_) => None,
-        }
-    }
-}
+pub use crate::settings::WaitTime;
 
 /// One `#[stress_test]` function as registered by the macro.
 pub struct Scenario {

@@ -15,7 +15,6 @@ use clap::{CommandFactory, FromArgMatches, Parser};
 use libtest_mimic::{Arguments, Trial};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{Overrides, RawSetting, Source, unknown_variables};
 use crate::control;
 use crate::entry::Scenario;
 use crate::events::printer::{Output, Printer};
@@ -24,6 +23,7 @@ use crate::events::{EventBus, RunEvent, Sink};
 use crate::http::session::{ClientFactory, HttpSettings};
 use crate::report::{self};
 use crate::runner::{RunEnv, TrialEnv};
+use crate::settings::{self, Overrides, unknown_variables};
 use crate::trials::{TrialSpec, build_trials, keep_param, task_ratio_json};
 use crate::user::fixture::FixtureStore;
 use crate::user::target::{App, Finish, FinishApp, StartHook, Started};
@@ -39,110 +39,17 @@ use crate::web;
 struct Cli {
     #[command(flatten)]
     libtest: Arguments,
-    /// Run only the trials of parametrized scenarios with this parameter.
-    #[arg(long, value_name = "P", env = "PT_ONLY_WITH_PARAM")]
-    only_with_param: Option<String>,
     /// Print the task ratios of every trial as JSON (Locust's --show-task-ratio-json) and exit.
     #[arg(long)]
     show_task_ratio: bool,
-    /// Simulated users per trial [default: 2].
-    #[arg(long, value_name = "N", env = "PT_NUM_CLIENTS")]
-    num_clients: Option<String>,
-    /// Users started per second [default: 1].
-    #[arg(long, value_name = "RATE", env = "PT_HATCH_RATE")]
-    hatch_rate: Option<String>,
-    /// How long each trial runs: 30s, 5m, 1h; a bare number means minutes [default: 10].
-    #[arg(long, value_name = "DURATION", env = "PT_DURATION")]
-    duration: Option<String>,
-    /// Base URL of the target; unset, the stress target's embedded server is used if it has one.
-    #[arg(long, value_name = "URL", env = "PT_HOST")]
-    host: Option<String>,
-    /// Where reports go [default: <cargo target dir>/stress-reports].
-    #[arg(long, value_name = "DIR", env = "PT_REPORT_DIR")]
-    report_dir: Option<String>,
-    /// Stop a trial after this many requests (Locust's -n).
-    #[arg(long, value_name = "N", env = "PT_NUM_REQUESTS")]
-    num_requests: Option<String>,
-    /// Seed for task choice and wait times, for reproducible runs.
-    #[arg(long, value_name = "SEED", env = "PT_SEED")]
-    seed: Option<String>,
-    /// Grace period for users in flight when a trial stops, then they are cancelled [default: 2s].
-    #[arg(long, value_name = "DURATION", env = "PT_STOP_TIMEOUT")]
-    stop_timeout: Option<String>,
-    /// A trial whose requests wait this long with none completing fails as stalled, or off [default: 10s].
-    #[arg(long, value_name = "DURATION", env = "PT_STALL_TIMEOUT")]
-    stall_timeout: Option<String>,
-    /// Pass/fail criteria replacing the scenarios' own, separated by `;`: "p95 < 200ms; fail_ratio < 1%".
-    #[arg(long, value_name = "EXPRESSIONS", env = "PT_THRESHOLDS")]
-    thresholds: Option<String>,
-    /// Open model: start this many iterations per second, whatever their duration.
-    #[arg(long, value_name = "RATE", env = "PT_ARRIVAL_RATE")]
-    arrival_rate: Option<String>,
-    /// Open model: the most users serving iterations at once [default: 100].
-    #[arg(long, value_name = "N", env = "PT_MAX_USERS")]
-    max_users: Option<String>,
-    /// A ramp of DURATION:TARGET stages, "30s:10,1m:50,30s:0": users, or iterations/s in the open model.
-    #[arg(long, value_name = "STAGES", env = "PT_STAGES")]
-    stages: Option<String>,
-    /// A PEM file of extra CA certificates to trust for HTTPS targets.
-    #[arg(long, value_name = "FILE", env = "PT_CA_CERT")]
-    ca_cert: Option<String>,
-    /// The most a request may take (connect, TLS, redirects, body), unless it sets its own [default: 60s].
-    #[arg(long, value_name = "DURATION", env = "PT_REQUEST_TIMEOUT")]
-    request_timeout: Option<String>,
-    /// Response body bytes kept per response; the rest is drained and counted [default: 8MiB].
-    #[arg(long, value_name = "SIZE", env = "PT_MAX_BODY")]
-    max_body: Option<String>,
-    /// Distinct request names and failure groups per trial; more fold into one entry [default: 1000].
-    #[arg(long, value_name = "N", env = "PT_MAX_NAMES")]
-    max_names: Option<String>,
-    /// Serve the live web UI, Locust's HTTP API and /metrics while the run lasts [default: on].
-    #[arg(long, value_name = "on|off", env = "PT_WEB")]
-    web: Option<String>,
-    /// The web UI's port; 0 takes any free one [default: 8089].
-    #[arg(long, value_name = "PORT", env = "PT_LOCUST_PORT")]
-    web_port: Option<String>,
-    /// The address the web UI listens on; beyond loopback it needs PT_WEB_TOKEN [default: 127.0.0.1].
-    #[arg(long, value_name = "IP", env = "PT_WEB_HOST")]
-    web_host: Option<String>,
-    /// A token every web request must carry (Bearer, or the password of Basic auth).
-    #[arg(
-        long,
-        value_name = "TOKEN",
-        env = "PT_WEB_TOKEN",
-        hide_env_values = true
-    )]
-    web_token: Option<String>,
-    /// Start each trial by itself; false waits for a start from the web UI or POST /swarm [default: true].
-    #[arg(long, value_name = "true|false", env = "PT_WEB_AUTOSTART")]
-    web_autostart: Option<String>,
-    /// The most the web UI waits for a client's request head or body, or for it to read a response [default: 10s].
-    #[arg(long, value_name = "DURATION", env = "PT_WEB_TIMEOUT")]
-    web_timeout: Option<String>,
-    /// Connections the web UI serves at once; more are refused at once [default: 256].
-    #[arg(long, value_name = "N", env = "PT_WEB_MAX_CONNECTIONS")]
-    web_max_connections: Option<String>,
-    /// The users' HTTP client: lean (HTTP/1.1, fastest) or reqwest (HTTP/2, proxies, compression) [default: lean].
-    #[arg(long, value_name = "lean|reqwest", env = "PT_HTTP")]
-    http: Option<String>,
-    /// What the processes of one run share, so index.html and junit.xml list all its trials [default: NEXTEST_RUN_ID, else new].
-    #[arg(long, value_name = "ID", env = "PT_RUN_ID")]
-    run_id: Option<String>,
-    /// Run this shard's slice of every trial: i/n, 1-based (2/4 is the second of four); needs PT_RUN_ID.
-    #[arg(long, value_name = "i/n", env = "PT_SHARD")]
-    shard: Option<String>,
-    /// Start the first trial at this time (RFC 3339 or Unix seconds), so shards on several machines start together.
-    #[arg(long, value_name = "TIME", env = "PT_START_AT")]
-    start_at: Option<String>,
-    /// Work for this Locust master (`locust --master`): HOST:PORT of its worker port (5557).
-    #[arg(long, value_name = "HOST:PORT", env = "PT_LOCUST_MASTER")]
-    locust_master: Option<String>,
-    /// How long to wait for an unreachable or silent Locust master [default: 60s].
-    #[arg(long, value_name = "DURATION", env = "PT_LOCUST_MASTER_TIMEOUT")]
-    locust_master_timeout: Option<String>,
     /// Print the locustfile a Locust master needs to drive this binary's trials, and exit.
     #[arg(long)]
     locustfile: bool,
+}
+
+/// The command line: libtest's flags, ours, and one flag per row of the settings table.
+fn command() -> clap::Command {
+    Cli::command().args(settings::clap_args())
 }
 
 /// The harness, configurable before it runs. `swarm_harness::main()` is `Harness::new().run()`.
@@ -305,7 +212,7 @@ impl Harness {
         I: IntoIterator<Item = T>,
         T: Into<std::ffi::OsString> + Clone,
     {
-        let matches = match Cli::command().try_get_matches_from(args) {
+        let matches = match command().try_get_matches_from(args) {
             Ok(matches) => matches,
             Err(error) => {
                 let _ = error.print();
@@ -330,7 +237,7 @@ impl Harness {
             eprintln!("warning: {warning}");
         }
         let overrides =
-            Overrides::parse(&raw_settings(&cli, matches)).map_err(|e| e.to_string())?;
+            Overrides::parse(&settings::raw_settings(matches)).map_err(|e| e.to_string())?;
         let scenarios: Vec<&'static Scenario> = match self.scenarios.take() {
             Some(scenarios) => scenarios,
             None => Scenario::all().collect(),
@@ -345,7 +252,7 @@ impl Harness {
         }
         let include_ignored = cli.libtest.include_ignored || cli.libtest.ignored;
         let mut specs = build_trials(&scenarios, include_ignored).map_err(|e| e.to_string())?;
-        if let Some(param) = &cli.only_with_param {
+        if let Some(param) = &overrides.only_with_param {
             specs = keep_param(specs, param).map_err(|e| e.to_string())?;
         }
         check_report_files(&specs)?;
@@ -546,7 +453,7 @@ impl Harness {
                 address,
                 timeout: overrides
                     .locust_master_timeout
-                    .unwrap_or(crate::config::DEFAULT_MASTER_TIMEOUT),
+                    .unwrap_or(crate::settings::DEFAULT_MASTER_TIMEOUT),
             };
             // A worker publishes no run start, whose line names the UI: say it here.
             if let Some(url) = &web_url {
@@ -762,128 +669,6 @@ fn runtime_builder() -> tokio::runtime::Builder {
     }
 }
 
-fn raw_settings(cli: &Cli, matches: &clap::ArgMatches) -> Vec<RawSetting> {
-    // (clap id, environment variable, flag, value): one row per setting, so they cannot drift.
-    let settings = [
-        (
-            "num_clients",
-            "PT_NUM_CLIENTS",
-            "--num-clients",
-            &cli.num_clients,
-        ),
-        (
-            "hatch_rate",
-            "PT_HATCH_RATE",
-            "--hatch-rate",
-            &cli.hatch_rate,
-        ),
-        ("duration", "PT_DURATION", "--duration", &cli.duration),
-        ("host", "PT_HOST", "--host", &cli.host),
-        (
-            "report_dir",
-            "PT_REPORT_DIR",
-            "--report-dir",
-            &cli.report_dir,
-        ),
-        (
-            "num_requests",
-            "PT_NUM_REQUESTS",
-            "--num-requests",
-            &cli.num_requests,
-        ),
-        ("seed", "PT_SEED", "--seed", &cli.seed),
-        (
-            "stop_timeout",
-            "PT_STOP_TIMEOUT",
-            "--stop-timeout",
-            &cli.stop_timeout,
-        ),
-        (
-            "stall_timeout",
-            "PT_STALL_TIMEOUT",
-            "--stall-timeout",
-            &cli.stall_timeout,
-        ),
-        (
-            "thresholds",
-            "PT_THRESHOLDS",
-            "--thresholds",
-            &cli.thresholds,
-        ),
-        (
-            "arrival_rate",
-            "PT_ARRIVAL_RATE",
-            "--arrival-rate",
-            &cli.arrival_rate,
-        ),
-        ("max_users", "PT_MAX_USERS", "--max-users", &cli.max_users),
-        ("stages", "PT_STAGES", "--stages", &cli.stages),
-        ("ca_cert", "PT_CA_CERT", "--ca-cert", &cli.ca_cert),
-        (
-            "request_timeout",
-            "PT_REQUEST_TIMEOUT",
-            "--request-timeout",
-            &cli.request_timeout,
-        ),
-        ("max_body", "PT_MAX_BODY", "--max-body", &cli.max_body),
-        ("max_names", "PT_MAX_NAMES", "--max-names", &cli.max_names),
-        ("web", "PT_WEB", "--web", &cli.web),
-        ("web_port", "PT_LOCUST_PORT", "--web-port", &cli.web_port),
-        ("web_host", "PT_WEB_HOST", "--web-host", &cli.web_host),
-        ("web_token", "PT_WEB_TOKEN", "--web-token", &cli.web_token),
-        (
-            "web_autostart",
-            "PT_WEB_AUTOSTART",
-            "--web-autostart",
-            &cli.web_autostart,
-        ),
-        (
-            "web_timeout",
-            "PT_WEB_TIMEOUT",
-            "--web-timeout",
-            &cli.web_timeout,
-        ),
-        (
-            "web_max_connections",
-            "PT_WEB_MAX_CONNECTIONS",
-            "--web-max-connections",
-            &cli.web_max_connections,
-        ),
-        ("http", "PT_HTTP", "--http", &cli.http),
-        ("run_id", "PT_RUN_ID", "--run-id", &cli.run_id),
-        ("shard", "PT_SHARD", "--shard", &cli.shard),
-        ("start_at", "PT_START_AT", "--start-at", &cli.start_at),
-        (
-            "locust_master",
-            "PT_LOCUST_MASTER",
-            "--locust-master",
-            &cli.locust_master,
-        ),
-        (
-            "locust_master_timeout",
-            "PT_LOCUST_MASTER_TIMEOUT",
-            "--locust-master-timeout",
-            &cli.locust_master_timeout,
-        ),
-    ];
-    settings
-        .into_iter()
-        .filter_map(|(id, env, flag, value)| {
-            let value = value.clone()?;
-            let source = match matches.value_source(id) {
-                Some(clap::parser::ValueSource::CommandLine) => Source::Flag,
-                _ => Source::Env,
-            };
-            Some(RawSetting {
-                env,
-                flag,
-                value,
-                source,
-            })
-        })
-        .collect()
-}
-
 /// `<cargo target dir>/stress-reports`: the target dir is the ancestor of this binary that
 /// holds cargo's `CACHEDIR.TAG` (also under `--target <triple>` and custom target dirs).
 fn default_report_dir() -> PathBuf {
@@ -896,4 +681,27 @@ fn default_report_dir() -> PathBuf {
         .or_else(|| std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from))
         .unwrap_or_else(|| PathBuf::from("target"))
         .join("stress-reports")
+}
+
+#[cfg(test)]
+mod tests {
+    /// `--help` is made from the settings table, as the README's table is: every row's flag,
+    /// variable, help and default, and no setting flag the table does not have.
+    #[test]
+    fn help_lists_the_settings_table() {
+        let help = super::command().render_long_help().to_string();
+        let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+        for setting in crate::settings::SETTINGS {
+            for part in [
+                setting.long_flag(),
+                format!("env: {}", setting.env),
+                setting.help_text(),
+                format!("[default: {}]", setting.default.replace('`', "")),
+            ] {
+                assert!(help.contains(&part), "--help lacks {part:?}");
+            }
+        }
+        let flags = help.matches("[env: PT_").count();
+        assert_eq!(flags, crate::settings::SETTINGS.len(), "{help}");
+    }
 }

@@ -66,7 +66,6 @@
 pub mod __private;
 #[cfg(feature = "tools")]
 pub mod compare;
-mod config;
 mod control;
 mod entry;
 pub mod events;
@@ -83,6 +82,7 @@ mod logging;
 pub mod report;
 mod run_id;
 mod runner;
+mod settings;
 mod shape;
 pub mod shard;
 pub mod stats;
@@ -92,7 +92,7 @@ mod trials;
 mod user;
 mod web;
 
-pub use config::{DurationUnit, LoadProfile, parse_duration};
+pub use settings::{DurationUnit, LoadProfile, parse_duration};
 pub use entry::WaitTime;
 pub use harness::Harness;
 pub use http::reqwest_versions::{ReqwestClient, ReqwestClientBuilder, ReqwestRequest};

@@ -181,7 +181,7 @@ mod tests {
 
     #[test]
     fn a_profile_is_sliced_and_the_slices_add_up() {
-        let overrides = crate::config::Overrides {
+        let overrides = crate::settings::Overrides {
             users: Some(7),
             hatch_rate: Some(3.0),
             num_requests: Some(10),
@@ -203,7 +203,7 @@ mod tests {
             // 2 users over 3 shards leaves one with none; the open model still needs one.
             assert!(profile.max_users >= 1);
         }
-        let few = crate::config::Overrides {
+        let few = crate::settings::Overrides {
             users: Some(2),
             ..Default::default()
         };

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::config::AttributeLoad;
 use crate::entry::{HookFn, Runner, Scenario, ShapeFn, WaitTime};
+use crate::settings::AttributeLoad;
 use crate::shape::Stages;
 use crate::threshold::{ThresholdError, Thresholds};
 use crate::user::ScenarioFuture;

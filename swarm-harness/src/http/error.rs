@@ -59,16 +59,7 @@ pub enum RequestError {
     LimitReached,
 }
 
-/// The URL as shown in reports and errors: any user name or password replaced by `***`.
-pub(crate) fn redact(url: &Url) -> String {
-    if url.username().is_empty() && url.password().is_none() {
-        return url.to_string();
-    }
-    let mut shown = url.clone();
-    let _ = shown.set_password(None);
-    let _ = shown.set_username("***");
-    shown.to_string()
-}
+pub(crate) use crate::settings::redact;
 
 /// The final response of an exchange.
 pub(crate) struct Fetched {

@@ -26,7 +26,7 @@ use crate::http::transport::{HttpClient, Transport};
 
 /// The default of `PT_REQUEST_TIMEOUT`: a request (connect, TLS, redirects and the whole
 /// body) that takes longer fails. k6's and Locust's FastHttpUser's default too.
-pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+pub use crate::settings::DEFAULT_REQUEST_TIMEOUT;
 
 /// How every session of a process treats requests.
 #[derive(Debug, Clone, Copy, PartialEq)]

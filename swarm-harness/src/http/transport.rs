@@ -22,16 +22,7 @@ use crate::http::http1::Limits;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Which client sends a session's requests (`PT_HTTP`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum HttpClient {
-    /// The lean HTTP/1.1 client.
-    #[default]
-    Lean,
-    /// reqwest: HTTP/2, proxies, decompression.
-    Reqwest,
-}
+pub use crate::settings::HttpClient;
 
 /// A response as one hop returns it.
 pub struct Hop {

@@ -45,7 +45,7 @@ pub fn locustfile(trials: &[(String, u32)]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use crate::config::parse_master;
+    use crate::settings::parse_master;
     use proptest::prelude::*;
 
     #[test]

@@ -1,7 +1,7 @@
 //! What one trial runs: its tasks with weights, hooks and resolved load profile.
 
-use crate::config::LoadProfile;
 use crate::entry::{HookFn, ShapeFn};
+use crate::settings::LoadProfile;
 use crate::threshold::Thresholds;
 use crate::trials::TaskSpec;
 use crate::user::user_client::ClientHook;

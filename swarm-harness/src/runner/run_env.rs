@@ -7,10 +7,10 @@ use std::sync::Arc;
 use libtest_mimic::Failed;
 
 use super::{TrialEnv, TrialPlan};
-use crate::config::{LoadProfile, Overrides};
 use crate::events::RunEvent;
 use crate::report::{self, Report, TrialIdentity};
 use crate::runner;
+use crate::settings::{LoadProfile, Overrides};
 use crate::trials::TrialSpec;
 use crate::user::target::Finish;
 use crate::user::{TrialContext, User};
@@ -68,7 +68,11 @@ impl RunEnv {
             tasks: spec.tasks,
             on_start: spec.on_start,
             on_stop: spec.on_stop,
-            thresholds: self.overrides.thresholds.clone().unwrap_or(spec.thresholds),
+            thresholds: self
+                .overrides
+                .thresholds
+                .clone()
+                .map_or(spec.thresholds, crate::threshold::Thresholds),
             shape: spec.shape,
             profile,
             shard,

@@ -75,7 +75,7 @@ mod tests {
         }
     }
 
-    const ON: Option<Duration> = Some(crate::config::DEFAULT_STALL_TIMEOUT);
+    const ON: Option<Duration> = Some(crate::settings::DEFAULT_STALL_TIMEOUT);
 
     #[test]
     fn a_target_that_hangs_stalls_the_trial() {

@@ -107,7 +107,7 @@ pub async fn run_trial(plan: Arc<TrialPlan>, env: &TrialEnv, index: usize) -> Tr
             index,
             name: plan.name.clone(),
             description: profile.describe(plan.shape.is_some()),
-            host: profile.host.as_deref().map(crate::config::redact_host),
+            host: profile.host.as_deref().map(crate::settings::redact_host),
             duration_s: profile.duration.as_secs_f64(),
             steerable,
             thresholds: plan
@@ -295,7 +295,7 @@ async fn wait_for_start(
     index: usize,
     interrupt: &CancellationToken,
 ) -> Option<Arc<TrialPlan>> {
-    let host = || plan.profile.host.as_deref().map(crate::config::redact_host);
+    let host = || plan.profile.host.as_deref().map(crate::settings::redact_host);
     loop {
         let envelope = tokio::select! {
             envelope = next_command(Some(commands)) => envelope,
@@ -319,7 +319,7 @@ async fn wait_for_start(
                     .profile
                     .host
                     .as_deref()
-                    .map(crate::config::redact_host);
+                    .map(crate::settings::redact_host);
                 envelope.reply(Ok(Applied::new(message, host)));
                 return Some(started);
             }
@@ -438,7 +438,7 @@ impl Conductor<'_> {
 
     fn applied(&self, message: String) -> Applied {
         let host = self.plan.profile.host.as_deref();
-        Applied::new(message, host.map(crate::config::redact_host))
+        Applied::new(message, host.map(crate::settings::redact_host))
     }
 
     fn steer(&self, swarm: &Swarm) -> Result<Applied, String> {

@@ -36,7 +36,7 @@ impl CutOff {
 }
 
 /// The default of `PT_MAX_NAMES`.
-pub const DEFAULT_MAX_NAMES: usize = 1_000;
+pub use crate::settings::DEFAULT_MAX_NAMES;
 
 /// The entry that requests with names beyond `PT_MAX_NAMES` are recorded under.
 pub const OTHER_NAMES: &str = "(other names over PT_MAX_NAMES)";

@@ -128,7 +128,7 @@ pub(super) fn parse_swarm(fields: &HashMap<String, String>) -> Result<Swarm, Str
                 .ok_or_else(|| {
                     format!(
                         "invalid host={:?}: expected an http:// or https:// base URL",
-                        crate::config::redact_host(&text)
+                        crate::settings::redact_host(&text)
                     )
                 })?,
         ),
@@ -136,7 +136,7 @@ pub(super) fn parse_swarm(fields: &HashMap<String, String>) -> Result<Swarm, Str
     let run_time = match field(fields, &["run_time"]) {
         None => None,
         Some((_, text)) => Some(
-            crate::config::parse_duration(&text, crate::config::DurationUnit::Seconds)
+            crate::settings::parse_duration(&text, crate::settings::DurationUnit::Seconds)
                 .filter(|d| *d >= Duration::from_secs(1) && *d <= limits::MAX_DURATION)
                 .ok_or_else(|| {
                     format!(

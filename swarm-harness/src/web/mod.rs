@@ -31,7 +31,7 @@ use live::Live;
 pub use serve::{DEFAULT_MAX_CONNECTIONS, DEFAULT_TIMEOUT};
 
 /// The default of `PT_LOCUST_PORT` (Locust's).
-pub const DEFAULT_PORT: u16 = 8089;
+pub use crate::settings::DEFAULT_WEB_PORT as DEFAULT_PORT;
 
 /// How the web UI is served.
 #[derive(Debug, Clone)]
