@@ -10,6 +10,7 @@
 //! cannot hold them.
 
 mod auth;
+mod bind;
 pub mod live;
 mod locust;
 mod metrics;
@@ -28,6 +29,7 @@ use crate::report::csv;
 
 use crate::control::Controller;
 use live::Live;
+pub(crate) use bind::bind;
 pub use serve::{DEFAULT_MAX_CONNECTIONS, DEFAULT_TIMEOUT};
 
 /// The default of `PT_LOCUST_PORT` (Locust's).
