@@ -1,8 +1,10 @@
 //! The merge's sums refuse what overflows, naming the file, and its linear timeline pass gives
 //! what the quadratic search it replaced gave.
 
+use super::timeline::at;
 use super::*;
 use crate::report::Outcome;
+use crate::stats::TimelinePoint;
 use crate::report::{BuildInput, TrialIdentity};
 use proptest::prelude::*;
 
@@ -134,10 +136,10 @@ fn quadratic(shards: &[Report], start: time::OffsetDateTime) -> Vec<TimelinePoin
             .iter()
             .filter_map(|r| r.timeline.iter().rev().find(|p| p.timestamp <= second))
             .collect();
-        let percentiles_us = super::weighted(&exact, |p| p.rps, |p| &p.percentiles_us);
+        let percentiles_us = super::timeline::weighted(&exact, |p| p.rps, |p| &p.percentiles_us);
         let latency_percentiles_us =
-            super::weighted(&exact, |p| p.rps, |p| &p.latency_percentiles_us);
-        let total_percentiles_us = super::weighted(
+            super::timeline::weighted(&exact, |p| p.rps, |p| &p.latency_percentiles_us);
+        let total_percentiles_us = super::timeline::weighted(
             &latest,
             |p| p.total_requests as f64,
             |p| &p.total_percentiles_us,
