@@ -38,7 +38,7 @@ pub struct Limits {
 }
 
 /// The default of `PT_MAX_BODY`: 8 MiB.
-pub const DEFAULT_MAX_BODY: usize = 8 * 1024 * 1024;
+pub use crate::settings::DEFAULT_MAX_BODY;
 
 impl Default for Limits {
     fn default() -> Self {
