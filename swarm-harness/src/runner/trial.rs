@@ -1,5 +1,9 @@
 //! One trial from start to stop: spawn users on schedule, end at the duration, the request
 //! limit or an interrupt, give users a grace period, cancel what remains, collect the stats.
+//! While it runs, `command` applies what the web UI asks and `collect` gathers the figures.
+
+mod collect;
+mod command;
 
 use crate::report::Outcome;
 use std::sync::Arc;
@@ -7,6 +11,7 @@ use std::sync::atomic::AtomicUsize;
 use std::time::{Duration, Instant};
 
 use tokio::sync::{Notify, oneshot, watch};
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -14,16 +19,19 @@ use super::closed::{self, Target};
 use super::plan::Launch;
 use super::stall;
 use super::{TrialPlan, open, shaped};
-use crate::control::{Applied, Command, Commands, Envelope, Swarm};
-use crate::events::{EventBus, RunEvent, Tick, TrialInfo};
+use crate::control::Commands;
+use crate::events::{EventBus, RunEvent, TrialInfo};
 use crate::http::session::ClientFactory;
 use crate::report::Stall;
+use crate::settings::LoadProfile;
 use crate::shape::{Constant, LoadShape};
 use crate::stats::panic_message;
 use crate::stats::{Collector, CutOff, Recorder, Shard, TimelinePoint};
-use crate::threshold::{Thresholds, Verdict};
+use crate::threshold::Verdict;
 use crate::user::TrialContext;
 use crate::user::fixture::FixtureStore;
+use collect::{Collected, Watch, collect};
+use command::{Conductor, wait_for_start};
 
 /// What the trials of one process share.
 #[derive(Debug, Clone)]
@@ -89,8 +97,76 @@ pub async fn run_trial(plan: Arc<TrialPlan>, env: &TrialEnv, index: usize) -> Tr
     let shards = 4 * std::thread::available_parallelism().map_or(1, |n| n.get());
     let recorder =
         Arc::new(Recorder::new(shards, profile.num_requests).with_max_names(profile.max_names));
-    let ctx = Arc::new(TrialContext {
-        recorder: recorder.clone(),
+    let ctx = trial_context(env, profile, recorder.clone());
+    let active = Arc::new(AtomicUsize::new(0));
+    let model = model(&plan);
+    let steerable = matches!(model, Model::Hatch);
+    let target = announce(&plan, env, index, steerable);
+
+    let (finished, finished_rx) = oneshot::channel();
+    let reset = Arc::new(Notify::new());
+    let collector = tokio::spawn(collect(
+        Collector::new(recorder, active.clone(), started),
+        Watch {
+            trial: index,
+            thresholds: plan.thresholds.clone(),
+            stop: ctx.stop.clone(),
+            events: env.events.clone(),
+            reset: reset.clone(),
+        },
+        finished_rx,
+    ));
+
+    let users = TaskTracker::new();
+    let launch = Launch {
+        plan: plan.clone(),
+        ctx: ctx.clone(),
+        active,
+        users: users.clone(),
+        started,
+    };
+    let (steer, steered) = watch::channel(target);
+    let spawner = spawn_users(model, launch, steered);
+    let conductor = Conductor {
+        plan: &plan,
+        index,
+        stop: &ctx.stop,
+        steer: steerable.then_some(&steer),
+        reset: &reset,
+        events: &env.events,
+    };
+    let stopped = conductor
+        .run(
+            started.checked_add(profile.duration),
+            commands.as_deref_mut(),
+        )
+        .await;
+    let run_time = started.elapsed();
+    wind_down(&plan, &ctx, spawner, &users).await;
+
+    let _ = finished.send(());
+    let collected = collector.await.expect("the collector task does not panic");
+    result(plan, env, &ctx, started_at, run_time, stopped, collected)
+}
+
+/// Starts the users as the model says, in a task of their own (the spawner).
+fn spawn_users(model: Model, launch: Launch, steered: watch::Receiver<Target>) -> JoinHandle<()> {
+    match model {
+        Model::Hatch => tokio::spawn(closed::drive(launch, steered)),
+        Model::Shaped(shape) => tokio::spawn(shaped::drive(launch, shape)),
+        Model::Open(shape) => tokio::spawn(open::drive(launch, shape)),
+    }
+}
+
+/// The context every user of the trial shares: its statistics, fixtures, client, target, and
+/// the tokens that stop and kill it.
+fn trial_context(
+    env: &TrialEnv,
+    profile: &LoadProfile,
+    recorder: Arc<Recorder>,
+) -> Arc<TrialContext> {
+    Arc::new(TrialContext {
+        recorder,
         fixtures: env.fixtures.clone(),
         clients: env.clients.with_client(profile.http),
         base: profile.host.as_deref().and_then(|host| host.parse().ok()),
@@ -98,10 +174,13 @@ pub async fn run_trial(plan: Arc<TrialPlan>, env: &TrialEnv, index: usize) -> Tr
         kill: CancellationToken::new(),
         background: TaskTracker::new(),
         errors: std::sync::Mutex::default(),
-    });
-    let active = Arc::new(AtomicUsize::new(0));
-    let model = model(&plan);
-    let steerable = matches!(model, Model::Hatch);
+    })
+}
+
+/// Tells the run the trial started (and its user target, when it can be steered); the closed
+/// model's first target.
+fn announce(plan: &TrialPlan, env: &TrialEnv, index: usize, steerable: bool) -> Target {
+    let profile = &plan.profile;
     env.events
         .publish(RunEvent::TrialStarted(Arc::new(TrialInfo {
             index,
@@ -128,50 +207,18 @@ pub async fn run_trial(plan: Arc<TrialPlan>, env: &TrialEnv, index: usize) -> Tr
             rate: target.rate,
         });
     }
+    target
+}
 
-    let (finished, finished_rx) = oneshot::channel();
-    let reset = Arc::new(Notify::new());
-    let collector = tokio::spawn(collect(
-        Collector::new(recorder, active.clone(), started),
-        Watch {
-            trial: index,
-            thresholds: plan.thresholds.clone(),
-            stop: ctx.stop.clone(),
-            events: env.events.clone(),
-            reset: reset.clone(),
-        },
-        finished_rx,
-    ));
-
-    let users = TaskTracker::new();
-    let launch = Launch {
-        plan: plan.clone(),
-        ctx: ctx.clone(),
-        active,
-        users: users.clone(),
-        started,
-    };
-    let (steer, steered) = watch::channel(target);
-    let spawner = match model {
-        Model::Hatch => tokio::spawn(closed::drive(launch, steered)),
-        Model::Shaped(shape) => tokio::spawn(shaped::drive(launch, shape)),
-        Model::Open(shape) => tokio::spawn(open::drive(launch, shape)),
-    };
-    let conductor = Conductor {
-        plan: &plan,
-        index,
-        stop: &ctx.stop,
-        steer: steerable.then_some(&steer),
-        reset: &reset,
-        events: &env.events,
-    };
-    let stopped = conductor
-        .run(
-            started.checked_add(profile.duration),
-            commands.as_deref_mut(),
-        )
-        .await;
-    let run_time = started.elapsed();
+/// Ends the trial's tasks: the spawner stops, users get the grace period, then what remains
+/// (users, background tasks) is cancelled and waited for.
+async fn wind_down(
+    plan: &TrialPlan,
+    ctx: &TrialContext,
+    spawner: JoinHandle<()>,
+    users: &TaskTracker,
+) {
+    let profile = &plan.profile;
     ctx.stop.cancel();
     if let Err(error) = spawner.await
         && error.is_panic()
@@ -195,8 +242,20 @@ pub async fn run_trial(plan: Arc<TrialPlan>, env: &TrialEnv, index: usize) -> Tr
     users.wait().await;
     ctx.background.close();
     ctx.background.wait().await;
+}
 
-    let _ = finished.send(());
+/// What the trial produced, once every task of it has ended and the collector handed back
+/// its figures: the outcome, the stall if any, the runner's errors.
+fn result(
+    plan: Arc<TrialPlan>,
+    env: &TrialEnv,
+    ctx: &TrialContext,
+    started_at: time::OffsetDateTime,
+    run_time: Duration,
+    stopped: bool,
+    collected: Collected,
+) -> TrialResult {
+    let profile = &plan.profile;
     let Collected {
         totals,
         timeline,
@@ -204,7 +263,7 @@ pub async fn run_trial(plan: Arc<TrialPlan>, env: &TrialEnv, index: usize) -> Tr
         elapsed,
         reset_at,
         silence,
-    } = collector.await.expect("the collector task does not panic");
+    } = collected;
     let stall = stall::judge(
         stall::Ending {
             in_flight: in_flight_at_stop(&totals),
@@ -262,7 +321,6 @@ fn in_flight_at_stop(totals: &Shard) -> u64 {
         .sum()
 }
 
-/// The result of a trial interrupted before it started.
 /// The result of a trial this shard has no part of: completed, with nothing measured.
 pub fn idle(plan: Arc<TrialPlan>) -> TrialResult {
     TrialResult {
@@ -271,6 +329,7 @@ pub fn idle(plan: Arc<TrialPlan>) -> TrialResult {
     }
 }
 
+/// The result of a trial interrupted before it started.
 fn nothing_ran(plan: Arc<TrialPlan>) -> TrialResult {
     TrialResult {
         started_at: time::OffsetDateTime::now_utc(),
@@ -285,200 +344,6 @@ fn nothing_ran(plan: Arc<TrialPlan>) -> TrialResult {
         stats_reset_at: None,
         stall: None,
         plan,
-    }
-}
-
-/// Waits for a swarm command; the plan it starts, or `None` when interrupted first.
-async fn wait_for_start(
-    commands: &mut Commands,
-    plan: &Arc<TrialPlan>,
-    index: usize,
-    interrupt: &CancellationToken,
-) -> Option<Arc<TrialPlan>> {
-    let host = || plan.profile.host.as_deref().map(crate::settings::redact_host);
-    loop {
-        let envelope = tokio::select! {
-            envelope = next_command(Some(commands)) => envelope,
-            _ = interrupt.cancelled() => return None,
-        };
-        if envelope.trial != index {
-            envelope.reply(Err(ended_trial(&plan.name)));
-            continue;
-        }
-        match envelope.command.clone() {
-            Command::Swarm(swarm) if swarm.users == 0 && matches!(model(plan), Model::Hatch) => {
-                envelope.reply(Err(
-                    "a swarm of 0 users would measure nothing: start with a \
-                     user count of at least 1"
-                        .to_owned(),
-                ));
-            }
-            Command::Swarm(swarm) => {
-                let (started, message) = start_plan(plan, swarm);
-                let host = started
-                    .profile
-                    .host
-                    .as_deref()
-                    .map(crate::settings::redact_host);
-                envelope.reply(Ok(Applied::new(message, host)));
-                return Some(started);
-            }
-            Command::Stop => envelope.reply(Ok(Applied::new(
-                format!("no swarm is running; {} waits for a start", plan.name),
-                host(),
-            ))),
-            Command::ResetStats => envelope.reply(Ok(Applied::new(
-                format!("nothing to reset: {} has not started", plan.name),
-                host(),
-            ))),
-        }
-    }
-}
-
-/// The refusal of a command meant for a trial that has ended.
-fn ended_trial(now: &str) -> String {
-    format!("the trial that command was meant for has ended; {now} is the current one")
-}
-
-/// The plan a swarm command starts, and what to tell its sender.
-fn start_plan(plan: &TrialPlan, swarm: Swarm) -> (Arc<TrialPlan>, String) {
-    let mut started = plan.clone();
-    let profile = &mut started.profile;
-    if let Some(run_time) = swarm.run_time {
-        profile.duration = run_time;
-    }
-    if let Some(host) = swarm.host {
-        profile.host = Some(host.to_string());
-    }
-    let message = match model(plan) {
-        Model::Hatch => {
-            profile.users = swarm.users;
-            profile.hatch_rate = swarm.rate;
-            format!(
-                "Swarming started: {} users at {}/s in {}",
-                swarm.users, swarm.rate, plan.name
-            )
-        }
-        Model::Shaped(_) | Model::Open(_) => format!(
-            "Swarming started: {} follows its load shape or arrival rate; the user count and rate given were not used",
-            plan.name
-        ),
-    };
-    (Arc::new(started), message)
-}
-
-/// The next command whose sender still waits for the answer (one that gave up between two
-/// trials is dropped, not applied late), or never when there is no web UI.
-async fn next_command(commands: Option<&mut Commands>) -> Envelope {
-    let Some(commands) = commands else {
-        return std::future::pending().await;
-    };
-    loop {
-        match commands.recv().await {
-            Some(envelope) if envelope.is_stale() => continue,
-            Some(envelope) => return envelope,
-            None => return std::future::pending().await,
-        }
-    }
-}
-
-/// Holds a running trial until its end (the deadline, a stop) and applies the commands that
-/// arrive meanwhile.
-struct Conductor<'a> {
-    plan: &'a TrialPlan,
-    index: usize,
-    stop: &'a CancellationToken,
-    /// The closed model's target, when the trial can be steered.
-    steer: Option<&'a watch::Sender<Target>>,
-    reset: &'a Notify,
-    events: &'a EventBus,
-}
-
-impl Conductor<'_> {
-    /// Runs until the deadline (`None`: beyond what an `Instant` holds) or a stop; `true`
-    /// when a stop command ended it.
-    async fn run(
-        &self,
-        mut deadline: Option<Instant>,
-        mut commands: Option<&mut Commands>,
-    ) -> bool {
-        loop {
-            let envelope = tokio::select! {
-                _ = sleep_until(deadline) => return false,
-                _ = self.stop.cancelled() => return false,
-                envelope = next_command(commands.as_deref_mut()) => envelope,
-            };
-            if envelope.trial != self.index {
-                envelope.reply(Err(ended_trial(&self.plan.name)));
-                continue;
-            }
-            let command = envelope.command.clone();
-            match command {
-                Command::Stop => {
-                    envelope.reply(Ok(self.applied(format!("stopped {}", self.plan.name))));
-                    self.stop.cancel();
-                    return true;
-                }
-                Command::ResetStats => {
-                    self.reset.notify_one();
-                    envelope.reply(Ok(self.applied("statistics reset".to_owned())));
-                }
-                Command::Swarm(swarm) => {
-                    let result = self.steer(&swarm);
-                    if result.is_ok()
-                        && let Some(run_time) = swarm.run_time
-                    {
-                        deadline = Instant::now().checked_add(run_time);
-                    }
-                    envelope.reply(result);
-                }
-            }
-        }
-    }
-
-    fn applied(&self, message: String) -> Applied {
-        let host = self.plan.profile.host.as_deref();
-        Applied::new(message, host.map(crate::settings::redact_host))
-    }
-
-    fn steer(&self, swarm: &Swarm) -> Result<Applied, String> {
-        let Some(steer) = self.steer else {
-            return Err(format!(
-                "{} follows its load shape or arrival rate; its user count cannot be changed while it runs",
-                self.plan.name
-            ));
-        };
-        if let Some(host) = &swarm.host
-            && self
-                .plan
-                .profile
-                .host
-                .as_deref()
-                .map(str::parse::<url::Url>)
-                != Some(Ok(host.clone()))
-        {
-            return Err("the host can only be chosen when a swarm starts".to_owned());
-        }
-        steer.send_replace(Target {
-            users: swarm.users,
-            rate: swarm.rate,
-        });
-        self.events.publish(RunEvent::UsersChanged {
-            target: swarm.users,
-            rate: swarm.rate,
-        });
-        Ok(self.applied(format!(
-            "Swarming: {} users at {}/s in {}",
-            swarm.users, swarm.rate, self.plan.name
-        )))
-    }
-}
-
-/// Sleeps until `at`; forever when `None`.
-async fn sleep_until(at: Option<Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at.into()).await,
-        None => std::future::pending().await,
     }
 }
 
@@ -516,100 +381,4 @@ fn model(plan: &TrialPlan) -> Model {
         (None, Some(shape)) => Model::Shaped(shape),
         (None, None) => Model::Hatch,
     }
-}
-
-/// What the collector needs besides the statistics: the `abort_on_fail` thresholds it checks
-/// after every tick, the stop it triggers, where ticks go, and the reset signal.
-struct Watch {
-    trial: usize,
-    thresholds: Thresholds,
-    stop: CancellationToken,
-    events: Arc<EventBus>,
-    reset: Arc<Notify>,
-}
-
-/// What the collector hands back at the end.
-struct Collected {
-    totals: Shard,
-    timeline: Vec<TimelinePoint>,
-    aborted_by: Option<Verdict>,
-    /// The time the statistics cover.
-    elapsed: Duration,
-    reset_at: Option<f64>,
-    /// How long no request had completed when collecting ended.
-    silence: Duration,
-}
-
-async fn collect(
-    mut collector: Collector,
-    watch: Watch,
-    mut finished: oneshot::Receiver<()>,
-) -> Collected {
-    let mut ticker = tokio::time::interval(Duration::from_secs(1));
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    ticker.tick().await;
-    let mut aborted_by = None;
-    let mut reset_at = None;
-    // The end of the last tick in which a request completed: a stall's silence starts there.
-    let mut progress = Instant::now();
-    loop {
-        tokio::select! {
-            _ = ticker.tick() => {
-                if publish_tick(&mut collector, &watch) {
-                    progress = Instant::now();
-                }
-                if aborted_by.is_none()
-                    && let Some(breach) =
-                        watch.thresholds.abort_reason(collector.totals(), collector.elapsed())
-                {
-                    watch.events.publish(RunEvent::ThresholdBreached(breach.clone()));
-                    aborted_by = Some(breach);
-                    watch.stop.cancel();
-                }
-            }
-            _ = watch.reset.notified() => {
-                let at_s = collector.reset();
-                reset_at = Some(at_s);
-                watch.events.publish(RunEvent::StatsReset { at_s });
-            }
-            _ = &mut finished => break,
-        }
-    }
-    // The last tick takes what is left, so every consumer's totals equal the report's.
-    if publish_tick(&mut collector, &watch) {
-        progress = Instant::now();
-    }
-    let elapsed = collector.elapsed();
-    let (totals, timeline) = collector.into_totals();
-    Collected {
-        totals,
-        timeline,
-        aborted_by,
-        elapsed,
-        reset_at,
-        silence: progress.elapsed(),
-    }
-}
-
-/// Publishes a tick; whether any request completed in its interval.
-fn publish_tick(collector: &mut Collector, watch: &Watch) -> bool {
-    let interval = collector.tick();
-    // The interval's request rate is its count over its length, rounded to 3 decimals: above
-    // zero exactly when a request completed (ticks are a second apart, not 1000).
-    let progressed = interval.point.rps > 0.0;
-    let thresholds = if watch.thresholds.is_empty() {
-        Vec::new()
-    } else {
-        watch
-            .thresholds
-            .evaluate(collector.totals(), collector.elapsed())
-    };
-    watch.events.publish(RunEvent::Tick(Arc::new(Tick {
-        trial: watch.trial,
-        snapshot: interval.snapshot,
-        point: interval.point,
-        interval: interval.stats,
-        thresholds,
-    })));
-    progressed
 }
