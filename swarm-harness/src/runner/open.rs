@@ -6,6 +6,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use tokio_util::task::TaskTracker;
+
 use super::TrialPlan;
 use super::plan::Launch;
 use super::user_loop::{
@@ -122,7 +124,17 @@ pub async fn drive(launch: Launch, mut shape: Box<dyn LoadShape>) {
             serve(pooled, intended, &plan, &ctx, &pool, &picker).await;
         }));
     }
-    // Stop while holding the pool, then run `on_stop` for every idle user.
+    stop_idle_users(&pool, &plan, &ctx, &iterations);
+}
+
+/// Stops the trial while holding the pool (so a user coming back just then is drained here
+/// or runs `on_stop` itself), then runs `on_stop` for every idle user.
+fn stop_idle_users(
+    pool: &Pool,
+    plan: &Arc<TrialPlan>,
+    ctx: &Arc<TrialContext>,
+    iterations: &TaskTracker,
+) {
     let idle = {
         let mut pool = pool.lock().unwrap_or_else(PoisonError::into_inner);
         ctx.stop.cancel();
