@@ -10,6 +10,8 @@ use crate::settings;
 #[command(
     name = "stress",
     about = "Runs #[stress_test] scenarios as swarms of simulated users (swarm-harness).",
+    // Not libtest-mimic's doc comment of its `Arguments`, which the flattened struct brings.
+    long_about = None,
     help_template = "{about}\n\nUSAGE: {usage}\n\n{all-args}",
     after_help = "Every PT_* variable can also be given as the flag beside it; a flag wins."
 )]
@@ -41,7 +43,7 @@ mod tests {
             for part in [
                 setting.long_flag(),
                 format!("env: {}", setting.env),
-                setting.help_text(),
+                setting.help_text().replace('`', ""),
                 format!("[default: {}]", setting.default.replace('`', "")),
             ] {
                 assert!(help.contains(&part), "--help lacks {part:?}");

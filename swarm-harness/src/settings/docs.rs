@@ -14,7 +14,7 @@ pub fn clap_args() -> impl Iterator<Item = clap::Arg> {
             .hide_env_values(setting.secret)
             .help(format!(
                 "{} [default: {}]",
-                setting.help_text(),
+                setting.help_text().replace('`', ""),
                 setting.default.replace('`', "")
             ))
     })
