@@ -4,8 +4,8 @@
 use super::timeline::at;
 use super::*;
 use crate::report::Outcome;
-use crate::stats::TimelinePoint;
 use crate::report::{BuildInput, TrialIdentity};
+use crate::stats::TimelinePoint;
 use proptest::prelude::*;
 
 /// A shard's report of `count` requests of 1 µs, read from `file`.

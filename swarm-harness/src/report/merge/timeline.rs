@@ -9,7 +9,10 @@ use crate::stats::TimelinePoint;
 /// the seconds with a cursor into each shard's sorted timeline: a second costs a step per
 /// shard, where searching every shard's timeline for each second made two week-long shards
 /// 10^12 steps.
-pub(super) fn merge_timelines(shards: &[Report], start: time::OffsetDateTime) -> Vec<TimelinePoint> {
+pub(super) fn merge_timelines(
+    shards: &[Report],
+    start: time::OffsetDateTime,
+) -> Vec<TimelinePoint> {
     // A report's timeline is in time order already; sorting (stable, so a repeated second
     // keeps its order) makes a hand-made one safe too.
     let sorted: Vec<Vec<&TimelinePoint>> = shards
