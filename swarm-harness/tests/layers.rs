@@ -117,7 +117,10 @@ fn edges() -> BTreeMap<String, BTreeSet<String>> {
                 stack.push(path);
                 continue;
             }
-            if path.extension().is_none_or(|e| e != "rs") {
+            // A test module in a file of its own (`foo/tests.rs`) is test code too.
+            if path.extension().is_none_or(|e| e != "rs")
+                || path.file_stem().is_some_and(|stem| stem == "tests")
+            {
                 continue;
             }
             let from = part_of(path.strip_prefix(&src).unwrap());
