@@ -34,7 +34,7 @@ export PT_REPORT_DIR="$artifacts/reports"
 stress_status=0
 ./run_stress_tests.sh "$@" | tee "$artifacts/stress.log" || stress_status=${PIPESTATUS[0]}
 
-cargo build --quiet -p swarm-harness --bin swarm
+cargo build --quiet -p swarm-harness-cli --bin swarm
 swarm="$root/target/debug/swarm"
 # Re-render from the JSON, so the artifacts are complete even if the run was cut short.
 "$swarm" report "$PT_REPORT_DIR"

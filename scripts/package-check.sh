@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# The publishable crates (swarm-harness, swarm-harness-macros, swarm-harness-syntax) are ready
-# for crates.io: complete metadata, a package `cargo publish` accepts, every file the build
-# reads inside it, and a small .crate. Quiet unless something is wrong.
+# The publishable crates (swarm-harness, swarm-harness-macros, swarm-harness-syntax, and
+# swarm-harness-cli with the `swarm` command) are ready for crates.io: complete metadata, a
+# package `cargo publish` accepts, every file the build reads inside it, and a small .crate.
+# Quiet unless something is wrong.
 #
 # Why `--no-verify`: verification builds each packaged crate from its unpacked sources, so the
-# three crates compile anew on every run (34 to 45 s with warm dependencies), and with their own
-# feature set rather than the workspace's, so after `cargo test --workspace` dependencies
-# compile again too (112 s the first time). What verification would catch that packaging alone
+# crates compile anew on every run (34 to 45 s for the first three, with warm dependencies),
+# and with their own feature set rather than the workspace's, so after `cargo test
+# --workspace` dependencies compile again too (112 s the first time). What verification would catch that packaging alone
 # does not is a file the build reads from outside the package (`include_str!`,
 # `include_bytes!`, `include!`); the `cargo package --list` check below catches exactly that.
 # Unpackaged, the whole check takes about 5 s.

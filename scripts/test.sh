@@ -64,7 +64,7 @@ took "--format json"
 # Under cargo-nextest (one process per trial): trials one at a time, run-level files complete.
 # `swarm locustfile`: a real Locust loads the platform's user classes, one per trial.
 locustfile="$(mktemp --suffix=.py)"
-cargo run -q -p swarm-harness --bin swarm -- locustfile -p platform-tests >"$locustfile"
+cargo run -q -p swarm-harness-cli -- locustfile -p platform-tests >"$locustfile"
 classes="$("$HOME/.cache/swarm-harness/locust-venv/bin/locust" -f "$locustfile" --list 2>/dev/null)"
 for trial in Browser Tenant "create_app[small]" "create_app[large]" "create_app_and_wait[small]" "create_app_and_wait[large]"; do
   grep -qxF "    $trial" <<<"$classes" || { echo "swarm locustfile: Locust lists no $trial: $classes" >&2; exit 1; }

@@ -1,7 +1,7 @@
 //! Record and replay, end to end with real parts: a session against the platform recorded
-//! through a real `mitmdump` (reverse mode, `hardump`), imported with `swarm_harness::har`,
-//! compiled in a scratch crate, and run as a stress trial against a fresh platform whose own
-//! counters say what happened. Then every recording of the public corpus in `tests/har/`
+//! through a real `mitmdump` (reverse mode, `hardump`), imported with `swarm_harness_cli::har`
+//! (what `swarm har import` runs), compiled in a scratch crate, and run as a stress trial
+//! against a fresh platform whose own counters say what happened. Then every recording of the public corpus in `tests/har/`
 //! imports and compiles.
 //!
 //! `mitmdump` comes from `MITMDUMP`, else the virtualenv `scripts/install-deps.sh test` makes
@@ -13,7 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use platform_tests::{Platform, PlatformConfig};
-use swarm_harness::har;
+use swarm_harness_cli::har;
 
 const ADMIN: &str = "admin-token";
 

@@ -13,3 +13,39 @@ where
 {
     result.map(drop).map_err(Into::into)
 }
+
+/// What the `swarm` command (crate swarm-harness-cli) needs of the report model beyond the
+/// public API: reading, merging, checking and rendering reports, and the pieces of the HTML
+/// pages `swarm history` builds its own page from.
+pub mod report {
+    pub use crate::report::*;
+
+    /// The shared parts of every page: the document, its embedded JSON, a chart legend.
+    pub mod html {
+        pub use crate::report::html::{document, legend, script_json};
+    }
+}
+
+/// What `swarm compare` and `swarm history` read histograms and format times with.
+pub mod stats {
+    pub use crate::stats::{format_micros, histogram};
+}
+
+/// The rules import chooses captures with, the same ones the generated code runs with
+/// ([`crate::har`]): a boundary import checks against the recorded response finds the live
+/// value the same way.
+pub mod har {
+    pub use crate::har::extract::{between_text, json_text, looks_like_id};
+}
+
+/// A harness that runs `scenarios` instead of the `#[stress_test]` functions linked in, with
+/// `fixture` as the run fixture `F` before any user asks for it: `swarm har replay` runs a
+/// recording this way, with no code generated.
+pub fn harness_with<F: crate::Fixture>(
+    scenarios: Vec<&'static Scenario>,
+    fixture: F,
+) -> crate::Harness {
+    crate::Harness::new()
+        .scenarios(scenarios)
+        .preset_fixture(fixture)
+}

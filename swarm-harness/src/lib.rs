@@ -64,19 +64,12 @@
 
 #[doc(hidden)]
 pub mod __private;
-#[cfg(feature = "tools")]
-pub mod compare;
 mod control;
 mod entry;
 pub mod events;
-#[cfg(feature = "tools")]
 pub mod har;
 mod harness;
-#[cfg(feature = "tools")]
-pub mod history;
 mod http;
-#[cfg(feature = "tools")]
-pub mod interval;
 mod locust;
 mod logging;
 pub mod report;

@@ -1,7 +1,8 @@
 //! Taking a value out of a live response, the way a recording's correlation says: a JSON
 //! field, a cookie of the jar, or the text between two boundaries of a header or the body.
 //! Generated scenarios call these; `swarm har replay` does too, and import checks each
-//! boundary pair against the recorded response with the same functions.
+//! boundary pair against the recorded response with the same functions (`json_text`,
+//! `between_text`, `looks_like_id`: the `swarm` command reaches them through `__private`).
 
 use crate::{CaughtResponse, Response, User};
 
@@ -49,7 +50,7 @@ pub fn redact(url: &url::Url) -> String {
     for segment in url.path().split('/').skip(1) {
         out.push('/');
         let decoded = percent_encoding::percent_decode_str(segment).decode_utf8_lossy();
-        if super::correlate::looks_like_id(&decoded) {
+        if looks_like_id(&decoded) {
             out.push_str("{id}");
         } else {
             out.push_str(segment);
@@ -61,8 +62,20 @@ pub fn redact(url: &url::Url) -> String {
     out
 }
 
+/// A path segment that is an id, not a name: all digits, long hex with a digit (a UUID), or
+/// 20 characters or more with a digit. Failure messages show such a segment as `{id}`, and
+/// import names the request `/api/apps/{id}` with the same rule.
+pub fn looks_like_id(segment: &str) -> bool {
+    let digits = segment.chars().filter(char::is_ascii_digit).count();
+    let hex = segment.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+    !segment.is_empty()
+        && (digits == segment.len()
+            || (hex && segment.len() >= 16 && digits > 0)
+            || (digits > 0 && segment.len() >= 20))
+}
+
 /// A string or number leaf of `value` as text.
-pub(crate) fn json_text(value: &serde_json::Value, pointer: &str) -> Option<String> {
+pub fn json_text(value: &serde_json::Value, pointer: &str) -> Option<String> {
     match value.pointer(pointer)? {
         serde_json::Value::String(text) => Some(text.clone()),
         serde_json::Value::Number(number) => Some(number.to_string()),
@@ -96,7 +109,7 @@ pub fn between(
 
 /// The text after the first `left` up to the next `right` (the end when `right` is empty);
 /// never empty.
-pub(crate) fn between_text<'t>(text: &'t str, left: &str, right: &str) -> Option<&'t str> {
+pub fn between_text<'t>(text: &'t str, left: &str, right: &str) -> Option<&'t str> {
     let start = text.find(left)? + left.len();
     let rest = &text[start..];
     let value = if right.is_empty() {

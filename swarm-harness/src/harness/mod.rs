@@ -161,14 +161,12 @@ impl Harness {
     }
 
     /// Runs `scenarios` instead of the `#[stress_test]` functions linked in.
-    #[cfg(feature = "tools")]
     pub(crate) fn scenarios(mut self, scenarios: Vec<&'static Scenario>) -> Self {
         self.scenarios = Some(scenarios);
         self
     }
 
     /// Makes `value` the run fixture `T` before any user asks for it.
-    #[cfg(feature = "tools")]
     pub(crate) fn preset_fixture<T: crate::Fixture>(self, value: T) -> Self {
         self.fixtures.preset(value);
         self

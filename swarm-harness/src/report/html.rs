@@ -51,7 +51,7 @@ fn page(title: &str, body: Markup, script: Option<PreEscaped<String>>) -> String
 
 /// A self-contained page: Chartist's and our styles (plus `style`) inline, and Chartist with
 /// `script` when there is one. Shared by the reports and the live web UI.
-pub(crate) fn document(
+pub fn document(
     title: &str,
     style: &str,
     body: Markup,
@@ -189,7 +189,7 @@ fn chart_data(report: &Report) -> String {
 /// `\u003c` means the same; so no text of a report (a request name, an error) can end the
 /// element (`</script>`), open a comment that swallows it (`<!--`), or open a tag. `>` and `&`
 /// go the same way, for parsers that look for `-->` or entities.
-pub(crate) fn script_json(value: &serde_json::Value) -> String {
+pub fn script_json(value: &serde_json::Value) -> String {
     value
         .to_string()
         .replace('<', "\\u003c")
@@ -218,7 +218,7 @@ const CHART_SCRIPT: &str = r#"
 })();
 "#;
 
-pub(crate) fn legend(names: &[&str]) -> Markup {
+pub fn legend(names: &[&str]) -> Markup {
     html! {
         div.legend {
             @for (name, color) in names.iter().zip(SERIES_COLORS) {

@@ -80,7 +80,6 @@ impl FixtureStore {
 
     /// Makes `value` the fixture `T` without setting it up (and so without a teardown): how
     /// `swarm har replay` hands its plan to the replaying users.
-    #[cfg(feature = "tools")]
     pub(crate) fn preset<T: Fixture>(&self, value: T) {
         let cell = OnceCell::new_with(Some(Arc::new(value) as Shared));
         self.cells

@@ -63,8 +63,8 @@ impl Encoding {
     pub fn apply(self, value: &str) -> String {
         match self {
             Encoding::Raw => value.to_owned(),
-            Encoding::Form => super::extract::encode(value),
-            Encoding::Json => super::extract::json_escape(value),
+            Encoding::Form => swarm_harness::har::encode(value),
+            Encoding::Json => swarm_harness::har::json_escape(value),
         }
     }
 }
@@ -103,7 +103,7 @@ impl Template {
                 Part::Var { index, encoded } => {
                     let value = values.get(*index).map_or("", String::as_str);
                     if *encoded {
-                        out.push_str(&super::extract::encode(value));
+                        out.push_str(&swarm_harness::har::encode(value));
                     } else {
                         out.push_str(value);
                     }

@@ -273,7 +273,7 @@ impl Registry {
                     Some((_, var)) => Part::Var {
                         index: *var,
                         encoded: span.encoding == Encoding::Form
-                            && super::extract::encode(&span.value) != span.value,
+                            && swarm_harness::har::encode(&span.value) != span.value,
                     },
                     None => self.part(&span.name, &span.value, span.encoding),
                 };

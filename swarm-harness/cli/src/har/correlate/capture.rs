@@ -2,9 +2,10 @@
 //! it (a JSON leaf, a cookie, the text between two boundaries), and a request's text with each
 //! bound token, the origin and the credentials replaced.
 
+use swarm_harness::__private::har::{between_text, json_text};
+
 use super::recorded::{Offered, Recorded};
 use super::{find_word, leaves};
-use crate::har::extract::{between_text, json_text};
 use crate::har::plan::{Part, Source, Template};
 
 /// The earliest response before step `k` that offers `token`, unless the recording sent it
@@ -146,7 +147,7 @@ pub(super) fn templatize(
             continue;
         }
         for (token, var) in bound {
-            let encoded = crate::har::extract::encode(token);
+            let encoded = swarm_harness::har::encode(token);
             for (form, is_encoded) in [(token.as_str(), false), (encoded.as_str(), true)] {
                 if is_encoded && form == token {
                     continue;

@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 
 use crate::compare::{DamagedHistogram, Metric, Tolerance};
 use crate::interval::Interval;
-use crate::report::Report;
+use swarm_harness::__private::report::{self, Report};
 
 /// The least shift-to-noise score of a change point.
 pub const MIN_SCORE: f64 = 4.0;
@@ -77,7 +77,7 @@ pub struct Series {
 ///
 /// # Errors
 /// When a histogram does not decode: a figure is never left out silently (reports read by
-/// [`crate::report::read_report`] were checked already).
+/// `swarm_harness::report::read_report` were checked already).
 pub fn history(runs: &[Run], tolerance: &Tolerance) -> Result<Vec<Series>, DamagedHistogram> {
     type PerRun = (Vec<Option<f64>>, Vec<Option<Interval>>);
     let mut collected: BTreeMap<(String, String, usize), PerRun> = BTreeMap::new();
@@ -172,9 +172,8 @@ pub fn page(runs: &[Run], series: &[Series]) -> String {
             })
         })
         .collect();
-    let data = crate::report::html::script_json(
-        &serde_json::json!({ "labels": labels, "charts": charts }),
-    );
+    let data =
+        report::html::script_json(&serde_json::json!({ "labels": labels, "charts": charts }));
     let changes: Vec<(&Series, &ChangePoint)> = series
         .iter()
         .flat_map(|s| s.change_points.iter().map(move |change| (s, change)))
@@ -214,7 +213,7 @@ pub fn page(runs: &[Run], series: &[Series]) -> String {
                 section {
                     h2 { (trial) " · Aggregated" }
                     div.chart id=(format!("latency-{index}")) {}
-                    (crate::report::html::legend(&["p50", "p95", "p99"]))
+                    (report::html::legend(&["p50", "p95", "p99"]))
                     p.sub { "response times (ms) per run" }
                     div.chart id=(format!("rps-{index}")) {}
                     p.sub { "requests/s per run" }
@@ -223,7 +222,7 @@ pub fn page(runs: &[Run], series: &[Series]) -> String {
             script id="history-data" type="application/json" { (PreEscaped(data)) }
         }
     };
-    crate::report::html::document(
+    report::html::document(
         "History · swarm-harness",
         ".chart { height: 220px; }",
         body,

@@ -11,12 +11,12 @@
 use std::collections::BTreeMap;
 
 use crate::interval::{self, Interval};
-use crate::report::{EntryReport, Report};
-use crate::stats::format_micros;
-use crate::stats::histogram::DecodeError;
+use swarm_harness::__private::report::{EntryReport, Report};
+use swarm_harness::__private::stats::format_micros;
+use swarm_harness::__private::stats::histogram::DecodeError;
 
 /// A report's histogram that does not decode, named by its file, trial and entry. Reports read
-/// by [`crate::report::read_report`] were checked already; this is for reports built or
+/// by `swarm_harness::report::read_report` were checked already; this is for reports built or
 /// edited in memory.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{file}: {trial}: {entry}: histogram {source}")]

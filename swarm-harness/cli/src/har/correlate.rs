@@ -20,13 +20,13 @@ mod capture;
 mod names;
 mod recorded;
 
-use super::extract::json_text;
+use swarm_harness::__private::har::json_text;
+
 use super::plan::{Body, Encoding, Part, Plan, Poll, Step, Template, Var};
 use super::secret;
 use super::select::Origin;
 use capture::{find_source, templatize};
 pub use names::ident_of_origin;
-pub(crate) use names::looks_like_id;
 use names::{id_name, unique_name, var_name};
 use recorded::{Offered, Recorded, offer, record};
 

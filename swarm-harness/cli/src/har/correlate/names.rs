@@ -1,6 +1,8 @@
 //! Names: the reported name of a path with ids (`/api/apps/{id}`), the identifier of an
 //! origin, and each variable's readable, unique, non-keyword name.
 
+use swarm_harness::__private::har::looks_like_id;
+
 use super::decode;
 use crate::har::plan::{Part, Source, Template, Var};
 
@@ -34,15 +36,6 @@ pub(super) fn id_name(target: &Template) -> Option<String> {
         })
         .collect();
     changed.then(|| segments.join("/"))
-}
-
-pub(crate) fn looks_like_id(segment: &str) -> bool {
-    let digits = segment.chars().filter(char::is_ascii_digit).count();
-    let hex = segment.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
-    !segment.is_empty()
-        && (digits == segment.len()
-            || (hex && segment.len() >= 16 && digits > 0)
-            || (digits > 0 && segment.len() >= 20))
 }
 
 /// `http://127.0.0.1:8080` → `127_0_0_1_8080`.

@@ -9,10 +9,11 @@
 
 use std::sync::Arc;
 
-use super::extract;
+use swarm_harness::__private::{HookFn, Runner, Scenario, ScenarioFuture};
+use swarm_harness::har as extract;
+use swarm_harness::{Fixture, Harness, Response, User};
+
 use super::plan::{Body, Phase, Plan, Source, Step};
-use crate::__private::{Runner, Scenario, ScenarioFuture};
-use crate::{Fixture, User};
 
 /// The plan being replayed and the credential values it sends, preset by [`harness`].
 struct ReplayPlan {
@@ -62,12 +63,12 @@ pub fn credentials(plan: &Plan) -> (Vec<String>, Vec<&str>) {
 
 /// A harness that replays `plan` as the trial `replay_<origin>`, sending `secrets` (one per
 /// `plan.secrets`).
-pub fn harness(plan: Plan, secrets: Vec<String>) -> crate::Harness {
+pub fn harness(plan: Plan, secrets: Vec<String>) -> Harness {
     let name: &'static str = Box::leak(super::codegen::scenario_name(&plan).into_boxed_str());
     let scenario: &'static Scenario = Box::leak(Box::new(Scenario {
         name,
         function: name,
-        module: "swarm_harness::har::replay",
+        module: "swarm_harness_cli::har::replay",
         file: file!(),
         line: line!(),
         params: &[],
@@ -79,9 +80,9 @@ pub fn harness(plan: Plan, secrets: Vec<String>) -> crate::Harness {
         hatch_rate: None,
         duration: None,
         thresholds: &[],
-        on_start: (plan.login > 0).then_some(log_in as crate::__private::HookFn),
+        on_start: (plan.login > 0).then_some(log_in as HookFn),
         on_start_name: (plan.login > 0).then_some("log_in"),
-        on_stop: (plan.logout < plan.steps.len()).then_some(log_out as crate::__private::HookFn),
+        on_stop: (plan.logout < plan.steps.len()).then_some(log_out as HookFn),
         on_stop_name: (plan.logout < plan.steps.len()).then_some("log_out"),
         arrival_rate: None,
         max_users: None,
@@ -92,9 +93,7 @@ pub fn harness(plan: Plan, secrets: Vec<String>) -> crate::Harness {
         http: None,
         runner: Runner::Plain(task),
     }));
-    crate::Harness::new()
-        .scenarios(vec![scenario])
-        .preset_fixture(ReplayPlan { plan, secrets })
+    swarm_harness::__private::harness_with(vec![scenario], ReplayPlan { plan, secrets })
 }
 
 async fn run_phase(user: &mut User, phase: Phase) -> anyhow::Result<()> {
@@ -165,7 +164,7 @@ async fn send(
     values: &[String],
     secrets: &[String],
     origin: &str,
-) -> anyhow::Result<crate::Response> {
+) -> anyhow::Result<Response> {
     let target = step.target.render(values, secrets, origin);
     let mut request = user.request(step.method.parse()?, target);
     if let Some(name) = &step.name {
