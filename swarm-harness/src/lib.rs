@@ -64,12 +64,21 @@
 
 #[doc(hidden)]
 pub mod __private;
+// Its sending side is the web UI's (every command) and the Locust worker's (some).
+#[cfg_attr(
+    not(feature = "web"),
+    allow(dead_code, reason = "the commands only the web UI sends")
+)]
 mod control;
 mod entry;
 pub mod events;
 pub mod har;
 mod harness;
 mod http;
+#[cfg(feature = "locust")]
+mod locust;
+#[cfg(not(feature = "locust"))]
+#[path = "locust/left_out.rs"]
 mod locust;
 mod logging;
 pub mod report;
@@ -80,16 +89,23 @@ mod shape;
 pub mod shard;
 pub mod stats;
 pub mod threshold;
+// The warnings of the web UI and the Locust worker, kept from flooding the log.
+#[cfg(any(feature = "web", feature = "locust"))]
 mod throttle;
 mod trials;
 mod user;
+#[cfg(feature = "web")]
+mod web;
+#[cfg(not(feature = "web"))]
+#[path = "web/left_out.rs"]
 mod web;
 
 pub use settings::{DurationUnit, LoadProfile, parse_duration};
 pub use entry::WaitTime;
 pub use harness::Harness;
 pub use http::reqwest_versions::{ReqwestClient, ReqwestClientBuilder, ReqwestRequest};
-pub use http::session::crypto_provider;
+#[cfg(feature = "tls")]
+pub use http::tls::crypto_provider;
 pub use report::Outcome;
 /// reqwest 0.12, as the harness builds it (json; HTTP/2, proxies, cookies, rustls without a
 /// provider of its own): name it when your tests have no reqwest of their own.

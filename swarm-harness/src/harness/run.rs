@@ -5,7 +5,7 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use libtest_mimic::Trial;
 use tokio_util::sync::CancellationToken;
@@ -16,20 +16,17 @@ use super::checks::{
 };
 use super::cli::Cli;
 use super::{Harness, signals};
-use crate::control;
 use crate::entry::Scenario;
 use crate::events::printer::{Output, Printer};
 use crate::events::writer::ReportWriter;
 use crate::events::{EventBus, RunEvent, Sink};
 use crate::http::session::{ClientFactory, HttpSettings};
+use crate::locust::WorkerMode;
 use crate::runner::{RunEnv, TrialEnv};
 use crate::settings::{self, Overrides, unknown_variables};
 use crate::trials::{TrialSpec, build_trials, keep_param, task_ratio_json};
 use crate::user::target::Finish;
 use crate::web;
-
-/// A Locust worker's figures, shared by its sink and its link to the master.
-type LocustFigures = Arc<Mutex<crate::locust::stats::Shared>>;
 
 /// What the run's `RunEnv` is built from, beyond the harness itself.
 struct Assembly {
@@ -42,11 +39,11 @@ struct Assembly {
     json_output: bool,
 }
 
-/// The run assembled: its `RunEnv`, the web UI's address, a Locust worker's figures.
+/// The run assembled: its `RunEnv`, the web UI's address, this process as a Locust worker.
 struct Assembled {
     run: Arc<RunEnv>,
     web_url: Option<String>,
-    figures: Option<LocustFigures>,
+    worker: Option<WorkerMode>,
 }
 
 impl Harness {
@@ -60,7 +57,7 @@ impl Harness {
         let overrides =
             Overrides::parse(&settings::raw_settings(matches)).map_err(|e| e.to_string())?;
         let specs = self.select_trials(&cli, &overrides)?;
-        if let Some(code) = print_only(&cli, &specs) {
+        if let Some(code) = print_only(&cli, &specs)? {
             return Ok(code);
         }
         // Trials are swarms: they must not overlap.
@@ -105,13 +102,13 @@ impl Harness {
         let Assembled {
             run,
             web_url,
-            figures,
+            worker,
         } = self.assemble(assembly)?;
         if !listing {
             signals::watch(&run.runtime, run.env.interrupt.clone());
         }
-        if let (Some(address), Some(figures)) = (run.overrides.locust_master.clone(), figures) {
-            return run_worker(run, specs, address, figures, finish, web_url);
+        if let Some(worker) = worker {
+            return run_worker(run, specs, worker, finish, web_url);
         }
         run_libtest(&cli, run, specs, finish, web_url)
     }
@@ -181,10 +178,7 @@ impl Harness {
     /// The `RunEnv`: the sinks (a Locust worker's first, so the master hears of a trial's end
     /// before its report files are written; then the report writer, the printer, the
     /// harness's own, the web UI's), the event bus, the web UI served, the clients.
-    fn assemble(
-        &mut self,
-        assembly: Assembly,
-    ) -> Result<Assembled, String> {
+    fn assemble(&mut self, assembly: Assembly) -> Result<Assembled, String> {
         let Assembly {
             overrides,
             host,
@@ -199,11 +193,10 @@ impl Harness {
         } else {
             (Output::Stdout, std::io::stdout().is_terminal())
         };
-        let figures: Option<LocustFigures> =
-            overrides.locust_master.as_ref().map(|_| Arc::default());
+        let worker = WorkerMode::of(&overrides);
         let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
-        if let Some(figures) = &figures {
-            sinks.push(Box::new(crate::locust::stats::LocustSink(figures.clone())));
+        if let Some(worker) = &worker {
+            sinks.push(worker.sink());
         }
         sinks.push(Box::new(ReportWriter::new(
             report_dir.clone(),
@@ -214,15 +207,10 @@ impl Harness {
         let mut commands = None;
         let mut web_url = None;
         if let Some(bound) = web {
-            let live = Arc::new(Mutex::new(web::live::Live::default()));
-            let (controller, receiver) = control::channel();
-            commands = Some(Arc::new(tokio::sync::Mutex::new(receiver)));
-            web_url = Some(bound.url());
-            sinks.push(Box::new(web::live::LiveSink(live.clone())));
-            let _guard = runtime.enter();
-            bound
-                .serve(live, controller)
-                .map_err(|e| format!("failed to serve the web UI: {e}"))?;
+            let served = bound.start(&runtime)?;
+            commands = Some(Arc::new(tokio::sync::Mutex::new(served.commands)));
+            web_url = Some(served.url);
+            sinks.push(served.sink);
         }
         let autostart = overrides.web_autostart.unwrap_or(true) || commands.is_none();
         let clients = ClientFactory::configured(
@@ -255,7 +243,7 @@ impl Harness {
         Ok(Assembled {
             run,
             web_url,
-            figures,
+            worker,
         })
     }
 }
@@ -271,12 +259,12 @@ fn warn_unknown_variables() {
 }
 
 /// `--locustfile` and `--show-task-ratio` print and exit.
-fn print_only(cli: &Cli, specs: &[TrialSpec]) -> Option<ExitCode> {
+fn print_only(cli: &Cli, specs: &[TrialSpec]) -> Result<Option<ExitCode>, String> {
     if cli.locustfile {
         // Equal weights: the master's -u is shared evenly over the trials.
         let trials: Vec<(String, u32)> = specs.iter().map(|s| (s.name.clone(), 1)).collect();
-        print!("{}", crate::locust::locustfile(&trials));
-        return Some(ExitCode::SUCCESS);
+        print!("{}", crate::locust::locustfile(&trials)?);
+        return Ok(Some(ExitCode::SUCCESS));
     }
     if cli.show_task_ratio {
         let json = task_ratio_json(specs);
@@ -284,32 +272,24 @@ fn print_only(cli: &Cli, specs: &[TrialSpec]) -> Option<ExitCode> {
             "{}",
             serde_json::to_string_pretty(&json).expect("json serializes")
         );
-        return Some(ExitCode::SUCCESS);
+        return Ok(Some(ExitCode::SUCCESS));
     }
-    None
+    Ok(None)
 }
 
 /// The Locust worker mode: the master says which trial runs, when and with how many users.
 fn run_worker(
     run: Arc<RunEnv>,
     specs: Vec<TrialSpec>,
-    address: String,
-    figures: LocustFigures,
+    worker: WorkerMode,
     finish: Finish,
     web_url: Option<String>,
 ) -> Result<ExitCode, String> {
-    let master = crate::locust::worker::MasterAddress {
-        address,
-        timeout: run
-            .overrides
-            .locust_master_timeout
-            .unwrap_or(settings::DEFAULT_MASTER_TIMEOUT),
-    };
     // A worker publishes no run start, whose line names the UI: say it here.
     if let Some(url) = &web_url {
         println!("web UI: {url}");
     }
-    crate::locust::worker::run(run, specs, master, figures, finish)
+    worker.run(run, specs, finish)
 }
 
 /// The libtest mode: one libtest trial per trial spec, run one at a time, then the finish.

@@ -11,17 +11,17 @@
 //! happens once per request in `user/request.rs`, on the lean HTTP/1.1 client of `http1`. reqwest
 //! stays available behind the same seam (`transport.rs`, `PT_HTTP=reqwest`) for HTTP/2,
 //! proxies and compressed responses, and as each user's own client (`User::reqwest`).
-//! Building a rustls `ClientConfig` re-reads the system certificates (~0.7 ms, ~100 KiB), so it
-//! is built once and shared.
+//! The TLS configuration (`tls.rs`) is built once per factory and shared.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cookie_store::CookieStore;
-use rustls::pki_types::CertificateDer;
+use rustls_pki_types::CertificateDer;
 
 use crate::http::http1::{Connections, DEFAULT_MAX_BODY, Limits};
 use crate::http::reqwest_versions::OwnBuilders;
+use crate::http::tls::Tls;
 use crate::http::transport::{HttpClient, Transport};
 
 /// The default of `PT_REQUEST_TIMEOUT`: a request (connect, TLS, redirects and the whole
@@ -52,7 +52,7 @@ impl Default for HttpSettings {
 /// Builds the sessions of a process.
 #[derive(Clone)]
 pub struct ClientFactory {
-    tls: Arc<rustls::ClientConfig>,
+    tls: Tls,
     settings: HttpSettings,
     /// The team's changes to `User::reqwest`'s builders (`Harness::reqwest_client`).
     own_builders: OwnBuilders,
@@ -74,29 +74,9 @@ impl ClientFactory {
     /// Like [`ClientFactory::new`], also trusting `roots` (`PT_CA_CERT`: the CA of a staging
     /// environment, a self-signed certificate), with `settings` for every request.
     pub fn configured(roots: Vec<CertificateDer<'static>>, settings: HttpSettings) -> Self {
-        let provider = crypto_provider();
-        let builder = || {
-            rustls::ClientConfig::builder_with_provider(provider.clone())
-                .with_safe_default_protocol_versions()
-                .expect("rustls's providers support its default protocol versions")
-        };
-        let tls = rustls_platform_verifier::Verifier::new_with_extra_roots(roots, provider.clone())
-            .map(|verifier| {
-                builder()
-                    .dangerous()
-                    .with_custom_certificate_verifier(Arc::new(verifier))
-                    .with_no_client_auth()
-            })
-            .unwrap_or_else(|error| {
-                crate::logging::warning!(
-                    "no platform certificate verifier ({error}); HTTPS will fail"
-                );
-                builder()
-                    .with_root_certificates(rustls::RootCertStore::empty())
-                    .with_no_client_auth()
-            });
+        let tls = Tls::new(roots);
         ClientFactory {
-            tls: Arc::new(tls),
+            tls,
             settings,
             own_builders: OwnBuilders::default(),
         }
@@ -147,8 +127,8 @@ impl ClientFactory {
         not(any(feature = "reqwest-0-12", feature = "reqwest-0-13")),
         allow(dead_code)
     )]
-    /// The rustls configuration every session and reqwest client is built on.
-    pub(crate) fn tls(&self) -> &rustls::ClientConfig {
+    /// The TLS configuration every session and reqwest client is built on.
+    pub(crate) fn tls(&self) -> &Tls {
         &self.tls
     }
 
@@ -178,24 +158,6 @@ impl Default for ClientFactory {
         Self::new()
     }
 }
-
-/// The TLS provider of every configuration we build, named rather than taken from the process
-/// default: a crate graph that enables both of rustls's providers (a dependency with `ring`
-/// beside `aws-lc-rs`) has no default, and `ClientConfig::builder()` panics there. It is
-/// `ring` (cargo feature `ring`, on by default: it builds in a fraction of aws-lc-rs's time),
-/// or `aws-lc-rs` when that feature is on.
-pub fn crypto_provider() -> Arc<rustls::crypto::CryptoProvider> {
-    #[cfg(feature = "aws-lc-rs")]
-    let provider = rustls::crypto::aws_lc_rs::default_provider();
-    #[cfg(all(feature = "ring", not(feature = "aws-lc-rs")))]
-    let provider = rustls::crypto::ring::default_provider();
-    Arc::new(provider)
-}
-
-#[cfg(not(any(feature = "ring", feature = "aws-lc-rs")))]
-compile_error!(
-    "swarm-harness needs a TLS provider: enable its feature `ring` (the default) or `aws-lc-rs`"
-);
 
 /// The most cookies one session keeps. A browser keeps some 180 per site (RFC 6265 asks for at
 /// least 50 per domain); a simulated user talks to a few origins. Without a cap, a target that

@@ -9,11 +9,10 @@
 //! and counted) and decompressed here rather than by reqwest, so the reported content size is
 //! the bytes transferred, and a small compressed body cannot expand beyond the cap.
 
-use std::io::Read;
-
 use bytes::Bytes;
-use http::header::{self, HeaderMap};
-use http::{Method, StatusCode};
+#[cfg(any(feature = "reqwest-0-12", feature = "reqwest-0-13"))]
+use http::header;
+use http::{HeaderMap, Method, StatusCode};
 use url::Url;
 
 use crate::http::http1::Connections;
@@ -124,10 +123,7 @@ async fn send_reqwest(
 /// The decoded body of a compressed response (and whether it was cut at `max_body`), its
 /// `Content-Encoding` and `Content-Length` removed; `None` when it was not compressed (or was
 /// truncated before it could be decoded: then it stays as received, flagged).
-#[cfg_attr(
-    not(any(feature = "reqwest-0-12", feature = "reqwest-0-13")),
-    allow(dead_code, reason = "the reqwest path's, and its tests'")
-)]
+#[cfg(any(feature = "reqwest-0-12", feature = "reqwest-0-13"))]
 fn decompress(
     headers: &mut HeaderMap,
     body: &[u8],
@@ -144,6 +140,7 @@ fn decompress(
     if truncated || body.is_empty() {
         return Ok(None);
     }
+    use std::io::Read;
     let reader: Box<dyn Read + '_> = match encoding.as_str() {
         "gzip" | "x-gzip" => Box::new(flate2::read::GzDecoder::new(body)),
         "deflate" => Box::new(flate2::read::ZlibDecoder::new(body)),
@@ -166,7 +163,8 @@ fn decompress(
     Ok(Some((plain, cut)))
 }
 
-#[cfg(test)]
+// The decoders are the reqwest path's (brotli comes with its features).
+#[cfg(all(test, any(feature = "reqwest-0-12", feature = "reqwest-0-13")))]
 mod tests {
     use std::io::Write;
 

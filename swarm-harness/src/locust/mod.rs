@@ -10,16 +10,68 @@
 //! [`protocol`]). The figures sent to the master come from the run events, like every other
 //! live consumer's — [`stats`].
 
+//!
+//! It is the feature `locust`; a build without it has `left_out.rs` in its place, with the same
+//! names for `harness/run.rs`, and `PT_LOCUST_MASTER` refused where it is parsed.
+
 pub mod link;
 pub mod protocol;
 pub mod stats;
 pub mod worker;
 pub mod zmtp;
 
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+use crate::events::Sink;
+use crate::runner::RunEnv;
+use crate::settings::{self, Overrides};
+use crate::trials::TrialSpec;
+use crate::user::target::Finish;
+
+/// This process as a Locust worker: where its master is, and the figures its sink and its
+/// link to the master share.
+pub(crate) struct WorkerMode {
+    master: worker::MasterAddress,
+    figures: Arc<Mutex<stats::Shared>>,
+}
+
+impl WorkerMode {
+    /// The worker the settings ask for (`PT_LOCUST_MASTER`), if any.
+    pub(crate) fn of(overrides: &Overrides) -> Option<Self> {
+        let address = overrides.locust_master.clone()?;
+        Some(WorkerMode {
+            master: worker::MasterAddress {
+                address,
+                timeout: overrides
+                    .locust_master_timeout
+                    .unwrap_or(settings::DEFAULT_MASTER_TIMEOUT),
+            },
+            figures: Arc::default(),
+        })
+    }
+
+    /// The sink that keeps the figures the master is sent.
+    pub(crate) fn sink(&self) -> Box<dyn Sink> {
+        Box::new(stats::LocustSink(self.figures.clone()))
+    }
+
+    /// Works for the master until it says quit (or goes away).
+    pub(crate) fn run(
+        self,
+        run: Arc<RunEnv>,
+        specs: Vec<TrialSpec>,
+        finish: Finish,
+    ) -> Result<ExitCode, String> {
+        worker::run(run, specs, self.master, self.figures, finish)
+    }
+}
+
 /// The locustfile a master needs to drive workers running `trials`: one empty `User` class
 /// per trial, named as the trial (`create_app[large]` included: the classes are made with
-/// `type()`, so any name works), with the weights given.
-pub fn locustfile(trials: &[(String, u32)]) -> String {
+/// `type()`, so any name works), with the weights given. An `Err` only in a build without the
+/// worker (`left_out.rs`), which no master can drive.
+pub fn locustfile(trials: &[(String, u32)]) -> Result<String, String> {
     let mut out = String::from(
         "# The user classes of a Locust master that drives swarm-harness workers\n\
          # (PT_LOCUST_MASTER=host:port): written by `swarm locustfile`. The users run in Rust\n\
@@ -40,7 +92,7 @@ pub fn locustfile(trials: &[(String, u32)]) -> String {
             "globals()[{name}] = type({name}, (_RustUser,), {{\"abstract\": False, \"weight\": {weight}}})\n"
         ));
     }
-    out
+    Ok(out)
 }
 
 #[cfg(test)]

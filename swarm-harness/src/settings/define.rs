@@ -34,6 +34,16 @@ pub enum ConfigError {
         /// What is wrong with it.
         problem: String,
     },
+    /// A setting that asks for a part this build leaves out (`PT_WEB=on` without `web`).
+    #[error("{setting}={value:?} {}", part.missing())]
+    LeftOut {
+        /// The setting as the user wrote it.
+        setting: String,
+        /// The value, with any credentials or secret hidden.
+        value: String,
+        /// The part it asks for.
+        part: super::Part,
+    },
     /// Threshold expressions that do not parse.
     #[error("invalid {setting}: {source}")]
     Threshold {
@@ -51,6 +61,7 @@ impl ConfigError {
         match self {
             ConfigError::Invalid { setting, .. }
             | ConfigError::Problem { setting, .. }
+            | ConfigError::LeftOut { setting, .. }
             | ConfigError::Threshold { setting, .. } => setting,
         }
     }
@@ -120,7 +131,7 @@ impl RawSetting {
     }
 
     /// The value as an error may show it: a secret hidden, a URL's credentials masked.
-    fn shown(&self) -> String {
+    pub(super) fn shown(&self) -> String {
         if self.setting.secret {
             "(hidden)".to_owned()
         } else {

@@ -9,9 +9,12 @@
 //! - `docs.rs`: what else is made from the table (clap's flags, the unknown-variable
 //!   warning, the README's table).
 //! - `profile.rs`: the profile a trial resolves the settings into.
+//! - `parts.rs`: the parts a cargo feature leaves out, and the refusal of a setting that asks
+//!   for one.
 
 mod define;
 mod docs;
+mod parts;
 mod profile;
 mod table;
 #[cfg(test)]
@@ -22,6 +25,7 @@ pub use define::{ConfigError, RawSetting, Setting, Source};
 #[cfg(test)]
 use docs::{TABLE_BEGIN, TABLE_END, markdown_table, with_table};
 pub use docs::{clap_args, raw_settings, unknown_variables};
+pub use parts::Part;
 pub(crate) use profile::redact;
 pub use profile::{AttributeLoad, LoadProfile, WaitTime, redact_host};
 pub use swarm_harness_syntax::duration::{DurationUnit, parse_duration};
@@ -34,7 +38,14 @@ pub(crate) use values::{
     DEFAULT_DURATION, DEFAULT_HATCH_RATE, DEFAULT_MAX_USERS, DEFAULT_STALL_TIMEOUT,
     DEFAULT_STOP_TIMEOUT, DEFAULT_USERS, parse_master,
 };
+#[cfg_attr(
+    not(all(feature = "web", feature = "locust")),
+    allow(
+        unused_imports,
+        reason = "the web UI's and the worker's, which a build may leave out"
+    )
+)]
 pub use values::{
-    DEFAULT_MASTER_TIMEOUT, DEFAULT_MAX_BODY, DEFAULT_MAX_NAMES, DEFAULT_REQUEST_TIMEOUT,
-    DEFAULT_WEB_MAX_CONNECTIONS, DEFAULT_WEB_PORT, DEFAULT_WEB_TIMEOUT, HttpClient,
+    DEFAULT_MASTER_TIMEOUT, DEFAULT_WEB_MAX_CONNECTIONS, DEFAULT_WEB_PORT, DEFAULT_WEB_TIMEOUT,
 };
+pub use values::{DEFAULT_MAX_BODY, DEFAULT_MAX_NAMES, DEFAULT_REQUEST_TIMEOUT, HttpClient};

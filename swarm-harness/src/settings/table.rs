@@ -7,11 +7,12 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use rustls::pki_types::CertificateDer;
+use rustls_pki_types::CertificateDer;
 use swarm_harness_syntax::duration::DurationUnit::{Minutes, Seconds};
 use swarm_harness_syntax::threshold::Threshold;
 
 use super::define::{form, settings};
+use super::parts::{Part, host, needs, web_switch};
 use super::values::*;
 use super::{ConfigError, RawSetting};
 use crate::shape::Stages;
@@ -40,7 +41,7 @@ settings! {
     host: url::Url {
         env: "PT_HOST", flag: "host", value: "URL",
         default: "the embedded server, if the target has one",
-        parse: form!(parse_host, HOST_FORM),
+        parse: host,
     }
     /// Where reports are written.
     report_dir: PathBuf {
@@ -99,7 +100,8 @@ settings! {
     /// certificate).
     ca_certs: Vec<CertificateDer<'static>> {
         env: "PT_CA_CERT", flag: "ca-cert", value: "FILE", default: "the platform's roots",
-        parse: form!(read_certificates, "a readable PEM file holding at least one CA certificate"),
+        parse: needs(Part::Tls,
+            form!(read_certificates, "a readable PEM file holding at least one CA certificate")),
     }
     /// The most one request may take (connect, TLS, redirects, whole body), unless it sets
     /// `.timeout(..)`.
@@ -130,44 +132,44 @@ settings! {
     web_port: u16 {
         env: "PT_LOCUST_PORT", flag: "web-port", value: "PORT",
         default: "8089 (a free port when that is taken)",
-        parse: form!(|v: &str| v.parse().ok(),
-            "a port number from 0 to 65535 (0 takes any free port), such as 8089"),
+        parse: needs(Part::Web, form!(|v: &str| v.parse().ok(),
+            "a port number from 0 to 65535 (0 takes any free port), such as 8089")),
     }
     /// `off` turns the web UI off; `on` serves it on a Locust worker too.
     web: bool {
         env: "PT_WEB", flag: "web", value: "on|off",
         default: "on (off on a Locust worker unless `PT_LOCUST_PORT` is set)",
-        parse: form!(switch, "on or off"),
+        parse: web_switch,
     }
     /// The address the web UI listens on; beyond loopback it requires `PT_WEB_TOKEN`.
     web_host: std::net::IpAddr {
         env: "PT_WEB_HOST", flag: "web-host", value: "IP", default: "127.0.0.1",
-        parse: form!(listen_address, "an IP address to listen on, such as 127.0.0.1 or 0.0.0.0"),
+        parse: needs(Part::Web, form!(listen_address, "an IP address to listen on, such as 127.0.0.1 or 0.0.0.0")),
     }
     /// A token (8+ printable characters) every web request must carry:
     /// `Authorization: Bearer <token>`, or the password of the browser's Basic prompt.
     web_token: String {
         env: "PT_WEB_TOKEN", flag: "web-token", value: "TOKEN", default: "none",
         secret: true,
-        parse: form!(token, "a token of at least 8 printable characters without spaces"),
+        parse: needs(Part::Web, form!(token, "a token of at least 8 printable characters without spaces")),
     }
     /// The most the web UI waits for a client's request head or body, or for it to read a
     /// response.
     web_timeout: Duration {
         env: "PT_WEB_TIMEOUT", flag: "web-timeout", value: "DURATION", default: "10s",
-        parse: form!(duration_above_zero(Seconds, HOUR),
-            "a duration above 0 and at most 1h, such as 10s (a bare number means seconds)"),
+        parse: needs(Part::Web, form!(duration_above_zero(Seconds, HOUR),
+            "a duration above 0 and at most 1h, such as 10s (a bare number means seconds)")),
     }
     /// Connections the web UI serves at once; more are answered 503 and closed.
     web_max_connections: usize {
         env: "PT_WEB_MAX_CONNECTIONS", flag: "web-max-connections", value: "N", default: "256",
-        parse: form!(count_to(65_536), "a whole number from 1 to 65536, such as 256"),
+        parse: needs(Part::Web, form!(count_to(65_536), "a whole number from 1 to 65536, such as 256")),
     }
     /// `false`: each trial waits for a start from the page or `POST /swarm`, and the page
     /// stays up after the last trial until Ctrl-C.
     web_autostart: bool {
         env: "PT_WEB_AUTOSTART", flag: "web-autostart", value: "true|false", default: "true",
-        parse: form!(switch, "true or false"),
+        parse: needs(Part::Web, form!(switch, "true or false")),
     }
     /// The users' HTTP client: `lean` (HTTP/1.1, fastest) or `reqwest` (HTTP/2, proxies,
     /// compressed responses).
@@ -198,15 +200,15 @@ settings! {
     /// (5557).
     locust_master: String {
         env: "PT_LOCUST_MASTER", flag: "locust-master", value: "HOST:PORT", default: "unset",
-        parse: form!(parse_master, MASTER_FORM),
+        parse: needs(Part::Locust, form!(parse_master, MASTER_FORM)),
     }
     /// How long to wait for an unreachable or silent Locust master, then stop with the
     /// reports written.
     locust_master_timeout: Duration {
         env: "PT_LOCUST_MASTER_TIMEOUT", flag: "locust-master-timeout", value: "DURATION",
         default: "60s",
-        parse: form!(duration_above_zero(Seconds, HOUR),
-            "a duration above 0 and at most 1h, such as 30s (a bare number means seconds)"),
+        parse: needs(Part::Locust, form!(duration_above_zero(Seconds, HOUR),
+            "a duration above 0 and at most 1h, such as 30s (a bare number means seconds)")),
     }
 }
 

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use rustls::pki_types::CertificateDer;
+use rustls_pki_types::CertificateDer;
 use swarm_harness_syntax::duration::{DurationUnit, parse_duration};
 use swarm_harness_syntax::limits;
 use swarm_harness_syntax::threshold::Threshold;
@@ -33,16 +33,23 @@ pub const DEFAULT_MAX_BODY: usize = 8 * 1024 * 1024;
 /// Distinct request names (and failure groups) per trial (`PT_MAX_NAMES`).
 pub const DEFAULT_MAX_NAMES: usize = 1_000;
 /// The web UI's port, Locust's (`PT_LOCUST_PORT`).
+#[cfg_attr(not(feature = "web"), allow(dead_code, reason = "the web UI's"))]
 pub const DEFAULT_WEB_PORT: u16 = 8089;
 /// The most the web UI waits on a client (`PT_WEB_TIMEOUT`): ample for any client on a
 /// network, short enough that a socket held by a client that sends nothing is back within
 /// seconds.
+#[cfg_attr(not(feature = "web"), allow(dead_code, reason = "the web UI's"))]
 pub const DEFAULT_WEB_TIMEOUT: Duration = Duration::from_secs(10);
 /// Connections the web UI serves at once (`PT_WEB_MAX_CONNECTIONS`): far above what a few
 /// browser tabs and scrapers open (a browser opens at most 6 per origin), far below a default
 /// descriptor limit of 1024.
+#[cfg_attr(not(feature = "web"), allow(dead_code, reason = "the web UI's"))]
 pub const DEFAULT_WEB_MAX_CONNECTIONS: usize = 256;
 /// How long a worker waits for an unreachable or silent master (`PT_LOCUST_MASTER_TIMEOUT`).
+#[cfg_attr(
+    not(feature = "locust"),
+    allow(dead_code, reason = "the Locust worker's")
+)]
 pub const DEFAULT_MASTER_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Which client sends a session's requests (`PT_HTTP`).
@@ -164,7 +171,7 @@ pub(crate) fn directory(text: &str) -> Option<PathBuf> {
 
 /// A PEM file holding at least one certificate.
 pub(crate) fn read_certificates(path: &str) -> Option<Vec<CertificateDer<'static>>> {
-    use rustls::pki_types::pem::PemObject;
+    use rustls_pki_types::pem::PemObject;
     let pem = std::fs::read(path).ok()?;
     let certificates: Vec<_> = CertificateDer::pem_slice_iter(&pem)
         .collect::<Result<_, _>>()

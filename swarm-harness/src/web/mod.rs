@@ -8,6 +8,9 @@
 //! a browser asks for), so nobody on the network can start load unauthenticated. Its sockets
 //! are served with timeouts and a cap on connections ([`serve`]), so a slow or idle client
 //! cannot hold them.
+//!
+//! It is the feature `web`; a build without it has `left_out.rs` in its place: no UI, and the
+//! settings that ask for one refused where they are parsed.
 
 mod auth;
 mod bind;
@@ -28,8 +31,8 @@ use axum::routing::{get, post};
 use crate::report::csv;
 
 use crate::control::Controller;
-use live::Live;
 pub(crate) use bind::bind;
+use live::Live;
 pub use serve::{DEFAULT_MAX_CONNECTIONS, DEFAULT_TIMEOUT};
 
 /// The default of `PT_LOCUST_PORT` (Locust's).
@@ -142,6 +145,35 @@ impl Bound {
         });
         tokio::spawn(serve::serve(listener, app, limits, connections));
         Ok(())
+    }
+}
+
+/// The web UI served: the sink that keeps what it shows, the commands it sends the runner, and
+/// its address as printed.
+pub(crate) struct Served {
+    pub sink: Box<dyn crate::events::Sink>,
+    pub commands: crate::control::Commands,
+    pub url: String,
+}
+
+impl Bound {
+    /// Serves the UI on `runtime`: what a run's composition (`harness/run.rs`) needs of it,
+    /// the same in a build without it (`web/left_out.rs`).
+    ///
+    /// # Errors
+    /// When the listener cannot join the runtime.
+    pub(crate) fn start(self, runtime: &tokio::runtime::Runtime) -> Result<Served, String> {
+        let live = Arc::new(Mutex::new(Live::default()));
+        let (controller, commands) = crate::control::channel();
+        let url = self.url();
+        let _guard = runtime.enter();
+        self.serve(live.clone(), controller)
+            .map_err(|e| format!("failed to serve the web UI: {e}"))?;
+        Ok(Served {
+            sink: Box::new(live::LiveSink(live)),
+            commands,
+            url,
+        })
     }
 }
 

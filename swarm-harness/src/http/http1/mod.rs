@@ -6,7 +6,7 @@
 //! 170 MiB before a request is sent, and each request crosses two tasks. Here an idle user
 //! holds a socket and a few dozen bytes (its read buffer is dropped between requests), and a
 //! request is a write and a read in the caller's task, like wrk. Parsing is `httparse`'s (the
-//! parser hyper uses); TLS is rustls through `tokio-rustls`. The framing rules are RFC 9112's,
+//! parser hyper uses); TLS is rustls through `tokio-rustls` (`http/tls.rs`). The framing rules are RFC 9112's,
 //! checked against hyper's client as an oracle (`differential.rs`).
 //!
 //! Connections are reused only when their framing was beyond doubt and, checked just before
@@ -29,6 +29,8 @@ use http::{HeaderMap, Method};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use url::Url;
+
+use crate::http::tls::Tls;
 pub use wire::{DEFAULT_MAX_BODY, Limits, RawResponse, WireError};
 
 /// How long connecting may take.
@@ -47,12 +49,17 @@ pub enum SendError {
     },
     #[error("tcp connect to {address} timed out after {CONNECT_TIMEOUT:?}")]
     ConnectTimeout { address: String },
+    #[cfg(feature = "tls")]
     #[error("TLS handshake with {host} failed: {source}")]
     Tls {
         host: String,
         #[source]
         source: std::io::Error,
     },
+    /// An https:// URL in a build without TLS (`http/tls_left_out.rs`).
+    #[cfg(not(feature = "tls"))]
+    #[error("HTTPS to {host} {}", crate::settings::Part::Tls.missing())]
+    NoTls { host: String },
     #[error("unsupported URL {0:?}: only http and https with a host")]
     Unsupported(String),
     #[error(
@@ -118,13 +125,13 @@ struct Connection {
 /// One user's connections. Cheap to clone: clones share the idle connections.
 #[derive(Clone)]
 pub struct Connections {
-    tls: Arc<rustls::ClientConfig>,
+    tls: Tls,
     limits: Limits,
     idle: Arc<Mutex<Vec<Connection>>>,
 }
 
 impl Connections {
-    pub fn new(tls: Arc<rustls::ClientConfig>, limits: Limits) -> Self {
+    pub fn new(tls: Tls, limits: Limits) -> Self {
         Connections {
             tls,
             limits,
@@ -171,16 +178,7 @@ impl Connections {
             })?;
         let _ = tcp.set_nodelay(true);
         let io: Box<dyn Io> = if origin.https {
-            let name = rustls::pki_types::ServerName::try_from(host.to_owned())
-                .map_err(|_| SendError::Unsupported(address.clone()))?;
-            let tls = tokio_rustls::TlsConnector::from(self.tls.clone())
-                .connect(name, tcp)
-                .await
-                .map_err(|source| SendError::Tls {
-                    host: origin.host.clone(),
-                    source,
-                })?;
-            Box::new(tls)
+            Box::new(self.tls.connect(&origin.host, &address, tcp).await?)
         } else {
             Box::new(tcp)
         };

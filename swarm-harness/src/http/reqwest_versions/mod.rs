@@ -165,14 +165,6 @@ pub(crate) fn fetched(url: Url, received: Received) -> Fetched {
     }
 }
 
-/// The rustls configuration a reqwest client is built on: the process's, offering HTTP/2
-/// first (a preconfigured configuration gets no ALPN from reqwest).
-pub(crate) fn tls_for_reqwest(tls: &rustls::ClientConfig) -> rustls::ClientConfig {
-    let mut tls = tls.clone();
-    tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    tls
-}
-
 /// The traits of this module for one reqwest version, and its `internal` functions for
 /// `PT_HTTP=reqwest`. `$reqwest` is the crate; `$preconfigured` its `ClientBuilder` method
 /// that takes a rustls configuration (0.12 and 0.13 name it differently).
@@ -181,7 +173,7 @@ macro_rules! versioned {
         use $crate::http::error::RequestError;
         use $crate::http::reqwest_versions::{
             Prepared, Received, ReqwestClient, ReqwestClientBuilder, ReqwestRequest, fetched,
-            sealed, tls_for_reqwest,
+            sealed,
         };
         use $crate::http::session::ClientFactory;
 
@@ -228,7 +220,7 @@ macro_rules! versioned {
         impl ReqwestClient for $reqwest::Client {
             fn own(factory: &ClientFactory) -> Self {
                 let ours = $reqwest::Client::builder()
-                    .$preconfigured(tls_for_reqwest(factory.tls()))
+                    .$preconfigured(factory.tls().for_reqwest())
                     .cookie_store(true)
                     .timeout(factory.timeout());
                 factory
@@ -247,16 +239,16 @@ macro_rules! versioned {
             use http::{HeaderMap, Method};
             use url::Url;
 
-            use $crate::http::reqwest_versions::{Received, tls_for_reqwest};
+            use $crate::http::reqwest_versions::Received;
 
             pub(crate) type Client = $reqwest::Client;
 
             /// A client of its own (connections, HTTP/2 sessions) on `tls`; redirects and
             /// cookies are left to the session, decompression to `transport.rs` (so the size
             /// reported is the bytes transferred, whatever features the team's reqwest has).
-            pub(crate) fn client(tls: &rustls::ClientConfig) -> Client {
+            pub(crate) fn client(tls: &$crate::http::tls::Tls) -> Client {
                 $reqwest::Client::builder()
-                    .$preconfigured(tls_for_reqwest(tls))
+                    .$preconfigured(tls.for_reqwest())
                     .redirect($reqwest::redirect::Policy::none())
                     .no_gzip()
                     .no_brotli()
