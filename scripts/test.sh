@@ -24,8 +24,10 @@ scripts/consumer-check.sh
 took "consumer crate (consumers/newsletter)"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
-# The library with no reqwest at all (the consumer crate builds it with reqwest 0.12 alone).
+# The library with no reqwest at all (the consumer crate builds it with reqwest 0.12 alone),
+# and with the fewest features: no web UI, Locust worker, TLS or reqwest.
 cargo clippy -p swarm-harness --lib --quiet --no-default-features --features ring -- -D warnings
+cargo clippy -p swarm-harness --lib --quiet --no-default-features -- -D warnings
 shopt -s nullglob
 shellcheck -x run_stress_tests.sh .ci/run scripts/*.sh scripts/bench/*.sh
 took "fmt, clippy, shellcheck"
@@ -48,6 +50,43 @@ check_refusal does/not/exist.rs 'PT_LOCUST_FILE="does/not/exist.rs" does not exi
 check_refusal platform-tests/tests/integration.rs 'declares no [[test]] named "integration" with harness = false'
 echo "run_stress_tests.sh refusals: 2 passed, 0 failed"
 took "run_stress_tests.sh refusals"
+
+# A stress target with the fewest features (scripts/minimal-consumer.sh, outside the workspace)
+# refuses each setting that asks for a part it leaves out, before any load: exit 2 and a line
+# naming the setting and the feature. Asked for nothing, it lists its trial and names no UI.
+# shellcheck source=scripts/minimal-consumer.sh
+source scripts/minimal-consumer.sh
+lean="$(mktemp -d)"
+lean_target="$PWD/target"
+write_minimal_consumer "$lean" "$PWD/swarm-harness" "default-features = false"
+cp Cargo.lock "$lean/"
+lean_bin="$(cd "$lean" && CARGO_TARGET_DIR="$lean_target" cargo test -q --test stress --no-run \
+  --message-format=json | python3 -c 'import json, sys
+print([m["executable"] for m in map(json.loads, sys.stdin) if m.get("executable")][0])')"
+# check_left_out EXPECTED FEATURE [VAR=VALUE...] [-- FLAG...]: exit 2, the message EXPECTED
+# ending with the cargo feature FEATURE.
+check_left_out() {
+  local expected="$1" feature="$2" output status=0 vars=()
+  shift 2
+  while [[ $# -gt 0 && "$1" != "--" ]]; do vars+=("$1"); shift; done
+  [[ $# -gt 0 ]] && shift
+  output="$(env "${vars[@]}" PT_REPORT_DIR="$lean/reports" "$lean_bin" "$@" 2>&1)" || status=$?
+  local built_without="which this stress target is built without: enable swarm-harness's cargo feature"
+  if [[ $status -ne 2 || "$output" != *"$expected, $built_without \`$feature\`"* ]]; then
+    echo "fewest-features stress target with ${vars[*]} $*: exit $status, output: $output" >&2
+    return 1
+  fi
+}
+check_left_out 'PT_WEB="on" needs the web UI' web PT_WEB=on
+check_left_out 'PT_LOCUST_PORT="8089" needs the web UI' web PT_LOCUST_PORT=8089
+check_left_out 'PT_LOCUST_MASTER="127.0.0.1:5557" needs the Locust worker' locust \
+  PT_LOCUST_MASTER=127.0.0.1:5557
+check_left_out 'needs HTTPS' ring PT_HOST=https://example.com
+check_left_out '--locustfile needs the Locust worker' locust -- --locustfile
+listing="$("$lean_bin" --list 2>&1)"
+[[ "$listing" == "home_page: test" ]] || { echo "fewest features, --list: $listing" >&2; exit 1; }
+echo "fewest-features stress target: 5 refusals and a quiet --list passed"
+took "fewest-features stress target"
 
 # libtest's JSON output stays valid JSON lines with the web UI on (human output goes to stderr).
 json_log="$(mktemp)"
