@@ -100,7 +100,6 @@ mod web;
 #[path = "web/left_out.rs"]
 mod web;
 
-pub use settings::{DurationUnit, LoadProfile, parse_duration};
 pub use entry::WaitTime;
 pub use harness::Harness;
 pub use http::reqwest_versions::{ReqwestClient, ReqwestClientBuilder, ReqwestRequest};
@@ -122,6 +121,7 @@ pub use reqwest_middleware_0_4;
 #[cfg(feature = "middleware-0-5")]
 pub use reqwest_middleware_0_5;
 pub use runner::{spawn_offsets, users_at};
+pub use settings::{DurationUnit, LoadProfile, parse_duration};
 pub use shape::{Constant, LoadShape, Stage, Stages, StagesError};
 pub use swarm_harness_macros::stress_test;
 pub use user::User;
