@@ -70,7 +70,6 @@ pub mod __private;
     allow(dead_code, reason = "the commands only the web UI sends")
 )]
 mod control;
-mod entry;
 pub mod events;
 pub mod har;
 mod harness;
@@ -84,6 +83,7 @@ mod logging;
 pub mod report;
 mod run_id;
 mod runner;
+mod scenario;
 mod settings;
 mod shape;
 pub mod shard;
@@ -92,7 +92,6 @@ pub mod threshold;
 // The warnings of the web UI and the Locust worker, kept from flooding the log.
 #[cfg(any(feature = "web", feature = "locust"))]
 mod throttle;
-mod trials;
 mod user;
 #[cfg(feature = "web")]
 mod web;
@@ -100,7 +99,6 @@ mod web;
 #[path = "web/left_out.rs"]
 mod web;
 
-pub use entry::WaitTime;
 pub use harness::Harness;
 pub use http::reqwest_versions::{ReqwestClient, ReqwestClientBuilder, ReqwestRequest};
 #[cfg(feature = "tls")]
@@ -121,6 +119,7 @@ pub use reqwest_middleware_0_4;
 #[cfg(feature = "middleware-0-5")]
 pub use reqwest_middleware_0_5;
 pub use runner::{spawn_offsets, users_at};
+pub use scenario::WaitTime;
 pub use settings::{DurationUnit, LoadProfile, parse_duration};
 pub use shape::{Constant, LoadShape, Stage, Stages, StagesError};
 pub use swarm_harness_macros::stress_test;

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 pub use swarm_harness_syntax::threshold::{Metric, Op, Scope, Threshold, ThresholdError};
 
-use crate::stats::{Entry, Shard};
+use crate::stats::{Entry, Tally};
 
 /// The outcome of one threshold, as the report stores it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -47,7 +47,7 @@ fn format(metric: Metric, value: f64) -> String {
 
 fn entry_of<'a>(
     threshold: &Threshold,
-    totals: &'a Shard,
+    totals: &'a Tally,
     aggregated: &'a Entry,
 ) -> Option<&'a Entry> {
     match &threshold.scope {
@@ -68,7 +68,7 @@ fn entry_of<'a>(
 /// Evaluates one threshold on a trial's totals.
 pub fn evaluate(
     threshold: &Threshold,
-    totals: &Shard,
+    totals: &Tally,
     aggregated: &Entry,
     elapsed: Duration,
 ) -> Verdict {
@@ -141,7 +141,7 @@ impl Thresholds {
         self.0.is_empty()
     }
 
-    pub fn evaluate(&self, totals: &Shard, elapsed: Duration) -> Vec<Verdict> {
+    pub fn evaluate(&self, totals: &Tally, elapsed: Duration) -> Vec<Verdict> {
         let aggregated = totals.request_total();
         self.0
             .iter()
@@ -150,7 +150,7 @@ impl Thresholds {
     }
 
     /// The first `abort_on_fail` threshold breached in a way that should end the trial now.
-    pub fn abort_reason(&self, totals: &Shard, elapsed: Duration) -> Option<Verdict> {
+    pub fn abort_reason(&self, totals: &Tally, elapsed: Duration) -> Option<Verdict> {
         let candidates: Vec<&Threshold> = self
             .0
             .iter()
@@ -185,7 +185,7 @@ mod tests {
 
     #[test]
     fn evaluates_against_totals() {
-        let mut totals = Shard::default();
+        let mut totals = Tally::default();
         for micros in [10_000, 20_000, 30_000, 40_000] {
             totals
                 .requests
@@ -211,7 +211,7 @@ mod tests {
         assert_eq!(verdicts[4].observed_text, "never ran");
         let nothing = Thresholds::parse(&["p95 < 1s", "fail_ratio < 1%", "failures < 1"])
             .unwrap()
-            .evaluate(&Shard::default(), second);
+            .evaluate(&Tally::default(), second);
         let passes: Vec<bool> = nothing.iter().map(|v| v.pass).collect();
         assert_eq!(passes, [false, false, true], "no samples prove no time");
         assert_eq!(nothing[0].observed_text, "no samples");
@@ -219,7 +219,7 @@ mod tests {
 
     #[test]
     fn only_final_breaches_abort_early() {
-        let mut totals = Shard::default();
+        let mut totals = Tally::default();
         totals.requests.entry("GET", "/a").record(50_000, false, 0);
         let early = Duration::from_secs(1);
         let abort = Thresholds::parse(&["max < 10ms abort_on_fail"]).unwrap();

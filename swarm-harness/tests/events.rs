@@ -8,12 +8,12 @@ use std::sync::{Arc, Mutex};
 
 use common::{read_json, run_with, start_server};
 use swarm_harness::events::{RunEvent, Sink};
-use swarm_harness::stats::Shard;
+use swarm_harness::stats::Tally;
 
 #[derive(Default)]
 struct Seen {
     kinds: Vec<&'static str>,
-    summed: Shard,
+    summed: Tally,
     ticks: usize,
     /// The trials the run announced.
     trials: Vec<String>,

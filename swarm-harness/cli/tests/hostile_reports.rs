@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use serde_json::{Value, json};
 use swarm_harness::report::{BuildInput, Report, TrialIdentity};
-use swarm_harness::stats::Shard;
+use swarm_harness::stats::Tally;
 
 const SWARM: &str = env!("CARGO_BIN_EXE_swarm");
 
@@ -33,7 +33,7 @@ const STARTED: &str = "2026-01-01T00:00:00Z";
 
 /// A report as a run writes it: 30 `GET /a` requests of 1.0 to 3.9 ms, shard `index` of 2.
 fn valid(index: u32) -> Value {
-    let mut totals = Shard::default();
+    let mut totals = Tally::default();
     for micros in (1_000..4_000).step_by(100) {
         totals.requests.entry("GET", "/a").record(micros, true, 10);
         totals.tasks.entry("task", "t").record(micros + 50, true, 0);

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use serde::{Deserialize, Serialize};
 
 use crate::report::Report;
-use crate::stats::{Shard, Snapshot, TimelinePoint};
+use crate::stats::{Snapshot, Tally, TimelinePoint};
 use crate::threshold::Verdict;
 
 /// One thing that happened in a run.
@@ -83,7 +83,7 @@ pub struct Tick {
     pub snapshot: Snapshot,
     pub point: TimelinePoint,
     /// What was recorded in the interval.
-    pub interval: Shard,
+    pub interval: Tally,
     /// The thresholds evaluated over the trial so far (empty when it has none).
     pub thresholds: Vec<Verdict>,
 }

@@ -116,7 +116,7 @@ mod tests {
     use super::*;
     use crate::report::Outcome;
     use crate::report::{BuildInput, TrialIdentity, write_report};
-    use crate::stats::Shard;
+    use crate::stats::Tally;
 
     fn report(trial: &str, run_id: Option<&str>, started_at: &str) -> Report {
         let mut report = Report::build(BuildInput {
@@ -133,7 +133,7 @@ mod tests {
             folded_requests: 0,
             max_names: 1000,
             errors: Vec::new(),
-            totals: &Shard::default(),
+            totals: &Tally::default(),
             timeline: Vec::new(),
         });
         report.run_id = run_id.map(str::to_owned);

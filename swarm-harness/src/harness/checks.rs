@@ -8,8 +8,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::events::{EventBus, RunEvent};
 use crate::report;
+use crate::scenario::trials::TrialSpec;
 use crate::settings::Overrides;
-use crate::trials::TrialSpec;
 use crate::user::target::FinishApp;
 
 /// `on_finish_app` takes the type `embedded_app` starts, or the run stops before any load.

@@ -20,8 +20,8 @@ use std::sync::Arc;
 
 use clap::FromArgMatches;
 
-use crate::entry::Scenario;
 use crate::events::Sink;
+use crate::scenario::Scenario;
 use crate::user::fixture::FixtureStore;
 use crate::user::target::{App, Finish, FinishApp, StartHook, Started};
 use cli::{Cli, command};

@@ -16,15 +16,15 @@ use super::checks::{
 };
 use super::cli::Cli;
 use super::{Harness, signals};
-use crate::entry::Scenario;
 use crate::events::printer::{Output, Printer};
 use crate::events::writer::ReportWriter;
 use crate::events::{EventBus, RunEvent, Sink};
 use crate::http::session::{ClientFactory, HttpSettings};
 use crate::locust::WorkerMode;
 use crate::runner::{RunEnv, TrialEnv};
+use crate::scenario::Scenario;
+use crate::scenario::trials::{TrialSpec, build_trials, keep_param, task_ratio_json};
 use crate::settings::{self, Overrides, unknown_variables};
-use crate::trials::{TrialSpec, build_trials, keep_param, task_ratio_json};
 use crate::user::target::Finish;
 use crate::web;
 

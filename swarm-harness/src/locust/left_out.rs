@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use crate::events::Sink;
 use crate::runner::RunEnv;
+use crate::scenario::trials::TrialSpec;
 use crate::settings::{Overrides, Part};
-use crate::trials::TrialSpec;
 use crate::user::target::Finish;
 
 /// This process as a Locust worker: never, in this build.

@@ -25,15 +25,15 @@ use std::sync::{Arc, Mutex};
 
 use crate::events::Sink;
 use crate::runner::RunEnv;
+use crate::scenario::trials::TrialSpec;
 use crate::settings::{self, Overrides};
-use crate::trials::TrialSpec;
 use crate::user::target::Finish;
 
 /// This process as a Locust worker: where its master is, and the figures its sink and its
 /// link to the master share.
 pub(crate) struct WorkerMode {
     master: worker::MasterAddress,
-    figures: Arc<Mutex<stats::Shared>>,
+    figures: Arc<Mutex<stats::Figures>>,
 }
 
 impl WorkerMode {

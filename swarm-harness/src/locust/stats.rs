@@ -211,15 +211,15 @@ impl Pending {
 
 /// What the worker learns from the run events: the figures to report, and which trials ended.
 #[derive(Debug, Default)]
-pub struct Shared {
+pub struct Figures {
     pub pending: Pending,
     /// Trials (by index) whose last tick has been added.
     pub ended: Vec<usize>,
 }
 
-/// The sink that feeds [`Shared`]; first in the list, so the master hears of a trial's end
+/// The sink that feeds [`Figures`]; first in the list, so the master hears of a trial's end
 /// before its report files are written.
-pub struct LocustSink(pub Arc<Mutex<Shared>>);
+pub struct LocustSink(pub Arc<Mutex<Figures>>);
 
 impl Sink for LocustSink {
     fn on_event(&mut self, event: &RunEvent) -> Result<(), String> {

@@ -23,7 +23,7 @@ use super::stats;
 use crate::control::{self, Command, Controller, Swarm};
 use crate::runner::RunEnv;
 use crate::runner::{self, TrialEnv};
-use crate::trials::TrialSpec;
+use crate::scenario::trials::TrialSpec;
 use machine::{CpuClock, hostname};
 
 /// How often the worker tells the master it is alive (Locust's `HEARTBEAT_INTERVAL`).
@@ -56,7 +56,7 @@ struct Worker {
     specs: Vec<TrialSpec>,
     node_id: String,
     link: Link,
-    figures: Arc<Mutex<stats::Shared>>,
+    figures: Arc<Mutex<stats::Figures>>,
     running: BTreeMap<usize, Running>,
     trials: JoinSet<(usize, Result<(), String>)>,
     failed: Vec<String>,
@@ -75,7 +75,7 @@ pub fn run(
     shared: Arc<RunEnv>,
     specs: Vec<TrialSpec>,
     master: MasterAddress,
-    figures: Arc<Mutex<stats::Shared>>,
+    figures: Arc<Mutex<stats::Figures>>,
     finish: crate::user::target::Finish,
 ) -> Result<ExitCode, String> {
     let runtime = shared.runtime.clone();

@@ -19,7 +19,7 @@ use std::time::Duration;
 use super::{BuildInput, EntryReport, Report, judge};
 use crate::shard::ShardSet;
 use crate::stats::histogram::DecodeError;
-use crate::stats::{Entry, EntryTable, Overflow, Shard};
+use crate::stats::{Entry, EntryTable, Overflow, Tally};
 use crate::threshold::Thresholds;
 use timeline::merge_timelines;
 
@@ -352,8 +352,8 @@ fn same_config(trial: &str, a: &Report, b: &Report) -> Result<(), MergeError> {
 }
 
 /// Every shard's entries and failure groups added up; a sum beyond a u64 names the file.
-fn add_shards(trial: &str, shards: &[Report]) -> Result<Shard, MergeError> {
-    let mut totals = Shard::default();
+fn add_shards(trial: &str, shards: &[Report]) -> Result<Tally, MergeError> {
+    let mut totals = Tally::default();
     // The occurrences of all groups together: when they fit, so does every group's sum.
     let mut occurrences = 0_u64;
     for report in shards {

@@ -7,7 +7,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::stats::histogram;
 use crate::stats::round3;
-use crate::stats::{Entry, LATENCY_KIND, PERCENTILES, Shard, TimelinePoint, quantile_of_percent};
+use crate::stats::{Entry, LATENCY_KIND, PERCENTILES, Tally, TimelinePoint, quantile_of_percent};
 use crate::threshold::Verdict;
 
 /// The version of the report format this build writes and reads.
@@ -251,7 +251,7 @@ pub struct BuildInput<'a> {
     pub folded_requests: u64,
     pub max_names: usize,
     pub errors: Vec<String>,
-    pub totals: &'a Shard,
+    pub totals: &'a Tally,
     pub timeline: Vec<TimelinePoint>,
 }
 

@@ -91,10 +91,10 @@ pub fn breach_table(verdicts: &[Verdict]) -> Option<String> {
 mod tests {
     use super::*;
     use crate::report::{BuildInput, TrialIdentity};
-    use crate::stats::Shard;
+    use crate::stats::Tally;
     use crate::threshold::Thresholds;
 
-    fn report(totals: &Shard, outcome: Outcome) -> Report {
+    fn report(totals: &Tally, outcome: Outcome) -> Report {
         Report::build(BuildInput {
             identity: TrialIdentity {
                 trial: "t".into(),
@@ -116,7 +116,7 @@ mod tests {
 
     #[test]
     fn an_aborted_trial_quotes_one_value_per_threshold() {
-        let mut totals = Shard::default();
+        let mut totals = Tally::default();
         totals.requests.entry("GET", "/a").record(50_000, true, 0);
         totals.tasks.entry("task", "t").record(50_000, true, 0);
         let thresholds = Thresholds::parse(&["max < 10ms abort_on_fail"]).unwrap();
@@ -134,10 +134,10 @@ mod tests {
 
     #[test]
     fn a_trial_that_measured_nothing_fails_even_with_passing_thresholds() {
-        let mut report = report(&Shard::default(), Outcome::Completed);
+        let mut report = report(&Tally::default(), Outcome::Completed);
         report.thresholds = Thresholds::parse(&["failures < 1"])
             .unwrap()
-            .evaluate(&Shard::default(), std::time::Duration::from_secs(1));
+            .evaluate(&Tally::default(), std::time::Duration::from_secs(1));
         judge(&mut report, true, None);
         assert!(!report.passed);
         assert!(report.verdict.unwrap().contains("measured nothing"));

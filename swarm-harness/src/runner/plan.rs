@@ -1,9 +1,9 @@
 //! What one trial runs: its tasks with weights, hooks and resolved load profile.
 
-use crate::entry::{HookFn, ShapeFn};
+use crate::scenario::trials::TaskSpec;
+use crate::scenario::{HookFn, ShapeFn};
 use crate::settings::LoadProfile;
 use crate::threshold::Thresholds;
-use crate::trials::TaskSpec;
 use crate::user::user_client::ClientHook;
 
 /// Everything needed to run one trial.

@@ -10,8 +10,8 @@ use super::{TrialEnv, TrialPlan};
 use crate::events::RunEvent;
 use crate::report::{self, Report, TrialIdentity};
 use crate::runner;
+use crate::scenario::trials::TrialSpec;
 use crate::settings::{LoadProfile, Overrides};
-use crate::trials::TrialSpec;
 use crate::user::target::Finish;
 use crate::user::{TrialContext, User};
 

@@ -26,7 +26,7 @@ use crate::report::Stall;
 use crate::settings::LoadProfile;
 use crate::shape::{Constant, LoadShape};
 use crate::stats::panic_message;
-use crate::stats::{Collector, CutOff, Recorder, Shard, TimelinePoint};
+use crate::stats::{Collector, CutOff, Recorder, Tally, TimelinePoint};
 use crate::threshold::Verdict;
 use crate::user::TrialContext;
 use crate::user::fixture::FixtureStore;
@@ -53,7 +53,7 @@ pub struct TrialResult {
     pub started_at: time::OffsetDateTime,
     /// The time the statistics cover: since the start, or since the last reset.
     pub elapsed: Duration,
-    pub totals: Shard,
+    pub totals: Tally,
     pub timeline: Vec<TimelinePoint>,
     pub outcome: Outcome,
     /// The breached `abort_on_fail` threshold, when the trial was aborted.
@@ -311,7 +311,7 @@ fn result(
 }
 
 /// Requests (not tasks) cut off in flight when the grace period ran out.
-fn in_flight_at_stop(totals: &Shard) -> u64 {
+fn in_flight_at_stop(totals: &Tally) -> u64 {
     let at_stop = CutOff::AtStop.message();
     totals
         .cancelled
@@ -334,7 +334,7 @@ fn nothing_ran(plan: Arc<TrialPlan>) -> TrialResult {
     TrialResult {
         started_at: time::OffsetDateTime::now_utc(),
         elapsed: Duration::ZERO,
-        totals: Shard::default(),
+        totals: Tally::default(),
         timeline: Vec::new(),
         outcome: Outcome::Interrupted,
         aborted_by: None,

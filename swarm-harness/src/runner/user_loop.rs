@@ -19,7 +19,7 @@ use rand::distr::Distribution;
 use rand::distr::weighted::WeightedIndex;
 
 use super::TrialPlan;
-use crate::entry::{HookFn, WaitTime};
+use crate::scenario::{HookFn, WaitTime};
 use crate::stats::CutOff;
 use crate::user::request::{RequestError, error_chain};
 use crate::user::{TrialContext, User, elapsed_micros};

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Entry, LATENCY_KIND, PERCENTILES, Recorder, Shard, round3};
+use super::{Entry, LATENCY_KIND, PERCENTILES, Recorder, Tally, round3};
 
 /// One second (or the last, shorter interval) of the run.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -59,7 +59,7 @@ pub struct Interval {
     pub snapshot: Snapshot,
     pub point: TimelinePoint,
     /// Everything recorded in the interval.
-    pub stats: Shard,
+    pub stats: Tally,
 }
 
 pub struct Collector {
@@ -68,7 +68,7 @@ pub struct Collector {
     started: Instant,
     stats_since: Instant,
     last_tick: Instant,
-    totals: Shard,
+    totals: Tally,
     aggregated: Entry,
     timeline: Vec<TimelinePoint>,
 }
@@ -81,7 +81,7 @@ impl Collector {
             started,
             stats_since: started,
             last_tick: started,
-            totals: Shard::default(),
+            totals: Tally::default(),
             aggregated: Entry::default(),
             timeline: Vec::new(),
         }
@@ -160,7 +160,7 @@ impl Collector {
         drop(self.recorder.take());
         self.last_tick = now;
         self.stats_since = now;
-        self.totals = Shard::default();
+        self.totals = Tally::default();
         self.aggregated = Entry::default();
         self.timeline.clear();
         now.duration_since(self.started).as_secs_f64()
@@ -172,7 +172,7 @@ impl Collector {
     }
 
     /// Everything taken so far.
-    pub fn totals(&self) -> &Shard {
+    pub fn totals(&self) -> &Tally {
         &self.totals
     }
 
@@ -182,7 +182,7 @@ impl Collector {
     }
 
     /// The totals and the timeline; a last [`Collector::tick`] first takes what is left.
-    pub fn into_totals(self) -> (Shard, Vec<TimelinePoint>) {
+    pub fn into_totals(self) -> (Tally, Vec<TimelinePoint>) {
         (self.totals, self.timeline)
     }
 }

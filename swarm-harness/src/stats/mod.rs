@@ -16,7 +16,7 @@ pub use failures::{
     FailureGroup, FailureKey, FailureSample, Failures, OTHER_ERRORS, normalize_error, panic_message,
 };
 pub use recorder::{
-    CutOff, DEFAULT_MAX_NAMES, LATENCY_KIND, OTHER_NAMES, Recorder, Sample, Shard, TRANSACTION_KIND,
+    CutOff, DEFAULT_MAX_NAMES, LATENCY_KIND, OTHER_NAMES, Recorder, Sample, TRANSACTION_KIND, Tally,
 };
 
 /// `850µs`, `12.3ms`, `1.20s`: a time as reports and thresholds print it.

@@ -45,7 +45,7 @@ pub const OTHER_NAMES: &str = "(other names over PT_MAX_NAMES)";
 /// interval or of a whole trial. Serializable with its histograms, so it merges exactly
 /// wherever it travels (`extend`).
 #[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
-pub struct Shard {
+pub struct Tally {
     pub requests: EntryTable,
     pub tasks: EntryTable,
     pub failures: Failures,
@@ -62,7 +62,7 @@ pub const TRANSACTION_KIND: &str = "transaction";
 /// The kind under which task latencies from the intended start are kept beside the tasks.
 pub const LATENCY_KIND: &str = "latency";
 
-impl Shard {
+impl Tally {
     /// All requests together (Locust's `Aggregated`): HTTP requests and operations timed with
     /// `User::measure`, which are also what `PT_NUM_REQUESTS` counts; transactions left out.
     pub fn request_total(&self) -> super::Entry {
@@ -70,12 +70,12 @@ impl Shard {
             .aggregated_where(|kind| kind != TRANSACTION_KIND)
     }
 
-    pub fn extend(&mut self, other: &Shard) {
+    pub fn extend(&mut self, other: &Tally) {
         self.extend_capped(other, usize::MAX);
     }
 
-    /// Like [`Shard::extend`], keeping at most `max_groups` failure groups.
-    pub fn extend_capped(&mut self, other: &Shard, max_groups: usize) {
+    /// Like [`Tally::extend`], keeping at most `max_groups` failure groups.
+    pub fn extend_capped(&mut self, other: &Tally, max_groups: usize) {
         self.requests.extend(&other.requests);
         self.tasks.extend(&other.tasks);
         self.failures.extend_capped(&other.failures, max_groups);
@@ -95,7 +95,7 @@ pub struct Sample<'a> {
 /// Where users record. Cheap to share (`Arc`), cheap to record into.
 #[derive(Debug)]
 pub struct Recorder {
-    shards: Box<[Mutex<Shard>]>,
+    shards: Box<[Mutex<Tally>]>,
     /// Requests sent so far, counted only when a request limit is set.
     sent: AtomicU64,
     limit: Option<u64>,
@@ -184,7 +184,7 @@ impl Recorder {
 
     /// The name a sample is recorded under in `shard`.
     #[inline]
-    fn name_in<'n>(&self, shard: &Shard, name: &'n str) -> &'n str {
+    fn name_in<'n>(&self, shard: &Tally, name: &'n str) -> &'n str {
         if shard.requests.has_name(name) {
             name
         } else {
@@ -192,7 +192,7 @@ impl Recorder {
         }
     }
 
-    fn lock(&self, shard: usize) -> MutexGuard<'_, Shard> {
+    fn lock(&self, shard: usize) -> MutexGuard<'_, Tally> {
         self.shards[shard % self.shards.len()]
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -324,8 +324,8 @@ impl Recorder {
     }
 
     /// Takes what every shard gathered since the last call, leaving them empty.
-    pub fn take(&self) -> Shard {
-        let mut merged = Shard::default();
+    pub fn take(&self) -> Tally {
+        let mut merged = Tally::default();
         for index in 0..self.shards.len() {
             let taken = std::mem::take(&mut *self.lock(index));
             merged.extend(&taken);

@@ -41,7 +41,7 @@ pub trait Fixture: Send + Sync + Sized + 'static {
     }
 }
 
-type Shared = Arc<dyn Any + Send + Sync>;
+type Stored = Arc<dyn Any + Send + Sync>;
 type BoxFuture<'a> = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + 'a>>;
 type Teardown = Box<dyn for<'a> FnOnce(&'a mut User) -> BoxFuture<'a> + Send>;
 
@@ -58,7 +58,7 @@ struct PendingTeardown {
 /// The fixtures of one process.
 #[derive(Default)]
 pub struct FixtureStore {
-    cells: Mutex<HashMap<TypeId, Arc<OnceCell<Shared>>>>,
+    cells: Mutex<HashMap<TypeId, Arc<OnceCell<Stored>>>>,
     teardowns: Mutex<Vec<PendingTeardown>>,
     /// The team's test app (`Harness::embedded_app`), run-scoped like the fixtures.
     pub(crate) app: crate::user::target::AppSlot,
@@ -81,7 +81,7 @@ impl FixtureStore {
     /// Makes `value` the fixture `T` without setting it up (and so without a teardown): how
     /// `swarm har replay` hands its plan to the replaying users.
     pub(crate) fn preset<T: Fixture>(&self, value: T) {
-        let cell = OnceCell::new_with(Some(Arc::new(value) as Shared));
+        let cell = OnceCell::new_with(Some(Arc::new(value) as Stored));
         self.cells
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -123,7 +123,7 @@ impl FixtureStore {
                         clients,
                         teardown,
                     });
-                anyhow::Ok(value as Shared)
+                anyhow::Ok(value as Stored)
             })
             .await?;
         Ok(value

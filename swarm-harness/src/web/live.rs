@@ -11,7 +11,7 @@ use rustc_hash::FxHashMap;
 use crate::events::{RunEvent, Sink, TrialInfo};
 use crate::report::Outcome;
 use crate::report::{BuildInput, Report, TrialIdentity};
-use crate::stats::{Entry, Shard, Snapshot, TRANSACTION_KIND, TimelinePoint};
+use crate::stats::{Entry, Snapshot, TRANSACTION_KIND, Tally, TimelinePoint};
 use crate::threshold::Verdict;
 
 /// How many one-second intervals the "current" figures cover (Locust's window is 10 s).
@@ -56,7 +56,7 @@ pub struct Current {
     pub started_at: String,
     pub snapshot: Snapshot,
     /// Shared with handlers' copies; a tick copies it only while one is in use.
-    pub totals: Arc<Shard>,
+    pub totals: Arc<Tally>,
     pub timeline: Vec<TimelinePoint>,
     pub thresholds: Vec<Verdict>,
     /// The closed model's user target and rate.
@@ -169,7 +169,7 @@ impl Current {
         report
     }
 
-    fn add(&mut self, point: &TimelinePoint, interval: &Shard) {
+    fn add(&mut self, point: &TimelinePoint, interval: &Tally) {
         let seconds = point.t - self.last_t;
         self.last_t = point.t;
         Arc::make_mut(&mut self.totals).extend_capped(interval, self.info.max_names);
@@ -211,7 +211,7 @@ pub struct Live {
     /// The trial waiting for a start, if one is.
     pub waiting: Option<usize>,
     /// Figures of every ended trial, for `/metrics`: (trial, totals, dropped iterations).
-    pub ended: Vec<(String, Arc<Shard>, u64)>,
+    pub ended: Vec<(String, Arc<Tally>, u64)>,
 }
 
 impl Live {

@@ -18,7 +18,7 @@ use prometheus_client::registry::Registry;
 
 use super::AppState;
 use super::live::Live;
-use crate::stats::{Entry, LATENCY_KIND, Shard};
+use crate::stats::{Entry, LATENCY_KIND, Tally};
 
 /// Histogram bucket bounds in seconds: 1 ms to 60 s, plus `+Inf`.
 const BUCKETS: [f64; 15] = [
@@ -28,7 +28,7 @@ const BUCKETS: [f64; 15] = [
 /// The figures of one trial at scrape time.
 struct TrialFigures {
     trial: String,
-    totals: std::sync::Arc<Shard>,
+    totals: std::sync::Arc<Tally>,
     users: Option<usize>,
     dropped: u64,
 }

@@ -10,7 +10,7 @@ use proptest::prelude::*;
 
 /// A shard's report of `count` requests of 1 µs, read from `file`.
 fn shard(index: u32, count: u64, file: &str) -> Report {
-    let mut totals = Shard::default();
+    let mut totals = Tally::default();
     let entry = totals.requests.entry("GET", "/a");
     entry.record(1, true, 0);
     entry.histogram.record_n(1, count - 1).unwrap();

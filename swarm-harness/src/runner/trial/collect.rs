@@ -8,7 +8,7 @@ use tokio::sync::{Notify, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::events::{EventBus, RunEvent, Tick};
-use crate::stats::{Collector, Shard, TimelinePoint};
+use crate::stats::{Collector, Tally, TimelinePoint};
 use crate::threshold::{Thresholds, Verdict};
 
 /// What the collector needs besides the statistics: the `abort_on_fail` thresholds it checks
@@ -23,7 +23,7 @@ pub(super) struct Watch {
 
 /// What the collector hands back at the end.
 pub(super) struct Collected {
-    pub(super) totals: Shard,
+    pub(super) totals: Tally,
     pub(super) timeline: Vec<TimelinePoint>,
     pub(super) aborted_by: Option<Verdict>,
     /// The time the statistics cover.

@@ -1,5 +1,8 @@
-//! A registered scenario: metadata (listing and filtering never touch the runner) plus the
-//! function pointers that run it.
+//! Scenarios: the registry of `#[stress_test]` functions (here: each one's metadata, which
+//! listing and filtering read without the runner, plus the function pointers that run it),
+//! and the trials made of them (`trials.rs`: user groups, parameters, task ratios).
+
+pub(crate) mod trials;
 
 use std::time::Duration;
 

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::entry::{HookFn, Runner, Scenario, ShapeFn, WaitTime};
+use crate::scenario::{HookFn, Runner, Scenario, ShapeFn, WaitTime};
 use crate::settings::AttributeLoad;
 use crate::shape::Stages;
 use crate::threshold::{ThresholdError, Thresholds};
