@@ -26,10 +26,24 @@ pub mod report {
     }
 }
 
-/// What `swarm compare` and `swarm history` read histograms and format times with.
+/// The statistics' insides: what `swarm compare` and `swarm history` read histograms and
+/// format times with, and what the benches and tests drive recorders with.
 pub mod stats {
-    pub use crate::stats::{format_micros, histogram};
+    pub use crate::stats::*;
 }
+
+/// Shard ids and their arithmetic, for `swarm merge` and the tests.
+pub mod shard {
+    pub use crate::shard::*;
+}
+
+/// Thresholds and their evaluation, for the tests.
+pub mod threshold {
+    pub use crate::threshold::*;
+}
+
+pub use crate::runner::{spawn_offsets, users_at};
+pub use crate::settings::{DurationUnit, LoadProfile, parse_duration};
 
 /// The rules import chooses captures with, the same ones the generated code runs with
 /// ([`crate::har`]): a boundary import checks against the recorded response finds the live

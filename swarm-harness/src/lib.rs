@@ -62,6 +62,8 @@
 //!
 //! Live consumers read the run's [`events`]: implement [`events::Sink`] to watch a run.
 
+#![warn(missing_docs, unreachable_pub)]
+
 #[doc(hidden)]
 pub mod __private;
 // Its sending side is the web UI's (every command) and the Locust worker's (some).
@@ -80,15 +82,15 @@ mod locust;
 #[path = "locust/left_out.rs"]
 mod locust;
 mod logging;
-pub mod report;
+mod report;
 mod run_id;
 mod runner;
 mod scenario;
 mod settings;
 mod shape;
-pub mod shard;
-pub mod stats;
-pub mod threshold;
+mod shard;
+mod stats;
+mod threshold;
 // The warnings of the web UI and the Locust worker, kept from flooding the log.
 #[cfg(any(feature = "web", feature = "locust"))]
 mod throttle;
@@ -118,9 +120,7 @@ pub use reqwest_middleware_0_4;
 /// reqwest-middleware 0.5 (reqwest 0.13's), for [`SwarmMiddleware`].
 #[cfg(feature = "middleware-0-5")]
 pub use reqwest_middleware_0_5;
-pub use runner::{spawn_offsets, users_at};
 pub use scenario::WaitTime;
-pub use settings::{DurationUnit, LoadProfile, parse_duration};
 pub use shape::{Constant, LoadShape, Stage, Stages, StagesError};
 pub use swarm_harness_macros::stress_test;
 pub use user::User;

@@ -19,9 +19,14 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
 
-use crate::report::Report;
-use crate::stats::{Snapshot, Tally, TimelinePoint};
-use crate::threshold::Verdict;
+// The data a sink reads: the report of a trial, the statistics of a tick, verdicts.
+pub use crate::report::{EntryReport, FailureReport, Percentiles, Report, Stall, TrialIdentity};
+pub use crate::shard::ShardSet;
+pub use crate::stats::{
+    Entry, EntryTable, FailureGroup, FailureKey, FailureSample, Failures, Snapshot, Tally,
+    TimelinePoint,
+};
+pub use crate::threshold::{Threshold, Verdict};
 
 /// One thing that happened in a run.
 #[derive(Debug, Clone)]
