@@ -3,7 +3,7 @@
 
 use std::hint::black_box;
 
-use swarm_harness::stats::{Entry, Recorder, Sample};
+use swarm_harness::__private::stats::{Entry, Recorder, Sample};
 
 fn main() {
     divan::main();

@@ -9,14 +9,14 @@ use tokio::sync::{mpsc, oneshot};
 
 /// How long a caller waits for the runner to take a command (between two trials nobody
 /// takes them; a report being written takes well under this).
-pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Commands that may wait at once; more are refused as busy.
 const QUEUE: usize = 16;
 
 /// A swarm to start, or the new load of the running one.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Swarm {
+pub(crate) struct Swarm {
     /// Users to run (the closed model's target).
     pub users: u32,
     /// Users started per second on the way there.
@@ -28,7 +28,7 @@ pub struct Swarm {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Command {
+pub(crate) enum Command {
     Swarm(Swarm),
     Stop,
     ResetStats,
@@ -36,14 +36,14 @@ pub enum Command {
 
 /// What an applied command answers.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Applied {
+pub(crate) struct Applied {
     pub message: String,
     /// The target of the trial it applied to, its password redacted.
     pub host: Option<String>,
 }
 
 impl Applied {
-    pub fn new(message: impl Into<String>, host: Option<String>) -> Self {
+    pub(crate) fn new(message: impl Into<String>, host: Option<String>) -> Self {
         Applied {
             message: message.into(),
             host,
@@ -53,7 +53,7 @@ impl Applied {
 
 /// A command with the way to answer it.
 #[derive(Debug)]
-pub struct Envelope {
+pub(crate) struct Envelope {
     pub command: Command,
     /// The trial (its position in the run) the sender saw running or waiting: a command meant
     /// for a trial that has ended is refused, never applied to the next one.
@@ -63,11 +63,11 @@ pub struct Envelope {
 
 impl Envelope {
     /// Whether the sender gave up waiting for the answer.
-    pub fn is_stale(&self) -> bool {
+    pub(crate) fn is_stale(&self) -> bool {
         self.answer.is_closed()
     }
 
-    pub fn reply(self, result: Result<Applied, String>) {
+    pub(crate) fn reply(self, result: Result<Applied, String>) {
         // The caller may have given up waiting; then nobody needs the answer.
         let _ = self.answer.send(result);
     }
@@ -75,14 +75,14 @@ impl Envelope {
 
 /// The sending side, held by the web server.
 #[derive(Debug, Clone)]
-pub struct Controller {
+pub(crate) struct Controller {
     tx: mpsc::Sender<Envelope>,
 }
 
 /// The receiving side, lent to one trial at a time.
-pub type Commands = mpsc::Receiver<Envelope>;
+pub(crate) type Commands = mpsc::Receiver<Envelope>;
 
-pub fn channel() -> (Controller, Commands) {
+pub(crate) fn channel() -> (Controller, Commands) {
     let (tx, rx) = mpsc::channel(QUEUE);
     (Controller { tx }, rx)
 }
@@ -93,7 +93,7 @@ impl Controller {
     ///
     /// # Errors
     /// The runner's refusal, or that nobody took the command in time.
-    pub async fn send(&self, command: Command, trial: usize) -> Result<Applied, String> {
+    pub(crate) async fn send(&self, command: Command, trial: usize) -> Result<Applied, String> {
         let (answer, answered) = oneshot::channel();
         self.tx
             .try_send(Envelope {

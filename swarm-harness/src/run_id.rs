@@ -6,11 +6,11 @@
 
 /// What a run id may hold: what CI systems and nextest use (UUIDs, job ids), nothing that
 /// needs escaping anywhere it is written.
-pub const RUN_ID_FORM: &str =
+pub(crate) const RUN_ID_FORM: &str =
     "1 to 128 letters, digits, '.', '_', ':' or '-', such as a UUID or a CI job id";
 
 /// `text` as a run id, if it has the [`RUN_ID_FORM`].
-pub fn parse(text: &str) -> Option<String> {
+pub(crate) fn parse(text: &str) -> Option<String> {
     let valid = (1..=128).contains(&text.len())
         && text
             .bytes()
@@ -20,7 +20,7 @@ pub fn parse(text: &str) -> Option<String> {
 
 /// The run id: `explicit` (`PT_RUN_ID`) if given, else nextest's `NEXTEST_RUN_ID`, else a new
 /// one. A `NEXTEST_RUN_ID` that is no run id is an error naming it.
-pub fn resolve(explicit: Option<String>, nextest: Option<String>) -> Result<String, String> {
+pub(crate) fn resolve(explicit: Option<String>, nextest: Option<String>) -> Result<String, String> {
     if let Some(id) = explicit {
         return Ok(id);
     }

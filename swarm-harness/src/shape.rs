@@ -52,7 +52,7 @@ impl LoadShape for Constant {
 }
 
 /// How many users to start and stop to go from `running` to `target` (rounded down).
-pub fn adjust(running: usize, target: f64) -> (usize, usize) {
+pub(crate) fn adjust(running: usize, target: f64) -> (usize, usize) {
     let target = target.max(0.0).floor() as usize;
     (
         target.saturating_sub(running),

@@ -189,8 +189,8 @@ mod tests {
             max_users: Some(2),
             ..Default::default()
         };
-        let whole = crate::LoadProfile::resolve(&Default::default(), &overrides, None);
-        let slices: Vec<crate::LoadProfile> = (1..=3)
+        let whole = crate::settings::LoadProfile::resolve(&Default::default(), &overrides, None);
+        let slices: Vec<crate::settings::LoadProfile> = (1..=3)
             .map(|index| whole.slice(ShardId { index, count: 3 }))
             .collect();
         let users: Vec<u32> = slices.iter().map(|p| p.users).collect();
@@ -207,7 +207,7 @@ mod tests {
             users: Some(2),
             ..Default::default()
         };
-        let whole = crate::LoadProfile::resolve(&Default::default(), &few, None);
+        let whole = crate::settings::LoadProfile::resolve(&Default::default(), &few, None);
         let first = ShardId { index: 1, count: 3 };
         let idle = whole
             .idle_reason(&whole.slice(first), first, false)

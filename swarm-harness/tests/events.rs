@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
 use common::{read_json, run_with, start_server};
+use swarm_harness::events::Tally;
 use swarm_harness::events::{RunEvent, Sink};
-use swarm_harness::stats::Tally;
 
 #[derive(Default)]
 struct Seen {

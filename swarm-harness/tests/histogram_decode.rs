@@ -10,7 +10,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hdrhistogram::Histogram;
 use proptest::prelude::*;
-use swarm_harness::stats::histogram::{MAX_COUNTERS, decode, encode};
+use swarm_harness::__private::stats::histogram::{MAX_COUNTERS, decode, encode};
 use v2::v2_header;
 
 #[path = "support/v2.rs"]

@@ -366,7 +366,7 @@ fn unique_urls_fold_at_the_name_cap() {
         .iter()
         .filter(|e| {
             e["name"].as_str().unwrap().starts_with("/item/")
-                || e["name"] == swarm_harness::stats::OTHER_NAMES
+                || e["name"] == swarm_harness::__private::stats::OTHER_NAMES
         })
         .map(|e| e["count"].as_u64().unwrap())
         .sum();

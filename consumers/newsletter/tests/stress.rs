@@ -91,7 +91,7 @@ struct Counts(Arc<Mutex<Counted>>);
 impl Sink for Counts {
     fn on_event(&mut self, event: &RunEvent) -> Result<(), String> {
         if let RunEvent::TrialEnded { report, .. } = event {
-            let ok = |rows: &[swarm_harness::report::EntryReport], kind: &str, name: &str| {
+            let ok = |rows: &[swarm_harness::events::EntryReport], kind: &str, name: &str| {
                 rows.iter()
                     .filter(|row| row.kind == kind && row.name == name)
                     .map(|row| row.count - row.failures)

@@ -16,7 +16,7 @@ use swarm_harness::__private::stats::format_micros;
 use swarm_harness::__private::stats::histogram::DecodeError;
 
 /// A report's histogram that does not decode, named by its file, trial and entry. Reports read
-/// by `swarm_harness::report::read_report` were checked already; this is for reports built or
+/// by `swarm_harness::__private::report::read_report` were checked already; this is for reports built or
 /// edited in memory.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{file}: {trial}: {entry}: histogram {source}")]

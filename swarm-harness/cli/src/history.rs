@@ -77,7 +77,7 @@ pub struct Series {
 ///
 /// # Errors
 /// When a histogram does not decode: a figure is never left out silently (reports read by
-/// `swarm_harness::report::read_report` were checked already).
+/// `swarm_harness::__private::report::read_report` were checked already).
 pub fn history(runs: &[Run], tolerance: &Tolerance) -> Result<Vec<Series>, DamagedHistogram> {
     type PerRun = (Vec<Option<f64>>, Vec<Option<Interval>>);
     let mut collected: BTreeMap<(String, String, usize), PerRun> = BTreeMap::new();

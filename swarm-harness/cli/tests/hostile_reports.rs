@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use serde_json::{Value, json};
-use swarm_harness::report::{BuildInput, Report, TrialIdentity};
-use swarm_harness::stats::Tally;
+use swarm_harness::__private::report::{BuildInput, Report, TrialIdentity};
+use swarm_harness::__private::stats::Tally;
 
 const SWARM: &str = env!("CARGO_BIN_EXE_swarm");
 
@@ -56,7 +56,7 @@ fn valid(index: u32) -> Value {
         timeline: Vec::new(),
     });
     report.run_id = Some("run-1".into());
-    report.shard = Some(swarm_harness::shard::ShardSet {
+    report.shard = Some(swarm_harness::__private::shard::ShardSet {
         count: 2,
         indices: vec![index],
     });
@@ -295,10 +295,10 @@ fn reports_as_a_run_writes_them_pass_every_subcommand() {
 /// the merged report holds the most a report may, over a trial of ten years.
 #[test]
 fn the_largest_accepted_figures_pass_every_subcommand() {
-    const HALF: u64 = swarm_harness::report::check::MAX_COUNT / 2;
-    let mut histogram = swarm_harness::stats::Entry::default().histogram;
+    const HALF: u64 = swarm_harness::__private::report::check::MAX_COUNT / 2;
+    let mut histogram = swarm_harness::__private::stats::Entry::default().histogram;
     histogram.record_n(1_500, HALF).unwrap();
-    let encoded = swarm_harness::stats::histogram::encode(&histogram);
+    let encoded = swarm_harness::__private::stats::histogram::encode(&histogram);
     let largest = |entry: &mut Value| {
         entry["count"] = HALF.into();
         entry["failures"] = (HALF / 2).into();
@@ -310,7 +310,7 @@ fn the_largest_accepted_figures_pass_every_subcommand() {
     let mut runs = Vec::new();
     for index in [1, 2] {
         let mut report = valid(index);
-        report["duration_s"] = swarm_harness::report::check::MAX_DURATION_S.into();
+        report["duration_s"] = swarm_harness::__private::report::check::MAX_DURATION_S.into();
         largest(&mut report["requests"][0]);
         largest(&mut report["requests_total"]);
         runs.push(write(dir.path(), &format!("r{index}"), &report.to_string()));

@@ -91,7 +91,7 @@ fn merge(inputs: &[&Path], out: &Path, extra: &[&str]) -> Output {
 }
 
 fn histogram(report: &serde_json::Value) -> hdrhistogram::Histogram<u64> {
-    let entry: swarm_harness::report::EntryReport =
+    let entry: swarm_harness::__private::report::EntryReport =
         serde_json::from_value(report["requests_total"].clone()).unwrap();
     entry.decode_histogram().unwrap()
 }

@@ -10,12 +10,12 @@ use crate::events::{RunEvent, Sink};
 
 /// Where the printer writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Output {
+pub(crate) enum Output {
     Stdout,
     Stderr,
 }
 
-pub struct Printer {
+pub(crate) struct Printer {
     output: Output,
     /// Progress as a bar (terminal) rather than periodic lines (CI logs).
     interactive: bool,
@@ -27,7 +27,7 @@ pub struct Printer {
 }
 
 impl Printer {
-    pub fn new(output: Output, interactive: bool) -> Self {
+    pub(crate) fn new(output: Output, interactive: bool) -> Self {
         Printer {
             output,
             interactive,

@@ -10,14 +10,14 @@ use crate::stats::Snapshot;
 /// How often a line is printed when the output is not a terminal.
 const LINE_EVERY: f64 = 5.0;
 
-pub struct Progress {
+pub(super) struct Progress {
     name: String,
     bar: Option<ProgressBar>,
     last_line: f64,
 }
 
 impl Progress {
-    pub fn new(name: &str, duration: Duration, interactive: bool) -> Self {
+    pub(super) fn new(name: &str, duration: Duration, interactive: bool) -> Self {
         let bar = interactive.then(|| {
             let bar = ProgressBar::new(duration.as_secs().max(1));
             bar.set_style(
@@ -36,7 +36,7 @@ impl Progress {
     }
 
     /// Moves the bar, or returns the line to print when one is due.
-    pub fn update(&mut self, snapshot: &Snapshot) -> Option<String> {
+    pub(super) fn update(&mut self, snapshot: &Snapshot) -> Option<String> {
         let line = format!(
             "users {} | reqs {} | fails {} | task fails {} | {:.1} req/s | p95 {}",
             snapshot.users,
@@ -63,7 +63,7 @@ impl Progress {
         }
     }
 
-    pub fn finish(&mut self) {
+    pub(super) fn finish(&mut self) {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }

@@ -15,7 +15,7 @@ use crate::report::{Report, write_run_files, write_trial_files};
 /// How long a process waits for another to finish writing the run-level files.
 const LOCK_WAIT: Duration = Duration::from_secs(10);
 
-pub struct ReportWriter {
+pub(crate) struct ReportWriter {
     dir: PathBuf,
     run_id: String,
     /// The reports of this process's trials.
@@ -23,7 +23,7 @@ pub struct ReportWriter {
 }
 
 impl ReportWriter {
-    pub fn new(dir: PathBuf, run_id: String) -> Self {
+    pub(crate) fn new(dir: PathBuf, run_id: String) -> Self {
         ReportWriter {
             dir,
             run_id,
@@ -58,7 +58,7 @@ impl Sink for ReportWriter {
 /// The reports of run `run_id`: this process's `own`, and every other report in `dir` that
 /// carries the id (trials other processes of the run wrote), in the order they started.
 /// Files that are not reports, or reports of other runs, are left out.
-pub fn run_reports(dir: &Path, run_id: &str, own: &[Report]) -> Vec<Report> {
+pub(crate) fn run_reports(dir: &Path, run_id: &str, own: &[Report]) -> Vec<Report> {
     let mut reports = own.to_vec();
     let others = std::fs::read_dir(dir)
         .into_iter()

@@ -4,6 +4,11 @@
 //! boundary pair against the recorded response with the same functions (`json_text`,
 //! `between_text`, `looks_like_id`: the `swarm` command reaches them through `__private`).
 
+#![allow(
+    missing_docs,
+    reason = "reached only through the hidden `__private` (the swarm command, generated code, tests): not public API"
+)]
+
 use crate::{CaughtResponse, Response, User};
 
 /// A value the live response did not have where the recording had it. The messages name the
@@ -45,7 +50,7 @@ pub fn json(response: &Response, pointer: &str) -> Result<String, CaptureError> 
 
 /// A URL as failure messages show it: no user info, no query values, ids in the path as
 /// `{id}` (one failure group per place, not per live value).
-pub fn redact(url: &url::Url) -> String {
+pub(crate) fn redact(url: &url::Url) -> String {
     let mut out = url.origin().ascii_serialization();
     for segment in url.path().split('/').skip(1) {
         out.push('/');

@@ -26,7 +26,7 @@ use crate::http::transport::{HttpClient, Transport};
 
 /// The default of `PT_REQUEST_TIMEOUT`: a request (connect, TLS, redirects and the whole
 /// body) that takes longer fails. k6's and Locust's FastHttpUser's default too.
-pub use crate::settings::DEFAULT_REQUEST_TIMEOUT;
+pub(crate) use crate::settings::DEFAULT_REQUEST_TIMEOUT;
 
 /// How every session of a process treats requests.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -163,11 +163,11 @@ impl Default for ClientFactory {
 /// least 50 per domain); a simulated user talks to a few origins. Without a cap, a target that
 /// sets a fresh cookie on every response grows every user's jar, and the generator's memory,
 /// without end.
-pub const MAX_COOKIES: usize = 300;
+pub(crate) const MAX_COOKIES: usize = 300;
 
 /// The largest cookie (name and value) kept, as browsers do (RFC 6265 §6.1 asks for at least
 /// 4096 bytes): with [`MAX_COOKIES`], a jar holds at most about 1.2 MB however hostile the target.
-pub const MAX_COOKIE_BYTES: usize = 4096;
+pub(crate) const MAX_COOKIE_BYTES: usize = 4096;
 
 /// Stores a response's cookies in a jar holding at most [`MAX_COOKIES`] live ones: once full,
 /// deleted and expired cookies are purged, and a cookie that would still be new is dropped (one

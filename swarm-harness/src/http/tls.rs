@@ -14,12 +14,12 @@ use crate::http::http1::SendError;
 
 /// The TLS configuration of a process's sessions. Cheap to clone.
 #[derive(Clone)]
-pub struct Tls(Arc<rustls::ClientConfig>);
+pub(crate) struct Tls(Arc<rustls::ClientConfig>);
 
 impl Tls {
     /// The platform's certificate verifier, also trusting `roots` (`PT_CA_CERT`). When that
     /// fails (no system store), HTTPS requests fail with the verifier's error, HTTP works.
-    pub fn new(roots: Vec<CertificateDer<'static>>) -> Self {
+    pub(crate) fn new(roots: Vec<CertificateDer<'static>>) -> Self {
         let provider = crypto_provider();
         let builder = || {
             rustls::ClientConfig::builder_with_provider(provider.clone())

@@ -9,11 +9,11 @@ use crate::http::http1::SendError;
 
 /// No TLS configuration: there is nothing to configure.
 #[derive(Clone)]
-pub struct Tls;
+pub(crate) struct Tls;
 
 impl Tls {
     /// Nothing to build; `roots` is empty, since `PT_CA_CERT` is refused in this build.
-    pub fn new(_roots: Vec<CertificateDer<'static>>) -> Self {
+    pub(crate) fn new(_roots: Vec<CertificateDer<'static>>) -> Self {
         Tls
     }
 

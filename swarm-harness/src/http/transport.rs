@@ -24,7 +24,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub use crate::settings::HttpClient;
 
 /// A response as one hop returns it.
-pub struct Hop {
+pub(crate) struct Hop {
     pub status: StatusCode,
     pub headers: HeaderMap,
     /// The body, or its first `max_body` bytes when `truncated`.
@@ -36,7 +36,7 @@ pub struct Hop {
 
 /// A session's connections: one user's own, on the client it was configured with.
 #[derive(Clone)]
-pub enum Transport {
+pub(crate) enum Transport {
     Lean(Connections),
     #[cfg(any(feature = "reqwest-0-12", feature = "reqwest-0-13"))]
     Reqwest {
@@ -50,7 +50,7 @@ pub enum Transport {
 const ACCEPT_ENCODING: &str = "gzip, deflate, br";
 
 impl Transport {
-    pub async fn send(
+    pub(crate) async fn send(
         &self,
         method: &Method,
         url: &Url,

@@ -38,6 +38,6 @@ impl WorkerMode {
 }
 
 /// `--locustfile`: refused, since no master can drive this binary.
-pub fn locustfile(_trials: &[(String, u32)]) -> Result<String, String> {
+pub(crate) fn locustfile(_trials: &[(String, u32)]) -> Result<String, String> {
     Err(format!("--locustfile {}", Part::Locust.missing()))
 }

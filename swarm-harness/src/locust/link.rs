@@ -15,13 +15,13 @@ use super::protocol::{MAX_FRAME, Message, ProtocolError};
 use super::zmtp::{self, Traffic, ZmtpError};
 
 /// Frames from the master not yet taken by the conversation.
-pub const INCOMING: usize = 8;
+pub(crate) const INCOMING: usize = 8;
 /// Our frames not yet written: heartbeats and figures come a few a second.
-pub const OUTGOING: usize = 64;
+pub(crate) const OUTGOING: usize = 64;
 
 /// What [`Link::recv`] gives.
 #[derive(Debug)]
-pub enum Received {
+pub(crate) enum Received {
     Message(Message),
     /// A frame that is not a Locust message: refused, the link goes on.
     Refused(ProtocolError),
@@ -30,7 +30,7 @@ pub enum Received {
 }
 
 /// A connection to the master.
-pub struct Link {
+pub(crate) struct Link {
     outgoing: mpsc::Sender<Vec<u8>>,
     incoming: mpsc::Receiver<Result<Vec<u8>, ZmtpError>>,
     alive: bool,
@@ -53,7 +53,11 @@ impl Link {
     ///
     /// # Errors
     /// When no master completes a handshake within `timeout`.
-    pub async fn open(address: &str, node_id: &str, timeout: Duration) -> Result<Self, ZmtpError> {
+    pub(crate) async fn open(
+        address: &str,
+        node_id: &str,
+        timeout: Duration,
+    ) -> Result<Self, ZmtpError> {
         let deadline = Instant::now() + timeout;
         let (mut reader, mut write) =
             zmtp::connect(address, node_id.as_bytes(), deadline, MAX_FRAME).await?;
@@ -98,7 +102,7 @@ impl Link {
     }
 
     /// Queues `message`; a full queue drops it with a warning.
-    pub fn send(&self, message: &Message) {
+    pub(crate) fn send(&self, message: &Message) {
         if !self.alive {
             return;
         }
@@ -120,7 +124,7 @@ impl Link {
 
     /// The next thing the master sent. A dead link never answers again (the conversation
     /// goes on with its timers until it opens a new one).
-    pub async fn recv(&mut self) -> Received {
+    pub(crate) async fn recv(&mut self) -> Received {
         if !self.alive {
             return std::future::pending().await;
         }
@@ -141,7 +145,7 @@ impl Link {
     }
 
     /// Whether the connection still stands.
-    pub fn alive(&self) -> bool {
+    pub(crate) fn alive(&self) -> bool {
         self.alive
     }
 }

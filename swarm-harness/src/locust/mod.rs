@@ -14,11 +14,11 @@
 //! It is the feature `locust`; a build without it has `left_out.rs` in its place, with the same
 //! names for `harness/run.rs`, and `PT_LOCUST_MASTER` refused where it is parsed.
 
-pub mod link;
-pub mod protocol;
-pub mod stats;
-pub mod worker;
-pub mod zmtp;
+pub(crate) mod link;
+pub(crate) mod protocol;
+pub(crate) mod stats;
+pub(crate) mod worker;
+pub(crate) mod zmtp;
 
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
@@ -71,7 +71,7 @@ impl WorkerMode {
 /// per trial, named as the trial (`create_app[large]` included: the classes are made with
 /// `type()`, so any name works), with the weights given. An `Err` only in a build without the
 /// worker (`left_out.rs`), which no master can drive.
-pub fn locustfile(trials: &[(String, u32)]) -> Result<String, String> {
+pub(crate) fn locustfile(trials: &[(String, u32)]) -> Result<String, String> {
     let mut out = String::from(
         "# The user classes of a Locust master that drives swarm-harness workers\n\
          # (PT_LOCUST_MASTER=host:port): written by `swarm locustfile`. The users run in Rust\n\

@@ -11,12 +11,12 @@ use rmpv::Value;
 use swarm_harness_syntax::limits;
 
 /// The largest message a master may send (its `spawn` carries the parsed options; a few KiB).
-pub const MAX_FRAME: usize = 1 << 20;
+pub(crate) const MAX_FRAME: usize = 1 << 20;
 
 /// The most levels of arrays and maps a message may nest, its own `[type, data, node_id]`
 /// included. Locust's deepest is a worker's `stats` (message → data → stats list → entry →
 /// response-time buckets: 5).
-pub const MAX_DEPTH: usize = 32;
+pub(crate) const MAX_DEPTH: usize = 32;
 
 /// [`MAX_DEPTH`] as rmpv counts: two per array or map (the value, then its items), and up to
 /// three for the leaf (a string is a value, a string, then its bytes).
@@ -24,7 +24,7 @@ const RMPV_DEPTH: usize = 2 * MAX_DEPTH + 3;
 
 /// One message, either way.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Message {
+pub(crate) struct Message {
     pub kind: String,
     pub data: Value,
     pub node_id: String,
@@ -32,7 +32,7 @@ pub struct Message {
 
 /// A frame that is not a Locust message.
 #[derive(Debug, thiserror::Error, PartialEq)]
-pub enum ProtocolError {
+pub(crate) enum ProtocolError {
     #[error("a message of {0} bytes is above the limit of {MAX_FRAME}")]
     TooLarge(usize),
     #[error("not a Locust message: {0}")]
@@ -42,7 +42,7 @@ pub enum ProtocolError {
 }
 
 impl Message {
-    pub fn new(kind: &str, data: Value, node_id: &str) -> Self {
+    pub(crate) fn new(kind: &str, data: Value, node_id: &str) -> Self {
         Message {
             kind: kind.to_owned(),
             data,
@@ -50,7 +50,7 @@ impl Message {
         }
     }
 
-    pub fn encode(&self) -> Vec<u8> {
+    pub(crate) fn encode(&self) -> Vec<u8> {
         let triple = Value::Array(vec![
             Value::from(self.kind.as_str()),
             self.data.clone(),
@@ -63,7 +63,7 @@ impl Message {
 
     /// # Errors
     /// When the frame is too large or is not `[type, data, node_id]`.
-    pub fn decode(frame: &[u8]) -> Result<Self, ProtocolError> {
+    pub(crate) fn decode(frame: &[u8]) -> Result<Self, ProtocolError> {
         if frame.len() > MAX_FRAME {
             return Err(ProtocolError::TooLarge(frame.len()));
         }
@@ -114,7 +114,7 @@ impl Message {
 /// A master's `spawn`, checked: a timestamp that orders it, and each user class's count
 /// within [`limits::MAX_USERS`], the bound of the web API and every other way in.
 #[derive(Debug, PartialEq)]
-pub struct Spawn {
+pub(crate) struct Spawn {
     pub timestamp: f64,
     pub host: Option<String>,
     /// The counts to apply, by user class (a trial's name).
@@ -127,10 +127,10 @@ pub struct Spawn {
 /// `1e300`, infinity or NaN would order every later spawn out. The bound is absolute, not
 /// relative to this machine's clock, so a worker whose clock is behind (a board without a
 /// real-time clock, a VM after suspend) still takes its master's spawns.
-pub const LATEST_TIMESTAMP: f64 = 253_402_300_799.0;
+pub(crate) const LATEST_TIMESTAMP: f64 = 253_402_300_799.0;
 
 /// How far past the master's first spawn (and the time since) a later one may be.
-pub const MAX_AHEAD_S: f64 = 86_400.0;
+pub(crate) const MAX_AHEAD_S: f64 = 86_400.0;
 
 /// Refusals of one spawn's user classes reported one by one; the rest are counted in one
 /// line, so a 1 MiB spawn of bad entries is not 350,000 messages.
@@ -138,7 +138,7 @@ const MOST_REFUSALS: usize = 10;
 
 /// A `spawn` not applied.
 #[derive(Debug, thiserror::Error, PartialEq)]
-pub enum SpawnError {
+pub(crate) enum SpawnError {
     #[error("a spawn without a numeric timestamp")]
     NoTimestamp,
     #[error(
@@ -168,7 +168,7 @@ impl Spawn {
     ///
     /// # Errors
     /// As [`Spawn::parse`], and when the timestamp is after `latest`.
-    pub fn parse_before(data: &Value, last: f64, latest: f64) -> Result<Self, SpawnError> {
+    pub(crate) fn parse_before(data: &Value, last: f64, latest: f64) -> Result<Self, SpawnError> {
         let timestamp = get(data, "timestamp")
             .and_then(Value::as_f64)
             .ok_or(SpawnError::NoTimestamp)?;
@@ -220,7 +220,7 @@ impl Spawn {
 
 /// A value as text for a message, cut to a line: a hostile master's 1 MiB string or
 /// 1000-item array is not worth repeating.
-pub fn brief(value: &Value) -> String {
+pub(crate) fn brief(value: &Value) -> String {
     const MOST: usize = 60;
     let text = match value.as_str() {
         Some(text) => format!("{text:?}"),
@@ -233,7 +233,7 @@ pub fn brief(value: &Value) -> String {
 }
 
 /// `map[key]` of a msgpack map with string keys.
-pub fn get<'a>(map: &'a Value, key: &str) -> Option<&'a Value> {
+pub(crate) fn get<'a>(map: &'a Value, key: &str) -> Option<&'a Value> {
     map.as_map()?
         .iter()
         .find(|(k, _)| k.as_str() == Some(key))
@@ -241,7 +241,7 @@ pub fn get<'a>(map: &'a Value, key: &str) -> Option<&'a Value> {
 }
 
 /// A msgpack map with string keys.
-pub fn map(entries: Vec<(&str, Value)>) -> Value {
+pub(crate) fn map(entries: Vec<(&str, Value)>) -> Value {
     Value::Map(
         entries
             .into_iter()

@@ -18,7 +18,7 @@ use crate::stats::{Entry, TRANSACTION_KIND};
 
 /// Locust's `bucket_response_time`: 147 → 150, 3432 → 3400, 58760 → 59000 (Python's `round`,
 /// ties to even).
-pub fn bucket(ms: f64) -> i64 {
+pub(crate) fn bucket(ms: f64) -> i64 {
     let round_to = |unit: f64| ((ms / unit).round_ties_even() * unit) as i64;
     if ms < 100.0 {
         ms.round_ties_even() as i64
@@ -33,7 +33,7 @@ pub fn bucket(ms: f64) -> i64 {
 
 /// One Locust `StatsEntry` being filled.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct LocustEntry {
+pub(crate) struct LocustEntry {
     pub num_requests: u64,
     pub num_failures: u64,
     pub total_response_time: f64,
@@ -50,7 +50,7 @@ pub struct LocustEntry {
 impl LocustEntry {
     /// Adds one interval's entry, recorded in the second `second` (Unix time) that ended at
     /// `now`.
-    pub fn add(&mut self, entry: &Entry, second: i64, now: f64) {
+    pub(crate) fn add(&mut self, entry: &Entry, second: i64, now: f64) {
         if entry.count == 0 {
             return;
         }
@@ -79,7 +79,7 @@ impl LocustEntry {
     }
 
     /// The `StatsEntryDict` Locust's master unserializes.
-    pub fn to_value(&self, name: &str, method: &str) -> Value {
+    pub(crate) fn to_value(&self, name: &str, method: &str) -> Value {
         let ints = |m: &BTreeMap<i64, u64>| {
             Value::Map(
                 m.iter()
@@ -128,14 +128,14 @@ struct LocustError {
 
 /// What the next report to the master holds.
 #[derive(Debug, Default)]
-pub struct Pending {
+pub(crate) struct Pending {
     entries: BTreeMap<(String, String), LocustEntry>,
     total: LocustEntry,
     errors: BTreeMap<String, LocustError>,
 }
 
 /// One report's figures, as Locust's `report_to_master` listener fills them.
-pub struct Report {
+pub(crate) struct Report {
     pub stats: Value,
     pub stats_total: Value,
     pub errors: Value,
@@ -175,7 +175,7 @@ impl Pending {
     }
 
     /// The figures since the last report, which start again from zero.
-    pub fn take(&mut self) -> Report {
+    pub(crate) fn take(&mut self) -> Report {
         let taken = std::mem::take(self);
         Report {
             stats: Value::Array(
@@ -211,7 +211,7 @@ impl Pending {
 
 /// What the worker learns from the run events: the figures to report, and which trials ended.
 #[derive(Debug, Default)]
-pub struct Figures {
+pub(crate) struct Figures {
     pub pending: Pending,
     /// Trials (by index) whose last tick has been added.
     pub ended: Vec<usize>,
@@ -219,7 +219,7 @@ pub struct Figures {
 
 /// The sink that feeds [`Figures`]; first in the list, so the master hears of a trial's end
 /// before its report files are written.
-pub struct LocustSink(pub Arc<Mutex<Figures>>);
+pub(crate) struct LocustSink(pub Arc<Mutex<Figures>>);
 
 impl Sink for LocustSink {
     fn on_event(&mut self, event: &RunEvent) -> Result<(), String> {

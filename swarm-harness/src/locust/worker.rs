@@ -37,7 +37,7 @@ const QUIET: Duration = Duration::from_secs(3);
 const STEERED_RATE: f64 = 1_000.0;
 
 /// Where the master is and how long to wait for it.
-pub struct MasterAddress {
+pub(crate) struct MasterAddress {
     /// `host:port`.
     pub address: String,
     pub timeout: Duration,
@@ -71,7 +71,7 @@ struct Worker {
 }
 
 /// Runs this process as a Locust worker until the master says quit (or goes away).
-pub fn run(
+pub(crate) fn run(
     shared: Arc<RunEnv>,
     specs: Vec<TrialSpec>,
     master: MasterAddress,

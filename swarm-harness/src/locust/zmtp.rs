@@ -37,7 +37,7 @@ const MAX_PARTS: usize = 16;
 
 /// What can go wrong on a connection; each ends it.
 #[derive(Debug, thiserror::Error)]
-pub enum ZmtpError {
+pub(crate) enum ZmtpError {
     #[error("connecting to {address}: {source}")]
     Connect { address: String, source: io::Error },
     #[error("no ZMTP handshake from {0} in time")]
@@ -65,7 +65,7 @@ pub enum ZmtpError {
 
 /// What the peer sent: a whole message (its frames), or a command this side must answer.
 #[derive(Debug, PartialEq)]
-pub enum Traffic {
+pub(crate) enum Traffic {
     Message(Vec<Vec<u8>>),
     /// A `PING`; the bytes to send back are [`pong`]`(context)`.
     Ping(Vec<u8>),
@@ -73,7 +73,7 @@ pub enum Traffic {
 
 /// The receiving half of a connection: frames at most `limit` bytes (a message's frames
 /// together too).
-pub struct Reader<R> {
+pub(crate) struct Reader<R> {
     inner: R,
     limit: usize,
 }
@@ -84,7 +84,7 @@ pub struct Reader<R> {
 /// # Errors
 /// When no connection and handshake complete by `deadline`, or the peer is not a ZMTP 3
 /// ROUTER speaking the NULL mechanism.
-pub async fn connect(
+pub(crate) async fn connect(
     address: &str,
     identity: &[u8],
     deadline: Instant,
@@ -122,7 +122,7 @@ async fn connect_tcp(address: &str, deadline: Instant) -> Result<TcpStream, Zmtp
 }
 
 /// Greetings both ways, then `READY` both ways.
-pub async fn handshake<R, W>(
+pub(crate) async fn handshake<R, W>(
     reader: &mut Reader<R>,
     write: &mut W,
     identity: &[u8],
@@ -263,12 +263,12 @@ fn frame(body: &[u8], flags: u8) -> Vec<u8> {
 }
 
 /// A one-frame message on the wire, as a Locust master expects.
-pub fn message(body: &[u8]) -> Vec<u8> {
+pub(crate) fn message(body: &[u8]) -> Vec<u8> {
     frame(body, 0)
 }
 
 /// The answer to a `PING` with `context`.
-pub fn pong(context: &[u8]) -> Vec<u8> {
+pub(crate) fn pong(context: &[u8]) -> Vec<u8> {
     let mut body = command_name(b"PONG");
     body.extend_from_slice(&context[..context.len().min(16)]);
     frame(&body, COMMAND)
@@ -284,7 +284,7 @@ fn eof(error: io::Error) -> ZmtpError {
 
 impl<R: AsyncRead + Unpin> Reader<R> {
     /// A reader of frames at most `limit` bytes from `inner` (past the handshake).
-    pub fn new(inner: R, limit: usize) -> Self {
+    pub(crate) fn new(inner: R, limit: usize) -> Self {
         Reader { inner, limit }
     }
 
@@ -316,7 +316,7 @@ impl<R: AsyncRead + Unpin> Reader<R> {
     ///
     /// # Errors
     /// When the connection ends or breaks the protocol; the caller drops it.
-    pub async fn recv(&mut self) -> Result<Traffic, ZmtpError> {
+    pub(crate) async fn recv(&mut self) -> Result<Traffic, ZmtpError> {
         let mut parts: Vec<Vec<u8>> = Vec::new();
         let mut total = 0usize;
         loop {

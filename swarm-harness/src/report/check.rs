@@ -6,6 +6,11 @@
 //! are finite and inside what `std::time` and `time` represent, so no later arithmetic on them
 //! panics. The first problem found is reported, naming the entry and the field.
 
+#![allow(
+    missing_docs,
+    reason = "reached only through the hidden `__private` (the swarm command, generated code, tests): not public API"
+)]
+
 use crate::report::{EntryReport, FailureReport, Report};
 use crate::shard::MAX_SHARDS;
 use crate::stats::histogram::DecodeError;

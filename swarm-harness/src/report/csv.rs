@@ -2,6 +2,11 @@
 //! `_stats_history.csv` and `_failures.csv` with Locust's exact headers, times in milliseconds,
 //! an `Aggregated` row, and `N/A` percentiles for entries without requests.
 
+#![allow(
+    missing_docs,
+    reason = "reached only through the hidden `__private` (the swarm command, generated code, tests): not public API"
+)]
+
 use std::path::{Path, PathBuf};
 
 use super::json::{ReportError, file_stem, write_atomically};

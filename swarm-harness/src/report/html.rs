@@ -5,6 +5,11 @@
 //! Charts are drawn by Chartist (SVG), embedded inline with its stylesheet, so a page opens
 //! offline and makes no network request. Markup comes from `maud`, which escapes every value.
 
+#![allow(
+    missing_docs,
+    reason = "reached only through the hidden `__private` (the swarm command, generated code, tests): not public API"
+)]
+
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde_json::json;
 

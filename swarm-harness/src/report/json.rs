@@ -2,6 +2,11 @@
 //! reading them back with a clear error for anything that is not one, or whose figures are out
 //! of range ([`super::check`]): the one reader every `swarm` subcommand goes through.
 
+#![allow(
+    missing_docs,
+    reason = "reached only through the hidden `__private` (the swarm command, generated code, tests): not public API"
+)]
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 

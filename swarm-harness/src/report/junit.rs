@@ -1,6 +1,11 @@
 //! JUnit XML (`junit.xml`): one test case per trial, for CI systems that show test results.
 //! A failed trial's failure names its breached thresholds and its failure groups.
 
+#![allow(
+    missing_docs,
+    reason = "reached only through the hidden `__private` (the swarm command, generated code, tests): not public API"
+)]
+
 use std::fmt::Write;
 use std::time::Duration;
 

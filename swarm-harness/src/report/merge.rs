@@ -11,6 +11,11 @@
 //! u64 are refused, naming the file that took them past it. The work is linear in the input
 //! (times the number of shards, for the timeline): one sorted pass over the seconds.
 
+#![allow(
+    missing_docs,
+    reason = "reached only through the hidden `__private` (the swarm command, generated code, tests): not public API"
+)]
+
 mod timeline;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -151,7 +151,7 @@ pub fn percent_of(q: f64) -> f64 {
 }
 
 /// `p50`, `p99.9`, `p100`, ...
-pub fn percentile_label(q: f64) -> String {
+pub(super) fn percentile_label(q: f64) -> String {
     format!("p{}", percent_of(q))
 }
 

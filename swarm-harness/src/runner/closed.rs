@@ -16,13 +16,13 @@ const SPAWN_BATCH: u64 = 256;
 
 /// The users a closed-model trial should run, and how fast to start missing ones.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Target {
+pub(super) struct Target {
     pub users: u32,
     /// Users per second.
     pub rate: f64,
 }
 
-pub async fn drive(launch: Launch, mut steer: watch::Receiver<Target>) {
+pub(super) async fn drive(launch: Launch, mut steer: watch::Receiver<Target>) {
     let ctx = launch.ctx.clone();
     let mut base = launch.started;
     let mut crew = Crew::new(launch);

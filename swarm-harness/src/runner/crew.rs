@@ -23,7 +23,7 @@ impl Member {
     }
 }
 
-pub struct Crew {
+pub(super) struct Crew {
     launch: Launch,
     running: Vec<Member>,
     leaving: Vec<Member>,
@@ -31,7 +31,7 @@ pub struct Crew {
 }
 
 impl Crew {
-    pub fn new(launch: Launch) -> Self {
+    pub(super) fn new(launch: Launch) -> Self {
         Crew {
             launch,
             running: Vec::new(),
@@ -42,25 +42,25 @@ impl Crew {
 
     /// Users started and not told to stop (a user whose `on_start` failed left by itself and
     /// keeps its place: it is not replaced).
-    pub fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.running.len()
     }
 
     /// Users told to stop that are still finishing.
-    pub fn leaving(&mut self) -> usize {
+    pub(super) fn leaving(&mut self) -> usize {
         self.leaving.retain(Member::is_alive);
         self.leaving.len()
     }
 
     /// How many users may start now towards `target`: the missing ones, less those still
     /// leaving.
-    pub fn room(&mut self, target: usize) -> usize {
+    pub(super) fn room(&mut self, target: usize) -> usize {
         let leaving = self.leaving();
         target.saturating_sub(self.running.len() + leaving)
     }
 
     /// Starts one user: `on_start`, then tasks until its token or the trial's stop.
-    pub fn start_one(&mut self) {
+    pub(super) fn start_one(&mut self) {
         let Launch {
             plan,
             ctx,
@@ -89,7 +89,7 @@ impl Crew {
 
     /// Tells users to stop until at most `target` remain: first those that already left by
     /// themselves, then the newest.
-    pub fn stop_down_to(&mut self, target: usize) {
+    pub(super) fn stop_down_to(&mut self, target: usize) {
         if self.running.len() <= target {
             return;
         }

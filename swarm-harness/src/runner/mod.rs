@@ -11,7 +11,7 @@ mod stall;
 mod trial;
 mod user_loop;
 
-pub use plan::TrialPlan;
+pub(crate) use plan::TrialPlan;
 pub(crate) use run_env::RunEnv;
 pub use schedule::{spawn_offsets, users_at};
-pub use trial::{TrialEnv, TrialResult, idle, run_trial};
+pub(crate) use trial::{TrialEnv, TrialResult, idle, run_trial};

@@ -36,7 +36,7 @@ const IDLE_POLL: Duration = Duration::from_millis(10);
 /// fractions of an iteration add up in `credit` (so a ramp from 0 picks up at once instead of
 /// waiting a whole interval of its first tiny rate). A rate from a custom shape is clamped to
 /// [`MAX_RATE`](swarm_harness_syntax::limits::MAX_RATE). Pure, so it is unit-tested.
-pub fn next_start(due: Duration, rate: f64, credit: &mut f64) -> (bool, Duration) {
+pub(super) fn next_start(due: Duration, rate: f64, credit: &mut f64) -> (bool, Duration) {
     // NaN first: `NaN.min(x)` is `x`, which would run a broken shape at the maximum rate.
     if rate.is_nan() || rate <= 0.0 {
         *credit = 0.0;
@@ -56,7 +56,7 @@ pub fn next_start(due: Duration, rate: f64, credit: &mut f64) -> (bool, Duration
     (start, due.saturating_add(IDLE_POLL))
 }
 
-pub async fn drive(launch: Launch, mut shape: Box<dyn LoadShape>) {
+pub(super) async fn drive(launch: Launch, mut shape: Box<dyn LoadShape>) {
     let Launch {
         plan,
         ctx,

@@ -8,7 +8,7 @@ use crate::user::user_client::ClientHook;
 
 /// Everything needed to run one trial.
 #[derive(Clone)]
-pub struct TrialPlan {
+pub(crate) struct TrialPlan {
     pub name: String,
     pub scenario: String,
     pub param: Option<&'static str>,
@@ -24,7 +24,7 @@ pub struct TrialPlan {
 
 impl TrialPlan {
     /// The clients its tasks take, each type once, in task order.
-    pub fn clients(&self) -> Vec<ClientHook> {
+    pub(crate) fn clients(&self) -> Vec<ClientHook> {
         let mut clients: Vec<ClientHook> = Vec::new();
         for client in self.tasks.iter().filter_map(|task| task.client) {
             if !clients
@@ -41,7 +41,7 @@ impl TrialPlan {
 /// What every way of starting users needs: the plan, the trial's context, the gauge of active
 /// users, the tracker their tasks go on, and the trial's start.
 #[derive(Clone)]
-pub struct Launch {
+pub(super) struct Launch {
     pub plan: std::sync::Arc<TrialPlan>,
     pub ctx: std::sync::Arc<crate::user::TrialContext>,
     pub active: std::sync::Arc<std::sync::atomic::AtomicUsize>,

@@ -12,12 +12,12 @@ use crate::LoadShape;
 use crate::shape::adjust;
 
 /// How often the shape is asked for its target.
-pub const SHAPE_TICK: Duration = Duration::from_millis(100);
+pub(super) const SHAPE_TICK: Duration = Duration::from_millis(100);
 
 /// Users started between two yields to the runtime.
 const SPAWN_BATCH: usize = 256;
 
-pub async fn drive(launch: Launch, mut shape: Box<dyn LoadShape>) {
+pub(super) async fn drive(launch: Launch, mut shape: Box<dyn LoadShape>) {
     let (plan, ctx, started) = (launch.plan.clone(), launch.ctx.clone(), launch.started);
     let mut crew = Crew::new(launch);
     let mut warned = false;

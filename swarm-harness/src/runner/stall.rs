@@ -23,7 +23,7 @@ use std::time::Duration;
 
 /// What the end of a trial looked like, as the rule needs it.
 #[derive(Debug, Clone, Copy)]
-pub struct Ending {
+pub(super) struct Ending {
     /// Requests cut off in flight when the grace period ran out.
     pub in_flight: u64,
     /// How long the oldest of them had been waiting.
@@ -39,7 +39,7 @@ pub struct Ending {
 }
 
 /// Applies the rule; `timeout` is `PT_STALL_TIMEOUT` (`None`: off).
-pub fn judge(ending: Ending, timeout: Option<Duration>) -> Option<Stall> {
+pub(super) fn judge(ending: Ending, timeout: Option<Duration>) -> Option<Stall> {
     let timeout = timeout?;
     let window = timeout.min((ending.run_time / 2).max(ending.grace));
     let slowest = Duration::from_micros(ending.slowest_us);

@@ -35,7 +35,7 @@ use command::{Conductor, wait_for_start};
 
 /// What the trials of one process share.
 #[derive(Debug, Clone)]
-pub struct TrialEnv {
+pub(crate) struct TrialEnv {
     pub fixtures: Arc<FixtureStore>,
     pub clients: ClientFactory,
     /// Cancelled by Ctrl-C: every trial stops as if its duration had run out.
@@ -49,7 +49,7 @@ pub struct TrialEnv {
 }
 
 /// What a trial produced.
-pub struct TrialResult {
+pub(crate) struct TrialResult {
     pub started_at: time::OffsetDateTime,
     /// The time the statistics cover: since the start, or since the last reset.
     pub elapsed: Duration,
@@ -73,7 +73,7 @@ pub struct TrialResult {
 }
 
 /// Runs one trial (the `index`th of the run) to its end.
-pub async fn run_trial(plan: Arc<TrialPlan>, env: &TrialEnv, index: usize) -> TrialResult {
+pub(crate) async fn run_trial(plan: Arc<TrialPlan>, env: &TrialEnv, index: usize) -> TrialResult {
     let mut commands = match &env.commands {
         Some(commands) => Some(commands.lock().await),
         None => None,
@@ -322,7 +322,7 @@ fn in_flight_at_stop(totals: &Tally) -> u64 {
 }
 
 /// The result of a trial this shard has no part of: completed, with nothing measured.
-pub fn idle(plan: Arc<TrialPlan>) -> TrialResult {
+pub(crate) fn idle(plan: Arc<TrialPlan>) -> TrialResult {
     TrialResult {
         outcome: Outcome::Completed,
         ..nothing_ran(plan)

@@ -30,10 +30,10 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
 
 /// Counts a user as active for as long as it lives, even if its task is cancelled.
-pub struct ActiveGuard(Arc<AtomicUsize>);
+pub(super) struct ActiveGuard(Arc<AtomicUsize>);
 
 impl ActiveGuard {
-    pub fn new(active: Arc<AtomicUsize>) -> Self {
+    pub(super) fn new(active: Arc<AtomicUsize>) -> Self {
         active.fetch_add(1, Ordering::Relaxed);
         ActiveGuard(active)
     }
@@ -47,7 +47,7 @@ impl Drop for ActiveGuard {
 
 /// What became of one iteration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Iteration {
+pub(super) enum Iteration {
     Done,
     /// It ran and failed (an error or a panic).
     Failed,
@@ -58,24 +58,24 @@ pub enum Iteration {
 }
 
 /// Picks tasks by weight.
-pub struct TaskPicker(WeightedIndex<u32>);
+pub(super) struct TaskPicker(WeightedIndex<u32>);
 
 impl TaskPicker {
-    pub fn new(plan: &TrialPlan) -> Self {
+    pub(super) fn new(plan: &TrialPlan) -> Self {
         TaskPicker(
             WeightedIndex::new(plan.tasks.iter().map(|task| task.weight))
                 .expect("trials have at least one task, each with a weight of at least 1"),
         )
     }
 
-    pub fn pick(&self, user: &mut User) -> usize {
+    pub(super) fn pick(&self, user: &mut User) -> usize {
         self.0.sample(user.rng())
     }
 }
 
 /// Runs one task and records it: its service time (from its actual start) and, when its
 /// start was scheduled, its latency from the intended start.
-pub async fn run_iteration(
+pub(super) async fn run_iteration(
     user: &mut User,
     ctx: &TrialContext,
     plan: &TrialPlan,
@@ -132,13 +132,18 @@ async fn run_recorded(
 /// The pause after an iteration: the wait time, or a back-off after failures when there is
 /// none, so a failing task never spins.
 #[derive(Default)]
-pub struct Backoff(Duration);
+pub(super) struct Backoff(Duration);
 
 impl Backoff {
     /// The wait after an iteration that ended as `outcome`, given the `wait` due now and
     /// whether a wait time is `configured`: a wait time (pacing included, even when it is
     /// behind schedule) is honoured as it is; only without one do failures back off.
-    pub fn after(&mut self, outcome: Iteration, wait: Duration, configured: bool) -> Duration {
+    pub(super) fn after(
+        &mut self,
+        outcome: Iteration,
+        wait: Duration,
+        configured: bool,
+    ) -> Duration {
         if outcome != Iteration::Failed || configured {
             self.0 = Duration::ZERO;
             return wait;
@@ -157,7 +162,7 @@ impl Backoff {
 ///
 /// A plain function, not an `async fn`: an `async fn` keeps its argument and the wrapped
 /// future side by side, which doubled every user's task (measured: +0.9 KiB per user).
-pub fn supervised(
+pub(super) fn supervised(
     ctx: Arc<TrialContext>,
     work: impl std::future::Future<Output = ()>,
 ) -> impl std::future::Future<Output = ()> {
@@ -169,7 +174,7 @@ pub fn supervised(
 }
 
 /// A user of this trial, seeded from `PT_SEED` when set.
-pub fn new_user(id: usize, plan: &TrialPlan, ctx: &Arc<TrialContext>) -> User {
+pub(super) fn new_user(id: usize, plan: &TrialPlan, ctx: &Arc<TrialContext>) -> User {
     let seed = plan.profile.seed.map(|seed| seed_for(seed, &plan.name, id));
     User::new(id, ctx.clone(), seed)
 }
@@ -177,7 +182,7 @@ pub fn new_user(id: usize, plan: &TrialPlan, ctx: &Arc<TrialContext>) -> User {
 /// A user's start: `on_start`, then the build of each client its tasks take, once per type,
 /// each recorded as a task. `false` when one failed: a user whose start failed (a login, say)
 /// would only produce noise, so its failure is recorded and it leaves the swarm.
-pub async fn start_user(user: &mut User, plan: &TrialPlan, ctx: &TrialContext) -> bool {
+pub(super) async fn start_user(user: &mut User, plan: &TrialPlan, ctx: &TrialContext) -> bool {
     if let Some(hook) = plan.on_start
         && !run_hook(user, ctx, hook, "on_start").await
     {
@@ -192,7 +197,7 @@ pub async fn start_user(user: &mut User, plan: &TrialPlan, ctx: &TrialContext) -
 }
 
 /// The closed-model loop of an existing user.
-pub async fn run_user_with(user: &mut User, plan: &TrialPlan, ctx: &TrialContext) {
+pub(super) async fn run_user_with(user: &mut User, plan: &TrialPlan, ctx: &TrialContext) {
     if !start_user(user, plan, ctx).await {
         return;
     }
@@ -233,7 +238,12 @@ pub async fn run_user_with(user: &mut User, plan: &TrialPlan, ctx: &TrialContext
 }
 
 /// Runs a hook, recorded as a task of its own name; `false` when it failed or was cut short.
-pub async fn run_hook(user: &mut User, ctx: &TrialContext, hook: HookFn, name: &str) -> bool {
+pub(super) async fn run_hook(
+    user: &mut User,
+    ctx: &TrialContext,
+    hook: HookFn,
+    name: &str,
+) -> bool {
     let (shard, parked) = (user.shard(), user.parked().clone());
     let work = crate::user::middleware::within(user, hook);
     let (outcome, error) = run_recorded(work, ctx, shard, name, parked).await;
@@ -275,7 +285,7 @@ fn describe(error: &anyhow::Error) -> String {
 
 /// How long to wait after a task, for wait times without a schedule (pacing wait times keep
 /// their schedule in `run_user_with`).
-pub fn wait_after(wait: Option<WaitTime>, user: &mut User) -> Duration {
+pub(super) fn wait_after(wait: Option<WaitTime>, user: &mut User) -> Duration {
     match wait {
         None | Some(WaitTime::ConstantPacing(_) | WaitTime::ConstantThroughput(_)) => {
             Duration::ZERO

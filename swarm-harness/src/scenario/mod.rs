@@ -2,6 +2,11 @@
 //! listing and filtering read without the runner, plus the function pointers that run it),
 //! and the trials made of them (`trials.rs`: user groups, parameters, task ratios).
 
+#![allow(
+    missing_docs,
+    reason = "reached only through the hidden `__private` (the swarm command, generated code, tests): not public API"
+)]
+
 pub(crate) mod trials;
 
 use std::time::Duration;

@@ -12,7 +12,7 @@ use crate::user::user_client::ClientHook;
 
 /// A trial before the environment is applied.
 #[derive(Clone)]
-pub struct TrialSpec {
+pub(crate) struct TrialSpec {
     pub name: String,
     /// The scenario or group name.
     pub scenario: String,
@@ -28,7 +28,7 @@ pub struct TrialSpec {
 
 /// Scenarios that cannot form trials.
 #[derive(Debug, thiserror::Error, PartialEq)]
-pub enum TrialError {
+pub(crate) enum TrialError {
     #[error(
         "scenarios in user group {group:?} disagree on `{option}`: {first} and {second}; \
          set it on one scenario of the group only"
@@ -71,7 +71,7 @@ fn trial_name(base: &str, param: Option<&str>) -> String {
 
 /// Builds every trial, sorted by name. `include_ignored` (`--include-ignored`, `--ignored`)
 /// keeps the ignored members of user groups among their group's tasks.
-pub fn build_trials(
+pub(crate) fn build_trials(
     scenarios: &[&'static Scenario],
     include_ignored: bool,
 ) -> Result<Vec<TrialSpec>, TrialError> {
@@ -302,7 +302,7 @@ fn group_trials(
 ///
 /// # Errors
 /// When no trial has it; the error lists the parameters there are.
-pub fn keep_param(specs: Vec<TrialSpec>, param: &str) -> Result<Vec<TrialSpec>, TrialError> {
+pub(crate) fn keep_param(specs: Vec<TrialSpec>, param: &str) -> Result<Vec<TrialSpec>, TrialError> {
     let mut known: Vec<&str> = specs.iter().filter_map(|s| s.param).collect();
     known.sort_unstable();
     known.dedup();
@@ -327,7 +327,7 @@ pub fn keep_param(specs: Vec<TrialSpec>, param: &str) -> Result<Vec<TrialSpec>, 
 /// The task ratios of every trial in the shape of Locust's `--show-task-ratio-json`. Trials
 /// run one at a time, so each user class (trial) has a ratio of 1 and `total` equals
 /// `per_class`.
-pub fn task_ratio_json(trials: &[TrialSpec]) -> serde_json::Value {
+pub(crate) fn task_ratio_json(trials: &[TrialSpec]) -> serde_json::Value {
     let mut classes = serde_json::Map::new();
     for trial in trials {
         let total: u32 = trial.tasks.iter().map(|t| t.weight).sum();
@@ -348,7 +348,7 @@ pub fn task_ratio_json(trials: &[TrialSpec]) -> serde_json::Value {
 }
 /// One task of a trial: a scenario, with its parameter when it has one.
 #[derive(Clone)]
-pub struct TaskSpec {
+pub(crate) struct TaskSpec {
     /// `scenario` or `scenario[param]`.
     pub name: String,
     pub weight: u32,
@@ -359,7 +359,7 @@ pub struct TaskSpec {
 }
 
 impl TaskSpec {
-    pub fn run<'a>(&self, user: &'a mut crate::User) -> ScenarioFuture<'a> {
+    pub(crate) fn run<'a>(&self, user: &'a mut crate::User) -> ScenarioFuture<'a> {
         match (self.runner, self.param) {
             (Runner::Plain(run), _) => run(user),
             (Runner::Param(run), Some(param)) => run(user, param),

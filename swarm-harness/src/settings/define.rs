@@ -199,7 +199,7 @@ macro_rules! settings {
         }
 
         /// Every setting, in the order `--help` and the README list them.
-        pub static SETTINGS: &[$crate::settings::Setting] = &[$(
+        pub(crate) static SETTINGS: &[$crate::settings::Setting] = &[$(
             $crate::settings::Setting {
                 id: stringify!($field),
                 env: $env,

@@ -5,7 +5,7 @@
 use super::{RawSetting, SCRIPT_VARIABLES, SETTINGS, Source};
 
 /// One clap argument per setting: its flag, its variable, its help with its default.
-pub fn clap_args() -> impl Iterator<Item = clap::Arg> {
+pub(crate) fn clap_args() -> impl Iterator<Item = clap::Arg> {
     SETTINGS.iter().map(|setting| {
         clap::Arg::new(setting.id)
             .long(setting.flag)
@@ -22,7 +22,7 @@ pub fn clap_args() -> impl Iterator<Item = clap::Arg> {
 
 /// The settings given on the command line or in the environment, as clap found them (each
 /// argument made by [`clap_args`]).
-pub fn raw_settings(matches: &clap::ArgMatches) -> Vec<RawSetting> {
+pub(crate) fn raw_settings(matches: &clap::ArgMatches) -> Vec<RawSetting> {
     SETTINGS
         .iter()
         .filter_map(|setting| {
@@ -50,7 +50,7 @@ fn known_variables() -> impl Iterator<Item = &'static str> {
 
 /// A warning for every `PT_*` variable in `names` that the harness does not read, naming the
 /// closest known one: a typo must not silently fall back to a default.
-pub fn unknown_variables<'a>(names: impl Iterator<Item = &'a str>) -> Vec<String> {
+pub(crate) fn unknown_variables<'a>(names: impl Iterator<Item = &'a str>) -> Vec<String> {
     let mut warnings: Vec<String> = names
         .filter(|name| name.starts_with("PT_") && !known_variables().any(|known| known == *name))
         .map(|name| {

@@ -21,18 +21,19 @@ mod table;
 mod tests;
 mod values;
 
-pub use define::{ConfigError, RawSetting, Setting, Source};
+pub(crate) use define::{ConfigError, RawSetting, Setting, Source};
 #[cfg(test)]
 use docs::{TABLE_BEGIN, TABLE_END, markdown_table, with_table};
-pub use docs::{clap_args, raw_settings, unknown_variables};
-pub use parts::Part;
+pub(crate) use docs::{clap_args, raw_settings, unknown_variables};
+pub(crate) use parts::Part;
 pub(crate) use profile::redact;
-pub use profile::{AttributeLoad, LoadProfile, WaitTime, redact_host};
+pub(crate) use profile::{AttributeLoad, redact_host};
+pub use profile::{LoadProfile, WaitTime};
 pub use swarm_harness_syntax::duration::{DurationUnit, parse_duration};
 use table::SCRIPT_VARIABLES;
 #[cfg(test)]
 use table::by_env;
-pub use table::{Overrides, SETTINGS};
+pub(crate) use table::{Overrides, SETTINGS};
 #[cfg(test)]
 pub(crate) use values::{
     DEFAULT_DURATION, DEFAULT_HATCH_RATE, DEFAULT_MAX_USERS, DEFAULT_STALL_TIMEOUT,
@@ -45,7 +46,8 @@ pub(crate) use values::{
         reason = "the web UI's and the worker's, which a build may leave out"
     )
 )]
-pub use values::{
+pub(crate) use values::{
     DEFAULT_MASTER_TIMEOUT, DEFAULT_WEB_MAX_CONNECTIONS, DEFAULT_WEB_PORT, DEFAULT_WEB_TIMEOUT,
 };
-pub use values::{DEFAULT_MAX_BODY, DEFAULT_MAX_NAMES, DEFAULT_REQUEST_TIMEOUT, HttpClient};
+pub(crate) use values::{DEFAULT_MAX_BODY, DEFAULT_REQUEST_TIMEOUT};
+pub use values::{DEFAULT_MAX_NAMES, HttpClient};

@@ -2,6 +2,11 @@
 //! settings (`Overrides`) over the defaults, and how it is shown and serialized (credentials
 //! in URLs never are).
 
+#![allow(
+    missing_docs,
+    reason = "reached only through the hidden `__private` (the swarm command, generated code, tests): not public API"
+)]
+
 use std::time::Duration;
 
 use serde::Serialize;
@@ -106,7 +111,7 @@ fn redact_userinfo_text(text: &str) -> String {
 
 /// A base URL as it may be shown: user name and password replaced by `***`, also when it
 /// does not parse.
-pub fn redact_host(host: &str) -> String {
+pub(crate) fn redact_host(host: &str) -> String {
     match url::Url::parse(host) {
         Ok(url) => redact(&url),
         Err(_) => redact_userinfo_text(host),

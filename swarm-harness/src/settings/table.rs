@@ -214,7 +214,7 @@ settings! {
 
 /// A variable a script reads, not the harness: listed with the settings, never warned about.
 #[cfg_attr(not(test), allow(dead_code))]
-pub struct ScriptVariable {
+pub(super) struct ScriptVariable {
     /// The variable.
     pub env: &'static str,
     /// Who reads it, and what it does.
@@ -224,7 +224,7 @@ pub struct ScriptVariable {
 }
 
 /// The variables of the scripts beside the harness.
-pub static SCRIPT_VARIABLES: &[ScriptVariable] = &[ScriptVariable {
+pub(super) static SCRIPT_VARIABLES: &[ScriptVariable] = &[ScriptVariable {
     env: "PT_LOCUST_FILE",
     help: "(`run_stress_tests.sh`) the stress test file to run",
     default: "`platform-tests/tests/stress.rs`",

@@ -13,44 +13,44 @@ use swarm_harness_syntax::threshold::Threshold;
 use super::{ConfigError, RawSetting};
 
 /// Simulated users per trial, unless the attribute or a setting says (the seeds' 2).
-pub const DEFAULT_USERS: u32 = 2;
+pub(crate) const DEFAULT_USERS: u32 = 2;
 /// Users started per second.
-pub const DEFAULT_HATCH_RATE: f64 = 1.0;
+pub(crate) const DEFAULT_HATCH_RATE: f64 = 1.0;
 /// How long a trial runs: the seeds' 10 minutes.
-pub const DEFAULT_DURATION: Duration = Duration::from_secs(10 * 60);
+pub(crate) const DEFAULT_DURATION: Duration = Duration::from_secs(10 * 60);
 /// The grace period of users in flight when a trial stops.
-pub const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(2);
+pub(crate) const DEFAULT_STOP_TIMEOUT: Duration = Duration::from_secs(2);
 /// Open model: the pool's size when neither `max_users` nor `PT_MAX_USERS` says.
-pub const DEFAULT_MAX_USERS: u32 = 100;
+pub(crate) const DEFAULT_MAX_USERS: u32 = 100;
 /// The default of `PT_STALL_TIMEOUT`.
-pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// The timeout of requests that set none (`PT_REQUEST_TIMEOUT`): a request (connect, TLS,
 /// redirects and the whole body) that takes longer fails. k6's and Locust's FastHttpUser's
 /// default too.
-pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// Response body bytes kept in memory (`PT_MAX_BODY`): 8 MiB.
-pub const DEFAULT_MAX_BODY: usize = 8 * 1024 * 1024;
+pub(crate) const DEFAULT_MAX_BODY: usize = 8 * 1024 * 1024;
 /// Distinct request names (and failure groups) per trial (`PT_MAX_NAMES`).
 pub const DEFAULT_MAX_NAMES: usize = 1_000;
 /// The web UI's port, Locust's (`PT_LOCUST_PORT`).
 #[cfg_attr(not(feature = "web"), allow(dead_code, reason = "the web UI's"))]
-pub const DEFAULT_WEB_PORT: u16 = 8089;
+pub(crate) const DEFAULT_WEB_PORT: u16 = 8089;
 /// The most the web UI waits on a client (`PT_WEB_TIMEOUT`): ample for any client on a
 /// network, short enough that a socket held by a client that sends nothing is back within
 /// seconds.
 #[cfg_attr(not(feature = "web"), allow(dead_code, reason = "the web UI's"))]
-pub const DEFAULT_WEB_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const DEFAULT_WEB_TIMEOUT: Duration = Duration::from_secs(10);
 /// Connections the web UI serves at once (`PT_WEB_MAX_CONNECTIONS`): far above what a few
 /// browser tabs and scrapers open (a browser opens at most 6 per origin), far below a default
 /// descriptor limit of 1024.
 #[cfg_attr(not(feature = "web"), allow(dead_code, reason = "the web UI's"))]
-pub const DEFAULT_WEB_MAX_CONNECTIONS: usize = 256;
+pub(crate) const DEFAULT_WEB_MAX_CONNECTIONS: usize = 256;
 /// How long a worker waits for an unreachable or silent master (`PT_LOCUST_MASTER_TIMEOUT`).
 #[cfg_attr(
     not(feature = "locust"),
     allow(dead_code, reason = "the Locust worker's")
 )]
-pub const DEFAULT_MASTER_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const DEFAULT_MASTER_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Which client sends a session's requests (`PT_HTTP`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
@@ -207,7 +207,7 @@ pub(crate) fn not_empty(text: &str) -> Option<String> {
 }
 
 /// Parses `host:port` (an IPv6 host in brackets).
-pub fn parse_master(text: &str) -> Option<String> {
+pub(crate) fn parse_master(text: &str) -> Option<String> {
     let (host, port) = text.rsplit_once(':')?;
     let port: u16 = port.parse().ok().filter(|p| *p > 0)?;
     let host = host.trim();

@@ -36,7 +36,7 @@ impl Default for Entry {
 
 /// An auto-resizing histogram with 3 significant digits: it only grows as far as the values
 /// seen, which keeps idle entries small.
-pub fn new_histogram() -> Histogram<u64> {
+pub(super) fn new_histogram() -> Histogram<u64> {
     Histogram::new(3).expect("3 significant digits is a valid histogram precision")
 }
 

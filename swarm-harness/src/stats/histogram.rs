@@ -12,6 +12,11 @@
 //! histogram from it. A decode therefore allocates at most about `8 × MAX_COUNTERS` bytes plus
 //! a small multiple of its input, and no input makes it panic.
 
+#![allow(
+    missing_docs,
+    reason = "reached only through the hidden `__private` (the swarm command, generated code, tests): not public API"
+)]
+
 use std::borrow::Cow;
 use std::io::Read;
 

@@ -57,7 +57,7 @@ struct PendingTeardown {
 
 /// The fixtures of one process.
 #[derive(Default)]
-pub struct FixtureStore {
+pub(crate) struct FixtureStore {
     cells: Mutex<HashMap<TypeId, Arc<OnceCell<Stored>>>>,
     teardowns: Mutex<Vec<PendingTeardown>>,
     /// The team's test app (`Harness::embedded_app`), run-scoped like the fixtures.

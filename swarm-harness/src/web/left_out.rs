@@ -6,7 +6,7 @@
 use crate::settings::Overrides;
 
 /// A bound web UI: none can exist in this build.
-pub enum Bound {}
+pub(crate) enum Bound {}
 
 /// The web UI served (see `web/mod.rs`); never built in this build.
 pub(crate) struct Served {

@@ -15,12 +15,12 @@ use crate::stats::{Entry, Snapshot, TRANSACTION_KIND, Tally, TimelinePoint};
 use crate::threshold::Verdict;
 
 /// How many one-second intervals the "current" figures cover (Locust's window is 10 s).
-pub const CURRENT_WINDOW: usize = 10;
+pub(crate) const CURRENT_WINDOW: usize = 10;
 
 /// Where a trial is in the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum TrialStatus {
+pub(crate) enum TrialStatus {
     Pending,
     Waiting,
     Running,
@@ -29,7 +29,7 @@ pub enum TrialStatus {
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct TrialRow {
+pub(crate) struct TrialRow {
     pub name: String,
     pub status: TrialStatus,
     /// Why it failed.
@@ -50,7 +50,7 @@ struct Window {
 /// The latest trial as the events told it. Cheap to clone: handlers clone it out of the lock
 /// and work on their copy, so a slow page or scrape never holds up the ticks.
 #[derive(Debug, Clone)]
-pub struct Current {
+pub(crate) struct Current {
     pub info: Arc<TrialInfo>,
     /// RFC 3339, UTC.
     pub started_at: String,
@@ -89,12 +89,12 @@ impl Current {
         }
     }
 
-    pub fn running(&self) -> bool {
+    pub(crate) fn running(&self) -> bool {
         self.report.is_none()
     }
 
     /// Seconds the statistics cover (since the start or the last reset).
-    pub fn stats_seconds(&self) -> f64 {
+    pub(crate) fn stats_seconds(&self) -> f64 {
         match &self.report {
             // Once ended, the report's own duration, so rates match it.
             Some(report) => report.duration_s.max(1e-3),
@@ -104,7 +104,7 @@ impl Current {
 
     /// Requests and failures per second of (kind, name) over the last window; zero once the
     /// trial ended.
-    pub fn current_rates(&self, kind: &str, name: &str) -> (f64, f64) {
+    pub(crate) fn current_rates(&self, kind: &str, name: &str) -> (f64, f64) {
         if !self.running() {
             return (0.0, 0.0);
         }
@@ -119,7 +119,7 @@ impl Current {
     }
 
     /// All requests' rates over the last window; zero once the trial ended.
-    pub fn current_total_rates(&self) -> (f64, f64) {
+    pub(crate) fn current_total_rates(&self) -> (f64, f64) {
         if !self.running() {
             return (0.0, 0.0);
         }
@@ -131,7 +131,7 @@ impl Current {
     }
 
     /// All requests of the last window together.
-    pub fn current_total(&self) -> Entry {
+    pub(crate) fn current_total(&self) -> Entry {
         let mut total = Entry::default();
         for window in &self.windows {
             total.extend(&window.total);
@@ -141,7 +141,7 @@ impl Current {
 
     /// The trial's report so far: the final one once it ended, else one built from the
     /// live totals (not judged).
-    pub fn report(&self) -> Report {
+    pub(crate) fn report(&self) -> Report {
         if let Some(report) = &self.report {
             return Report::clone(report);
         }
@@ -203,7 +203,7 @@ fn per_second(count: u64, failures: u64, seconds: f64) -> (f64, f64) {
 
 /// Everything the web UI shows; a clone is cheap (its large parts are shared).
 #[derive(Debug, Default, Clone)]
-pub struct Live {
+pub(crate) struct Live {
     pub trials: Vec<TrialRow>,
     pub current: Option<Arc<Current>>,
     /// Every trial has ended.
@@ -220,7 +220,7 @@ impl Live {
     }
 
     /// The trial a command from the page is for: the one waiting, or the one running.
-    pub fn target_trial(&self) -> Option<usize> {
+    pub(crate) fn target_trial(&self) -> Option<usize> {
         self.waiting.or_else(|| {
             self.current
                 .as_ref()
@@ -230,7 +230,7 @@ impl Live {
     }
 
     /// Locust's state names: `ready`, `spawning`, `running`, `stopped`.
-    pub fn state(&self) -> &'static str {
+    pub(crate) fn state(&self) -> &'static str {
         match &self.current {
             _ if self.waiting.is_some() => "ready",
             None => "ready",
@@ -246,7 +246,7 @@ impl Live {
 }
 
 /// The sink that keeps [`Live`] up to date.
-pub struct LiveSink(pub Arc<Mutex<Live>>);
+pub(crate) struct LiveSink(pub Arc<Mutex<Live>>);
 
 impl Sink for LiveSink {
     fn on_event(&mut self, event: &RunEvent) -> Result<(), String> {

@@ -14,7 +14,7 @@
 
 mod auth;
 mod bind;
-pub mod live;
+pub(crate) mod live;
 mod locust;
 mod metrics;
 mod page;
@@ -33,14 +33,14 @@ use crate::report::csv;
 use crate::control::Controller;
 pub(crate) use bind::bind;
 use live::Live;
-pub use serve::{DEFAULT_MAX_CONNECTIONS, DEFAULT_TIMEOUT};
+pub(crate) use serve::{DEFAULT_MAX_CONNECTIONS, DEFAULT_TIMEOUT};
 
 /// The default of `PT_LOCUST_PORT` (Locust's).
-pub use crate::settings::DEFAULT_WEB_PORT as DEFAULT_PORT;
+pub(crate) use crate::settings::DEFAULT_WEB_PORT as DEFAULT_PORT;
 
 /// How the web UI is served.
 #[derive(Debug, Clone)]
-pub struct WebConfig {
+pub(crate) struct WebConfig {
     pub host: IpAddr,
     /// 0 takes any free port.
     pub port: u16,
@@ -65,7 +65,7 @@ impl Default for WebConfig {
 
 /// A web UI that cannot be served.
 #[derive(Debug, thiserror::Error)]
-pub enum WebError {
+pub(crate) enum WebError {
     #[error(
         "PT_WEB_HOST={0} would expose the web UI, which starts and stops load, beyond this \
          machine: set PT_WEB_TOKEN as well (every request must then carry it), or keep the \
@@ -86,7 +86,7 @@ pub enum WebError {
 
 /// A bound, not yet serving, web UI: binding comes first so a taken port is an error before
 /// any load is sent.
-pub struct Bound {
+pub(crate) struct Bound {
     listener: std::net::TcpListener,
     config: WebConfig,
 }
@@ -96,7 +96,7 @@ impl Bound {
     ///
     /// # Errors
     /// An exposed address without a token, or a port that cannot be bound.
-    pub fn bind(config: WebConfig) -> Result<Self, WebError> {
+    pub(crate) fn bind(config: WebConfig) -> Result<Self, WebError> {
         if !config.host.to_canonical().is_loopback() && config.token.is_none() {
             return Err(WebError::Unprotected(config.host));
         }
@@ -112,7 +112,7 @@ impl Bound {
     }
 
     /// The page's address, as printed: `http://127.0.0.1:8089/`.
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         let port = self
             .listener
             .local_addr()
@@ -128,7 +128,11 @@ impl Bound {
     ///
     /// # Errors
     /// When the listener cannot join the runtime.
-    pub fn serve(self, live: Arc<Mutex<Live>>, controller: Controller) -> std::io::Result<()> {
+    pub(crate) fn serve(
+        self,
+        live: Arc<Mutex<Live>>,
+        controller: Controller,
+    ) -> std::io::Result<()> {
         let listener = tokio::net::TcpListener::from_std(self.listener)?;
         let connections = Arc::new(serve::Connections::default());
         let limits = serve::Limits {
@@ -194,7 +198,7 @@ pub(crate) struct AppState {
 impl AppState {
     /// A copy of the live state, taken under the lock in a moment (its large parts are
     /// shared), so the handler's work never holds up the ticks.
-    pub fn live(&self) -> Live {
+    pub(crate) fn live(&self) -> Live {
         self.live
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

@@ -40,11 +40,11 @@ const MAX_HEADERS: usize = 64;
 
 /// The default of `PT_WEB_TIMEOUT`: ample for any client on a network, short enough that a
 /// socket held by a client that sends nothing is back within seconds.
-pub use crate::settings::DEFAULT_WEB_TIMEOUT as DEFAULT_TIMEOUT;
+pub(crate) use crate::settings::DEFAULT_WEB_TIMEOUT as DEFAULT_TIMEOUT;
 
 /// The default of `PT_WEB_MAX_CONNECTIONS`: far above what a few browser tabs and scrapers
 /// open (a browser opens at most 6 per origin), far below a default descriptor limit of 1024.
-pub use crate::settings::DEFAULT_WEB_MAX_CONNECTIONS as DEFAULT_MAX_CONNECTIONS;
+pub(crate) use crate::settings::DEFAULT_WEB_MAX_CONNECTIONS as DEFAULT_MAX_CONNECTIONS;
 
 /// How long the accept loop pauses after an error such as running out of file descriptors,
 /// so it does not spin while the load generator needs the CPU.
@@ -70,7 +70,7 @@ pub(crate) struct Connections {
 
 /// The limits of [`serve`].
 #[derive(Debug, Clone, Copy)]
-pub struct Limits {
+pub(super) struct Limits {
     pub timeout: Duration,
     pub max_connections: usize,
 }

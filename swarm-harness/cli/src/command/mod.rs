@@ -47,7 +47,7 @@ fn parse_share(text: &str) -> Result<f64, String> {
 
 /// `--min-delta`: a duration in microseconds (`1ms`, `500us`, `0.5s`).
 fn parse_micros(text: &str) -> Result<u64, String> {
-    swarm_harness::parse_duration(text, swarm_harness::DurationUnit::Seconds)
+    swarm_harness::__private::parse_duration(text, swarm_harness::__private::DurationUnit::Seconds)
         .map(|d| d.as_micros() as u64)
         .ok_or_else(|| format!("invalid duration {text:?}: expected such as 1ms, 500us or 0.5s"))
 }

@@ -31,7 +31,7 @@ use tokio::net::TcpStream;
 use url::Url;
 
 use crate::http::tls::Tls;
-pub use wire::{DEFAULT_MAX_BODY, Limits, RawResponse, WireError};
+pub(crate) use wire::{DEFAULT_MAX_BODY, Limits, RawResponse, WireError};
 
 /// How long connecting may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -40,7 +40,7 @@ const MAX_IDLE_PER_ORIGIN: usize = 4;
 
 /// What can go wrong sending a request.
 #[derive(Debug, thiserror::Error)]
-pub enum SendError {
+pub(crate) enum SendError {
     #[error("tcp connect error to {address}: {source}")]
     Connect {
         address: String,
@@ -124,14 +124,14 @@ struct Connection {
 
 /// One user's connections. Cheap to clone: clones share the idle connections.
 #[derive(Clone)]
-pub struct Connections {
+pub(crate) struct Connections {
     tls: Tls,
     limits: Limits,
     idle: Arc<Mutex<Vec<Connection>>>,
 }
 
 impl Connections {
-    pub fn new(tls: Tls, limits: Limits) -> Self {
+    pub(crate) fn new(tls: Tls, limits: Limits) -> Self {
         Connections {
             tls,
             limits,
@@ -191,7 +191,7 @@ impl Connections {
     /// Sends one request and reads its response. A reused connection that turns out to have
     /// been closed by the server while idle is replaced once, transparently, for idempotent
     /// methods only.
-    pub async fn send(
+    pub(crate) async fn send(
         &self,
         method: &Method,
         url: &Url,

@@ -24,21 +24,21 @@ const MAX_HEAD: usize = 256 * 1024;
 /// Chunk extensions, and separately trailers, may not exceed this (hyper's limits).
 const MAX_CHUNK_META: usize = 16 * 1024;
 /// How many `1xx` interim responses may precede the final one.
-pub const MAX_INTERIM: usize = 32;
+pub(super) const MAX_INTERIM: usize = 32;
 /// The largest body size an announced length may have: beyond, arithmetic on it could
 /// overflow somewhere, and no loopback test target sends more.
 const MAX_LENGTH: u64 = 1 << 62;
 
 /// What a response may cost the user reading it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
+pub(crate) struct Limits {
     /// Body bytes kept in memory (`PT_MAX_BODY`); beyond, the body is drained and counted but
     /// not kept, and the response says it was truncated.
     pub max_body: usize,
 }
 
 /// The default of `PT_MAX_BODY`: 8 MiB.
-pub use crate::settings::DEFAULT_MAX_BODY;
+pub(crate) use crate::settings::DEFAULT_MAX_BODY;
 
 impl Default for Limits {
     fn default() -> Self {
@@ -50,7 +50,7 @@ impl Default for Limits {
 
 /// What went wrong on a connection.
 #[derive(Debug, thiserror::Error)]
-pub enum WireError {
+pub(crate) enum WireError {
     #[error("connection closed before a response")]
     ClosedBeforeResponse,
     #[error("connection closed in the middle of the response")]
@@ -74,7 +74,7 @@ pub enum WireError {
 impl WireError {
     /// Whether nothing of a response arrived: on a reused connection this means the server
     /// had closed it while idle, and an idempotent request may be sent again on a new one.
-    pub fn nothing_received(&self) -> bool {
+    pub(crate) fn nothing_received(&self) -> bool {
         match self {
             WireError::ClosedBeforeResponse => true,
             WireError::Io(error) => matches!(
@@ -94,7 +94,7 @@ impl WireError {
 
 /// A response as read from the wire.
 #[derive(Debug)]
-pub struct RawResponse {
+pub(crate) struct RawResponse {
     pub status: StatusCode,
     pub headers: HeaderMap,
     /// The body, or its first [`Limits::max_body`] bytes when `truncated`.
@@ -108,7 +108,7 @@ pub struct RawResponse {
 }
 
 /// Encodes a request head and body into `out`.
-pub fn encode_request(
+pub(super) fn encode_request(
     out: &mut Vec<u8>,
     method: &Method,
     target: &str,
@@ -165,7 +165,7 @@ enum Framing {
 
 /// Reads one response (skipping `1xx` interim responses) to a request of `method`. An I/O
 /// error after any byte of it arrived is [`WireError::BrokenMidResponse`].
-pub async fn read_response<R: AsyncRead + Unpin>(
+pub(super) async fn read_response<R: AsyncRead + Unpin>(
     io: &mut R,
     buf: &mut BytesMut,
     method: &Method,

@@ -27,7 +27,7 @@ mod bytes_text {
     /// How much of a body a failure sample keeps.
     const SNIPPET_BYTES: usize = 512;
 
-    pub fn snippet(body: &[u8]) -> String {
+    pub(crate) fn snippet(body: &[u8]) -> String {
         let end = body.len().min(SNIPPET_BYTES);
         String::from_utf8_lossy(&body[..end]).into_owned()
     }
