@@ -50,15 +50,9 @@
 //! implements [`UserClient`]: each user builds it once when it starts, and the scenario
 //! takes only it, so an existing `#[tokio::test]` body moves over unchanged.
 //!
-//! The environment twins of the load options: `PT_NUM_CLIENTS`, `PT_HATCH_RATE`, `PT_DURATION`,
-//! `PT_ARRIVAL_RATE`, `PT_MAX_USERS`, `PT_STAGES`, `PT_THRESHOLDS`; and `PT_HOST`,
-//! `PT_REPORT_DIR`, `PT_NUM_REQUESTS`, `PT_SEED`, `PT_STOP_TIMEOUT`, `PT_STALL_TIMEOUT`, `PT_CA_CERT`,
-//! `PT_REQUEST_TIMEOUT` (60 s), `PT_MAX_BODY` (8 MiB kept per response), `PT_MAX_NAMES` (1,000
-//! request names per trial), `PT_ONLY_WITH_PARAM`; for the live web UI (Locust's HTTP API and
-//! `/metrics` included) `PT_LOCUST_PORT` (8089), `PT_WEB` (on), `PT_WEB_HOST` (127.0.0.1),
-//! `PT_WEB_TOKEN` and `PT_WEB_AUTOSTART` (true); `PT_HTTP` (`lean`, or `reqwest` for HTTP/2,
-//! proxies and compressed responses). Every one is also a flag (`--help` lists
-//! them); docs/src/guarantees.md says what each bound protects.
+//! Every setting is a `PT_*` environment variable and a flag (`--help` lists them with their
+//! defaults); the book's settings page (docs/src/settings.md) has the table, made from the
+//! same one declaration, and docs/src/guarantees.md says what each bound protects.
 //!
 //! Live consumers read the run's [`events`]: implement [`events::Sink`] to watch a run.
 
