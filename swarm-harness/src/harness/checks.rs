@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use tokio_util::sync::CancellationToken;
 
+use super::error::UsageError;
 use crate::events::{EventBus, RunEvent};
 use crate::report;
 use crate::scenario::trials::TrialSpec;
@@ -16,32 +17,31 @@ use crate::user::target::FinishApp;
 pub(super) fn check_finish_type(
     started: Option<(TypeId, &'static str)>,
     finish: Option<&FinishApp>,
-) -> Result<(), String> {
+) -> Result<(), UsageError> {
     match (started, finish) {
         (_, None) => Ok(()),
         (Some((started, _)), Some(finish)) if started == finish.wanted.0 => Ok(()),
-        (Some((_, started)), Some(finish)) => Err(format!(
-            "Harness::on_finish_app takes a {}, but Harness::embedded_app starts a {started}",
-            finish.wanted.1
-        )),
-        (None, Some(finish)) => Err(format!(
-            "Harness::on_finish_app takes a {}, but no Harness::embedded_app starts one",
-            finish.wanted.1
-        )),
+        (Some((_, started)), Some(finish)) => Err(UsageError::FinishTypeMismatch {
+            wanted: finish.wanted.1,
+            started,
+        }),
+        (None, Some(finish)) => Err(UsageError::FinishWithoutApp {
+            wanted: finish.wanted.1,
+        }),
     }
 }
 
 /// Two trials whose names map to the same report file would overwrite each other's reports.
-pub(super) fn check_report_files(specs: &[TrialSpec]) -> Result<(), String> {
+pub(super) fn check_report_files(specs: &[TrialSpec]) -> Result<(), UsageError> {
     let mut seen: std::collections::HashMap<String, &str> = std::collections::HashMap::new();
     for spec in specs {
         let stem = report::file_stem(&spec.name);
         if let Some(first) = seen.insert(stem.clone(), &spec.name) {
-            return Err(format!(
-                "trials {first:?} and {:?} would write the same report file {stem}.json; \
-                 rename one of them with `name = \"..\"`",
-                spec.name
-            ));
+            return Err(UsageError::SameReportFile {
+                first: first.to_owned(),
+                second: spec.name.clone(),
+                stem,
+            });
         }
     }
     Ok(())
@@ -71,12 +71,10 @@ pub(super) async fn wait_until(
 }
 
 /// Creates the report directory and proves it writable before any load is sent.
-pub(super) fn check_report_dir(dir: &Path) -> Result<(), String> {
-    let unusable = |error: std::io::Error| {
-        format!(
-            "invalid PT_REPORT_DIR={:?}: cannot write reports there: {error}",
-            dir.display().to_string()
-        )
+pub(super) fn check_report_dir(dir: &Path) -> Result<(), UsageError> {
+    let unusable = |source| UsageError::ReportDir {
+        dir: dir.display().to_string(),
+        source,
     };
     std::fs::create_dir_all(dir).map_err(unusable)?;
     let probe = dir.join(format!(".write-check.{}", std::process::id()));
@@ -115,20 +113,15 @@ pub(super) fn check_target(
     overrides: &Overrides,
     embedded: bool,
     listing: bool,
-) -> Result<(), String> {
+) -> Result<(), UsageError> {
     if listing || overrides.host.is_some() || embedded || overrides.locust_master.is_some() {
         return Ok(());
     }
-    Err(
-        "no target to send load to: set PT_HOST (or --host) to the base URL of the service, \
-         such as http://127.0.0.1:8000, or give the stress target an embedded server \
-         (Harness::embedded_target)"
-            .to_owned(),
-    )
+    Err(UsageError::NoTarget)
 }
 
 /// The run's report directory and id, with the shard and start time they allow checked.
-pub(super) fn run_identity(overrides: &Overrides) -> Result<(PathBuf, String), String> {
+pub(super) fn run_identity(overrides: &Overrides) -> Result<(PathBuf, String), UsageError> {
     let report_dir = overrides
         .report_dir
         .clone()
@@ -139,21 +132,19 @@ pub(super) fn run_identity(overrides: &Overrides) -> Result<(PathBuf, String), S
         && overrides.run_id.is_none()
         && nextest.is_none()
     {
-        return Err(format!(
-            "PT_SHARD={shard} needs PT_RUN_ID (or --run-id): the same id in every shard, such \
-             as a CI run id, so `swarm merge` knows their reports belong together"
-        ));
+        return Err(UsageError::ShardWithoutRunId { shard });
     }
-    let run_id = crate::run_id::resolve(overrides.run_id.clone(), nextest)?;
+    let run_id =
+        crate::run_id::resolve(overrides.run_id.clone(), nextest).map_err(UsageError::RunId)?;
     if let Some(at) = overrides.start_at {
         let ahead = at - time::OffsetDateTime::now_utc();
         if ahead > crate::shard::MAX_START_WAIT {
-            return Err(format!(
-                "invalid PT_START_AT: {} is {:.0} hours away; at most 24 hours ahead is accepted",
-                at.format(&time::format_description::well_known::Rfc3339)
+            return Err(UsageError::StartTooFar {
+                at: at
+                    .format(&time::format_description::well_known::Rfc3339)
                     .unwrap_or_default(),
-                ahead.as_seconds_f64() / 3600.0
-            ));
+                hours: ahead.as_seconds_f64() / 3600.0,
+            });
         }
     }
     Ok((report_dir, run_id))

@@ -15,6 +15,7 @@ use super::checks::{
     runtime_builder, wait_until,
 };
 use super::cli::Cli;
+use super::error::UsageError;
 use super::{Harness, signals};
 use crate::events::printer::{Output, Printer};
 use crate::events::writer::ReportWriter;
@@ -52,10 +53,9 @@ impl Harness {
         mut self,
         mut cli: Cli,
         matches: &clap::ArgMatches,
-    ) -> Result<ExitCode, String> {
+    ) -> Result<ExitCode, UsageError> {
         warn_unknown_variables();
-        let overrides =
-            Overrides::parse(&settings::raw_settings(matches)).map_err(|e| e.to_string())?;
+        let overrides = Overrides::parse(&settings::raw_settings(matches))?;
         let specs = self.select_trials(&cli, &overrides)?;
         if let Some(code) = print_only(&cli, &specs)? {
             return Ok(code);
@@ -75,13 +75,13 @@ impl Harness {
         let web = if listing {
             None
         } else {
-            web::bind(&overrides)?
+            web::bind(&overrides).map_err(UsageError::Web)?
         };
         let runtime = Arc::new(
             runtime_builder()
                 .enable_all()
                 .build()
-                .map_err(|e| format!("failed to start the tokio runtime: {e}"))?,
+                .map_err(UsageError::Runtime)?,
         );
         // Whichever way the run ends from here, the app and the fixtures drop in the runtime.
         let _teardown = crate::user::target::Teardown {
@@ -119,23 +119,18 @@ impl Harness {
         &mut self,
         cli: &Cli,
         overrides: &Overrides,
-    ) -> Result<Vec<TrialSpec>, String> {
+    ) -> Result<Vec<TrialSpec>, UsageError> {
         let scenarios: Vec<&'static Scenario> = match self.scenarios.take() {
             Some(scenarios) => scenarios,
             None => Scenario::all().collect(),
         };
         if scenarios.is_empty() {
-            return Err(
-                "no #[stress_test] scenario is linked into this binary. If the \
-                        scenarios live in a library crate, name that crate in the stress target \
-                        (`use my_scenarios as _;`) so its registrations are linked."
-                    .to_owned(),
-            );
+            return Err(UsageError::NoScenario);
         }
         let include_ignored = cli.libtest.include_ignored || cli.libtest.ignored;
-        let mut specs = build_trials(&scenarios, include_ignored).map_err(|e| e.to_string())?;
+        let mut specs = build_trials(&scenarios, include_ignored)?;
         if let Some(param) = &overrides.only_with_param {
-            specs = keep_param(specs, param).map_err(|e| e.to_string())?;
+            specs = keep_param(specs, param)?;
         }
         check_report_files(&specs)?;
         if cli.locustfile || overrides.locust_master.is_some() {
@@ -146,7 +141,7 @@ impl Harness {
                 !cli.libtest.is_filtered_out(&trial) && !cli.libtest.is_ignored(&trial)
             });
             if specs.is_empty() {
-                return Err("no trial is left after the filters".to_owned());
+                return Err(UsageError::NoTrialLeft);
             }
         }
         Ok(specs)
@@ -159,13 +154,13 @@ impl Harness {
         runtime: &tokio::runtime::Runtime,
         overrides: &Overrides,
         listing: bool,
-    ) -> Result<Option<String>, String> {
+    ) -> Result<Option<String>, UsageError> {
         match (&overrides.host, self.embedded_target.take()) {
             (Some(host), _) => Ok(Some(host.to_string())),
             (None, Some(start)) if !listing => {
                 let started = runtime
                     .block_on(start())
-                    .map_err(|e| format!("failed to start the embedded target: {e:#}"))?;
+                    .map_err(UsageError::EmbeddedTarget)?;
                 if let Some(app) = started.app {
                     self.fixtures.app.set(app);
                 }
@@ -178,7 +173,7 @@ impl Harness {
     /// The `RunEnv`: the sinks (a Locust worker's first, so the master hears of a trial's end
     /// before its report files are written; then the report writer, the printer, the
     /// harness's own, the web UI's), the event bus, the web UI served, the clients.
-    fn assemble(&mut self, assembly: Assembly) -> Result<Assembled, String> {
+    fn assemble(&mut self, assembly: Assembly) -> Result<Assembled, UsageError> {
         let Assembly {
             overrides,
             host,
@@ -207,7 +202,7 @@ impl Harness {
         let mut commands = None;
         let mut web_url = None;
         if let Some(bound) = web {
-            let served = bound.start(&runtime)?;
+            let served = bound.start(&runtime).map_err(UsageError::Web)?;
             commands = Some(Arc::new(tokio::sync::Mutex::new(served.commands)));
             web_url = Some(served.url);
             sinks.push(served.sink);
@@ -259,11 +254,14 @@ fn warn_unknown_variables() {
 }
 
 /// `--locustfile` and `--show-task-ratio` print and exit.
-fn print_only(cli: &Cli, specs: &[TrialSpec]) -> Result<Option<ExitCode>, String> {
+fn print_only(cli: &Cli, specs: &[TrialSpec]) -> Result<Option<ExitCode>, UsageError> {
     if cli.locustfile {
         // Equal weights: the master's -u is shared evenly over the trials.
         let trials: Vec<(String, u32)> = specs.iter().map(|s| (s.name.clone(), 1)).collect();
-        print!("{}", crate::locust::locustfile(&trials)?);
+        print!(
+            "{}",
+            crate::locust::locustfile(&trials).map_err(UsageError::Locust)?
+        );
         return Ok(Some(ExitCode::SUCCESS));
     }
     if cli.show_task_ratio {
@@ -284,12 +282,12 @@ fn run_worker(
     worker: WorkerMode,
     finish: Finish,
     web_url: Option<String>,
-) -> Result<ExitCode, String> {
+) -> Result<ExitCode, UsageError> {
     // A worker publishes no run start, whose line names the UI: say it here.
     if let Some(url) = &web_url {
         println!("web UI: {url}");
     }
-    worker.run(run, specs, finish)
+    worker.run(run, specs, finish).map_err(UsageError::Locust)
 }
 
 /// The libtest mode: one libtest trial per trial spec, run one at a time, then the finish.
@@ -299,7 +297,7 @@ fn run_libtest(
     specs: Vec<TrialSpec>,
     finish: Finish,
     web_url: Option<String>,
-) -> Result<ExitCode, String> {
+) -> Result<ExitCode, UsageError> {
     let listing = cli.libtest.list;
     let trials: Vec<Trial> = specs
         .into_iter()
