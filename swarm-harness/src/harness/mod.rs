@@ -10,6 +10,7 @@
 
 mod checks;
 mod cli;
+mod error;
 mod run;
 mod signals;
 
@@ -194,8 +195,8 @@ impl Harness {
         let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
         match self.run_cli(cli, &matches) {
             Ok(code) => code,
-            Err(message) => {
-                eprintln!("error: {message}");
+            Err(error) => {
+                eprintln!("error: {error}");
                 ExitCode::from(2)
             }
         }
