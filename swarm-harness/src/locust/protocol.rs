@@ -158,7 +158,7 @@ impl Spawn {
     /// # Errors
     /// When the timestamp is missing, not finite, negative, after [`LATEST_TIMESTAMP`] or stale.
     #[cfg(test)]
-    pub fn parse(data: &Value, last: f64) -> Result<Self, SpawnError> {
+    pub(crate) fn parse(data: &Value, last: f64) -> Result<Self, SpawnError> {
         Self::parse_before(data, last, LATEST_TIMESTAMP)
     }
 

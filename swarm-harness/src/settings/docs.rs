@@ -74,7 +74,7 @@ pub(crate) fn unknown_variables<'a>(names: impl Iterator<Item = &'a str>) -> Vec
 
 /// The settings as the Markdown table of the README and of `docs/src/settings.md`.
 #[cfg(test)]
-pub fn markdown_table() -> String {
+pub(crate) fn markdown_table() -> String {
     let mut table = String::from("| variable | flag | meaning | default |\n|---|---|---|---|\n");
     for setting in SETTINGS {
         table.push_str(&format!(
@@ -96,16 +96,16 @@ pub fn markdown_table() -> String {
 
 /// The first line of the generated table's place in a Markdown file.
 #[cfg(test)]
-pub const TABLE_BEGIN: &str =
+pub(crate) const TABLE_BEGIN: &str =
     "<!-- settings-table:begin (generated from swarm-harness/src/settings: edit there) -->";
 /// Its last line.
 #[cfg(test)]
-pub const TABLE_END: &str = "<!-- settings-table:end -->";
+pub(crate) const TABLE_END: &str = "<!-- settings-table:end -->";
 
 /// `document` with the text between its markers replaced by the current table, or `None`
 /// when it has no markers.
 #[cfg(test)]
-pub fn with_table(document: &str) -> Option<String> {
+pub(crate) fn with_table(document: &str) -> Option<String> {
     let begin = document.find(TABLE_BEGIN)? + TABLE_BEGIN.len();
     let end = begin + document[begin..].find(TABLE_END)?;
     Some(format!(
