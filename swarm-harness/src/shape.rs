@@ -41,7 +41,10 @@ impl LoadShape for Stages {
 /// A constant target for a duration (the open model without stages).
 #[derive(Debug, Clone, Copy)]
 pub struct Constant {
+    /// The target throughout: users in the closed model, iterations per second in the open
+    /// model.
     pub target: f64,
+    /// How long it holds; the trial ends after it.
     pub duration: Duration,
 }
 

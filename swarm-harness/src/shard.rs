@@ -21,7 +21,9 @@ pub const MAX_SHARDS: u32 = 10_000;
 /// This process's shard: `index` of `count`, 1-based.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShardId {
+    /// This shard's number, from 1 to `count`.
     pub index: u32,
+    /// How many shards the run is cut into, at most [`MAX_SHARDS`].
     pub count: u32,
 }
 
@@ -41,6 +43,7 @@ pub struct ShardSet {
 }
 
 impl ShardSet {
+    /// The set of one shard's own report.
     pub fn of(shard: ShardId) -> Self {
         ShardSet {
             count: shard.count,
@@ -48,7 +51,7 @@ impl ShardSet {
         }
     }
 
-    /// The shards of `0..count` that are not here, as `2/4, 3/4`.
+    /// The shards of `1..=count` that are not here, as `2/4`, `3/4`.
     pub fn missing(&self) -> Vec<String> {
         (1..=self.count)
             .filter(|i| !self.indices.contains(i))
@@ -112,8 +115,11 @@ impl ShardId {
 /// A load shape cut to one shard: a closed model's user count is split into whole users (the
 /// shards' parts add up to the target), an open model's rate is divided.
 pub struct Sliced {
+    /// The whole trial's shape.
     pub inner: Box<dyn crate::LoadShape>,
+    /// The shard whose part it gives.
     pub shard: ShardId,
+    /// Whether the target is an open model's rate (divided) rather than users (split).
     pub open: bool,
 }
 

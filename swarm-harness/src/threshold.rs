@@ -11,12 +11,15 @@ use crate::stats::{Entry, Tally};
 /// The outcome of one threshold, as the report stores it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Verdict {
+    /// The threshold as written (`p95 < 200ms`, `GET /api: fail_ratio < 1%`).
     pub expression: String,
-    /// The observed figure in the metric's unit (µs for times); `None` when the scoped entry
-    /// never ran.
+    /// The observed figure in the metric's unit (µs for times, 0 to 1 for `fail_ratio`,
+    /// per second for `rps`); `None` when the scoped entry never ran, or had no samples
+    /// for a metric other than a count.
     pub observed: Option<f64>,
     /// The observed figure for people: `212.4ms`, `3.10%`.
     pub observed_text: String,
+    /// Whether the threshold held; never without an observed figure.
     pub pass: bool,
 }
 
@@ -137,10 +140,13 @@ impl Thresholds {
         Self::parse(&parts)
     }
 
+    /// Whether the trial has no threshold.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
+    /// Every threshold's verdict on `totals`, gathered over `elapsed` (the rates'
+    /// denominator), in the order they were given.
     pub fn evaluate(&self, totals: &Tally, elapsed: Duration) -> Vec<Verdict> {
         let aggregated = totals.request_total();
         self.0

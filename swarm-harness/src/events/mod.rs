@@ -33,30 +33,56 @@ pub use crate::threshold::{Threshold, Verdict};
 pub enum RunEvent {
     /// The run's trials, in the order they will run, before the first starts.
     RunStarted {
+        /// The names of the trials that will run (`scenario` or `scenario[param]`), after
+        /// libtest's filters and `--ignored`.
         trials: Vec<String>,
         /// The web UI's address, when it is served.
         web: Option<String>,
     },
     /// A trial waits for a start from the web UI or the API (`PT_WEB_AUTOSTART=false`).
-    TrialWaiting { index: usize, name: String },
+    TrialWaiting {
+        /// The trial's position in the run, as in [`TrialInfo::index`].
+        index: usize,
+        /// The trial's name.
+        name: String,
+    },
     /// A trial started sending load.
     TrialStarted(Arc<TrialInfo>),
     /// The closed model's user target changed (its start, or a steering command).
-    UsersChanged { target: u32, rate: f64 },
+    UsersChanged {
+        /// The number of users the trial now aims for.
+        target: u32,
+        /// How many users are started (or stopped) per second on the way there.
+        rate: f64,
+    },
     /// One second of the running trial.
     Tick(Arc<Tick>),
     /// An `abort_on_fail` threshold was breached: the trial stops.
     ThresholdBreached(Verdict),
     /// The trial's statistics were reset (web UI, `/stats/reset`); later ticks start from zero.
-    StatsReset { at_s: f64 },
+    StatsReset {
+        /// When the reset happened, in seconds since the trial started.
+        at_s: f64,
+    },
     /// A trial ended with its report (judged).
-    TrialEnded { index: usize, report: Arc<Report> },
+    TrialEnded {
+        /// The trial's position in the run, as in [`TrialInfo::index`].
+        index: usize,
+        /// The trial's report, judged: `passed` and `verdict` are set.
+        report: Arc<Report>,
+    },
     /// The report files of the last trial were written; `path` is its JSON report.
-    ReportWritten { path: PathBuf },
+    ReportWritten {
+        /// The trial's JSON report file.
+        path: PathBuf,
+    },
     /// A line of text for the printer (a stress target's `on_finish` output).
     Note(String),
     /// Every trial has ended; the run's files (index, JUnit) are in `report_dir`.
-    RunFinished { report_dir: Option<PathBuf> },
+    RunFinished {
+        /// The directory of the run's report files; `None` when no trial ran.
+        report_dir: Option<PathBuf>,
+    },
 }
 
 /// A trial as it starts.
@@ -64,11 +90,13 @@ pub enum RunEvent {
 pub struct TrialInfo {
     /// The trial's position in the run.
     pub index: usize,
+    /// The trial's name: `scenario` or `scenario[param]`.
     pub name: String,
     /// The load in words: "20 users at 5/s for 1m".
     pub description: String,
     /// The target's base URL, its password redacted.
     pub host: Option<String>,
+    /// How long the trial is set to run, in seconds.
     pub duration_s: f64,
     /// Whether the user count can be changed while it runs (closed model without a shape).
     pub steerable: bool,
@@ -84,8 +112,11 @@ pub struct TrialInfo {
 /// add up exactly into any consumer's totals.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Tick {
+    /// The trial's position in the run, as in [`TrialInfo::index`].
     pub trial: usize,
+    /// The live figures: the interval's rate and p95, the totals so far.
     pub snapshot: Snapshot,
+    /// The interval's timeline point, as the report's `timeline` keeps it.
     pub point: TimelinePoint,
     /// What was recorded in the interval.
     pub interval: Tally,
@@ -116,6 +147,7 @@ impl std::fmt::Debug for EventBus {
 }
 
 impl EventBus {
+    /// A bus that delivers every event to `sinks`, in this order.
     pub fn new(sinks: Vec<Box<dyn Sink>>) -> Arc<Self> {
         Arc::new(EventBus {
             sinks: Mutex::new(sinks),

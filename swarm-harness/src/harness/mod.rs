@@ -43,6 +43,7 @@ pub struct Harness {
 }
 
 impl Harness {
+    /// A harness with the `#[stress_test]` scenarios linked in and nothing else configured.
     pub fn new() -> Self {
         Self::default()
     }

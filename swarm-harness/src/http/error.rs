@@ -10,49 +10,97 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// Why a request could not be made or was not what the task expected.
 #[derive(Debug, thiserror::Error)]
 pub enum RequestError {
+    /// The request did not complete: connecting, TLS, writing or reading failed, it met too
+    /// many redirects, or it timed out (`PT_REQUEST_TIMEOUT`, [`Request::timeout`]). Recorded as a
+    /// failure before it is returned.
+    ///
+    /// [`Request::timeout`]: crate::Request::timeout
     #[error("{method} {}: {message}", redact(url))]
     Transport {
+        /// The request's method.
         method: Method,
+        /// The URL requested, resolved against the base URL; unredacted, while the message
+        /// hides its password.
         url: Box<Url>,
+        /// The error and its causes, joined with `: `, as the failure group shows it.
         message: String,
+        /// The underlying error.
         #[source]
         source: BoxError,
     },
+    /// The response's status is 400 or above: what [`Response::error_for_status`] returns.
+    ///
+    /// [`Response::error_for_status`]: crate::Response::error_for_status
     #[error("{method} {}: HTTP {status}", redact(url))]
     Status {
+        /// The request's method.
         method: Method,
+        /// The response's URL, after redirects; unredacted, while the message hides its
+        /// password.
         url: Box<Url>,
         /// The name the request is reported under (`.name()`, or its path).
         name: String,
+        /// The response's status.
         status: StatusCode,
+        /// The first 512 bytes of the response body, lossily decoded as UTF-8.
         body: String,
     },
+    /// The response body is not JSON of the type [`Response::json`] was asked for.
+    ///
+    /// [`Response::json`]: crate::Response::json
     #[error(
         "{method} {}: response body is not the expected JSON: {source}",
         redact(url)
     )]
     Decode {
+        /// The request's method.
         method: Method,
+        /// The response's URL, after redirects; unredacted, while the message hides its
+        /// password.
         url: Box<Url>,
+        /// What serde_json could not parse.
         #[source]
         source: serde_json::Error,
     },
+    /// [`Response::json`] was called on a body larger than `PT_MAX_BODY`, of which only the
+    /// beginning was kept.
+    ///
+    /// [`Response::json`]: crate::Response::json
     #[error(
         "{method} {}: the body was cut at {kept} of {received} bytes (PT_MAX_BODY)",
         redact(url)
     )]
     Truncated {
+        /// The request's method.
         method: Method,
+        /// The response's URL, after redirects; unredacted, while the message hides its
+        /// password.
         url: Box<Url>,
+        /// The body bytes kept (`PT_MAX_BODY`).
         kept: usize,
+        /// The body bytes received.
         received: u64,
     },
+    /// A relative URL was requested but the run has no target host (`PT_HOST`). The
+    /// request was not sent, nor recorded.
     #[error("no target host to resolve {path:?} against: set PT_HOST (or --host)")]
-    NoHost { path: String },
+    NoHost {
+        /// The URL as the scenario gave it.
+        path: String,
+    },
+    /// The URL cannot be joined to the base URL. The request was not sent, nor recorded.
     #[error("invalid request URL {url:?}")]
-    BadUrl { url: String },
+    BadUrl {
+        /// The URL as the scenario gave it.
+        url: String,
+    },
+    /// The request could not be built (an invalid header name or value, a body or query that
+    /// cannot be serialized, reqwest's own build error). It was not sent, nor recorded.
     #[error("invalid request: {message}")]
-    Build { message: String },
+    Build {
+        /// What was wrong, the first problem met while building.
+        message: String,
+    },
     /// The run's request limit (`PT_NUM_REQUESTS`) is reached; the request was not sent and
     /// the trial is stopping. Not a failure.
     #[error("request limit reached")]

@@ -18,14 +18,20 @@ pub const FORMAT_VERSION: u32 = 1;
 pub struct TrialIdentity {
     /// `scenario` or `scenario[param]`.
     pub trial: String,
+    /// The scenario's reported name (`name = ".."`, or the function's), or the `user = ".."`
+    /// group's name.
     pub scenario: String,
+    /// The parameter of a `params = [..]` trial; `None` for a scenario without parameters.
     pub param: Option<String>,
 }
 
 /// One JSON report.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
+    /// The report format's version, [`FORMAT_VERSION`] when written by this build; reading
+    /// a report of another version is refused.
     pub format_version: u32,
+    /// Which trial it is: `trial`, `scenario` and `param` at the document's top level.
     #[serde(flatten)]
     pub identity: TrialIdentity,
     /// The run it belongs to: the processes of one invocation share it (`PT_RUN_ID`,
@@ -40,8 +46,13 @@ pub struct Report {
     pub config: serde_json::Value,
     /// RFC 3339, UTC.
     pub started_at: String,
+    /// The seconds the figures cover: from the start (or the last statistics reset) to the
+    /// end of the trial. Rates are per second of it.
     pub duration_s: f64,
+    /// Why the trial ended.
     pub outcome: Outcome,
+    /// Whether the trial passed: with thresholds, when every one held; without, when nothing
+    /// failed. Never when it was interrupted, aborted or stalled, or measured nothing.
     pub passed: bool,
     /// Why the trial failed, when it did.
     pub verdict: Option<String>,
@@ -63,6 +74,7 @@ pub struct Report {
     /// The most users observed running at once.
     #[serde(default)]
     pub peak_users: usize,
+    /// Failure groups of requests, transactions and tasks, most frequent first.
     pub failures: Vec<FailureReport>,
     /// Requests and tasks cut off before they completed: in flight when the trial stopped
     /// (after the grace period), or dropped by their own task. Not failures, never hidden.
@@ -81,6 +93,8 @@ pub struct Report {
     /// Threshold verdicts (empty when the trial had none).
     #[serde(default)]
     pub thresholds: Vec<Verdict>,
+    /// One point per second since the start (or the last statistics reset); the last
+    /// interval may be shorter.
     pub timeline: Vec<TimelinePoint>,
     /// The file this report was read from (not part of the document): errors about its
     /// figures name it.
@@ -91,21 +105,36 @@ pub struct Report {
 /// The statistics of one request name or task.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EntryReport {
+    /// The HTTP method (`GET`, ...), `transaction`, a kind given to `User::measure`, `task`
+    /// for tasks and hooks, `latency` in `task_latency`; empty for `requests_total`.
     pub kind: String,
+    /// The request's name (`.name()`, or its path), the task's or transaction's name;
+    /// `Aggregated` for `requests_total`.
     pub name: String,
+    /// How many were recorded, failures included.
     pub count: u64,
+    /// How many of them failed.
     pub failures: u64,
+    /// The shortest time, in µs; 0 when `count` is 0.
     pub min_us: u64,
+    /// The mean time, in µs; 0 when `count` is 0.
     pub mean_us: f64,
+    /// The longest time, in µs; 0 when `count` is 0.
     pub max_us: u64,
+    /// The times at each of the reported percentiles, in µs; all 0 when `count` is 0.
     pub percentiles_us: Percentiles,
+    /// Recorded per second of `duration_s`.
     pub rps: f64,
+    /// Failures per second of `duration_s`.
     pub failures_per_s: f64,
+    /// Mean body size, in bytes, received per request (0 for tasks and transactions).
     pub avg_content_bytes: f64,
-    /// The exact sum of the response times (µs) and of the content bytes: what `swarm merge`
-    /// adds (means do not add exactly). Absent in reports of older versions.
+    /// The exact sum of the times, in µs: what `swarm merge` adds (means do not add exactly).
+    /// Absent in reports of older versions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_us: Option<u64>,
+    /// The exact sum of the body bytes received, which `swarm merge` adds. Absent in reports
+    /// of older versions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_bytes: Option<u64>,
     /// The HDR histogram of response times (µs), V2 + deflate, base64.
@@ -115,10 +144,17 @@ pub struct EntryReport {
 /// A failure group.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FailureReport {
+    /// The kind of what failed: an HTTP method, `transaction`, a measured kind, or `task`.
     pub kind: String,
+    /// The name it is reported under, as in its [`EntryReport`].
     pub name: String,
+    /// The error message, normalised: ids, UUIDs and numbers replaced by placeholders
+    /// (`{uuid}`, `{hex}`, `{n}`), status codes kept.
     pub error: String,
+    /// How many times this error happened.
     pub occurrences: u64,
+    /// What the group's first request showed (its URL, status, the start of its body);
+    /// `None` for tasks, transactions, measured operations and cut-off requests.
     pub sample: Option<crate::stats::FailureSample>,
 }
 
@@ -127,6 +163,7 @@ pub struct FailureReport {
 pub struct Percentiles(pub Vec<(f64, u64)>);
 
 impl Percentiles {
+    /// The reported percentiles of `entry`.
     pub fn of(entry: &Entry) -> Self {
         Percentiles(
             PERCENTILES
@@ -194,6 +231,8 @@ impl std::fmt::Display for FailureReport {
 }
 
 impl EntryReport {
+    /// The report row of `entry`, recorded as `kind` `name` over `elapsed_s` seconds (the
+    /// rates' denominator).
     pub fn from_entry(kind: &str, name: &str, entry: &Entry, elapsed_s: f64) -> Self {
         let per_second = |n: u64| round3(n as f64 / elapsed_s.max(1e-3));
         EntryReport {
@@ -218,10 +257,12 @@ impl EntryReport {
         }
     }
 
+    /// The median time, in µs; 0 when it is not among the percentiles.
     pub fn median_us(&self) -> u64 {
         self.percentiles_us.get(0.5).unwrap_or(0)
     }
 
+    /// The share of `count` that failed, from 0 to 1; 0 when `count` is 0.
     pub fn fail_ratio(&self) -> f64 {
         if self.count == 0 {
             0.0
@@ -241,17 +282,28 @@ impl EntryReport {
 
 /// Everything `Report::build` needs besides the statistics.
 pub struct BuildInput<'a> {
+    /// Which trial it is.
     pub identity: TrialIdentity,
+    /// The resolved load profile, as the report's `config`.
     pub config: serde_json::Value,
+    /// When the trial started, RFC 3339, UTC.
     pub started_at: String,
+    /// The seconds the statistics cover, the denominator of every rate.
     pub elapsed_s: f64,
+    /// Why the trial ended.
     pub outcome: Outcome,
+    /// Open model: iterations that were due while every user was busy.
     pub dropped_iterations: u64,
     /// Requests recorded under the folded name at `PT_MAX_NAMES`.
     pub folded_requests: u64,
+    /// The cap on distinct request names and failure groups (`PT_MAX_NAMES`), for the
+    /// warnings.
     pub max_names: usize,
+    /// Problems of the runner itself; each fails the trial.
     pub errors: Vec<String>,
+    /// Everything the trial recorded.
     pub totals: &'a Tally,
+    /// The trial's points, one a second.
     pub timeline: Vec<TimelinePoint>,
 }
 
@@ -270,6 +322,8 @@ fn groups(failures: &crate::stats::Failures) -> Vec<FailureReport> {
 }
 
 impl Report {
+    /// The report of a trial, not yet judged: `passed` is true, `verdict`, `thresholds`,
+    /// `run_id`, `shard` and `stall` are empty until the caller sets them.
     pub fn build(input: BuildInput<'_>) -> Self {
         let elapsed_s = input.elapsed_s;
         let entries = |table: &crate::stats::EntryTable| {

@@ -16,39 +16,58 @@ pub struct TimelinePoint {
     pub t: f64,
     /// Unix time in seconds at the end of the interval.
     pub timestamp: i64,
+    /// Users running at the end of the interval.
     pub users: usize,
+    /// Requests per second in the interval, failures included (transactions left out).
     pub rps: f64,
+    /// Requests failed per second in the interval.
     pub failures_per_s: f64,
     /// Response-time percentiles of the interval's requests, in µs, for [`PERCENTILES`].
     pub percentiles_us: Vec<u64>,
+    /// The interval's median response time, in µs; 0 when it had no request.
     pub p50_us: u64,
+    /// The interval's 95th percentile response time, in µs; 0 when it had no request.
     pub p95_us: u64,
     /// Task latency from the intended start (open model, pacing wait times) of the interval,
     /// in µs, for [`PERCENTILES`]; empty when the trial has none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub latency_percentiles_us: Vec<u64>,
-    /// Cumulative figures of all requests so far (Locust's `Total …` history columns).
-    /// Cumulative percentiles of all requests so far, in µs, for [`PERCENTILES`].
+    // The `total_` fields are cumulative: all requests since the start (or the last
+    // statistics reset), Locust's `Total …` history columns.
+    /// Percentiles of all requests so far, in µs, for [`PERCENTILES`].
     pub total_percentiles_us: Vec<u64>,
+    /// Requests completed so far, failures included.
     pub total_requests: u64,
+    /// Requests failed so far.
     pub total_failures: u64,
+    /// The median response time of all requests so far, in µs.
     pub total_median_us: u64,
+    /// The mean response time of all requests so far, in µs.
     pub total_mean_us: f64,
+    /// The shortest response time so far, in µs; 0 before the first request.
     pub total_min_us: u64,
+    /// The longest response time so far, in µs.
     pub total_max_us: u64,
+    /// The mean body size of all requests so far, in bytes.
     pub total_avg_content_bytes: f64,
 }
 
 /// The latest figures, for live progress.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Snapshot {
+    /// Seconds since the trial started.
     pub elapsed_s: f64,
+    /// Users running now.
     pub users: usize,
+    /// Requests completed so far, failures included (since the last statistics reset).
     pub requests: u64,
+    /// Requests failed so far.
     pub failures: u64,
     /// Tasks (and hooks) that failed so far.
     pub task_failures: u64,
+    /// Requests per second in the last interval.
     pub rps: f64,
+    /// The last interval's 95th percentile response time, in µs.
     pub p95_us: u64,
     /// Open model: iterations due while no user was free, so far.
     pub dropped_iterations: u64,
@@ -56,12 +75,15 @@ pub struct Snapshot {
 
 /// What one tick took: the figures and the interval's statistics.
 pub struct Interval {
+    /// The live figures.
     pub snapshot: Snapshot,
+    /// The interval's timeline point, also appended to the collector's timeline.
     pub point: TimelinePoint,
     /// Everything recorded in the interval.
     pub stats: Tally,
 }
 
+/// Takes the recorder's shards once a tick into the trial's totals and timeline.
 pub struct Collector {
     recorder: Arc<Recorder>,
     users: Arc<AtomicUsize>,
@@ -74,6 +96,8 @@ pub struct Collector {
 }
 
 impl Collector {
+    /// A collector of `recorder`'s statistics for a trial that started at `started`, with
+    /// `users` the count of running users.
     pub fn new(recorder: Arc<Recorder>, users: Arc<AtomicUsize>, started: Instant) -> Self {
         Collector {
             recorder,

@@ -10,12 +10,19 @@ pub use swarm_harness_syntax::{PERCENTILES, quantile_of_percent};
 /// Counts and response times of one request name or task, in microseconds.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Entry {
+    /// Observations recorded, failures included.
     pub count: u64,
+    /// How many of them failed.
     pub failures: u64,
+    /// The sum of their times, in µs.
     pub total_micros: u64,
+    /// The shortest time, in µs; `u64::MAX` while `count` is 0 (see [`Entry::min`]).
     pub min_micros: u64,
+    /// The longest time, in µs; 0 while `count` is 0.
     pub max_micros: u64,
+    /// The sum of the response body bytes received (0 for tasks and transactions).
     pub content_bytes: u64,
+    /// Every time, in µs, at 3 significant digits (a 0 is recorded as 1).
     #[serde(with = "super::histogram")]
     pub histogram: Histogram<u64>,
 }
@@ -93,6 +100,7 @@ impl Entry {
         Ok(())
     }
 
+    /// The mean time, in µs; 0 when empty.
     pub fn mean_micros(&self) -> f64 {
         if self.count == 0 {
             0.0
@@ -101,6 +109,7 @@ impl Entry {
         }
     }
 
+    /// The shortest time, in µs; 0 when empty.
     pub fn min(&self) -> u64 {
         if self.count == 0 { 0 } else { self.min_micros }
     }
@@ -122,7 +131,10 @@ impl Entry {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("the {field} values add up beyond {limit}")]
 pub struct Overflow {
+    /// The report field whose sum overflowed (`count`, `failures`, `total_us`,
+    /// `content_bytes`).
     pub field: &'static str,
+    /// The largest value it may hold.
     pub limit: u64,
 }
 
@@ -137,6 +149,7 @@ pub struct EntryTable {
 }
 
 impl EntryTable {
+    /// The entry of (kind, name), created empty the first time.
     #[inline]
     pub fn entry(&mut self, kind: &str, name: &str) -> &mut Entry {
         if !self.by_name.contains_key(name) {
@@ -168,12 +181,14 @@ impl EntryTable {
         self.by_name.contains_key(name)
     }
 
+    /// Adds every entry of `other` into this table's entry of the same (kind, name).
     pub fn extend(&mut self, other: &EntryTable) {
         for (kind, name, entry) in other.iter() {
             self.entry(kind, name).extend(entry);
         }
     }
 
+    /// Whether the table has no entry.
     pub fn is_empty(&self) -> bool {
         self.by_name.is_empty()
     }

@@ -10,23 +10,35 @@ use serde::{Deserialize, Serialize};
 /// What identifies a failure group.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct FailureKey {
+    /// The kind of what failed: an HTTP method, `transaction`, a measured kind, or `task`.
     pub kind: String,
+    /// The name it is recorded under.
     pub name: String,
+    /// The error message, normalised (ids, UUIDs and numbers become placeholders) and cut at
+    /// 300 bytes; [`OTHER_ERRORS`] for the failures folded once a trial has `PT_MAX_NAMES`
+    /// groups.
     pub error: String,
 }
 
 /// The first response seen for a failure group.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct FailureSample {
+    /// The URL requested, its password redacted, at most 512 bytes (then cut, with `…`).
+    /// Every request this crate records sets it; the format allows it to be absent.
     pub url: Option<String>,
+    /// The response's HTTP status; `None` when no response came (a transport error).
     pub status: Option<u16>,
-    /// The first bytes of the body, lossily decoded.
+    /// The first 512 bytes of the body, lossily decoded; `None` when no body was read.
     pub body: Option<String>,
 }
 
+/// One failure group's figures: how often, and the first response seen.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FailureGroup {
+    /// How many times this failure happened.
     pub occurrences: u64,
+    /// The first sample recorded for the group; `None` for tasks, transactions, measured
+    /// operations and cut-off requests.
     pub sample: Option<FailureSample>,
 }
 
@@ -74,6 +86,7 @@ pub struct Failures {
 }
 
 impl Failures {
+    /// Counts one failure of the group `key`, keeping `sample` if the group has none yet.
     pub fn record(&mut self, key: FailureKey, sample: Option<FailureSample>) {
         self.add(key, 1, sample.as_ref());
     }
@@ -94,6 +107,7 @@ impl Failures {
         }
     }
 
+    /// Adds `other`'s groups, uncapped.
     pub fn extend(&mut self, other: &Failures) {
         self.extend_capped(other, usize::MAX);
     }
@@ -114,18 +128,19 @@ impl Failures {
         }
     }
 
-    /// Groups sorted by occurrences, most first.
     /// Every group, in no order.
     pub fn iter(&self) -> impl Iterator<Item = (&FailureKey, &FailureGroup)> {
         self.groups.iter()
     }
 
+    /// Every group sorted by occurrences, most first (ties by key).
     pub fn sorted(&self) -> Vec<(&FailureKey, &FailureGroup)> {
         let mut groups: Vec<_> = self.groups.iter().collect();
         groups.sort_by(|a, b| b.1.occurrences.cmp(&a.1.occurrences).then(a.0.cmp(b.0)));
         groups
     }
 
+    /// Whether there is no failure group.
     pub fn is_empty(&self) -> bool {
         self.groups.is_empty()
     }

@@ -46,8 +46,12 @@ pub const OTHER_NAMES: &str = "(other names over PT_MAX_NAMES)";
 /// wherever it travels (`extend`).
 #[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Tally {
+    /// Requests by (kind, name): HTTP methods, `transaction`, kinds given to `User::measure`.
     pub requests: EntryTable,
+    /// Tasks and hooks (kind `task`), and task latencies from the intended start (kind
+    /// `latency`).
     pub tasks: EntryTable,
+    /// Failure groups of requests, transactions and tasks.
     pub failures: Failures,
     /// Requests and tasks cut off before they completed (at the trial's stop, or dropped by
     /// the task), grouped like failures but not counted as failures.
@@ -70,6 +74,7 @@ impl Tally {
             .aggregated_where(|kind| kind != TRANSACTION_KIND)
     }
 
+    /// Adds `other`'s statistics, every failure group kept.
     pub fn extend(&mut self, other: &Tally) {
         self.extend_capped(other, usize::MAX);
     }
@@ -86,9 +91,13 @@ impl Tally {
 /// One observation of a request (or of any measured operation).
 #[derive(Debug, Clone, Copy)]
 pub struct Sample<'a> {
+    /// The HTTP method, `transaction`, or the kind given to `User::measure`.
     pub kind: &'a str,
+    /// The name it is recorded under.
     pub name: &'a str,
+    /// How long it took, in µs.
     pub micros: u64,
+    /// Response body bytes received (0 for what is not an HTTP request).
     pub content_bytes: u64,
 }
 
@@ -132,6 +141,7 @@ impl Recorder {
         self
     }
 
+    /// The cap on distinct request names and failure groups (`PT_MAX_NAMES`).
     pub fn max_names(&self) -> usize {
         self.max_names
     }
@@ -141,6 +151,7 @@ impl Recorder {
         self.folded.load(Ordering::Relaxed)
     }
 
+    /// How many shards users record into.
     pub fn shard_count(&self) -> usize {
         self.shards.len()
     }
@@ -319,6 +330,7 @@ impl Recorder {
         self.dropped.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Open model: iterations due while no user was free, so far.
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
     }

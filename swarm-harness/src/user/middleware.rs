@@ -68,6 +68,7 @@ mod recording {
     pub struct StatsName(pub String);
 
     impl StatsName {
+        /// The name `name`.
         pub fn new(name: impl Into<String>) -> Self {
             StatsName(name.into())
         }

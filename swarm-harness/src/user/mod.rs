@@ -245,21 +245,27 @@ impl User {
         }
     }
 
+    /// A timed `GET` request; see [`User::request`].
     pub fn get(&self, url: impl AsRef<str>) -> Request<'_> {
         self.request(Method::GET, url)
     }
+    /// A timed `POST` request; see [`User::request`].
     pub fn post(&self, url: impl AsRef<str>) -> Request<'_> {
         self.request(Method::POST, url)
     }
+    /// A timed `PUT` request; see [`User::request`].
     pub fn put(&self, url: impl AsRef<str>) -> Request<'_> {
         self.request(Method::PUT, url)
     }
+    /// A timed `PATCH` request; see [`User::request`].
     pub fn patch(&self, url: impl AsRef<str>) -> Request<'_> {
         self.request(Method::PATCH, url)
     }
+    /// A timed `DELETE` request; see [`User::request`].
     pub fn delete(&self, url: impl AsRef<str>) -> Request<'_> {
         self.request(Method::DELETE, url)
     }
+    /// A timed `HEAD` request; see [`User::request`].
     pub fn head(&self, url: impl AsRef<str>) -> Request<'_> {
         self.request(Method::HEAD, url)
     }
@@ -436,6 +442,7 @@ impl User {
         }
     }
 
+    /// [`User::sleep`] for `millis` milliseconds.
     pub async fn sleep_ms(&self, millis: u64) {
         self.sleep(Duration::from_millis(millis)).await
     }

@@ -14,7 +14,9 @@ use crate::user::elapsed_micros;
 #[derive(Debug, thiserror::Error)]
 #[error("transaction {name:?} failed: {message}")]
 pub struct TransactionFailed {
+    /// The transaction's name, as given to [`User::transaction`].
     pub name: String,
+    /// The message given to [`Transaction::failure`], also its failure group's error.
     pub message: String,
 }
 

@@ -51,6 +51,7 @@ pub struct ClientHook {
     pub type_name: fn() -> &'static str,
     /// The client's type, which tells two clients apart (names may coincide).
     pub type_id: fn() -> std::any::TypeId,
+    /// Builds the client ([`UserClient::build`]) and stores it in the user.
     pub build: HookFn,
 }
 

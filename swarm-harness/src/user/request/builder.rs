@@ -49,12 +49,14 @@ impl<'u> Request<'u> {
     }
 
     /// The name the request is reported under, for URLs that carry ids (`/apps/{id}`).
-    /// Defaults to the URL's path.
+    /// Defaults to the URL's path (prefixed with its origin when that is not the target's).
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
         self
     }
 
+    /// Adds a header, beside any of the same name. An invalid name or value fails the
+    /// request when it is sent ([`RequestError::Build`]).
     pub fn header<K, V>(mut self, key: K, value: V) -> Self
     where
         HeaderName: TryFrom<K>,
@@ -72,6 +74,7 @@ impl<'u> Request<'u> {
         }
     }
 
+    /// Adds `headers`; a name set already takes the values given here instead.
     pub fn headers(mut self, headers: HeaderMap) -> Self {
         self.headers.extend(headers);
         self
@@ -119,15 +122,19 @@ impl<'u> Request<'u> {
         self
     }
 
+    /// A raw body, sent as is; no `content-type` is set (add one with [`Request::header`]).
     pub fn body(mut self, body: impl Into<Bytes>) -> Self {
         self.body = Some(body.into());
         self
     }
 
+    /// Sets `authorization: Bearer {token}`, marked sensitive.
     pub fn bearer_auth(self, token: impl std::fmt::Display) -> Self {
         self.sensitive(header::AUTHORIZATION, format!("Bearer {token}"))
     }
 
+    /// Sets `authorization: Basic ..` from `user` and `password` (empty when `None`),
+    /// marked sensitive.
     pub fn basic_auth(
         self,
         user: impl std::fmt::Display,

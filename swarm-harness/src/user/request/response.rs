@@ -42,12 +42,15 @@ impl Response {
         }
     }
 
+    /// The response's status.
     pub fn status(&self) -> StatusCode {
         self.status
     }
+    /// The response's headers.
     pub fn headers(&self) -> &HeaderMap {
         &self.headers
     }
+    /// The URL the response came from, after redirects.
     pub fn url(&self) -> &Url {
         &self.url
     }
