@@ -40,7 +40,7 @@
 //! | `wait = between(1s, 3s)` | also `constant(2s)`, `constant_pacing(1s)`, `constant_throughput(5)` |
 //! | `users = N`, `hatch_rate = R`, `duration = 30s` | this scenario's load |
 //! | `on_start = path`, `on_stop = path` | `async fn(&mut User) -> Result` run once per user before its first and after its last task |
-//! | `thresholds = ["p95 < 200ms"]` | pass/fail criteria ([`threshold`]) |
+//! | `thresholds = ["p95 < 200ms"]` | pass/fail criteria, `[SCOPE:] METRIC OP VALUE [abort_on_fail]` (docs/src/reports.md), each judged into an [`events::Verdict`] |
 //! | `arrival_rate = 200`, `max_users = 50` | the open model: iterations per second, served by a pool of users |
 //! | `stages = "30s:10,1m:50,30s:0"` | a ramp of users (or of iterations per second in the open model) |
 //! | `shape = my_shape` | a programmable [`LoadShape`]: `fn my_shape() -> impl LoadShape` |
