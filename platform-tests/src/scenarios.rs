@@ -64,11 +64,7 @@ async fn org_id(user: &mut User) -> Result<String> {
 }
 
 fn app_name(user: &mut User) -> String {
-    format!(
-        "app-{}-{:08x}",
-        user.id(),
-        rand::Rng::random::<u32>(user.rng())
-    )
+    format!("app-{}-{:08x}", user.id(), user.rng().u32(..))
 }
 
 #[stress_test(

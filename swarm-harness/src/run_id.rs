@@ -33,7 +33,8 @@ pub(crate) fn resolve(explicit: Option<String>, nextest: Option<String>) -> Resu
 
 /// A random id in the UUID (version 4) text form.
 fn generate() -> String {
-    let bits: u128 = rand::random();
+    // Unique, not secret: fastrand's per-thread generator is seeded from std's RandomState.
+    let bits = fastrand::u128(..);
     // Version 4, variant 10xx: what a reader expects of a UUID.
     let bits = (bits & !(0xf << 76) & !(0x3 << 62)) | (0x4 << 76) | (0x2 << 62);
     let hex = format!("{bits:032x}");

@@ -81,7 +81,7 @@ pub(crate) fn run(
     let runtime = shared.runtime.clone();
     let closing = shared.clone();
     let outcome = runtime.block_on(async move {
-        let node_id = format!("{}_{:032x}", hostname(), rand::random::<u128>());
+        let node_id = format!("{}_{:032x}", hostname(), fastrand::u128(..));
         let link = connect(&master, &node_id).await?;
         let mut worker = Worker {
             shared,

@@ -14,9 +14,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use futures_util::FutureExt;
-use rand::Rng;
-use rand::distr::Distribution;
-use rand::distr::weighted::WeightedIndex;
 
 use super::TrialPlan;
 use crate::scenario::{HookFn, WaitTime};
@@ -57,19 +54,41 @@ pub(super) enum Iteration {
     Killed,
 }
 
-/// Picks tasks by weight.
-pub(super) struct TaskPicker(WeightedIndex<u32>);
+/// Picks tasks by weight: task `i` with probability `weight[i] / total`.
+pub(super) struct TaskPicker {
+    /// The running sums of the weights: task `i` owns the draws in `ends[i-1]..ends[i]`.
+    ends: Vec<u64>,
+}
 
 impl TaskPicker {
     pub(super) fn new(plan: &TrialPlan) -> Self {
-        TaskPicker(
-            WeightedIndex::new(plan.tasks.iter().map(|task| task.weight))
-                .expect("trials have at least one task, each with a weight of at least 1"),
-        )
+        Self::of_weights(plan.tasks.iter().map(|task| task.weight))
+    }
+
+    fn of_weights(weights: impl IntoIterator<Item = u32>) -> Self {
+        let ends: Vec<u64> = weights
+            .into_iter()
+            .scan(0u64, |total, weight| {
+                *total += u64::from(weight);
+                Some(*total)
+            })
+            .collect();
+        assert!(
+            ends.last().is_some_and(|&total| total > 0),
+            "trials have at least one task, each with a weight of at least 1"
+        );
+        TaskPicker { ends }
     }
 
     pub(super) fn pick(&self, user: &mut User) -> usize {
-        self.0.sample(user.rng())
+        self.pick_with(user.rng())
+    }
+
+    fn pick_with(&self, rng: &mut fastrand::Rng) -> usize {
+        let total = *self.ends.last().expect("checked in of_weights");
+        let draw = rng.u64(0..total);
+        // The first task whose range ends after the draw; a weight of 0 owns no draw.
+        self.ends.partition_point(|&end| end <= draw)
     }
 }
 
@@ -292,12 +311,15 @@ pub(super) fn wait_after(wait: Option<WaitTime>, user: &mut User) -> Duration {
         }
         Some(WaitTime::Constant(wait)) => wait,
         Some(WaitTime::Between(min, max)) if max <= min => min,
-        Some(WaitTime::Between(min, max)) => Duration::try_from_secs_f64(
-            user.rng()
-                .random_range(min.as_secs_f64()..=max.as_secs_f64()),
-        )
-        .unwrap_or(max),
+        Some(WaitTime::Between(min, max)) => between(user.rng(), min, max),
     }
+}
+
+/// A uniform wait in `[min, max]` (`min < max`), to the nanosecond.
+fn between(rng: &mut fastrand::Rng, min: Duration, max: Duration) -> Duration {
+    // Spans past u64 nanoseconds (584 years) are no wait time anyone sets; clamped, not wrapped.
+    let span = u64::try_from((max - min).as_nanos()).unwrap_or(u64::MAX);
+    min + Duration::from_nanos(rng.u64(0..=span))
 }
 
 /// A per-user seed: the same `PT_SEED` gives each user of each trial the same sequence.
@@ -338,5 +360,67 @@ mod tests {
         );
         let short = Duration::from_millis(1);
         assert_eq!(backoff.after(Iteration::Failed, short, true), short);
+    }
+
+    /// A user's tasks and waits, as its RNG draws them.
+    fn draws(seed: u64, picker: &TaskPicker) -> Vec<(usize, Duration)> {
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let (min, max) = (Duration::from_millis(50), Duration::from_millis(250));
+        (0..200)
+            .map(|_| (picker.pick_with(&mut rng), between(&mut rng, min, max)))
+            .collect()
+    }
+
+    #[test]
+    fn the_same_seed_gives_each_user_the_same_tasks_and_waits() {
+        let picker = TaskPicker::of_weights([1, 3, 6]);
+        let seed = |user| seed_for(42, "checkout", user);
+        assert_eq!(draws(seed(3), &picker), draws(seed(3), &picker));
+        assert_ne!(
+            draws(seed(3), &picker),
+            draws(seed(4), &picker),
+            "users differ"
+        );
+        assert_ne!(
+            draws(seed(3), &picker),
+            draws(seed_for(42, "browse", 3), &picker),
+            "trials differ"
+        );
+        assert_ne!(
+            draws(seed(3), &picker),
+            draws(seed_for(43, "checkout", 3), &picker),
+            "seeds differ"
+        );
+    }
+
+    #[test]
+    fn tasks_are_picked_by_weight() {
+        let picker = TaskPicker::of_weights([1, 3, 0, 6]);
+        let mut rng = fastrand::Rng::with_seed(7);
+        let mut counts = [0u32; 4];
+        for _ in 0..100_000 {
+            counts[picker.pick_with(&mut rng)] += 1;
+        }
+        assert_eq!(counts[2], 0, "a weight of 0 is never picked");
+        for (count, weight) in [(counts[0], 1.0), (counts[1], 3.0), (counts[3], 6.0)] {
+            let share = f64::from(count) / 100_000.0;
+            assert!((share - weight / 10.0).abs() < 0.01, "{counts:?}");
+        }
+    }
+
+    #[test]
+    fn waits_between_are_uniform_within_both_bounds() {
+        let (min, max) = (Duration::from_millis(10), Duration::from_millis(20));
+        let mut rng = fastrand::Rng::with_seed(1);
+        let waits: Vec<Duration> = (0..10_000).map(|_| between(&mut rng, min, max)).collect();
+        assert!(waits.iter().all(|wait| (min..=max).contains(wait)));
+        let low = waits
+            .iter()
+            .filter(|&&wait| wait < Duration::from_millis(15));
+        let share = low.count() as f64 / 10_000.0;
+        assert!((share - 0.5).abs() < 0.03, "{share}");
+        let span = |rng: &mut fastrand::Rng| between(rng, min, min + Duration::from_nanos(1));
+        let ends: Vec<Duration> = (0..100).map(|_| span(&mut rng)).collect();
+        assert!(ends.contains(&min) && ends.contains(&(min + Duration::from_nanos(1))));
     }
 }

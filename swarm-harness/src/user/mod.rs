@@ -16,8 +16,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http::Method;
-use rand::SeedableRng;
-use rand::rngs::SmallRng;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use url::Url;
@@ -101,7 +99,7 @@ pub struct User {
     /// This user's own reqwest clients, one per version asked for, built on first use
     /// (`User::reqwest`).
     pub(crate) own_clients: Vec<Box<dyn Any + Send + Sync>>,
-    rng: SmallRng,
+    rng: fastrand::Rng,
     state: HashMap<TypeId, Box<dyn Any + Send + Sync>>,
     fixtures: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
     /// Iterations this user has started.
@@ -130,8 +128,8 @@ impl std::fmt::Debug for User {
 impl User {
     pub(crate) fn new(id: usize, ctx: Arc<TrialContext>, seed: Option<u64>) -> Self {
         let rng = match seed {
-            Some(seed) => SmallRng::seed_from_u64(seed),
-            None => SmallRng::from_rng(&mut rand::rng()),
+            Some(seed) => fastrand::Rng::with_seed(seed),
+            None => fastrand::Rng::new(),
         };
         User {
             id,
@@ -185,7 +183,7 @@ impl User {
         // Process-wide by nature (like a pid): one tag and one sequence for every user.
         static TAG: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let tag = TAG.get_or_init(|| rand::random::<u64>() & 0xffff_ffff_ffff);
+        let tag = TAG.get_or_init(|| fastrand::u64(..) & 0xffff_ffff_ffff);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         format!("{prefix}{tag:012x}-{}-{n}", self.id)
     }
@@ -213,8 +211,9 @@ impl User {
         &self.session
     }
 
-    /// The user's random number generator (seeded from `PT_SEED` when set).
-    pub fn rng(&mut self) -> &mut SmallRng {
+    /// The user's random number generator (seeded from `PT_SEED` when set), a
+    /// [`fastrand::Rng`]: `user.rng().u32(..)`, `user.rng().usize(0..n)`, `user.rng().bool()`.
+    pub fn rng(&mut self) -> &mut fastrand::Rng {
         &mut self.rng
     }
 
