@@ -136,7 +136,7 @@ pub trait Sink: Send {
 
 /// Where events are published: every sink, in order.
 #[derive(Default)]
-pub struct EventBus {
+pub(crate) struct EventBus {
     sinks: Mutex<Vec<Box<dyn Sink>>>,
 }
 
@@ -148,14 +148,14 @@ impl std::fmt::Debug for EventBus {
 
 impl EventBus {
     /// A bus that delivers every event to `sinks`, in this order.
-    pub fn new(sinks: Vec<Box<dyn Sink>>) -> Arc<Self> {
+    pub(crate) fn new(sinks: Vec<Box<dyn Sink>>) -> Arc<Self> {
         Arc::new(EventBus {
             sinks: Mutex::new(sinks),
         })
     }
 
     /// Delivers `event` to every sink; returns their errors.
-    pub fn publish(&self, event: RunEvent) -> Vec<String> {
+    pub(crate) fn publish(&self, event: RunEvent) -> Vec<String> {
         let mut sinks = self.sinks.lock().unwrap_or_else(PoisonError::into_inner);
         sinks
             .iter_mut()
