@@ -1,47 +1,115 @@
 //! JUnit XML (`junit.xml`): one test case per trial, for CI systems that show test results.
 //! A failed trial's failure names its breached thresholds and its failure groups.
+//!
+//! Written by hand (with `xml`), not with quick-junit: quick-junit and the 9 crates only it
+//! brought (quick-xml, chrono, uuid, newtype-uuid, indexmap, hashbrown, equivalent,
+//! strip-ansi-escapes, vte) were 10 of the fewest build's 133 crates, for one small file.
+//! The document is the one quick-junit wrote, byte for byte (what CI tools read:
+//! `testsuites`, `testsuite`, `testcase`, `failure`, `system-out` and their attributes), its
+//! text cleaned the same way (ANSI escape sequences and control characters other than a line
+//! feed removed); we also remove U+FFFE and U+FFFF, which XML forbids. quick-junit stays a
+//! dev-dependency as the test oracle (`tests`): for hostile names and messages our document
+//! reads as the same elements, attributes and text as its own, and is the same bytes.
 
 #![allow(
     missing_docs,
     reason = "reached only through the hidden `__private` (the swarm command, generated code, tests): not public API"
 )]
 
+#[cfg(test)]
+mod tests;
+mod xml;
+
 use std::fmt::Write;
 use std::time::Duration;
 
-use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
-
+use self::xml::Xml;
 use super::Report;
 
+/// What the `type` of a failed trial's `failure` says.
+const FAILURE_TYPE: &str = "stress trial failed";
+
 pub fn junit_xml(reports: &[Report]) -> String {
-    let mut suite = TestSuite::new("swarm-harness");
-    let mut total = Duration::ZERO;
-    for report in reports {
-        let status = if report.passed {
-            TestCaseStatus::success()
-        } else {
-            let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
-            let verdict = report.verdict.clone().unwrap_or_default();
-            status.set_message(verdict.lines().next().unwrap_or("failed").to_owned());
-            status.set_type("stress trial failed");
-            status.set_description(details(report));
-            status
-        };
-        let mut case = TestCase::new(report.identity.trial.clone(), status);
-        case.set_classname(format!("stress.{}", report.identity.scenario));
-        // Not `from_secs_f64`, which panics on what a hand-edited report can hold (1e20, say);
-        // a report read from a file was checked, one built in memory may not be.
-        let time = Duration::try_from_secs_f64(report.duration_s).unwrap_or_default();
-        total = total.saturating_add(time);
-        case.set_time(time);
-        case.set_system_out(summary_line(report));
-        suite.add_test_case(case);
+    // Not `from_secs_f64`, which panics on what a hand-edited report can hold (1e20, say);
+    // a report read from a file was checked, one built in memory may not be.
+    let times: Vec<Duration> = reports
+        .iter()
+        .map(|report| Duration::try_from_secs_f64(report.duration_s).unwrap_or_default())
+        .collect();
+    let total = times
+        .iter()
+        .fold(Duration::ZERO, |total, time| total.saturating_add(*time));
+    let (tests, failures) = (
+        reports.len().to_string(),
+        reports
+            .iter()
+            .filter(|report| !report.passed)
+            .count()
+            .to_string(),
+    );
+    let total = seconds(total);
+    let mut xml = Xml::default();
+    let (tests, failures, total) = (tests.as_str(), failures.as_str(), total.as_str());
+    // The attributes and their order are quick-junit's.
+    xml.open(
+        "testsuites",
+        &[
+            ("name", "stress"),
+            ("tests", tests),
+            ("skipped", "0"),
+            ("failures", failures),
+            ("errors", "0"),
+            ("time", total),
+        ],
+    );
+    let suite = [
+        ("name", "swarm-harness"),
+        ("tests", tests),
+        ("skipped", "0"),
+        ("errors", "0"),
+        ("failures", failures),
+        ("time", total),
+    ];
+    if reports.is_empty() {
+        xml.empty("testsuite", &suite);
+    } else {
+        xml.open("testsuite", &suite);
+        for (report, time) in reports.iter().zip(times) {
+            test_case(&mut xml, report, time);
+        }
+        xml.close("testsuite");
     }
-    suite.set_time(total);
-    let mut junit = quick_junit::Report::new("stress");
-    junit.set_time(total);
-    junit.add_test_suite(suite);
-    junit.to_string().expect("a JUnit report always serializes")
+    xml.close("testsuites");
+    xml.finish()
+}
+
+/// One trial's `testcase`: its failure when it failed, and its summary line.
+fn test_case(xml: &mut Xml, report: &Report, time: Duration) {
+    let classname = format!("stress.{}", report.identity.scenario);
+    xml.open(
+        "testcase",
+        &[
+            ("name", &report.identity.trial),
+            ("classname", &classname),
+            ("time", &seconds(time)),
+        ],
+    );
+    if !report.passed {
+        let verdict = report.verdict.as_deref().unwrap_or_default();
+        let message = verdict.lines().next().unwrap_or("failed");
+        xml.text_element(
+            "failure",
+            &[("message", message), ("type", FAILURE_TYPE)],
+            &details(report),
+        );
+    }
+    xml.text_element("system-out", &[], &summary_line(report));
+    xml.close("testcase");
+}
+
+/// A time attribute: seconds with 3 decimals, as quick-junit wrote them.
+fn seconds(time: Duration) -> String {
+    format!("{:.3}", time.as_secs_f64())
 }
 
 /// The verdict, then every threshold and every failure group.
