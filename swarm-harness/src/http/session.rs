@@ -17,11 +17,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cookie_store::CookieStore;
-use rustls_pki_types::CertificateDer;
 
 use crate::http::http1::{Connections, DEFAULT_MAX_BODY, Limits};
 use crate::http::reqwest_versions::OwnBuilders;
-use crate::http::tls::Tls;
+use crate::http::tls::{CaCert, Tls};
 use crate::http::transport::{HttpClient, Transport};
 
 /// The default of `PT_REQUEST_TIMEOUT`: a request (connect, TLS, redirects and the whole
@@ -73,7 +72,7 @@ impl ClientFactory {
 
     /// Like [`ClientFactory::new`], also trusting `roots` (`PT_CA_CERT`: the CA of a staging
     /// environment, a self-signed certificate), with `settings` for every request.
-    pub fn configured(roots: Vec<CertificateDer<'static>>, settings: HttpSettings) -> Self {
+    pub fn configured(roots: Vec<CaCert>, settings: HttpSettings) -> Self {
         let tls = Tls::new(roots);
         ClientFactory {
             tls,

@@ -7,8 +7,19 @@
 
 use std::sync::Arc;
 
-use rustls_pki_types::CertificateDer;
+use rustls::pki_types::CertificateDer;
 use tokio::net::TcpStream;
+
+/// A CA certificate of `PT_CA_CERT` (rustls's own type).
+pub type CaCert = CertificateDer<'static>;
+
+/// The certificates of a PEM file, if it parses.
+pub(crate) fn parse_pem(pem: &[u8]) -> Option<Vec<CaCert>> {
+    use rustls::pki_types::pem::PemObject;
+    CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<_, _>>()
+        .ok()
+}
 
 use crate::http::http1::SendError;
 
@@ -19,7 +30,7 @@ pub(crate) struct Tls(Arc<rustls::ClientConfig>);
 impl Tls {
     /// The platform's certificate verifier, also trusting `roots` (`PT_CA_CERT`). When that
     /// fails (no system store), HTTPS requests fail with the verifier's error, HTTP works.
-    pub(crate) fn new(roots: Vec<CertificateDer<'static>>) -> Self {
+    pub(crate) fn new(roots: Vec<CaCert>) -> Self {
         let provider = crypto_provider();
         let builder = || {
             rustls::ClientConfig::builder_with_provider(provider.clone())
@@ -65,7 +76,7 @@ impl Tls {
         tcp: TcpStream,
     ) -> Result<tokio_rustls::client::TlsStream<TcpStream>, SendError> {
         let bare = host.trim_start_matches('[').trim_end_matches(']');
-        let name = rustls_pki_types::ServerName::try_from(bare.to_owned())
+        let name = rustls::pki_types::ServerName::try_from(bare.to_owned())
             .map_err(|_| SendError::Unsupported(address.to_owned()))?;
         tokio_rustls::TlsConnector::from(self.0.clone())
             .connect(name, tcp)

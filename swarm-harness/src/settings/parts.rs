@@ -153,6 +153,17 @@ mod tests {
     }
 
     #[test]
+    fn ca_certs_are_refused_without_tls_before_their_file_is_read() {
+        // Without TLS the row holds no certificate type (http/tls_left_out.rs): the refusal
+        // names the feature, whatever the file; with TLS a missing file is a bad value.
+        let error = parse("PT_CA_CERT", "/no/such/ca.pem").unwrap_err();
+        let message = error.to_string();
+        assert_eq!(error.setting(), "PT_CA_CERT", "{message}");
+        assert_eq!(message.contains("`ring`"), !Part::Tls.built(), "{message}");
+        assert_eq!(message.contains("PEM file"), Part::Tls.built(), "{message}");
+    }
+
+    #[test]
     fn what_asks_for_nothing_passes_in_every_build() {
         assert_eq!(parse("PT_WEB", "off").unwrap().web, Some(false));
         assert!(parse("PT_HOST", "http://127.0.0.1:8000").is_ok());

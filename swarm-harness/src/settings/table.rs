@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use rustls_pki_types::CertificateDer;
+use crate::http::tls::CaCert;
 use swarm_harness_syntax::duration::DurationUnit::{Minutes, Seconds};
 use swarm_harness_syntax::threshold::Threshold;
 
@@ -98,7 +98,7 @@ settings! {
     }
     /// A PEM file of extra CA certificates to trust for HTTPS (a staging CA, a self-signed
     /// certificate).
-    ca_certs: Vec<CertificateDer<'static>> {
+    ca_certs: Vec<CaCert> {
         env: "PT_CA_CERT", flag: "ca-cert", value: "FILE", default: "the platform's roots",
         parse: needs(Part::Tls,
             form!(read_certificates, "a readable PEM file holding at least one CA certificate")),

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use rustls_pki_types::CertificateDer;
+use crate::http::tls::CaCert;
 use swarm_harness_syntax::duration::{DurationUnit, parse_duration};
 use swarm_harness_syntax::limits;
 use swarm_harness_syntax::threshold::Threshold;
@@ -170,12 +170,9 @@ pub(crate) fn directory(text: &str) -> Option<PathBuf> {
 }
 
 /// A PEM file holding at least one certificate.
-pub(crate) fn read_certificates(path: &str) -> Option<Vec<CertificateDer<'static>>> {
-    use rustls_pki_types::pem::PemObject;
+pub(crate) fn read_certificates(path: &str) -> Option<Vec<CaCert>> {
     let pem = std::fs::read(path).ok()?;
-    let certificates: Vec<_> = CertificateDer::pem_slice_iter(&pem)
-        .collect::<Result<_, _>>()
-        .ok()?;
+    let certificates = crate::http::tls::parse_pem(&pem)?;
     (!certificates.is_empty()).then_some(certificates)
 }
 
