@@ -84,6 +84,8 @@ pub struct Setting {
     pub default: &'static str,
     /// A secret: never echoed, not even in `--help` or an error.
     pub secret: bool,
+    /// The part of the harness every value asks for, if it is one a build may leave out.
+    pub(crate) part: Option<super::Part>,
     /// Parses a raw value into its field of `Overrides`.
     pub(crate) apply: fn(&mut super::Overrides, &RawSetting) -> Result<(), ConfigError>,
 }
@@ -135,7 +137,8 @@ impl RawSetting {
         if self.setting.secret {
             "(hidden)".to_owned()
         } else {
-            super::profile::redact_host(&self.value)
+            // As typed, but for a URL's credentials: not normalized by a URL parser.
+            super::profile::redact_userinfo_text(&self.value)
         }
     }
 
@@ -180,6 +183,8 @@ pub(crate) use form;
 /// `Option` field a row) and `SETTINGS` (the rows). A row without a parser does not match
 /// the macro: a compile error, never a setting that fails at run time.
 macro_rules! settings {
+    (@part) => { None };
+    (@part $part:expr) => { Some($part) };
     ($(
         $(#[doc = $doc:literal])+
         $field:ident: $ty:ty {
@@ -188,6 +193,7 @@ macro_rules! settings {
             value: $value:literal,
             default: $default:literal,
             $(secret: $secret:literal,)?
+            $(part: $part:expr,)?
             parse: $parse:expr $(,)?
         }
     )+) => {
@@ -208,7 +214,13 @@ macro_rules! settings {
                 help: &[$($doc),+],
                 default: $default,
                 secret: false $(|| $secret)?,
+                part: settings!(@part $($part)?),
                 apply: |overrides, raw| {
+                    // Every value of a setting of a left-out part is refused: it asks for
+                    // the part.
+                    $(if !$part.built() {
+                        return Err(raw.left_out($part));
+                    })?
                     overrides.$field = Some(($parse)(raw)?);
                     Ok(())
                 },

@@ -2,7 +2,7 @@
 //! read back from clap, the warning for an unknown `PT_*` variable, and the Markdown table
 //! of the README and the book.
 
-use super::{RawSetting, SCRIPT_VARIABLES, SETTINGS, Source};
+use super::{RawSetting, SCRIPT_VARIABLES, SETTINGS, Setting, Source};
 
 /// One clap argument per setting: its flag, its variable, its help with its default.
 pub(crate) fn clap_args() -> impl Iterator<Item = clap::Arg> {
@@ -13,11 +13,20 @@ pub(crate) fn clap_args() -> impl Iterator<Item = clap::Arg> {
             .env(setting.env)
             .hide_env_values(setting.secret)
             .help(format!(
-                "{} [default: {}]",
+                "{} [default: {}]{}",
                 setting.help_text().replace('`', ""),
-                setting.default.replace('`', "")
+                setting.default.replace('`', ""),
+                left_out(setting)
             ))
     })
+}
+
+/// What `--help` adds to a setting of a part this build left out: that it is refused.
+fn left_out(setting: &Setting) -> String {
+    match setting.part {
+        Some(part) if !part.built() => format!(" [refused: {}]", part.missing().replace('`', "")),
+        _ => String::new(),
+    }
 }
 
 /// The settings given on the command line or in the environment, as clap found them (each

@@ -66,20 +66,6 @@ impl RawSetting {
     }
 }
 
-/// `parse`, refused whatever the value in a build without `part`: every setting of the web UI
-/// or the worker asks for it.
-pub(crate) fn needs<T>(
-    part: Part,
-    parse: impl Fn(&RawSetting) -> Result<T, ConfigError>,
-) -> impl Fn(&RawSetting) -> Result<T, ConfigError> {
-    move |raw| {
-        if !part.built() {
-            return Err(raw.left_out(part));
-        }
-        parse(raw)
-    }
-}
-
 /// `PT_WEB`: `on` asks for the web UI; `off` asks for nothing, so it is fine in any build.
 pub(crate) fn web_switch(raw: &RawSetting) -> Result<bool, ConfigError> {
     let on = raw.parse_with(super::values::switch, "on or off")?;

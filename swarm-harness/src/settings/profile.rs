@@ -98,7 +98,7 @@ pub struct LoadProfile {
 }
 
 /// `scheme://user:pw@rest` as `scheme://***@rest`, for text that may not be a valid URL.
-fn redact_userinfo_text(text: &str) -> String {
+pub(crate) fn redact_userinfo_text(text: &str) -> String {
     let Some((scheme, rest)) = text.split_once("://") else {
         return text.to_owned();
     };

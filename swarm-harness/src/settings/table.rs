@@ -12,7 +12,7 @@ use swarm_harness_syntax::duration::DurationUnit::{Minutes, Seconds};
 use swarm_harness_syntax::threshold::Threshold;
 
 use super::define::{form, settings};
-use super::parts::{Part, host, needs, web_switch};
+use super::parts::{Part, host, web_switch};
 use super::values::*;
 use super::{ConfigError, RawSetting};
 use crate::shape::Stages;
@@ -100,8 +100,8 @@ settings! {
     /// certificate).
     ca_certs: Vec<CaCert> {
         env: "PT_CA_CERT", flag: "ca-cert", value: "FILE", default: "the platform's roots",
-        parse: needs(Part::Tls,
-            form!(read_certificates, "a readable PEM file holding at least one CA certificate")),
+        part: Part::Tls,
+        parse: form!(read_certificates, "a readable PEM file holding at least one CA certificate"),
     }
     /// The most one request may take (connect, TLS, redirects, whole body), unless it sets
     /// `.timeout(..)`.
@@ -126,14 +126,16 @@ settings! {
     /// Run only the trials of parametrized scenarios with this parameter.
     only_with_param: String {
         env: "PT_ONLY_WITH_PARAM", flag: "only-with-param", value: "P", default: "all",
-        parse: form!(not_empty, "a parameter of a scenario's `params`"),
+        // Any text: one no trial has is refused with the parameters there are.
+        parse: form!(|v: &str| Some(v.to_owned()), "a parameter of a scenario's `params`"),
     }
     /// The port of the live web UI, Locust's API and `/metrics`; 0 takes any free port.
     web_port: u16 {
         env: "PT_LOCUST_PORT", flag: "web-port", value: "PORT",
         default: "8089 (a free port when that is taken)",
-        parse: needs(Part::Web, form!(|v: &str| v.parse().ok(),
-            "a port number from 0 to 65535 (0 takes any free port), such as 8089")),
+        part: Part::Web,
+        parse: form!(|v: &str| v.parse().ok(),
+            "a port number from 0 to 65535 (0 takes any free port), such as 8089"),
     }
     /// `off` turns the web UI off; `on` serves it on a Locust worker too.
     web: bool {
@@ -144,32 +146,37 @@ settings! {
     /// The address the web UI listens on; beyond loopback it requires `PT_WEB_TOKEN`.
     web_host: std::net::IpAddr {
         env: "PT_WEB_HOST", flag: "web-host", value: "IP", default: "127.0.0.1",
-        parse: needs(Part::Web, form!(listen_address, "an IP address to listen on, such as 127.0.0.1 or 0.0.0.0")),
+        part: Part::Web,
+        parse: form!(listen_address, "an IP address to listen on, such as 127.0.0.1 or 0.0.0.0"),
     }
     /// A token (8+ printable characters) every web request must carry:
     /// `Authorization: Bearer <token>`, or the password of the browser's Basic prompt.
     web_token: String {
         env: "PT_WEB_TOKEN", flag: "web-token", value: "TOKEN", default: "none",
         secret: true,
-        parse: needs(Part::Web, form!(token, "a token of at least 8 printable characters without spaces")),
+        part: Part::Web,
+        parse: form!(token, "a token of at least 8 printable characters without spaces"),
     }
     /// The most the web UI waits for a client's request head or body, or for it to read a
     /// response.
     web_timeout: Duration {
         env: "PT_WEB_TIMEOUT", flag: "web-timeout", value: "DURATION", default: "10s",
-        parse: needs(Part::Web, form!(duration_above_zero(Seconds, HOUR),
-            "a duration above 0 and at most 1h, such as 10s (a bare number means seconds)")),
+        part: Part::Web,
+        parse: form!(duration_above_zero(Seconds, HOUR),
+            "a duration above 0 and at most 1h, such as 10s (a bare number means seconds)"),
     }
     /// Connections the web UI serves at once; more are answered 503 and closed.
     web_max_connections: usize {
         env: "PT_WEB_MAX_CONNECTIONS", flag: "web-max-connections", value: "N", default: "256",
-        parse: needs(Part::Web, form!(count_to(65_536), "a whole number from 1 to 65536, such as 256")),
+        part: Part::Web,
+        parse: form!(count_to(65_536), "a whole number from 1 to 65536, such as 256"),
     }
     /// `false`: each trial waits for a start from the page or `POST /swarm`, and the page
     /// stays up after the last trial until Ctrl-C.
     web_autostart: bool {
         env: "PT_WEB_AUTOSTART", flag: "web-autostart", value: "true|false", default: "true",
-        parse: needs(Part::Web, form!(switch, "true or false")),
+        part: Part::Web,
+        parse: form!(switch, "true or false"),
     }
     /// The users' HTTP client: `lean` (HTTP/1.1, fastest) or `reqwest` (HTTP/2, proxies,
     /// compressed responses).
@@ -200,15 +207,17 @@ settings! {
     /// (5557).
     locust_master: String {
         env: "PT_LOCUST_MASTER", flag: "locust-master", value: "HOST:PORT", default: "unset",
-        parse: needs(Part::Locust, form!(parse_master, MASTER_FORM)),
+        part: Part::Locust,
+        parse: form!(parse_master, MASTER_FORM),
     }
     /// How long to wait for an unreachable or silent Locust master, then stop with the
     /// reports written.
     locust_master_timeout: Duration {
         env: "PT_LOCUST_MASTER_TIMEOUT", flag: "locust-master-timeout", value: "DURATION",
         default: "60s",
-        parse: needs(Part::Locust, form!(duration_above_zero(Seconds, HOUR),
-            "a duration above 0 and at most 1h, such as 30s (a bare number means seconds)")),
+        part: Part::Locust,
+        parse: form!(duration_above_zero(Seconds, HOUR),
+            "a duration above 0 and at most 1h, such as 30s (a bare number means seconds)"),
     }
 }
 

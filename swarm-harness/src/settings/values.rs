@@ -198,11 +198,6 @@ pub(crate) fn token(text: &str) -> Option<String> {
     (text.len() >= 8 && text.bytes().all(|b| b.is_ascii_graphic())).then(|| text.to_owned())
 }
 
-/// Any text but an empty one.
-pub(crate) fn not_empty(text: &str) -> Option<String> {
-    (!text.is_empty()).then(|| text.to_owned())
-}
-
 /// Parses `host:port` (an IPv6 host in brackets).
 pub(crate) fn parse_master(text: &str) -> Option<String> {
     let (host, port) = text.rsplit_once(':')?;
