@@ -8,7 +8,7 @@
 //! `scripts/bench/throughput.sh` and `memory.sh`: reqwest held the harness near 0.4 x wrk's
 //! requests per CPU-second and 28 KiB per user; hyper-util's client 0.55 x and 24 KiB. The same
 //! work (cookies through `cookie_store`, the jar reqwest itself uses; redirects; timeouts) now
-//! happens once per request in `user/request.rs`, on the lean HTTP/1.1 client of `http1`. reqwest
+//! happens once per request in `user/request/exchange.rs`, on the lean HTTP/1.1 client of `http1`. reqwest
 //! stays available behind the same seam (`transport.rs`, `PT_HTTP=reqwest`) for HTTP/2,
 //! proxies and compressed responses, and as each user's own client (`User::reqwest`).
 //! The TLS configuration (`tls.rs`) is built once per factory and shared.

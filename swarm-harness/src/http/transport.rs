@@ -3,7 +3,7 @@
 //! (`PT_HTTP=reqwest`) for targets that need what reqwest has and the lean client lacks:
 //! HTTP/2 (ALPN over TLS), proxies (`HTTPS_PROXY`, `HTTP_PROXY`, `NO_PROXY`) and compressed
 //! responses (gzip, deflate, brotli). Redirects, cookies, timeouts and recording stay in
-//! `user/request.rs`, written once for both.
+//! `user/request/exchange.rs`, written once for both.
 //!
 //! On the reqwest path the body is read chunk by chunk under `PT_MAX_BODY` (the rest drained
 //! and counted) and decompressed here rather than by reqwest, so the reported content size is
