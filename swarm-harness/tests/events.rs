@@ -1,7 +1,7 @@
 //! The event stream as a consumer sees it: a sink registered on the harness gets the run's
 //! events in order, and the ticks' intervals add up exactly to the report (and the server).
 
-mod common;
+use swarm_harness_test_support as common;
 
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};

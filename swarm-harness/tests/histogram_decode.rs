@@ -13,8 +13,7 @@ use proptest::prelude::*;
 use swarm_harness::__private::stats::histogram::{MAX_COUNTERS, decode, encode};
 use v2::v2_header;
 
-#[path = "support/v2.rs"]
-mod v2;
+use swarm_harness_test_support::v2;
 
 /// Counts this thread's live bytes and their peak (test threads run side by side; each
 /// decode is measured on its own thread).

@@ -3,7 +3,7 @@
 //! answers, panicking scenarios, unbounded names, credentials on redirects. Every count is
 //! checked against the server's own.
 
-mod common;
+use swarm_harness_test_support as common;
 mod hostile_server;
 
 use std::path::Path;

@@ -7,7 +7,7 @@
 //! `CHROMIUM_OWN_HOSTS` and are the only requests allowed. A control page with one external image
 //! proves the proxy does see what a page fetches.
 
-mod common;
+use swarm_harness_test_support as common;
 
 use std::io::Read;
 use std::net::TcpListener;

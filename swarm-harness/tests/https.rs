@@ -1,7 +1,7 @@
 //! HTTPS targets: a local TLS server with a self-signed certificate is refused with a clear TLS
 //! error, and trusted once its certificate is given with `--ca-cert` (`PT_CA_CERT`).
 
-mod common;
+use swarm_harness_test_support as common;
 
 use std::process::ExitCode;
 use std::sync::Arc;

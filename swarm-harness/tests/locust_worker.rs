@@ -9,7 +9,7 @@
 //! This target has no libtest harness of its own: the same binary is the test and, with
 //! `WORKER_CHILD=1`, the stress target run as a worker.
 
-mod common;
+use swarm_harness_test_support as common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};

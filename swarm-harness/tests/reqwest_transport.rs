@@ -3,7 +3,7 @@
 //! with an error naming `PT_HTTP=reqwest`; a gzip response is decompressed, its content size
 //! reported as the bytes transferred.
 
-mod common;
+use swarm_harness_test_support as common;
 
 use std::io::Write;
 use std::process::ExitCode;

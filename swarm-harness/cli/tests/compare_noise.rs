@@ -7,7 +7,7 @@
 //! machine really was slower for that run). That is the runner's noise, which the tolerance is
 //! for; intervals answer the sampling noise. The tests here run one at a time.
 
-mod common;
+use swarm_harness_test_support as common;
 
 use std::process::{Command, ExitCode};
 

@@ -3,7 +3,7 @@
 //! several hosts is replayed one host at a time, and a replay's report counts what the
 //! loopback server counted.
 
-mod common;
+use swarm_harness_test_support as common;
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -4,7 +4,7 @@
 //! in 40 ms and the medians and requests/s are followed: on a busy 2-core machine the tails of
 //! a faster server move by a fifth from run to run (see `compare_noise.rs`).
 
-mod common;
+use swarm_harness_test_support as common;
 
 use std::process::{Command, ExitCode};
 

@@ -8,9 +8,8 @@
 //! file, the entry and the field, and write nothing. Two shards with week-long timelines merge
 //! in linear time.
 
-mod common;
-#[path = "support/v2.rs"]
-mod v2;
+use swarm_harness_test_support as common;
+use swarm_harness_test_support::v2;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

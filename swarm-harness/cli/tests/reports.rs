@@ -1,7 +1,7 @@
 //! Reports of real runs: thresholds decide the verdict, the CSV files are Locust's, JUnit names
 //! breaches, and `swarm compare` catches a service that got slower.
 
-mod common;
+use swarm_harness_test_support as common;
 
 use std::process::{Command, ExitCode};
 

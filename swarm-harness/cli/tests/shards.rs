@@ -7,7 +7,7 @@
 //! This target has no libtest harness: the same binary is the test (no arguments) and, with
 //! `SHARD_CHILD=1`, a stress target the test starts as a shard process.
 
-mod common;
+use swarm_harness_test_support as common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Output, Stdio};

@@ -1,9 +1,11 @@
-//! Shared by the tests of the `swarm` command: a loopback server with slow and failing routes,
-//! scenarios against it, an in-process run of the harness whose libtest output goes to a log
-//! file, and what the tests that start the stress target as child processes need. The same
-//! as swarm-harness's `tests/common` (a published crate's tests read no file outside it).
+//! Shared by the integration tests of swarm-harness and of the `swarm` command
+//! (swarm-harness-cli): a loopback server with slow and failing routes, scenarios against it,
+//! an in-process run of the harness whose libtest output goes to a log file, what the tests
+//! that start the stress target as child processes need, and hand-made histogram headers
+//! (`v2`). A test names it `use swarm_harness_test_support as common;`; its scenarios are
+//! registered in every test binary that does.
 
-#![allow(dead_code)] // each test file uses its own part
+pub mod v2;
 
 use std::path::Path;
 use std::process::ExitCode;
