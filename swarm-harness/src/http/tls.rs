@@ -7,19 +7,9 @@
 
 use std::sync::Arc;
 
-use rustls::pki_types::CertificateDer;
 use tokio::net::TcpStream;
 
-/// A CA certificate of `PT_CA_CERT` (rustls's own type).
-pub type CaCert = CertificateDer<'static>;
-
-/// The certificates of a PEM file, if it parses.
-pub(crate) fn parse_pem(pem: &[u8]) -> Option<Vec<CaCert>> {
-    use rustls::pki_types::pem::PemObject;
-    CertificateDer::pem_slice_iter(pem)
-        .collect::<Result<_, _>>()
-        .ok()
-}
+pub(crate) use crate::settings::CaCert;
 
 use crate::http::http1::SendError;
 

@@ -6,15 +6,7 @@ use tokio::net::TcpStream;
 
 use crate::http::http1::SendError;
 
-/// A CA certificate of `PT_CA_CERT`: none can exist in this build, which refuses the setting
-/// before reading its file, so the type has no value (and no rustls-pki-types is compiled).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CaCert {}
-
-/// Never called: `PT_CA_CERT` is refused before its file is read (`settings/parts.rs`).
-pub(crate) fn parse_pem(_pem: &[u8]) -> Option<Vec<CaCert>> {
-    None
-}
+pub(crate) use crate::settings::CaCert;
 
 /// No TLS configuration: there is nothing to configure.
 #[derive(Clone)]

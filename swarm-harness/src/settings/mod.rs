@@ -12,6 +12,7 @@
 //! - `parts.rs`: the parts a cargo feature leaves out, and the refusal of a setting that asks
 //!   for one.
 
+mod ca_cert;
 mod define;
 mod docs;
 mod parts;
@@ -21,6 +22,7 @@ mod table;
 mod tests;
 mod values;
 
+pub use ca_cert::CaCert;
 pub(crate) use define::{ConfigError, RawSetting, Setting, Source};
 #[cfg(test)]
 use docs::{TABLE_BEGIN, TABLE_END, markdown_table, with_table};

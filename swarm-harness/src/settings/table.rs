@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::http::tls::CaCert;
+use super::ca_cert::{CaCert, read_certificates};
 use swarm_harness_syntax::duration::DurationUnit::{Minutes, Seconds};
 use swarm_harness_syntax::threshold::Threshold;
 

@@ -309,3 +309,27 @@ fn the_documented_tables_are_the_settings_table() {
         }
     }
 }
+
+proptest::proptest! {
+    /// Any text in any setting, from the environment or a flag: a value or one error naming
+    /// that setting as it was given, never a panic, and never a secret's text echoed.
+    #[test]
+    fn any_text_in_any_setting_is_a_value_or_an_error_naming_it(
+        row in 0..SETTINGS.len(),
+        value in "(?s).{0,64}",
+        flag in proptest::bool::ANY,
+    ) {
+        let setting = &SETTINGS[row];
+        let source = if flag { Source::Flag } else { Source::Env };
+        let raw = RawSetting { setting, value: value.clone(), source };
+        if let Err(error) = Overrides::parse(std::slice::from_ref(&raw)) {
+            let named = if flag { setting.long_flag() } else { setting.env.to_owned() };
+            proptest::prop_assert_eq!(error.setting(), named.as_str());
+            let shown = error.to_string();
+            proptest::prop_assert!(shown.contains(&named), "{}", shown);
+            if setting.secret && value.trim().len() >= 4 {
+                proptest::prop_assert!(!shown.contains(value.trim()), "{}", shown);
+            }
+        }
+    }
+}

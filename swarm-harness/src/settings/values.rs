@@ -5,7 +5,6 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::http::tls::CaCert;
 use swarm_harness_syntax::duration::{DurationUnit, parse_duration};
 use swarm_harness_syntax::limits;
 use swarm_harness_syntax::threshold::Threshold;
@@ -167,13 +166,6 @@ pub(crate) fn parse_host(text: &str) -> Option<url::Url> {
 /// A directory path, not empty.
 pub(crate) fn directory(text: &str) -> Option<PathBuf> {
     (!text.is_empty()).then(|| PathBuf::from(text))
-}
-
-/// A PEM file holding at least one certificate.
-pub(crate) fn read_certificates(path: &str) -> Option<Vec<CaCert>> {
-    let pem = std::fs::read(path).ok()?;
-    let certificates = crate::http::tls::parse_pem(&pem)?;
-    (!certificates.is_empty()).then_some(certificates)
 }
 
 /// `lean`, or `reqwest` when this build has one.
