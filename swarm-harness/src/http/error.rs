@@ -8,19 +8,23 @@ use url::Url;
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Why a request could not be made or was not what the task expected.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum RequestError {
     /// The request did not complete: connecting, TLS, writing or reading failed, it met too
     /// many redirects, or it timed out (`PT_REQUEST_TIMEOUT`, [`Request::timeout`]). Recorded as a
     /// failure before it is returned.
     ///
     /// [`Request::timeout`]: crate::Request::timeout
-    #[error("{method} {}: {message}", redact(url))]
+    #[error(
+        "{method} {}: {}",
+        redact(url),
+        crate::settings::redact_userinfo_text(message)
+    )]
     Transport {
         /// The request's method.
         method: Method,
         /// The URL requested, resolved against the base URL; unredacted, while the message
-        /// hides its password.
+        /// and `Debug` hide its password.
         url: Box<Url>,
         /// The error and its causes, joined with `: `, as the failure group shows it.
         message: String,
@@ -35,8 +39,8 @@ pub enum RequestError {
     Status {
         /// The request's method.
         method: Method,
-        /// The response's URL, after redirects; unredacted, while the message hides its
-        /// password.
+        /// The response's URL, after redirects; unredacted, while the message and `Debug` hide
+        /// its password.
         url: Box<Url>,
         /// The name the request is reported under (`.name()`, or its path).
         name: String,
@@ -55,8 +59,8 @@ pub enum RequestError {
     Decode {
         /// The request's method.
         method: Method,
-        /// The response's URL, after redirects; unredacted, while the message hides its
-        /// password.
+        /// The response's URL, after redirects; unredacted, while the message and `Debug` hide
+        /// its password.
         url: Box<Url>,
         /// What serde_json could not parse.
         #[source]
@@ -73,8 +77,8 @@ pub enum RequestError {
     Truncated {
         /// The request's method.
         method: Method,
-        /// The response's URL, after redirects; unredacted, while the message hides its
-        /// password.
+        /// The response's URL, after redirects; unredacted, while the message and `Debug` hide
+        /// its password.
         url: Box<Url>,
         /// The body bytes kept (`PT_MAX_BODY`).
         kept: usize,
@@ -89,7 +93,7 @@ pub enum RequestError {
         path: String,
     },
     /// The URL cannot be joined to the base URL. The request was not sent, nor recorded.
-    #[error("invalid request URL {url:?}")]
+    #[error("invalid request URL {:?}", crate::settings::redact_userinfo_text(url))]
     BadUrl {
         /// The URL as the scenario gave it.
         url: String,
@@ -108,6 +112,73 @@ pub enum RequestError {
 }
 
 pub(crate) use crate::settings::redact;
+
+/// As derived, but every URL shown with its credentials masked: a scenario's `.unwrap()`
+/// prints this, and its panic message goes into the report.
+impl std::fmt::Debug for RequestError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = |text: &str| crate::settings::redact_userinfo_text(text);
+        match self {
+            RequestError::Transport {
+                method,
+                url,
+                message,
+                source,
+            } => f
+                .debug_struct("Transport")
+                .field("method", method)
+                .field("url", &redact(url))
+                .field("message", &shown(message))
+                .field("source", &shown(&format!("{source:?}")))
+                .finish(),
+            RequestError::Status {
+                method,
+                url,
+                name,
+                status,
+                body,
+            } => f
+                .debug_struct("Status")
+                .field("method", method)
+                .field("url", &redact(url))
+                .field("name", name)
+                .field("status", status)
+                .field("body", body)
+                .finish(),
+            RequestError::Decode {
+                method,
+                url,
+                source,
+            } => f
+                .debug_struct("Decode")
+                .field("method", method)
+                .field("url", &redact(url))
+                .field("source", source)
+                .finish(),
+            RequestError::Truncated {
+                method,
+                url,
+                kept,
+                received,
+            } => f
+                .debug_struct("Truncated")
+                .field("method", method)
+                .field("url", &redact(url))
+                .field("kept", kept)
+                .field("received", received)
+                .finish(),
+            RequestError::NoHost { path } => f.debug_struct("NoHost").field("path", path).finish(),
+            RequestError::BadUrl { url } => {
+                f.debug_struct("BadUrl").field("url", &shown(url)).finish()
+            }
+            RequestError::Build { message } => f
+                .debug_struct("Build")
+                .field("message", &shown(message))
+                .finish(),
+            RequestError::LimitReached => f.write_str("LimitReached"),
+        }
+    }
+}
 
 /// The final response of an exchange.
 pub(crate) struct Fetched {
@@ -131,5 +202,46 @@ pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
         }
         source = cause.source();
     }
-    message
+    // A cause may quote the URL with its credentials (reqwest's `for url (..)`).
+    crate::settings::redact_userinfo_text(&message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Neither the message nor `Debug` (what `.unwrap()` prints, into the report) shows a
+    /// URL's password, also where an error quotes the URL in its own text.
+    #[test]
+    fn no_form_of_a_request_error_shows_a_password() {
+        let url = Box::new(Url::parse("http://user:s3cret-pw@127.0.0.1:9/x").unwrap());
+        let quoted = "error sending request for url (http://user:s3cret-pw@127.0.0.1:9/x)";
+        let errors = [
+            RequestError::Transport {
+                method: Method::GET,
+                url: url.clone(),
+                message: quoted.to_owned(),
+                source: quoted.into(),
+            },
+            RequestError::Status {
+                method: Method::GET,
+                url: url.clone(),
+                name: "/x".to_owned(),
+                status: StatusCode::BAD_GATEWAY,
+                body: String::new(),
+            },
+            RequestError::BadUrl {
+                url: "http://user:s3cret-pw@[::1".to_owned(),
+            },
+        ];
+        for error in errors {
+            for shown in [
+                error.to_string(),
+                format!("{error:?}"),
+                format!("{error:#?}"),
+            ] {
+                assert!(!shown.contains("s3cret-pw"), "{shown}");
+            }
+        }
+    }
 }

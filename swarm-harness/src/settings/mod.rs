@@ -29,7 +29,7 @@ use docs::{TABLE_BEGIN, TABLE_END, markdown_table, with_table};
 pub(crate) use docs::{clap_args, raw_settings, unknown_variables};
 pub(crate) use parts::Part;
 pub(crate) use profile::redact;
-pub(crate) use profile::{AttributeLoad, redact_host};
+pub(crate) use profile::{AttributeLoad, redact_host, redact_userinfo_text};
 pub use profile::{LoadProfile, WaitTime};
 pub use swarm_harness_syntax::duration::{DurationUnit, parse_duration};
 use table::SCRIPT_VARIABLES;

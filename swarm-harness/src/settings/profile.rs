@@ -97,16 +97,28 @@ pub struct LoadProfile {
     pub http: HttpClient,
 }
 
-/// `scheme://user:pw@rest` as `scheme://***@rest`, for text that may not be a valid URL.
+/// Every `scheme://user:pw@rest` in `text` as `scheme://***@rest`: for a value that may not be
+/// a valid URL, and for error text that quotes URLs (reqwest's `for url (..)`).
 pub(crate) fn redact_userinfo_text(text: &str) -> String {
-    let Some((scheme, rest)) = text.split_once("://") else {
-        return text.to_owned();
-    };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => format!("{scheme}://***{}", &rest[at..]),
-        None => text.to_owned(),
+    let mut shown = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (head, tail) = rest.split_at(at + 3);
+        shown.push_str(head);
+        // The authority ends where a path, query or fragment starts, or the quoting text does.
+        let end = tail
+            .find(['/', '?', '#', ' ', ')', '"', '\'', '>', '\n'])
+            .unwrap_or(tail.len());
+        rest = match tail[..end].rfind('@') {
+            Some(userinfo_end) => {
+                shown.push_str("***");
+                &tail[userinfo_end..]
+            }
+            None => tail,
+        };
     }
+    shown.push_str(rest);
+    shown
 }
 
 /// A base URL as it may be shown: user name and password replaced by `***`, also when it

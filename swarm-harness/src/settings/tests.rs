@@ -333,3 +333,16 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn every_url_in_a_text_has_its_credentials_masked() {
+    let text = "for url (http://a:pw1@h/x) then \"https://b:pw2@k:8\" and ftp://c@d";
+    let shown = super::profile::redact_userinfo_text(text);
+    assert_eq!(
+        shown,
+        "for url (http://***@h/x) then \"https://***@k:8\" and ftp://***@d"
+    );
+    for plain in ["abc:5", "C:\\Certs\\My CA.pem", "http://h/x@y", "://"] {
+        assert_eq!(super::profile::redact_userinfo_text(plain), plain);
+    }
+}

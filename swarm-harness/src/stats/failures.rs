@@ -161,6 +161,8 @@ impl Failures {
 /// before its reason phrase (`500 Internal Server Error`): what failed is worth more than the
 /// few groups it adds. Cut at 300 characters.
 pub fn normalize_error(message: &str) -> String {
+    // A URL's credentials never reach a report, whichever error quoted the URL.
+    let message: &str = &crate::settings::redact_userinfo_text(message);
     let mut out = String::with_capacity(message.len().min(MAX_MESSAGE));
     let mut rest = message;
     while let Some(c) = rest.chars().next() {
