@@ -117,7 +117,7 @@ pub(crate) use crate::settings::redact;
 /// prints this, and its panic message goes into the report.
 impl std::fmt::Debug for RequestError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let shown = |text: &str| crate::settings::redact_userinfo_text(text);
+        let shown = |text: &str| crate::settings::redact_userinfo_text(text).into_owned();
         match self {
             RequestError::Transport {
                 method,
@@ -203,7 +203,10 @@ pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
         source = cause.source();
     }
     // A cause may quote the URL with its credentials (reqwest's `for url (..)`).
-    crate::settings::redact_userinfo_text(&message)
+    match crate::settings::redact_userinfo_text(&message) {
+        std::borrow::Cow::Borrowed(_) => message,
+        std::borrow::Cow::Owned(shown) => shown,
+    }
 }
 
 #[cfg(test)]

@@ -138,7 +138,7 @@ impl RawSetting {
             "(hidden)".to_owned()
         } else {
             // As typed, but for a URL's credentials: not normalized by a URL parser.
-            super::profile::redact_userinfo_text(&self.value)
+            super::profile::redact_userinfo_text(&self.value).into_owned()
         }
     }
 

@@ -99,7 +99,11 @@ pub struct LoadProfile {
 
 /// Every `scheme://user:pw@rest` in `text` as `scheme://***@rest`: for a value that may not be
 /// a valid URL, and for error text that quotes URLs (reqwest's `for url (..)`).
-pub(crate) fn redact_userinfo_text(text: &str) -> String {
+/// Borrowed, with no copy, when there are none (a failure's message, most of the time).
+pub(crate) fn redact_userinfo_text(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains("://") || !text.contains('@') {
+        return std::borrow::Cow::Borrowed(text);
+    }
     let mut shown = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = rest.find("://") {
@@ -118,7 +122,7 @@ pub(crate) fn redact_userinfo_text(text: &str) -> String {
         };
     }
     shown.push_str(rest);
-    shown
+    std::borrow::Cow::Owned(shown)
 }
 
 /// A base URL as it may be shown: user name and password replaced by `***`, also when it
@@ -126,7 +130,7 @@ pub(crate) fn redact_userinfo_text(text: &str) -> String {
 pub(crate) fn redact_host(host: &str) -> String {
     match url::Url::parse(host) {
         Ok(url) => redact(&url),
-        Err(_) => redact_userinfo_text(host),
+        Err(_) => redact_userinfo_text(host).into_owned(),
     }
 }
 
