@@ -119,10 +119,11 @@ pub use shape::{Constant, LoadShape, Stage, Stages, StagesError};
 pub use swarm_harness_macros::stress_test;
 pub use user::User;
 pub use user::fixture::Fixture;
+pub use user::metrics::{Counter, Gauge, Rate, Trend};
 #[cfg(any(feature = "middleware-0-4", feature = "middleware-0-5"))]
 pub use user::middleware::{StatsName, SwarmMiddleware};
 pub use user::own_client::SendReqwest;
-pub use user::request::{CaughtResponse, Request, RequestError, Response};
+pub use user::request::{CaughtResponse, MAX_TAG_LEN, Predicate, Request, RequestError, Response};
 pub use user::target::TargetError;
 pub use user::transaction::{Transaction, TransactionFailed};
 pub use user::user_client::UserClient;

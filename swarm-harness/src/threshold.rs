@@ -4,9 +4,11 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-pub use swarm_harness_syntax::threshold::{Metric, Op, Scope, Threshold, ThresholdError};
+pub use swarm_harness_syntax::threshold::{
+    CustomKind, Metric, Op, Scope, Threshold, ThresholdError,
+};
 
-use crate::stats::{Entry, Tally};
+use crate::stats::{Entry, GaugeReading, Ratio, Tally};
 
 /// The outcome of one threshold, as the report stores it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -23,48 +25,109 @@ pub struct Verdict {
     pub pass: bool,
 }
 
-fn observe(metric: Metric, entry: &Entry, elapsed: Duration) -> f64 {
-    let per_second = |n: u64| n as f64 / elapsed.as_secs_f64().max(1e-3);
-    match metric {
-        Metric::Percentile(q) => entry.percentile(q) as f64,
-        Metric::Avg => entry.mean_micros(),
-        Metric::Median => entry.percentile(0.5) as f64,
-        Metric::Min => entry.min() as f64,
-        Metric::Max => entry.max_micros as f64,
-        Metric::FailRatio if entry.count == 0 => 0.0,
-        Metric::FailRatio => entry.failures as f64 / entry.count as f64,
-        Metric::Rps => per_second(entry.count),
-        Metric::Count => entry.count as f64,
-        Metric::Failures => entry.failures as f64,
-    }
+/// What a threshold's scope selects.
+enum Subject<'a> {
+    /// Requests, a task, a tag's requests, or a trend (`plain` when its values are not times).
+    Entry { entry: &'a Entry, plain: bool },
+    /// Checks, or a rate metric.
+    Ratio(Ratio),
+    /// A counter's sum.
+    Counter(u64),
+    /// A gauge.
+    GaugeReading(&'a GaugeReading),
 }
 
-fn format(metric: Metric, value: f64) -> String {
-    match metric {
-        _ if metric.is_time() => crate::stats::format_micros(value.round() as u64),
-        Metric::FailRatio => format!("{:.2}%", value * 100.0),
-        Metric::Rps => format!("{value:.2}/s"),
-        _ => format!("{value}"),
-    }
-}
-
-fn entry_of<'a>(
+fn subject_of<'a>(
     threshold: &Threshold,
     totals: &'a Tally,
     aggregated: &'a Entry,
-) -> Option<&'a Entry> {
-    match &threshold.scope {
-        Scope::Aggregated => Some(aggregated),
-        Scope::Request { kind, name } => totals
-            .requests
-            .iter()
-            .find(|(k, n, _)| k == kind && n == name)
-            .map(|(_, _, e)| e),
-        Scope::Task { name } => totals
-            .tasks
-            .iter()
-            .find(|(k, n, _)| *k == "task" && n == name)
-            .map(|(_, _, e)| e),
+) -> Option<Subject<'a>> {
+    let entry = |entry| Subject::Entry {
+        entry,
+        plain: false,
+    };
+    Some(match &threshold.scope {
+        Scope::Aggregated => entry(aggregated),
+        Scope::Request { kind, name } => entry(find(&totals.requests, kind, name)?),
+        Scope::Task { name } => entry(find(&totals.tasks, "task", name)?),
+        Scope::Tag { key, value } => entry(find(&totals.tags, key, value)?),
+        Scope::Checks { name: None } if totals.checks.is_empty() => return None,
+        Scope::Checks { name: None } => Subject::Ratio(totals.checks_total()),
+        Scope::Checks { name: Some(name) } => Subject::Ratio(*totals.checks.get(name)?),
+        Scope::Custom { kind, name } => {
+            let metrics = &totals.metrics;
+            match kind {
+                CustomKind::Counter => Subject::Counter(*metrics.counters.get(name)?),
+                CustomKind::Gauge => Subject::GaugeReading(metrics.gauges.get(name)?),
+                CustomKind::Rate => Subject::Ratio(*metrics.rates.get(name)?),
+                CustomKind::Trend => {
+                    let trend = metrics.trends.get(name)?;
+                    Subject::Entry {
+                        entry: &trend.entry,
+                        plain: !trend.time,
+                    }
+                }
+            }
+        }
+    })
+}
+
+fn find<'a>(table: &'a crate::stats::EntryTable, kind: &str, name: &str) -> Option<&'a Entry> {
+    table
+        .iter()
+        .find(|(k, n, _)| *k == kind && *n == name)
+        .map(|(_, _, e)| e)
+}
+
+/// The observed figure; `None` when there is nothing to judge (no samples, for a metric
+/// other than a count).
+fn observe(metric: Metric, subject: &Subject<'_>, elapsed: Duration) -> Option<f64> {
+    let per_second = |n: u64| n as f64 / elapsed.as_secs_f64().max(1e-3);
+    let counts = matches!(metric, Metric::Count | Metric::Failures);
+    match subject {
+        Subject::Entry { entry, .. } if entry.count == 0 && !counts => None,
+        Subject::Entry { entry, .. } => Some(match metric {
+            Metric::Percentile(q) => entry.percentile(q) as f64,
+            Metric::Avg => entry.mean_micros(),
+            Metric::Median => entry.percentile(0.5) as f64,
+            Metric::Min => entry.min() as f64,
+            Metric::Max => entry.max_micros as f64,
+            Metric::FailRatio => entry.failures as f64 / entry.count as f64,
+            Metric::Rps => per_second(entry.count),
+            Metric::Count => entry.count as f64,
+            Metric::Failures => entry.failures as f64,
+            // The parser lets these through for checks, rates and gauges only.
+            Metric::Rate | Metric::Value => return None,
+        }),
+        Subject::Ratio(ratio) if metric == Metric::Count => Some(ratio.total() as f64),
+        Subject::Ratio(ratio) => ratio.rate(),
+        Subject::Counter(sum) if metric == Metric::Rps => Some(per_second(*sum)),
+        Subject::Counter(sum) => Some(*sum as f64),
+        Subject::GaugeReading(gauge) => Some(match metric {
+            Metric::Min => gauge.min,
+            Metric::Max => gauge.max,
+            _ => gauge.value,
+        }),
+    }
+}
+
+fn format(metric: Metric, subject: &Subject<'_>, value: f64) -> String {
+    let timed = matches!(subject, Subject::Entry { plain: false, .. });
+    match metric {
+        _ if metric.is_time() && timed => crate::stats::format_micros(value.round() as u64),
+        Metric::FailRatio | Metric::Rate => format!("{:.2}%", value * 100.0),
+        Metric::Rps => format!("{value:.2}/s"),
+        _ => format!("{}", crate::stats::round3(value)),
+    }
+}
+
+/// A verdict that fails for want of evidence or of a fitting subject.
+fn unjudged(threshold: &Threshold, why: impl Into<String>) -> Verdict {
+    Verdict {
+        expression: threshold.expression.clone(),
+        observed: None,
+        observed_text: why.into(),
+        pass: false,
     }
 }
 
@@ -75,33 +138,28 @@ pub fn evaluate(
     aggregated: &Entry,
     elapsed: Duration,
 ) -> Verdict {
-    match entry_of(threshold, totals, aggregated) {
+    let Some(subject) = subject_of(threshold, totals, aggregated) else {
+        return unjudged(threshold, "never ran");
+    };
+    // A trend of times judged by a plain number, or of values by a time, compares nothing.
+    if let Subject::Entry { plain, .. } = subject
+        && threshold.metric.is_time()
+        && plain == threshold.timed
+    {
+        let why = match plain {
+            true => "records plain values; give the threshold no time unit",
+            false => "records times; give the threshold a time unit (ms, s)",
+        };
+        return unjudged(threshold, why);
+    }
+    match observe(threshold.metric, &subject, elapsed) {
         // A time or a rate of nothing is no evidence: only counts may hold on no samples.
-        Some(entry)
-            if entry.count == 0
-                && !matches!(threshold.metric, Metric::Count | Metric::Failures) =>
-        {
-            Verdict {
-                expression: threshold.expression.clone(),
-                observed: None,
-                observed_text: "no samples".to_owned(),
-                pass: false,
-            }
-        }
-        Some(entry) => {
-            let observed = observe(threshold.metric, entry, elapsed);
-            Verdict {
-                expression: threshold.expression.clone(),
-                observed: Some(observed),
-                observed_text: format(threshold.metric, observed),
-                pass: threshold.op.holds(observed, threshold.value),
-            }
-        }
-        None => Verdict {
+        None => unjudged(threshold, "no samples"),
+        Some(observed) => Verdict {
             expression: threshold.expression.clone(),
-            observed: None,
-            observed_text: "never ran".to_owned(),
-            pass: false,
+            observed: Some(observed),
+            observed_text: format(threshold.metric, &subject, observed),
+            pass: threshold.op.holds(observed, threshold.value),
         },
     }
 }
@@ -221,6 +279,56 @@ mod tests {
         let passes: Vec<bool> = nothing.iter().map(|v| v.pass).collect();
         assert_eq!(passes, [false, false, true], "no samples prove no time");
         assert_eq!(nothing[0].observed_text, "no samples");
+    }
+
+    #[test]
+    fn checks_tags_and_custom_metrics_pass_and_fail() {
+        let mut totals = Tally::default();
+        for pass in [true, true, true, false] {
+            totals
+                .checks
+                .entry("status is 201", Ratio::default)
+                .record(pass);
+        }
+        totals.checks.entry("has id", Ratio::default).record(true);
+        for micros in [1_000, 2_000, 300_000] {
+            totals.tags.entry("kind", "read").record(micros, true, 0);
+        }
+        *totals.metrics.counters.entry("orders", || 0) += 12;
+        let gauge = GaugeReading::new(7.0, 1);
+        totals.metrics.gauges.entry("depth", || gauge);
+        let items = totals.metrics.trends.entry("items", Default::default);
+        (1..=100).for_each(|v| items.entry.record(v, true, 0));
+        let verdicts = Thresholds::parse(&[
+            "checks > 79%",
+            "checks > 81%",
+            "checks{status is 201} >= 75%",
+            "checks{has id} > 99%",
+            "checks{absent} > 1%",
+            "p50{kind:read} < 5ms",
+            "p95{kind:read} < 5ms",
+            "counter orders: count >= 12",
+            "counter orders: rps > 13",
+            "gauge depth: value < 7",
+            "trend items: p95 < 96",
+            "trend items: p95 < 96ms",
+            "fail_ratio{kind:write} < 1%",
+        ])
+        .unwrap()
+        .evaluate(&totals, Duration::from_secs(1));
+        let passes: Vec<bool> = verdicts.iter().map(|v| v.pass).collect();
+        assert_eq!(
+            passes,
+            [
+                true, false, true, true, false, true, false, true, false, false, true, false, false
+            ]
+        );
+        assert_eq!(verdicts[0].observed_text, "80.00%");
+        assert_eq!(verdicts[4].observed_text, "never ran");
+        assert_eq!(verdicts[6].observed_text, "300.0ms");
+        assert!(verdicts[11].observed_text.contains("plain values"));
+        let none = Thresholds::parse(&["checks > 1%"]).unwrap();
+        assert!(!none.evaluate(&Tally::default(), Duration::from_secs(1))[0].pass);
     }
 
     #[test]

@@ -72,6 +72,8 @@ pub fn check(report: &Report) -> Result<(), Invalid> {
         ("requests", &report.requests),
         ("tasks", &report.tasks),
         ("task_latency", &report.task_latency),
+        ("tags", &report.tags),
+        ("metrics.trends", &report.metrics.trends),
     ];
     for (list, entries) in lists {
         for (index, entry) in entries.iter().enumerate() {
@@ -85,6 +87,8 @@ pub fn check(report: &Report) -> Result<(), Invalid> {
         sum(list, "failures", entries.iter().map(|e| e.failures)).map_err(at("report"))?;
     }
     check_entry(&report.requests_total).map_err(at("requests_total (Aggregated)"))?;
+    super::custom::check(&report.checks, &report.metrics)
+        .map_err(|(place, problem)| Invalid { place, problem })?;
     check_failures("failures", &report.failures).map_err(at("report"))?;
     check_failures("cancelled", &report.cancelled).map_err(at("report"))?;
     for (index, point) in report.timeline.iter().enumerate() {

@@ -365,6 +365,7 @@ fn add_shards(trial: &str, shards: &[Report]) -> Result<Tally, MergeError> {
         add_entries(trial, report, &mut totals.requests, &report.requests)?;
         add_entries(trial, report, &mut totals.tasks, &report.tasks)?;
         add_entries(trial, report, &mut totals.tasks, &report.task_latency)?;
+        add_custom(trial, report, &mut totals)?;
         for (target, failures) in [
             (&mut totals.failures, &report.failures),
             (&mut totals.cancelled, &report.cancelled),
@@ -403,63 +404,103 @@ fn add_entries(
     entries: &[EntryReport],
 ) -> Result<(), MergeError> {
     for entry in entries {
-        let label = format!("{} {}", entry.kind, entry.name);
-        let (Some(total_micros), Some(content_bytes)) = (entry.total_us, entry.content_bytes)
-        else {
-            return Err(MergeError::NoSums {
-                file: file_of(report),
-                trial: trial.to_owned(),
-                entry: label,
-            });
-        };
-        let damaged = |problem| MergeError::Histogram {
-            file: file_of(report),
-            trial: trial.to_owned(),
-            entry: label.clone(),
-            problem,
-        };
-        let histogram = entry
-            .decode_histogram()
-            .map_err(|error| damaged(HistogramProblem::Decode(error)))?;
-        if histogram.len() != entry.count {
-            return Err(damaged(HistogramProblem::Count {
-                histogram: histogram.len(),
-                count: entry.count,
-            }));
-        }
-        let theirs = Entry {
-            count: entry.count,
-            failures: entry.failures,
-            total_micros,
-            min_micros: if entry.count == 0 {
-                u64::MAX
-            } else {
-                entry.min_us
-            },
-            max_micros: entry.max_us,
-            content_bytes,
-            histogram,
-        };
-        let merged = table.entry(&entry.kind, &entry.name);
-        // Beyond a u64, or beyond what a report holds (which also keeps every histogram
-        // counter within the i64 its serialization writes).
-        let limit = super::check::MAX_COUNT;
-        merged
-            .try_extend(&theirs)
-            .and_then(|()| {
-                (merged.count <= limit).then_some(()).ok_or(Overflow {
-                    field: "count",
-                    limit,
-                })
-            })
-            .map_err(|overflow| MergeError::Overflow {
-                file: file_of(report),
-                trial: trial.to_owned(),
-                entry: label.clone(),
-                overflow,
-            })?;
+        let theirs = decoded(trial, report, entry)?;
+        add_into(
+            trial,
+            report,
+            entry,
+            table.entry(&entry.kind, &entry.name),
+            &theirs,
+        )?;
     }
     Ok(())
+}
+
+/// A report's entry as the statistics hold it, its histogram decoded and checked.
+fn decoded(trial: &str, report: &Report, entry: &EntryReport) -> Result<Entry, MergeError> {
+    let label = format!("{} {}", entry.kind, entry.name);
+    let (Some(total_micros), Some(content_bytes)) = (entry.total_us, entry.content_bytes) else {
+        return Err(MergeError::NoSums {
+            file: file_of(report),
+            trial: trial.to_owned(),
+            entry: label,
+        });
+    };
+    let damaged = |problem| MergeError::Histogram {
+        file: file_of(report),
+        trial: trial.to_owned(),
+        entry: label.clone(),
+        problem,
+    };
+    let histogram = entry
+        .decode_histogram()
+        .map_err(|error| damaged(HistogramProblem::Decode(error)))?;
+    if histogram.len() != entry.count {
+        return Err(damaged(HistogramProblem::Count {
+            histogram: histogram.len(),
+            count: entry.count,
+        }));
+    }
+    Ok(Entry {
+        count: entry.count,
+        failures: entry.failures,
+        total_micros,
+        min_micros: if entry.count == 0 {
+            u64::MAX
+        } else {
+            entry.min_us
+        },
+        max_micros: entry.max_us,
+        content_bytes,
+        histogram,
+    })
+}
+
+/// Adds `theirs` into `merged`, refusing a sum beyond a u64 or beyond what a report holds
+/// (which also keeps every histogram counter within the i64 its serialization writes).
+fn add_into(
+    trial: &str,
+    report: &Report,
+    entry: &EntryReport,
+    merged: &mut Entry,
+    theirs: &Entry,
+) -> Result<(), MergeError> {
+    let limit = super::check::MAX_COUNT;
+    merged
+        .try_extend(theirs)
+        .and_then(|()| {
+            (merged.count <= limit).then_some(()).ok_or(Overflow {
+                field: "count",
+                limit,
+            })
+        })
+        .map_err(|overflow| MergeError::Overflow {
+            file: file_of(report),
+            trial: trial.to_owned(),
+            entry: format!("{} {}", entry.kind, entry.name),
+            overflow,
+        })
+}
+
+/// A shard's checks, custom metrics and requests by tag, added into `totals`.
+fn add_custom(trial: &str, report: &Report, totals: &mut Tally) -> Result<(), MergeError> {
+    add_entries(trial, report, &mut totals.tags, &report.tags)?;
+    for trend in &report.metrics.trends {
+        let theirs = decoded(trial, report, trend)?;
+        let merged = super::custom::trend_entry(totals, trend);
+        add_into(trial, report, trend, merged, &theirs)?;
+    }
+    super::custom::add(totals, &report.checks, &report.metrics).map_err(|too_large| {
+        MergeError::Overflow {
+            file: file_of(report),
+            trial: trial.to_owned(),
+            entry: too_large.what,
+            overflow: Overflow {
+                field: "count",
+                limit: super::check::MAX_COUNT,
+            },
+        }
+    })
 }
 
 fn started(text: &str) -> time::OffsetDateTime {

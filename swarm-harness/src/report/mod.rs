@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod csv;
+mod custom;
 mod files;
 pub(crate) mod html;
 mod json;
@@ -13,6 +14,9 @@ mod summary;
 mod verdict;
 
 pub use crate::stats::format_micros;
+pub use custom::{
+    CounterReport, GaugeReport, MetricsReport, RatioReport, TIME_TREND, TooLarge, VALUE_TREND,
+};
 pub use files::{read_dir_reports, write_run_files, write_trial_files};
 pub use html::{index_page, trial_page};
 pub use json::{ReportError, file_stem, read_report, write_atomically, write_report};

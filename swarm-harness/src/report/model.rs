@@ -74,6 +74,16 @@ pub struct Report {
     /// The most users observed running at once.
     #[serde(default)]
     pub peak_users: usize,
+    /// Checks (`User::check`, `Request::check`), by name: how often each held.
+    #[serde(default)]
+    pub checks: Vec<super::RatioReport>,
+    /// Custom metrics (counters, gauges, rates, trends), by kind and name.
+    #[serde(default)]
+    pub metrics: super::MetricsReport,
+    /// Requests by tag (`Request::tag`): `kind` is the tag's key, `name` its value; a request
+    /// with two tags counts in both.
+    #[serde(default)]
+    pub tags: Vec<EntryReport>,
     /// Failure groups of requests, transactions and tasks, most frequent first.
     pub failures: Vec<FailureReport>,
     /// Requests and tasks cut off before they completed: in flight when the trial stopped
@@ -386,6 +396,9 @@ impl Report {
                 .collect(),
             dropped_iterations: input.dropped_iterations,
             peak_users,
+            checks: super::custom::checks(input.totals),
+            metrics: super::custom::metrics(&input.totals.metrics, elapsed_s),
+            tags: super::custom::tags(input.totals, elapsed_s),
             failures,
             cancelled,
             stall: None,

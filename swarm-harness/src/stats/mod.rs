@@ -5,18 +5,21 @@
 //! a collector merges the shards once a second (HDR `add` is exact) into the run's totals.
 
 mod collector;
+mod custom;
 mod entry;
 mod failures;
 pub mod histogram;
 mod recorder;
 
 pub use collector::{Collector, Interval, Snapshot, TimelinePoint};
+pub use custom::{GaugeReading, Metrics, Named, Ratio, TrendEntry};
 pub use entry::{Entry, EntryTable, Overflow, PERCENTILES, quantile_of_percent};
 pub use failures::{
     FailureGroup, FailureKey, FailureSample, Failures, OTHER_ERRORS, normalize_error, panic_message,
 };
 pub use recorder::{
-    CutOff, DEFAULT_MAX_NAMES, LATENCY_KIND, OTHER_NAMES, Recorder, Sample, TRANSACTION_KIND, Tally,
+    CutOff, DEFAULT_MAX_NAMES, LATENCY_KIND, Marks, OTHER_CHECKS, OTHER_NAMES, OTHER_TAG_VALUES,
+    Recorder, Sample, TRANSACTION_KIND, Tag, Tally,
 };
 
 /// `850µs`, `12.3ms`, `1.20s`: a time as reports and thresholds print it.

@@ -11,6 +11,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use rustc_hash::FxHashSet;
 
+use super::custom::{GaugeReading, Metrics, Named, Ratio, TrendEntry, unix_micros};
 use super::{EntryTable, FailureKey, FailureSample, Failures, normalize_error};
 
 /// Why a request, measured operation or task was cut off before it completed.
@@ -41,6 +42,35 @@ pub use crate::settings::DEFAULT_MAX_NAMES;
 /// The entry that requests with names beyond `PT_MAX_NAMES` are recorded under.
 pub const OTHER_NAMES: &str = "(other names over PT_MAX_NAMES)";
 
+/// The check that checks with names beyond `PT_MAX_NAMES` are counted under.
+pub const OTHER_CHECKS: &str = "(other checks over PT_MAX_NAMES)";
+
+/// The tag value that values beyond `PT_MAX_NAMES` distinct tags are counted under.
+pub const OTHER_TAG_VALUES: &str = "(other values over PT_MAX_NAMES)";
+
+/// A request's tag: a key and its value (`kind`, `read`).
+pub type Tag = (
+    std::borrow::Cow<'static, str>,
+    std::borrow::Cow<'static, str>,
+);
+
+/// What a request carries besides its timing: its tags, and the checks made on its response,
+/// recorded with it under one lock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Marks<'a> {
+    /// Its tags.
+    pub tags: &'a [Tag],
+    /// Its checks, by name, and whether each passed.
+    pub checks: &'a [(std::borrow::Cow<'static, str>, bool)],
+}
+
+impl Marks<'_> {
+    /// Whether there is nothing to record besides the timing.
+    pub fn is_empty(&self) -> bool {
+        self.tags.is_empty() && self.checks.is_empty()
+    }
+}
+
 /// What one shard has gathered since the collector last took it; also the statistics of an
 /// interval or of a whole trial. Serializable with its histograms, so it merges exactly
 /// wherever it travels (`extend`).
@@ -56,6 +86,16 @@ pub struct Tally {
     /// Requests and tasks cut off before they completed (at the trial's stop, or dropped by
     /// the task), grouped like failures but not counted as failures.
     pub cancelled: Failures,
+    /// Requests by tag: kind is the tag's key, name its value (`kind`, `read`); a request with
+    /// two tags counts in both.
+    #[serde(default)]
+    pub tags: EntryTable,
+    /// Checks by name: passes and fails.
+    #[serde(default)]
+    pub checks: Named<Ratio>,
+    /// Custom metrics.
+    #[serde(default)]
+    pub metrics: Metrics,
 }
 
 /// The kind of multi-request flows (`User::transaction`); they are reported, but not added into
@@ -85,6 +125,18 @@ impl Tally {
         self.tasks.extend(&other.tasks);
         self.failures.extend_capped(&other.failures, max_groups);
         self.cancelled.extend_capped(&other.cancelled, max_groups);
+        self.tags.extend(&other.tags);
+        self.checks.extend_with(&other.checks, Ratio::extend);
+        self.metrics.extend(&other.metrics);
+    }
+
+    /// Every check together.
+    pub fn checks_total(&self) -> Ratio {
+        let mut total = Ratio::default();
+        for (_, ratio) in self.checks.sorted() {
+            total.extend(ratio);
+        }
+        total
     }
 }
 
@@ -115,6 +167,9 @@ pub struct Recorder {
     max_names: usize,
     /// Requests recorded under [`OTHER_NAMES`].
     folded: AtomicU64,
+    /// Every check name and tag (`key=value`) admitted, at most `max_names` each.
+    check_names: Mutex<FxHashSet<Box<str>>>,
+    tag_pairs: Mutex<FxHashSet<(Box<str>, Box<str>)>>,
     /// The age, in µs, of the oldest request cut off in flight at the stop.
     oldest_cut_off: AtomicU64,
 }
@@ -131,6 +186,8 @@ impl Recorder {
             names: Mutex::default(),
             max_names: DEFAULT_MAX_NAMES,
             folded: AtomicU64::new(0),
+            check_names: Mutex::default(),
+            tag_pairs: Mutex::default(),
             oldest_cut_off: AtomicU64::new(0),
         }
     }
@@ -222,11 +279,16 @@ impl Recorder {
     #[inline]
     pub fn success(&self, shard: usize, sample: Sample<'_>) {
         let mut guard = self.lock(shard);
+        self.success_in(&mut guard, sample);
+    }
+
+    #[inline]
+    fn success_in(&self, guard: &mut Tally, sample: Sample<'_>) {
         if let Some(entry) = guard.requests.existing(sample.kind, sample.name) {
             entry.record(sample.micros, true, sample.content_bytes);
             return;
         }
-        let name = self.name_in(&guard, sample.name);
+        let name = self.name_in(guard, sample.name);
         guard
             .requests
             .entry(sample.kind, name)
@@ -243,7 +305,17 @@ impl Recorder {
     ) {
         let error = normalize_error(&error);
         let mut guard = self.lock(shard);
-        let name = self.name_in(&guard, sample.name);
+        self.failure_in(&mut guard, sample, error, response);
+    }
+
+    fn failure_in(
+        &self,
+        guard: &mut Tally,
+        sample: Sample<'_>,
+        error: String,
+        response: Option<FailureSample>,
+    ) {
+        let name = self.name_in(guard, sample.name);
         let key = FailureKey {
             kind: sample.kind.to_owned(),
             name: name.to_owned(),
@@ -333,6 +405,120 @@ impl Recorder {
     /// Open model: iterations due while no user was free, so far.
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Records a request with its tags and checks, all under one lock; `failure` is its
+    /// error and what its response showed when it failed.
+    pub fn marked(
+        &self,
+        shard: usize,
+        sample: Sample<'_>,
+        failure: Option<(String, Option<FailureSample>)>,
+        marks: Marks<'_>,
+    ) {
+        let success = failure.is_none();
+        let error = failure.map(|(error, response)| (normalize_error(&error), response));
+        let mut guard = self.lock(shard);
+        match error {
+            None => self.success_in(&mut guard, sample),
+            Some((error, response)) => self.failure_in(&mut guard, sample, error, response),
+        }
+        for (key, value) in marks.tags {
+            let value = self.tag_value(&guard, key, value);
+            let entry = guard.tags.entry(key, value);
+            entry.record(sample.micros, success, sample.content_bytes);
+        }
+        for (name, pass) in marks.checks {
+            self.check_in(&mut guard, name, *pass);
+        }
+    }
+
+    /// Counts one check (`User::check`): a pass or a fail that does not end the task.
+    pub fn check(&self, shard: usize, name: &str, pass: bool) {
+        let mut guard = self.lock(shard);
+        self.check_in(&mut guard, name, pass);
+    }
+
+    #[inline]
+    fn check_in(&self, shard: &mut Tally, name: &str, pass: bool) {
+        let name = if shard.checks.contains(name) || self.admitted(&self.check_names, name) {
+            name
+        } else {
+            OTHER_CHECKS
+        };
+        shard.checks.entry(name, Ratio::default).record(pass);
+    }
+
+    /// Whether `name` is in `set`, or was let in now while the set had room.
+    fn admitted(&self, set: &Mutex<FxHashSet<Box<str>>>, name: &str) -> bool {
+        let mut names = set.lock().unwrap_or_else(PoisonError::into_inner);
+        if names.contains(name) {
+            return true;
+        }
+        if names.len() < self.max_names {
+            names.insert(name.into());
+            return true;
+        }
+        false
+    }
+
+    /// The value a tag is counted under: its own while the trial has room for the pair.
+    fn tag_value<'v>(&self, shard: &Tally, key: &str, value: &'v str) -> &'v str {
+        if shard.tags.contains(key, value) {
+            return value;
+        }
+        let mut pairs = self
+            .tag_pairs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let pair = (Box::<str>::from(key), Box::<str>::from(value));
+        if pairs.contains(&pair) || pairs.len() < self.max_names {
+            pairs.insert(pair);
+            value
+        } else {
+            OTHER_TAG_VALUES
+        }
+    }
+
+    /// Adds `n` to the counter `name`.
+    pub fn counter(&self, shard: usize, name: &str, n: u64) {
+        let mut guard = self.lock(shard);
+        let counter = guard.metrics.counters.entry(name, || 0);
+        *counter = counter.saturating_add(n);
+    }
+
+    /// Sets the gauge `name` to `value`.
+    pub fn gauge(&self, shard: usize, name: &str, value: f64) {
+        let set = GaugeReading::new(value, unix_micros());
+        let mut guard = self.lock(shard);
+        match guard.metrics.gauges.contains(name) {
+            true => guard.metrics.gauges.entry(name, || set).extend(&set),
+            false => {
+                guard.metrics.gauges.entry(name, || set);
+            }
+        }
+    }
+
+    /// Counts one sample of the rate `name`.
+    pub fn rate(&self, shard: usize, name: &str, hit: bool) {
+        self.lock(shard)
+            .metrics
+            .rates
+            .entry(name, Ratio::default)
+            .record(hit);
+    }
+
+    /// Records `value` (µs when `time`) into the trend `name`.
+    pub fn trend(&self, shard: usize, name: &str, time: bool, value: u64) {
+        self.lock(shard)
+            .metrics
+            .trends
+            .entry(name, || TrendEntry {
+                time,
+                entry: super::Entry::default(),
+            })
+            .entry
+            .record(value, true, 0);
     }
 
     /// Takes what every shard gathered since the last call, leaving them empty.
@@ -436,6 +622,72 @@ mod tests {
             [OTHER_NAMES, OTHER_NAMES, "/slow", "/slow", "/slower"]
         );
         assert_eq!(recorder.folded(), 0, "cut-offs are not recorded requests");
+    }
+
+    #[test]
+    fn marks_record_tags_and_checks_with_the_request_and_are_capped() {
+        let recorder = Recorder::new(2, None).with_max_names(2);
+        let tags: Vec<Tag> = vec![
+            ("kind".into(), "read".into()),
+            ("tier".into(), "gold".into()),
+        ];
+        let checks = vec![("ok".into(), true), ("fast".into(), false)];
+        let sample = Sample {
+            kind: "GET",
+            name: "/a",
+            micros: 50,
+            content_bytes: 2,
+        };
+        let marks = Marks {
+            tags: &tags,
+            checks: &checks,
+        };
+        recorder.marked(0, sample, None, marks);
+        recorder.marked(1, sample, Some(("HTTP 500".into(), None)), marks);
+        let other: Vec<Tag> = vec![("kind".into(), "write".into())];
+        let marks = Marks {
+            tags: &other,
+            checks: &[],
+        };
+        recorder.marked(1, sample, None, marks);
+        recorder.check(0, "third", true);
+        let taken = recorder.take();
+        assert_eq!(taken.requests.aggregated().count, 3);
+        assert_eq!(taken.failures.sorted().len(), 1);
+        let read: Vec<_> = taken
+            .tags
+            .iter()
+            .map(|(k, v, e)| (k, v, e.count, e.failures))
+            .collect();
+        assert_eq!(
+            read,
+            [
+                ("kind", OTHER_TAG_VALUES, 1, 0),
+                ("tier", "gold", 2, 1),
+                ("kind", "read", 2, 1)
+            ]
+        );
+        assert_eq!(
+            taken.checks.get("ok"),
+            Some(&Ratio {
+                passes: 2,
+                fails: 0
+            })
+        );
+        assert_eq!(
+            taken.checks.get("fast"),
+            Some(&Ratio {
+                passes: 0,
+                fails: 2
+            })
+        );
+        assert_eq!(
+            taken.checks.get(OTHER_CHECKS),
+            Some(&Ratio {
+                passes: 1,
+                fails: 0
+            })
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! and timers that record into the trial's statistics.
 
 pub(crate) mod fixture;
+pub(crate) mod metrics;
 pub(crate) mod middleware;
 pub(crate) mod own_client;
 pub(crate) mod request;

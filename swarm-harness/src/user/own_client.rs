@@ -99,10 +99,8 @@ impl<'u, R: ReqwestRequest> SendReqwest<'u, R> {
         let exchange = (prepared.exchange)(self.user.ctx.clients.max_body());
         perform(
             self.user,
-            prepared.method,
-            prepared.url,
-            name,
-            limit,
+            (prepared.method, prepared.url, name, limit),
+            Default::default(),
             exchange,
         )
         .await

@@ -11,6 +11,7 @@
 //!   hops of one request on a session (redirects followed, cookies kept).
 //! - `response`: `Response`, with its body read, and `CaughtResponse`, recorded when marked or
 //!   dropped.
+//! - `marks`: a request's tags and the checks on its response, recorded with it.
 //! - `failure`: what a failure sample shows of a request (its URL redacted, the start of its
 //!   body); the error itself, `RequestError`, is `crate::http::error`'s, shared by both
 //!   transports.
@@ -18,6 +19,7 @@
 mod builder;
 mod exchange;
 mod failure;
+mod marks;
 mod response;
 
 pub use crate::http::error::RequestError;
@@ -25,4 +27,6 @@ pub(crate) use crate::http::error::{Fetched, error_chain, redact};
 pub use builder::Request;
 pub(crate) use exchange::{InFlight, perform};
 pub(crate) use failure::{sample_url, snippet};
+pub(crate) use marks::Marked;
+pub use marks::{MAX_TAG_LEN, Predicate};
 pub use response::{CaughtResponse, Response};

@@ -2,13 +2,19 @@
 //! `"GET /apps: p99 < 500ms"`, `"task create_app: p95 < 2s abort_on_fail"`. Errors point at the
 //! bad token.
 //!
-//! Grammar: `[SCOPE:] METRIC OP VALUE [abort_on_fail]` where
-//! - SCOPE is `KIND NAME` of a request entry (`GET /apps`, `transaction create app`) or
-//!   `task NAME`; without it the threshold applies to all requests together (Aggregated);
+//! Grammar: `[SCOPE:] METRIC[{SELECTOR}] OP VALUE [abort_on_fail]` where
+//! - SCOPE is `KIND NAME` of a request entry (`GET /apps`, `transaction create app`),
+//!   `task NAME`, or a custom metric: `counter NAME`, `gauge NAME`, `rate NAME`, `trend NAME`;
+//!   without it the threshold applies to all requests together (Aggregated);
 //! - METRIC is `pN` (any percentile, `p99.9`), `avg`, `med`, `min`, `max` (times),
-//!   `fail_ratio` (`1%` or `0.01`), `rps`, `count` or `failures`;
+//!   `fail_ratio` (`1%` or `0.01`), `rps`, `count` or `failures`; `checks` (the pass rate of
+//!   every check, or of one: `checks{status is 201}`); for custom metrics also `value` (a
+//!   gauge's last value) and `rate` (a rate's share of true samples);
+//! - SELECTOR `{KEY:VALUE}` after a request metric without a scope selects the requests
+//!   tagged so (`p95{kind:read} < 200ms`);
 //! - OP is `<`, `<=`, `>` or `>=`;
-//! - a time VALUE needs a unit: `us`, `ms`, `s` or `m`.
+//! - a time VALUE needs a unit: `us`, `ms`, `s` or `m` (a `trend` takes one when it records
+//!   times, none when it records plain values); a ratio is `99%` or `0.99`.
 
 use crate::quantile_of_percent;
 
@@ -33,6 +39,64 @@ pub enum Metric {
     Rps,
     Count,
     Failures,
+    /// The share of passes (`checks`) or of true samples (a `rate` metric), 0 to 1.
+    Rate,
+    /// A gauge's last value.
+    Value,
+}
+
+/// The kinds of custom metric a scope names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CustomKind {
+    /// A sum that only grows (`count`, `rps`).
+    Counter,
+    /// A value set from time to time (`value`, `min`, `max`).
+    Gauge,
+    /// A share of true samples (`rate`, `count`).
+    Rate,
+    /// A distribution of values or times (percentiles, `avg`, `min`, `max`, `count`).
+    Trend,
+}
+
+impl CustomKind {
+    /// The word a scope names it by.
+    pub fn word(self) -> &'static str {
+        match self {
+            CustomKind::Counter => "counter",
+            CustomKind::Gauge => "gauge",
+            CustomKind::Rate => "rate",
+            CustomKind::Trend => "trend",
+        }
+    }
+
+    fn of(word: &str) -> Option<Self> {
+        Some(match word {
+            "counter" => CustomKind::Counter,
+            "gauge" => CustomKind::Gauge,
+            "rate" => CustomKind::Rate,
+            "trend" => CustomKind::Trend,
+            _ => return None,
+        })
+    }
+
+    /// The metrics a threshold on this kind may name, as its error lists them.
+    fn metrics(self) -> &'static str {
+        match self {
+            CustomKind::Counter => "count or rps",
+            CustomKind::Gauge => "value, min or max",
+            CustomKind::Rate => "rate or count",
+            CustomKind::Trend => "pN, avg, med, min, max or count",
+        }
+    }
+
+    fn allows(self, metric: Metric) -> bool {
+        match self {
+            CustomKind::Counter => matches!(metric, Metric::Count | Metric::Rps),
+            CustomKind::Gauge => matches!(metric, Metric::Value | Metric::Min | Metric::Max),
+            CustomKind::Rate => matches!(metric, Metric::Rate | Metric::Count),
+            CustomKind::Trend => metric.is_time() || metric == Metric::Count,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -47,8 +111,27 @@ pub enum Op {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Scope {
     Aggregated,
-    Request { kind: String, name: String },
-    Task { name: String },
+    Request {
+        kind: String,
+        name: String,
+    },
+    Task {
+        name: String,
+    },
+    /// The requests carrying tag `key` with `value` (`p95{kind:read}`).
+    Tag {
+        key: String,
+        value: String,
+    },
+    /// Every check together (`checks`), or the one named (`checks{status is 201}`).
+    Checks {
+        name: Option<String>,
+    },
+    /// A custom metric (`counter orders:`).
+    Custom {
+        kind: CustomKind,
+        name: String,
+    },
 }
 
 /// A parsed threshold.
@@ -58,8 +141,12 @@ pub struct Threshold {
     pub scope: Scope,
     pub metric: Metric,
     pub op: Op,
-    /// In the metric's unit: µs for times, a ratio for `fail_ratio`, a count or a rate.
+    /// In the metric's unit: µs for times, a ratio for `fail_ratio`, `rate` and `checks`, a
+    /// count, a rate, or a custom metric's plain value.
     pub value: f64,
+    /// Whether the value was given with a time unit (and is in µs): always for the time
+    /// metrics of requests and tasks, and for a `trend` of times.
+    pub timed: bool,
     pub abort_on_fail: bool,
 }
 
@@ -164,8 +251,24 @@ mod parse {
         }
     }
 
+    /// The byte offset of the colon that ends the scope: the last one outside braces, so a
+    /// tag selector (`{kind:read}`) or a name's own braces (`/apps/{id}`) do not end it.
+    fn scope_colon(expression: &str) -> Option<usize> {
+        let mut depth = 0_usize;
+        let mut colon = None;
+        for (at, c) in expression.char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' => depth = depth.saturating_sub(1),
+                ':' if depth == 0 => colon = Some(at),
+                _ => {}
+            }
+        }
+        colon
+    }
+
     pub fn parse(expression: &str) -> Result<Threshold, ThresholdError> {
-        let (scope, body_start) = match expression.rfind(':') {
+        let (scope, body_start) = match scope_colon(expression) {
             Some(colon) => (scope_of(expression, &expression[..colon])?, colon + 1),
             None => (Scope::Aggregated, 0),
         };
@@ -173,12 +276,7 @@ mod parse {
             expression,
             position: body_start,
         };
-        let (at, word) = cursor.take(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
-        let metric = metric_of(word).ok_or_else(|| {
-            cursor.error(at, word.len(), format!(
-                "unknown metric `{word}`; expected pN (p95, p99.9), avg, med, min, max, fail_ratio, rps, count or failures"
-            ))
-        })?;
+        let (scope, metric) = metric_and_selector(&mut cursor, scope)?;
         let (at, symbol) = cursor.take(|c| matches!(c, '<' | '>' | '=' | '!'));
         let op = match symbol {
             "<" => Op::Lt,
@@ -193,23 +291,7 @@ mod parse {
                 ));
             }
         };
-        let (at, number) = cursor.take(|c| c.is_ascii_digit() || c == '.');
-        let number: f64 = number
-            .parse()
-            .map_err(|_| cursor.error(at, number.len().max(1), "expected a number"))?;
-        let (unit_at, unit) = (cursor.position, {
-            let rest = cursor.rest();
-            let len = rest.find(|c: char| c.is_whitespace()).unwrap_or(rest.len());
-            cursor.position += len;
-            &rest[..len]
-        });
-        let value = value_of(metric, number, unit).map_err(|message| {
-            cursor.error(
-                if unit.is_empty() { at } else { unit_at },
-                unit.len().max(1),
-                message,
-            )
-        })?;
+        let (value, timed) = value(&mut cursor, &scope, metric)?;
         let (at, flag) = cursor.take(|c| !c.is_whitespace());
         let abort_on_fail = match flag {
             "" => false,
@@ -232,7 +314,123 @@ mod parse {
             metric,
             op,
             value,
+            timed,
             abort_on_fail,
+        })
+    }
+
+    /// The metric word, its `{..}` selector if any, and the scope they make together.
+    fn metric_and_selector(
+        cursor: &mut Cursor<'_>,
+        scope: Scope,
+    ) -> Result<(Scope, Metric), ThresholdError> {
+        let (at, word) = cursor.take(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+        let unknown = |cursor: &Cursor<'_>| {
+            cursor.error(at, word.len(), format!(
+                "unknown metric `{word}`; expected pN (p95, p99.9), avg, med, min, max, fail_ratio, rps, count, failures or checks"
+            ))
+        };
+        let selector = selector(cursor)?;
+        if word == "checks" {
+            if scope != Scope::Aggregated {
+                return Err(cursor.error(
+                    at,
+                    word.len(),
+                    "`checks` takes no scope; name one check as checks{NAME}",
+                ));
+            }
+            let name = selector.map(|(_, text)| text.trim().to_owned());
+            return Ok((Scope::Checks { name }, Metric::Rate));
+        }
+        let metric = metric_of(word).ok_or_else(|| unknown(cursor))?;
+        let scope = match (scope, selector) {
+            (scope, None) => scope,
+            (Scope::Aggregated, Some((at, text))) => {
+                let Some((key, value)) = text.split_once(':') else {
+                    return Err(cursor.error(at, text.len() + 2, "a tag selector is {KEY:VALUE}"));
+                };
+                Scope::Tag {
+                    key: key.trim().to_owned(),
+                    value: value.trim().to_owned(),
+                }
+            }
+            (_, Some((at, text))) => {
+                return Err(cursor.error(
+                    at,
+                    text.len() + 2,
+                    "a tag selector applies to all requests; it takes no scope",
+                ));
+            }
+        };
+        let allowed = match &scope {
+            Scope::Custom { kind, .. } => kind
+                .allows(metric)
+                .then_some(())
+                .ok_or_else(|| format!("a {} takes {}, not `{word}`", kind.word(), kind.metrics())),
+            _ if matches!(metric, Metric::Rate | Metric::Value) => Err(format!(
+                "`{word}` is a metric of custom rates and gauges (`rate NAME:`, `gauge NAME:`)"
+            )),
+            _ => Ok(()),
+        };
+        allowed.map_err(|message| cursor.error(at, word.len(), message))?;
+        Ok((scope, metric))
+    }
+
+    /// A `{..}` right after the metric word: where its text starts, and the text.
+    fn selector<'a>(cursor: &mut Cursor<'a>) -> Result<Option<(usize, &'a str)>, ThresholdError> {
+        let rest = cursor.rest();
+        if !rest.starts_with('{') {
+            return Ok(None);
+        }
+        let mut depth = 0_usize;
+        for (at, c) in rest.char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        let start = cursor.position + 1;
+                        cursor.position += at + 1;
+                        return Ok(Some((start, &cursor.expression[start..start + at - 1])));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Err(cursor.error(cursor.position, rest.len(), "a `{` without its `}`"))
+    }
+
+    /// The value and its unit: in the metric's unit, and whether a time unit was given.
+    fn value(
+        cursor: &mut Cursor<'_>,
+        scope: &Scope,
+        metric: Metric,
+    ) -> Result<(f64, bool), ThresholdError> {
+        let (at, number) = cursor.take(|c| c.is_ascii_digit() || c == '.' || c == '-');
+        let number: f64 = number
+            .parse()
+            .ok()
+            .filter(|n: &f64| n.is_finite())
+            .ok_or_else(|| cursor.error(at, number.len().max(1), "expected a number"))?;
+        let (unit_at, unit) = (cursor.position, {
+            let rest = cursor.rest();
+            let len = rest.find(|c: char| c.is_whitespace()).unwrap_or(rest.len());
+            cursor.position += len;
+            &rest[..len]
+        });
+        let plain = match scope {
+            Scope::Custom { kind, .. } => match kind {
+                CustomKind::Trend => unit.is_empty(),
+                CustomKind::Counter | CustomKind::Gauge | CustomKind::Rate => true,
+            },
+            _ => false,
+        };
+        value_of(metric, number, unit, plain).map_err(|message| {
+            cursor.error(
+                if unit.is_empty() { at } else { unit_at },
+                unit.len().max(1),
+                message,
+            )
         })
     }
 
@@ -246,17 +444,18 @@ mod parse {
             return Err(cursor.error(
                 scope.len() - scope.trim_start().len(),
                 trimmed.len(),
-                "a scope is `KIND NAME:` (`GET /apps:`) or `task NAME:`",
+                "a scope is `KIND NAME:` (`GET /apps:`), `task NAME:` or a custom metric \
+                 (`counter NAME:`, `gauge NAME:`, `rate NAME:`, `trend NAME:`)",
             ));
         };
         let name = name.trim().to_owned();
-        Ok(if kind == "task" {
-            Scope::Task { name }
-        } else {
-            Scope::Request {
+        Ok(match (kind, CustomKind::of(kind)) {
+            ("task", _) => Scope::Task { name },
+            (_, Some(kind)) => Scope::Custom { kind, name },
+            (kind, None) => Scope::Request {
                 kind: kind.to_owned(),
                 name,
-            }
+            },
         })
     }
 
@@ -270,6 +469,8 @@ mod parse {
             "rps" => Metric::Rps,
             "count" => Metric::Count,
             "failures" => Metric::Failures,
+            "rate" => Metric::Rate,
+            "value" => Metric::Value,
             _ => {
                 let percent: f64 = word.strip_prefix('p')?.parse().ok()?;
                 if !(percent > 0.0 && percent <= 100.0) {
@@ -280,8 +481,15 @@ mod parse {
         })
     }
 
-    fn value_of(metric: Metric, number: f64, unit: &str) -> Result<f64, String> {
-        if metric.is_time() {
+    /// The value in the metric's unit; `plain` for a custom metric's own values (a gauge, a
+    /// counter, a trend of values), which take no unit.
+    fn value_of(
+        metric: Metric,
+        number: f64,
+        unit: &str,
+        plain: bool,
+    ) -> Result<(f64, bool), String> {
+        if metric.is_time() && !plain {
             let scale = match unit {
                 "us" | "µs" => 1.0,
                 "ms" => 1e3,
@@ -294,16 +502,15 @@ mod parse {
                     ));
                 }
             };
-            return Ok(number * scale);
+            return Ok((number * scale, true));
         }
+        let ratio = matches!(metric, Metric::FailRatio | Metric::Rate);
         match (metric, unit) {
-            (Metric::FailRatio, "%") => Ok(number / 100.0),
-            (Metric::FailRatio, "") if number <= 1.0 => Ok(number),
-            (Metric::FailRatio, "") => {
-                Err("a ratio is from 0 to 1, or a percentage such as 1%".to_owned())
-            }
-            (Metric::Rps, "" | "/s") => Ok(number),
-            (_, "") => Ok(number),
+            (_, "%") if ratio && (0.0..=100.0).contains(&number) => Ok((number / 100.0, false)),
+            (_, "") if ratio && (0.0..=1.0).contains(&number) => Ok((number, false)),
+            _ if ratio => Err("a ratio is from 0 to 1, or a percentage such as 1%".to_owned()),
+            (Metric::Rps, "" | "/s") => Ok((number, false)),
+            (_, "") => Ok((number, false)),
             (_, other) => Err(format!("unexpected unit `{other}` for this metric")),
         }
     }
@@ -370,5 +577,67 @@ mod tests {
         assert!(Threshold::parse("fail_ratio < 5").is_err());
         assert!(Threshold::parse("p95 < 1s now").is_err());
         assert!(Threshold::parse("apps: p95 < 1s").is_err());
+    }
+
+    #[test]
+    fn checks_tags_and_custom_metrics() {
+        let t = Threshold::parse("checks > 99.9%").unwrap();
+        assert_eq!(
+            (t.scope, t.metric),
+            (Scope::Checks { name: None }, Metric::Rate)
+        );
+        assert!((t.value - 0.999).abs() < 1e-12);
+        let t = Threshold::parse("checks{status is 201} >= 0.99").unwrap();
+        let name = Some("status is 201".to_owned());
+        assert_eq!((t.scope, t.value), (Scope::Checks { name }, 0.99));
+        let t = Threshold::parse("p95{kind:read} < 200ms abort_on_fail").unwrap();
+        let tag = Scope::Tag {
+            key: "kind".into(),
+            value: "read".into(),
+        };
+        assert_eq!((t.scope, t.value, t.timed), (tag, 200_000.0, true));
+        let t = Threshold::parse("GET /a/{b:c}: p95 < 1s").unwrap();
+        assert_eq!(
+            t.scope,
+            Scope::Request {
+                kind: "GET".into(),
+                name: "/a/{b:c}".into()
+            }
+        );
+        let custom = |kind, name: &str| Scope::Custom {
+            kind,
+            name: name.into(),
+        };
+        let t = Threshold::parse("counter orders placed: count >= 10").unwrap();
+        assert_eq!(
+            (t.scope, t.metric),
+            (custom(CustomKind::Counter, "orders placed"), Metric::Count)
+        );
+        let t = Threshold::parse("gauge queue: value < -2.5").unwrap();
+        assert_eq!((t.metric, t.value), (Metric::Value, -2.5));
+        let t = Threshold::parse("trend items: p95 < 40").unwrap();
+        assert_eq!((t.value, t.timed), (40.0, false));
+        let t = Threshold::parse("trend wait: p95 < 40ms").unwrap();
+        assert_eq!((t.value, t.timed), (40_000.0, true));
+        assert_eq!(Threshold::parse("rate hit: rate > 90%").unwrap().value, 0.9);
+    }
+
+    #[test]
+    fn misplaced_checks_tags_and_metrics_are_refused() {
+        let refused = |text: &str, message: &str| {
+            let error = Threshold::parse(text).unwrap_err();
+            assert!(error.message.contains(message), "{text}: {error}");
+        };
+        refused("GET /a: checks > 99%", "takes no scope");
+        refused("GET /a: p95{kind:read} < 1s", "takes no scope");
+        refused("p95{kind} < 1s", "{KEY:VALUE}");
+        refused("p95{kind:read < 1s", "without its `}`");
+        refused("counter orders: p95 < 1s", "a counter takes count or rps");
+        refused("gauge q: count > 1", "a gauge takes value, min or max");
+        refused("rate < 50%", "metric of custom rates");
+        refused("checks > 101%", "a ratio is from 0 to 1");
+        refused("checks > 2", "a ratio is from 0 to 1");
+        refused("counter orders: count > 1ms", "unexpected unit");
+        refused("p95 < -", "expected a number");
     }
 }

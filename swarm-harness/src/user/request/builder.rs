@@ -9,9 +9,9 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use serde::Serialize;
 use url::Url;
 
-use super::RequestError;
 use super::exchange::{Exchange, perform};
 use super::response::{CaughtResponse, Response};
+use super::{Marked, Predicate, RequestError};
 use crate::user::User;
 
 /// A request being built. Send it with [`Request::send`] (recorded at once, a status >= 400
@@ -25,6 +25,7 @@ pub struct Request<'u> {
     headers: HeaderMap,
     body: Option<Bytes>,
     timeout: Option<Duration>,
+    marked: Marked,
     /// The first thing that went wrong while building, reported when sending.
     invalid: Option<String>,
 }
@@ -39,6 +40,7 @@ impl<'u> Request<'u> {
             headers: HeaderMap::new(),
             body: None,
             timeout: None,
+            marked: Marked::default(),
             invalid: None,
         }
     }
@@ -52,6 +54,32 @@ impl<'u> Request<'u> {
     /// Defaults to the URL's path (prefixed with its origin when that is not the target's).
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.name = Some(name.into());
+        self
+    }
+
+    /// Tags the request (`.tag("kind", "read")`): reports break requests down by tag, and
+    /// thresholds select by it (`p95{kind:read} < 200ms`). A key given twice keeps the last
+    /// value; keys and values are cut at [`MAX_TAG_LEN`](crate::MAX_TAG_LEN) bytes, and
+    /// distinct (key, value) pairs are capped like request names (`PT_MAX_NAMES`).
+    pub fn tag(
+        mut self,
+        key: impl Into<std::borrow::Cow<'static, str>>,
+        value: impl Into<std::borrow::Cow<'static, str>>,
+    ) -> Self {
+        self.marked.tag(key.into(), value.into());
+        self
+    }
+
+    /// Checks the response with `predicate` when it is recorded (k6's `check`): a pass or a
+    /// fail counted under `name`, the request's own verdict unchanged. A request that gets no
+    /// response fails its checks.
+    /// `.check("status is 201", |r| r.status() == 201)`.
+    pub fn check(
+        mut self,
+        name: impl Into<std::borrow::Cow<'static, str>>,
+        predicate: Predicate,
+    ) -> Self {
+        self.marked.predicates.push((name.into(), predicate));
         self
     }
 
@@ -197,7 +225,13 @@ impl<'u> Request<'u> {
             headers: self.headers,
             body: self.body,
         };
-        perform(self.user, self.method, url, name, limit, exchange.run()).await
+        perform(
+            self.user,
+            (self.method, url, name, limit),
+            self.marked,
+            exchange.run(),
+        )
+        .await
     }
 }
 

@@ -12,7 +12,7 @@ use url::Url;
 
 use super::builder::basic_credentials;
 use super::response::{CaughtResponse, Response};
-use super::{Fetched, RequestError, error_chain, sample_url};
+use super::{Fetched, Marked, RequestError, error_chain, sample_url};
 use crate::http::session::Session;
 use crate::stats::{CutOff, FailureSample, Sample};
 use crate::user::{TrialContext, User, elapsed_micros};
@@ -95,10 +95,8 @@ const USER_AGENT: &str = concat!("swarm-harness/", env!("CARGO_PKG_VERSION"));
 /// native builder and requests built with the team's own reqwest client (`User::send`).
 pub(crate) async fn perform<'u>(
     user: &'u User,
-    method: Method,
-    url: Url,
-    name: String,
-    limit: Duration,
+    (method, url, name, limit): (Method, Url, String, Duration),
+    mut marked: Marked,
     exchange: impl std::future::Future<Output = Result<Fetched, BoxError>>,
 ) -> Result<CaughtResponse<'u>, RequestError> {
     let Some(in_flight) = InFlight::admit(
@@ -122,6 +120,7 @@ pub(crate) async fn perform<'u>(
             name,
             micros,
             Response::fetched(method, fetched, micros),
+            marked,
         )),
         Err(error) => {
             let message = error_chain(error.as_ref());
@@ -136,9 +135,11 @@ pub(crate) async fn perform<'u>(
                 status: None,
                 body: None,
             };
+            let failure = Some((message.clone(), Some(failure_sample)));
+            marked.no_response();
             user.ctx
                 .recorder
-                .failure(user.shard(), sample, message.clone(), Some(failure_sample));
+                .marked(user.shard(), sample, failure, marked.marks());
             Err(RequestError::Transport {
                 method,
                 url: Box::new(url),

@@ -6,7 +6,7 @@ use http::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use super::{Fetched, RequestError, sample_url, snippet};
+use super::{Fetched, Marked, RequestError, sample_url, snippet};
 use crate::stats::{FailureSample, Sample};
 use crate::user::User;
 
@@ -124,17 +124,26 @@ pub struct CaughtResponse<'u> {
     verdict: Option<Result<(), String>>,
     /// Taken out when the verdict is recorded.
     response: Option<Response>,
+    /// Its tags and checks, recorded with it.
+    marked: Marked,
 }
 
 impl<'u> CaughtResponse<'u> {
     /// A response of `user`'s, reported under `name`, its verdict not yet given.
-    pub(super) fn new(user: &'u User, name: String, micros: u64, response: Response) -> Self {
+    pub(super) fn new(
+        user: &'u User,
+        name: String,
+        micros: u64,
+        response: Response,
+        marked: Marked,
+    ) -> Self {
         CaughtResponse {
             user,
             name,
             micros,
             verdict: None,
             response: Some(response),
+            marked,
         }
     }
 }
@@ -143,6 +152,13 @@ impl CaughtResponse<'_> {
     /// The response's status, to decide on.
     pub fn status(&self) -> StatusCode {
         self.response.as_ref().map_or(StatusCode::OK, |r| r.status)
+    }
+
+    /// Counts a check on this response (`"has an id"`), recorded with the request; returns
+    /// `pass`. See [`User::check`].
+    pub fn check(&mut self, name: impl Into<std::borrow::Cow<'static, str>>, pass: bool) -> bool {
+        self.marked.checks.push((name.into(), pass));
+        pass
     }
 
     /// Records the request as a success, whatever its status.
@@ -193,16 +209,22 @@ impl CaughtResponse<'_> {
             content_bytes: response.body_len,
         };
         let recorder = &self.user.ctx.recorder;
-        match verdict {
-            Ok(()) => recorder.success(self.user.shard(), sample),
-            Err(error) => {
-                let failure = FailureSample {
-                    url: Some(sample_url(&response.url)),
-                    status: Some(response.status.as_u16()),
-                    body: Some(snippet(&response.body)),
-                };
-                recorder.failure(self.user.shard(), sample, error, Some(failure));
+        let failure = verdict.err().map(|error| {
+            let failure = FailureSample {
+                url: Some(sample_url(&response.url)),
+                status: Some(response.status.as_u16()),
+                body: Some(snippet(&response.body)),
+            };
+            (error, Some(failure))
+        });
+        self.marked.judge(response);
+        let shard = self.user.shard();
+        match failure {
+            // The common case keeps its own path: no marks to look at.
+            None if self.marked.checks.is_empty() && self.marked.tags.is_empty() => {
+                recorder.success(shard, sample)
             }
+            failure => recorder.marked(shard, sample, failure, self.marked.marks()),
         }
     }
 }
