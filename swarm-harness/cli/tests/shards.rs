@@ -36,6 +36,10 @@ fn main() -> ExitCode {
                 "a_merge_of_mismatched_reports_is_refused",
                 a_merge_of_mismatched_reports_is_refused,
             ),
+            (
+                "checks_metrics_and_tags_merge_into_the_servers_figures",
+                checks_metrics_and_tags_merge_into_the_servers_figures,
+            ),
         ],
         None,
     )
@@ -43,6 +47,11 @@ fn main() -> ExitCode {
 
 /// A shard process of the `delayed` trial (GET /delay, no wait to speak of) against `url`.
 fn shard(url: &str, dir: &Path, shard: &str, extra: &[&str]) -> Child {
+    shard_of("delayed", url, dir, shard, extra)
+}
+
+/// A shard process of the trial `trial` against `url`.
+fn shard_of(trial: &str, url: &str, dir: &Path, shard: &str, extra: &[&str]) -> Child {
     std::fs::create_dir_all(dir).unwrap();
     Command::new(std::env::current_exe().unwrap())
         .env("SHARD_CHILD", "1")
@@ -51,7 +60,7 @@ fn shard(url: &str, dir: &Path, shard: &str, extra: &[&str]) -> Child {
         .env_remove("NEXTEST_RUN_ID")
         .args([
             "--exact",
-            "delayed",
+            trial,
             "--host",
             url,
             "--report-dir",
@@ -348,4 +357,109 @@ fn a_merge_of_mismatched_reports_is_refused() {
         !dir.path().join("out").exists(),
         "nothing written on refusal"
     );
+}
+
+/// The figure of `name` in the report list `list` (`checks`, `metrics.counters`, ...).
+fn named<'a>(report: &'a serde_json::Value, list: &str, name: &str) -> &'a serde_json::Value {
+    let mut value = report;
+    for part in list.split('.') {
+        value = &value[part];
+    }
+    value
+        .as_array()
+        .unwrap_or_else(|| panic!("{list} in {report}"))
+        .iter()
+        .find(|row| row["name"] == name)
+        .unwrap_or_else(|| panic!("{name} in {list}: {value}"))
+}
+
+fn checks_metrics_and_tags_merge_into_the_servers_figures() {
+    let server = common::start_server(0);
+    let dir = tempfile::tempdir().unwrap();
+    let dirs: Vec<PathBuf> = (1..=3)
+        .map(|i| dir.path().join(format!("shard-{i}")))
+        .collect();
+    // Three that hold on `/flaky` (every other request a 503) and one that cannot.
+    let thresholds = "checks{status is 200} < 60%; counter served: count >= 1; \
+                      p95{route:flaky} < 30s; checks > 99%";
+    let extra = ["--run-id", "ci-checks", "--thresholds", thresholds];
+    let children: Vec<Child> = (1..=3)
+        .map(|i| {
+            shard_of(
+                "checked",
+                &server.url,
+                &dirs[i - 1],
+                &format!("{i}/3"),
+                &extra,
+            )
+        })
+        .collect();
+    for child in children {
+        let output = finish(child);
+        // libtest's code for a failed test: the `checks > 99%` threshold.
+        assert_eq!(
+            output.status.code(),
+            Some(101),
+            "{}",
+            common::text(&output.stderr)
+        );
+    }
+    let out = dir.path().join("merged");
+    let refs: Vec<&Path> = dirs.iter().map(PathBuf::as_path).collect();
+    let output = merge(&refs, &out, &[]);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        common::text(&output.stderr)
+    );
+    let merged = common::read_json(&out, "checked");
+    // The server's own count: it answered 503 to its 1st, 3rd, .. request, 200 to the others.
+    let served = server.requests.load(Ordering::SeqCst);
+    let fine = served / 2;
+    assert!(served > 10, "{served}");
+    assert_eq!(merged["requests_total"]["count"], served);
+    let status = named(&merged, "checks", "status is 200");
+    assert_eq!(
+        (status["passes"].as_u64(), status["fails"].as_u64()),
+        (Some(fine), Some(served - fine))
+    );
+    let body = named(&merged, "checks", "body is fine");
+    assert_eq!(body["passes"], fine);
+    assert_eq!(
+        named(&merged, "metrics.counters", "served")["value"],
+        served
+    );
+    assert_eq!(named(&merged, "metrics.rates", "fine")["passes"], fine);
+    let trend = named(&merged, "metrics.trends", "body bytes");
+    assert_eq!(
+        (trend["kind"].as_str(), trend["count"].as_u64()),
+        (Some("value"), Some(served))
+    );
+    // "fine" is 4 bytes, "try again" 9: the exact sum of the values.
+    assert_eq!(trend["total_us"], fine * 4 + (served - fine) * 9);
+    let gauge = named(&merged, "metrics.gauges", "iteration");
+    assert!(gauge["min"].as_f64().unwrap() >= 1.0, "{gauge}");
+    let tag = &merged["tags"][0];
+    assert_eq!(
+        (tag["kind"].as_str(), tag["name"].as_str()),
+        (Some("route"), Some("flaky"))
+    );
+    assert_eq!(
+        (tag["count"].as_u64(), tag["failures"].as_u64()),
+        (Some(served), Some(served - fine))
+    );
+    let verdicts: Vec<bool> = merged["thresholds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["pass"].as_bool().unwrap())
+        .collect();
+    assert_eq!(
+        verdicts,
+        [true, true, true, false],
+        "{}",
+        merged["thresholds"]
+    );
+    assert_eq!(merged["passed"], false);
 }

@@ -18,7 +18,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use swarm_harness::reqwest_0_13 as reqwest;
-use swarm_harness::{User, stress_test};
+use swarm_harness::{Counter, Gauge, Rate, Trend, User, stress_test};
 
 /// A running test server; `/delay` sleeps `delay_ms`, `/flaky` fails every other request.
 pub struct Server {
@@ -122,6 +122,36 @@ async fn own_client_redirect(user: &mut User) -> anyhow::Result<()> {
 #[stress_test(wait = constant(1ms))]
 async fn delayed(user: &mut User) -> anyhow::Result<()> {
     user.get("/delay").send().await?;
+    Ok(())
+}
+
+/// Every `/flaky` request `checked` saw answered.
+pub const SERVED: Counter = Counter::new("served");
+
+/// `checked`'s iteration, last set.
+pub const ITERATION: Gauge = Gauge::new("iteration");
+
+/// Whether `/flaky` said `fine`.
+pub const FINE: Rate = Rate::new("fine");
+
+/// The body lengths `checked` saw.
+pub const BODY_BYTES: Trend = Trend::new("body bytes");
+
+/// `/flaky` (every other request a 503) with a tag, a check on the response, a check of its
+/// own and each kind of custom metric: their figures follow from the server's count.
+#[stress_test(wait = constant(1ms))]
+async fn checked(user: &mut User) -> anyhow::Result<()> {
+    let response = user
+        .get("/flaky")
+        .tag("route", "flaky")
+        .check("status is 200", |r| r.status() == 200)
+        .send()
+        .await?;
+    SERVED.add(user, 1);
+    ITERATION.set(user, user.iteration() as f64);
+    FINE.add(user, response.text() == "fine");
+    BODY_BYTES.add(user, response.content_length());
+    user.check("body is fine", response.text() == "fine");
     Ok(())
 }
 
