@@ -3,7 +3,7 @@
 
 use std::hint::black_box;
 
-use swarm_harness::__private::stats::{Entry, Recorder, Sample};
+use swarm_harness::__private::stats::{Entry, Marks, Recorder, Sample, Tag};
 
 fn main() {
     divan::main();
@@ -54,6 +54,45 @@ fn recorder_success(bencher: divan::Bencher) {
                 content_bytes: 512,
             },
         );
+    });
+}
+
+/// A checked, tagged request (`.tag("kind", "read").check("status is 200", ..)`): its tag
+/// and check recorded with it under the same lock. Compare with `recorder_success`.
+#[divan::bench(sample_count = 200, sample_size = 1000)]
+fn recorder_success_tagged_checked(bencher: divan::Bencher) {
+    let recorder = warm_recorder();
+    let tags: Vec<Tag> = vec![("kind".into(), "read".into())];
+    let mut checks = vec![("status is 200".into(), true)];
+    let mut micros = 100u64;
+    bencher.bench_local(|| {
+        let value = next_micros(&mut micros);
+        checks[0].1 = value % 100 != 0;
+        recorder.marked(
+            black_box(3),
+            Sample {
+                kind: "GET",
+                name: black_box("/api/apps/{id}"),
+                micros: value,
+                content_bytes: 512,
+            },
+            None,
+            Marks {
+                tags: black_box(&tags),
+                checks: black_box(&checks),
+            },
+        );
+    });
+}
+
+/// A check of its own (`user.check`), apart from any request.
+#[divan::bench(sample_count = 200, sample_size = 1000)]
+fn recorder_check(bencher: divan::Bencher) {
+    let recorder = warm_recorder();
+    let mut i = 0u64;
+    bencher.bench_local(|| {
+        i += 1;
+        recorder.check(black_box(3), black_box("body has an id"), i % 100 != 0);
     });
 }
 

@@ -117,6 +117,12 @@ impl<V> Named<V> {
         self.0.get_mut(name).expect("inserted above")
     }
 
+    /// The value of `name` to change, if there is one: the hot path's single lookup.
+    #[inline]
+    pub fn get_mut(&mut self, name: &str) -> Option<&mut V> {
+        self.0.get_mut(name)
+    }
+
     /// The value of `name`, if there is one.
     pub fn get(&self, name: &str) -> Option<&V> {
         self.0.get(name)

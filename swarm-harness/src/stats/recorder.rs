@@ -424,7 +424,12 @@ impl Recorder {
             Some((error, response)) => self.failure_in(&mut guard, sample, error, response),
         }
         for (key, value) in marks.tags {
-            let value = self.tag_value(&guard, key, value);
+            // One lookup for a tag the shard has seen; the trial-wide cap only on a miss.
+            if let Some(entry) = guard.tags.existing(key, value) {
+                entry.record(sample.micros, success, sample.content_bytes);
+                continue;
+            }
+            let value = self.tag_value(key, value);
             let entry = guard.tags.entry(key, value);
             entry.record(sample.micros, success, sample.content_bytes);
         }
@@ -441,7 +446,11 @@ impl Recorder {
 
     #[inline]
     fn check_in(&self, shard: &mut Tally, name: &str, pass: bool) {
-        let name = if shard.checks.contains(name) || self.admitted(&self.check_names, name) {
+        if let Some(ratio) = shard.checks.get_mut(name) {
+            ratio.record(pass);
+            return;
+        }
+        let name = if self.admitted(&self.check_names, name) {
             name
         } else {
             OTHER_CHECKS
@@ -463,10 +472,7 @@ impl Recorder {
     }
 
     /// The value a tag is counted under: its own while the trial has room for the pair.
-    fn tag_value<'v>(&self, shard: &Tally, key: &str, value: &'v str) -> &'v str {
-        if shard.tags.contains(key, value) {
-            return value;
-        }
+    fn tag_value<'v>(&self, key: &str, value: &'v str) -> &'v str {
         let mut pairs = self
             .tag_pairs
             .lock()
