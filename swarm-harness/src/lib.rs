@@ -119,6 +119,7 @@ pub use shape::{Constant, LoadShape, Stage, Stages, StagesError};
 pub use swarm_harness_macros::stress_test;
 pub use user::User;
 pub use user::fixture::Fixture;
+pub use user::flow::{RescheduleTask, StopUser};
 pub use user::metrics::{Counter, Gauge, Rate, Trend};
 #[cfg(any(feature = "middleware-0-4", feature = "middleware-0-5"))]
 pub use user::middleware::{StatsName, SwarmMiddleware};

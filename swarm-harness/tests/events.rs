@@ -1,5 +1,7 @@
 //! The event stream as a consumer sees it: a sink registered on the harness gets the run's
 //! events in order, and the ticks' intervals add up exactly to the report (and the server).
+//! Also how a task may end besides success and failure (`RescheduleTask`, `StopUser`), and
+//! the warning a task that blocks its thread gets, each against the server's own count.
 
 use swarm_harness_test_support as common;
 
@@ -9,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use common::{read_json, run_with, start_server};
 use swarm_harness::events::Tally;
 use swarm_harness::events::{RunEvent, Sink};
+use swarm_harness::{RescheduleTask, StopUser, User, stress_test};
 
 #[derive(Default)]
 struct Seen {
@@ -93,4 +96,110 @@ fn a_sink_sees_the_run_in_order_and_its_ticks_add_up_to_the_report() {
     );
     let tasks: u64 = seen.summed.tasks.iter().map(|(_, _, e)| e.count).sum();
     assert_eq!(tasks, report["tasks"][0]["count"].as_u64().unwrap());
+}
+
+/// Locust's `response_validations.py` listener, ported: a 503 is marked a failure and the task
+/// rescheduled, so the failure shows once (the request's), never again as the task's.
+#[stress_test(wait = constant(1ms))]
+async fn rescheduled(user: &mut User) -> anyhow::Result<()> {
+    let response = user.get("/flaky").catch_response().await?;
+    if response.status() != 200 {
+        response.failure("not 200");
+        return Err(RescheduleTask.into());
+    }
+    response.success();
+    Ok(())
+}
+
+#[test]
+fn a_rescheduled_task_records_its_failed_request_once_and_no_task_failure() {
+    let server = start_server(0);
+    let dir = tempfile::tempdir().unwrap();
+    let code = run_with(
+        Default::default(),
+        "rescheduled",
+        &server.url,
+        dir.path(),
+        &[],
+    );
+    assert_ne!(code, ExitCode::SUCCESS, "the 503s are request failures");
+    let report = read_json(dir.path(), "rescheduled");
+    let served = server.requests.load(std::sync::atomic::Ordering::SeqCst);
+    // The server answered 503 to its 1st, 3rd, .. request.
+    assert_eq!(report["requests_total"]["count"], served);
+    assert_eq!(report["requests_total"]["failures"], served - served / 2);
+    assert_eq!(report["tasks"][0]["count"], served);
+    assert_eq!(report["tasks"][0]["failures"], 0);
+    let groups = report["failures"].as_array().unwrap();
+    assert_eq!(groups.len(), 1, "{groups:?}");
+    assert_eq!(groups[0]["kind"], "GET");
+}
+
+/// Leaves after its second iteration; `on_stop` still runs.
+#[stress_test(wait = constant(1ms), on_stop = said_goodbye)]
+async fn leaving(user: &mut User) -> anyhow::Result<()> {
+    user.get("/fast").send().await?;
+    if user.iteration() == 2 {
+        return Err(StopUser.into());
+    }
+    Ok(())
+}
+
+async fn said_goodbye(user: &mut User) -> anyhow::Result<()> {
+    user.get("/fast").name("goodbye").send().await?;
+    Ok(())
+}
+
+#[test]
+fn a_stopped_user_leaves_without_a_failure_and_runs_its_on_stop() {
+    let server = start_server(0);
+    let dir = tempfile::tempdir().unwrap();
+    let code = run_with(Default::default(), "leaving", &server.url, dir.path(), &[]);
+    assert_eq!(code, ExitCode::SUCCESS);
+    let report = read_json(dir.path(), "leaving");
+    let count = |name: &str| {
+        report["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == name)
+            .map_or(0, |e| e["count"].as_u64().unwrap())
+    };
+    // Four users (the run's default here), each two iterations and one goodbye.
+    assert_eq!(
+        (count("/fast"), count("goodbye")),
+        (8, 4),
+        "{}",
+        report["requests"]
+    );
+    assert_eq!(report["failures"].as_array().unwrap().len(), 0);
+}
+
+/// Blocks its worker thread, as a ported `time.sleep(1)` would.
+#[stress_test(wait = constant(1ms), users = 1)]
+async fn blocking(user: &mut User) -> anyhow::Result<()> {
+    user.get("/fast").send().await?;
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    Ok(())
+}
+
+#[test]
+fn a_task_that_blocks_its_thread_is_named_in_the_reports_warnings() {
+    let server = start_server(0);
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--num-clients", "1"];
+    let code = run_with(
+        Default::default(),
+        "blocking",
+        &server.url,
+        dir.path(),
+        &args,
+    );
+    assert_eq!(code, ExitCode::SUCCESS);
+    let report = read_json(dir.path(), "blocking");
+    let warnings = report["warnings"].to_string();
+    assert!(
+        warnings.contains("task blocking blocked its worker thread"),
+        "{warnings}"
+    );
 }

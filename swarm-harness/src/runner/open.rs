@@ -164,6 +164,13 @@ async fn serve(
     match run_iteration(&mut pooled.user, ctx, plan, task, Some(intended)).await {
         Iteration::Done | Iteration::Failed => {}
         Iteration::LimitReached | Iteration::Killed => return,
+        // The user leaves the pool (the open model starts another when one is due).
+        Iteration::UserStopped => {
+            if let Some(hook) = plan.on_stop {
+                run_hook(&mut pooled.user, ctx, hook, "on_stop").await;
+            }
+            return;
+        }
     }
     let stopping = {
         let mut idle = pool.lock().unwrap_or_else(PoisonError::into_inner);

@@ -119,6 +119,7 @@ impl RunEnv {
         report.run_id = Some(self.run_id.clone());
         report.shard = shard.map(crate::shard::ShardSet::of);
         report.stall = result.stall;
+        report.warnings.extend(result.warnings);
         if let Some(at) = result.stats_reset_at {
             report.warnings.push(format!(
                 "the statistics were reset {at:.1}s into the trial (web UI or /stats/reset): \

@@ -64,6 +64,9 @@ pub(crate) struct TrialResult {
     pub folded_requests: u64,
     /// Problems of the runner itself (a panicking load shape, say): each fails the trial.
     pub errors: Vec<String>,
+    /// What makes the figures less than they seem without failing the trial (a task that
+    /// blocked its thread, query strings left out of request names).
+    pub warnings: Vec<String>,
     /// When the statistics were last reset, in seconds after the start.
     pub stats_reset_at: Option<f64>,
     /// Why the trial counts as stalled, when it does.
@@ -174,6 +177,8 @@ fn trial_context(
         kill: CancellationToken::new(),
         background: TaskTracker::new(),
         errors: std::sync::Mutex::default(),
+        blocked: Default::default(),
+        query_dropped: Default::default(),
     })
 }
 
@@ -294,6 +299,14 @@ fn result(
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner),
     );
+    let mut warnings = ctx.blocked.warnings();
+    if ctx.query_dropped.load(std::sync::atomic::Ordering::Relaxed) {
+        warnings.push(
+            "requests with a query string and no .name() were recorded under their path alone \
+             (GET /search?q=x as /search); give .name(\"/search?q={q}\") to keep it apart"
+                .to_owned(),
+        );
+    }
     TrialResult {
         started_at,
         elapsed,
@@ -304,6 +317,7 @@ fn result(
         dropped_iterations: ctx.recorder.dropped(),
         folded_requests: ctx.recorder.folded(),
         errors,
+        warnings,
         stats_reset_at: reset_at,
         stall,
         plan,
@@ -341,6 +355,7 @@ fn nothing_ran(plan: Arc<TrialPlan>) -> TrialResult {
         dropped_iterations: 0,
         folded_requests: 0,
         errors: Vec::new(),
+        warnings: Vec::new(),
         stats_reset_at: None,
         stall: None,
         plan,

@@ -18,6 +18,7 @@ use futures_util::FutureExt;
 use super::TrialPlan;
 use crate::scenario::{HookFn, WaitTime};
 use crate::stats::CutOff;
+use crate::user::flow::{Ending, ending};
 use crate::user::request::{RequestError, error_chain};
 use crate::user::{TrialContext, User, elapsed_micros};
 
@@ -52,6 +53,8 @@ pub(super) enum Iteration {
     LimitReached,
     /// Cut short when the trial's grace period ran out.
     Killed,
+    /// It ended with `StopUser`: the user leaves, with no failure.
+    UserStopped,
 }
 
 /// Picks tasks by weight: task `i` with probability `weight[i] / total`.
@@ -107,7 +110,9 @@ pub(super) async fn run_iteration(
     let work = crate::user::middleware::within(user, |user| task.run(user));
     let (outcome, error) = run_recorded(work, ctx, shard, &task.name, parked).await;
     settle(user, ctx, shard, outcome, error.as_deref());
-    if let (Some(intended), Iteration::Done | Iteration::Failed) = (intended, outcome) {
+    if let (Some(intended), Iteration::Done | Iteration::Failed | Iteration::UserStopped) =
+        (intended, outcome)
+    {
         ctx.recorder
             .latency(shard, &task.name, elapsed_micros(intended));
     }
@@ -126,6 +131,7 @@ async fn run_recorded(
     parked: tokio_util::sync::CancellationToken,
 ) -> (Iteration, Option<String>) {
     let started = Instant::now();
+    let work = crate::user::watch::Watched::new(work, name, &ctx.blocked);
     let result = tokio::select! {
         result = AssertUnwindSafe(work).catch_unwind() => result,
         _ = ctx.kill.cancelled() => {
@@ -141,7 +147,18 @@ async fn run_recorded(
             return (Iteration::Done, None);
         }
         Ok(Err(error)) if is_limit(&error) => return (Iteration::LimitReached, None),
-        Ok(Err(error)) => describe(&error),
+        // Ended on purpose (Locust's RescheduleTask, StopUser): a run, not a failure.
+        Ok(Err(error)) => match ending(&error) {
+            Ending::Failed => describe(&error),
+            Ending::Rescheduled => {
+                ctx.recorder.task(shard, name, micros, None);
+                return (Iteration::Done, None);
+            }
+            Ending::UserStopped => {
+                ctx.recorder.task(shard, name, micros, None);
+                return (Iteration::UserStopped, None);
+            }
+        },
         Err(panic) => panic_message(&*panic),
     };
     ctx.recorder.task(shard, name, micros, Some(error.clone()));
@@ -231,7 +248,7 @@ pub(super) async fn run_user_with(user: &mut User, plan: &TrialPlan, ctx: &Trial
         let outcome = run_iteration(user, ctx, plan, task, pacing.map(|_| intended)).await;
         match outcome {
             Iteration::Done | Iteration::Failed => {}
-            Iteration::LimitReached => break,
+            Iteration::LimitReached | Iteration::UserStopped => break,
             Iteration::Killed => return,
         }
         let wait = match pacing {
@@ -275,7 +292,9 @@ pub(super) async fn run_hook(
 fn settle(user: &User, ctx: &TrialContext, shard: usize, outcome: Iteration, error: Option<&str>) {
     match outcome {
         Iteration::Killed | Iteration::LimitReached => user.abandoned.discard(),
-        Iteration::Done | Iteration::Failed => user.abandoned.settle(&ctx.recorder, shard, error),
+        Iteration::Done | Iteration::Failed | Iteration::UserStopped => {
+            user.abandoned.settle(&ctx.recorder, shard, error)
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! and timers that record into the trial's statistics.
 
 pub(crate) mod fixture;
+pub(crate) mod flow;
 pub(crate) mod metrics;
 pub(crate) mod middleware;
 pub(crate) mod own_client;
@@ -9,6 +10,7 @@ pub(crate) mod request;
 pub(crate) mod target;
 pub(crate) mod transaction;
 pub(crate) mod user_client;
+pub(crate) mod watch;
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
@@ -42,6 +44,11 @@ pub(crate) struct TrialContext {
     pub background: TaskTracker,
     /// Problems of the runner itself (a panic outside any task): each fails the trial.
     pub errors: std::sync::Mutex<Vec<String>>,
+    /// Tasks seen blocking their worker thread.
+    pub blocked: crate::user::watch::Blocked,
+    /// Set when a request with a query string was recorded under its path alone (the
+    /// default name), for the report's warning.
+    pub query_dropped: std::sync::atomic::AtomicBool,
 }
 
 impl TrialContext {
@@ -72,6 +79,8 @@ impl TrialContext {
             kill: CancellationToken::new(),
             background: TaskTracker::new(),
             errors: std::sync::Mutex::default(),
+            blocked: Default::default(),
+            query_dropped: Default::default(),
         })
     }
 }
@@ -314,6 +323,8 @@ impl User {
 
     /// The name of a request without `.name()`: its path, prefixed with its origin when it
     /// goes to another origin than the target's, so it is not merged with the target's row.
+    /// The query string is left out (ids and search terms in it would make a row per
+    /// request); the report says so when it happened (Locust keeps it).
     pub(crate) fn default_name(&self, url: &Url) -> String {
         match &self.ctx.base {
             Some(base)
@@ -323,7 +334,14 @@ impl User {
             {
                 format!("{}{}", url.origin().ascii_serialization(), url.path())
             }
-            _ => url.path().to_owned(),
+            _ => {
+                if url.query().is_some() {
+                    self.ctx
+                        .query_dropped
+                        .store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+                url.path().to_owned()
+            }
         }
     }
 
