@@ -203,3 +203,68 @@ fn a_task_that_blocks_its_thread_is_named_in_the_reports_warnings() {
         "{warnings}"
     );
 }
+
+async fn bad_start(user: &mut User) -> anyhow::Result<()> {
+    user.get("/fast").name("start BadUser").send().await?;
+    Ok(())
+}
+
+async fn good_start(user: &mut User) -> anyhow::Result<()> {
+    user.get("/fast").name("start GoodUser").send().await?;
+    Ok(())
+}
+
+/// Locust's `response_validations.py`: two user classes of one trial, weights 1 and 3, each
+/// with its own tasks, wait time and `on_start`.
+#[stress_test(user = "BadUser", trial = "validations", user_weight = 1, on_start = bad_start, wait = constant(5ms))]
+async fn bad_user_task(user: &mut User) -> anyhow::Result<()> {
+    user.get("/flaky").name("bad").send().await?;
+    Ok(())
+}
+
+#[stress_test(user = "GoodUser", trial = "validations", user_weight = 3, on_start = good_start, wait = constant(2ms))]
+async fn good_user_task(user: &mut User) -> anyhow::Result<()> {
+    user.get("/fast").name("good").send().await?;
+    Ok(())
+}
+
+#[test]
+fn two_user_classes_share_one_trials_users_by_weight() {
+    let server = start_server(0);
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--num-clients", "8", "--hatch-rate", "100"];
+    run_with(
+        Default::default(),
+        "validations",
+        &server.url,
+        dir.path(),
+        &args,
+    );
+    let report = read_json(dir.path(), "validations");
+    let count = |name: &str| {
+        report["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["name"] == name)
+            .map(|e| e["count"].as_u64().unwrap())
+            .sum::<u64>()
+    };
+    // 8 users at 1:3: two of the first class, six of the second, each started once.
+    assert_eq!((count("start BadUser"), count("start GoodUser")), (2, 6));
+    assert!(
+        count("bad") > 0 && count("good") > count("bad"),
+        "{}",
+        report["requests"]
+    );
+    let tasks: Vec<&str> = report["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        tasks.contains(&"bad_user_task") && tasks.contains(&"good_user_task"),
+        "{tasks:?}"
+    );
+}

@@ -113,6 +113,9 @@ fn expand(
     let params: Vec<_> = options.params.iter().flatten().collect();
     let weight = options.weight.unwrap_or(1);
     let group = optional(options.group.as_ref().map(|group| quote!(#group)));
+    let trial = optional(options.trial.as_ref().map(|trial| quote!(#trial)));
+    let user_weight = optional(options.user_weight.map(|weight| quote!(#weight)));
+    let fixed_count = optional(options.fixed_count.map(|count| quote!(#count)));
     let ignore = options.ignore;
     let wait = optional(options.wait.as_ref().map(|wait| wait.tokens(&krate)));
     let users = optional(options.users.map(|users| quote!(#users)));
@@ -149,6 +152,9 @@ fn expand(
                     params: &[#(#params),*],
                     weight: #weight,
                     group: #group,
+                    trial: #trial,
+                    user_weight: #user_weight,
+                    fixed_count: #fixed_count,
                     ignore: #ignore,
                     wait: #wait,
                     users: #users,

@@ -13,6 +13,9 @@ pub struct Options {
     pub weight: Option<u32>,
     pub name: Option<LitStr>,
     pub group: Option<LitStr>,
+    pub trial: Option<LitStr>,
+    pub user_weight: Option<u32>,
+    pub fixed_count: Option<u32>,
     pub ignore: bool,
     pub wait: Option<Wait>,
     pub users: Option<u32>,
@@ -38,8 +41,9 @@ pub enum Wait {
     ConstantThroughput(f64),
 }
 
-const KNOWN: &str = "params, weight, name, user, ignore, wait, users, hatch_rate, duration, \
-                     thresholds, on_start, on_stop, arrival_rate, max_users, stages, shape, http";
+const KNOWN: &str = "params, weight, name, user, trial, user_weight, fixed_count, ignore, wait, \
+                     users, hatch_rate, duration, thresholds, on_start, on_stop, arrival_rate, \
+                     max_users, stages, shape, http";
 
 impl Parse for Options {
     fn parse(input: ParseStream) -> syn::Result<Self> {
@@ -68,6 +72,7 @@ impl Parse for Options {
             }
             input.parse::<Token![,]>()?;
         }
+        options.check_class_options()?;
         if let Some((lo, hi)) = match options.wait {
             Some(Wait::Between(lo, hi)) => Some((lo, hi)),
             _ => None,
@@ -83,6 +88,36 @@ impl Parse for Options {
 }
 
 impl Options {
+    /// The options of a user class (Locust's class attributes) belong to a `user = ".."`
+    /// group, and a class has a weight or a fixed count, not both: misuse is a compile error.
+    fn check_class_options(&self) -> syn::Result<()> {
+        let span = proc_macro2::Span::call_site();
+        if self.group.is_none() {
+            for (set, option) in [
+                (self.trial.is_some(), "trial"),
+                (self.user_weight.is_some(), "user_weight"),
+                (self.fixed_count.is_some(), "fixed_count"),
+            ] {
+                if set {
+                    return Err(syn::Error::new(
+                        span,
+                        format!(
+                            "`{option}` is an option of a user class: give the scenario \
+                             `user = \"..\"` (its class) too"
+                        ),
+                    ));
+                }
+            }
+        }
+        if self.user_weight.is_some() && self.fixed_count.is_some() {
+            return Err(syn::Error::new(
+                span,
+                "a user class has `user_weight` or `fixed_count`, not both",
+            ));
+        }
+        Ok(())
+    }
+
     fn parse_value(&mut self, key: &Ident, input: ParseStream) -> syn::Result<()> {
         match key.to_string().as_str() {
             "params" => {
@@ -136,6 +171,9 @@ impl Options {
             "hatch_rate" => self.hatch_rate = Some(rate(input, "hatch_rate")?),
             "name" => self.name = Some(non_empty_string(input, "name")?),
             "user" => self.group = Some(non_empty_string(input, "user")?),
+            "trial" => self.trial = Some(non_empty_string(input, "trial")?),
+            "user_weight" => self.user_weight = Some(positive_int(input, "user_weight")?),
+            "fixed_count" => self.fixed_count = Some(positive_int(input, "fixed_count")?),
             "duration" => self.duration = Some(duration(input)?),
             "wait" => self.wait = Some(wait(input)?),
             "on_start" => self.on_start = Some(input.parse()?),

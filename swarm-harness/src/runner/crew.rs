@@ -8,13 +8,15 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-use super::plan::Launch;
+use super::plan::{Dispatch, Launch};
 use super::user_loop::{ActiveGuard, new_user, run_user_with, supervised};
 
 /// One started user: its stop token, and a handle whose count says whether it still runs.
 struct Member {
     stop: CancellationToken,
     alive: Arc<()>,
+    /// Its user class.
+    class: usize,
 }
 
 impl Member {
@@ -28,11 +30,13 @@ pub(super) struct Crew {
     running: Vec<Member>,
     leaving: Vec<Member>,
     next_id: usize,
+    dispatch: Dispatch,
 }
 
 impl Crew {
     pub(super) fn new(launch: Launch) -> Self {
         Crew {
+            dispatch: Dispatch::new(&launch.plan),
             launch,
             running: Vec::new(),
             leaving: Vec::new(),
@@ -70,9 +74,11 @@ impl Crew {
         } = &self.launch;
         let stop = ctx.stop.child_token();
         let alive = Arc::new(());
+        let class = self.dispatch.next();
         self.running.push(Member {
             stop: stop.clone(),
             alive: alive.clone(),
+            class,
         });
         let (plan, ctx, active) = (plan.clone(), ctx.clone(), active.clone());
         let id = self.next_id;
@@ -83,7 +89,7 @@ impl Crew {
             let _active = ActiveGuard::new(active);
             let mut user = new_user(id, &plan, &ctx);
             user.set_stop(stop);
-            run_user_with(&mut user, &plan, &ctx).await;
+            run_user_with(&mut user, &plan.classes[class], &ctx).await;
         }));
     }
 
@@ -94,16 +100,19 @@ impl Crew {
             return;
         }
         let mut excess = self.running.len() - target;
+        let dispatch = &mut self.dispatch;
         self.running.retain(|member| {
             let keep = excess == 0 || member.is_alive();
             if !keep {
                 excess -= 1;
+                dispatch.release(member.class);
             }
             keep
         });
         while self.running.len() > target {
             if let Some(member) = self.running.pop() {
                 member.stop.cancel();
+                self.dispatch.release(member.class);
                 self.leaving.push(member);
             }
         }

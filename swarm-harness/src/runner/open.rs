@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use tokio_util::task::TaskTracker;
 
 use super::TrialPlan;
-use super::plan::Launch;
+use super::plan::{Dispatch, Launch};
 use super::user_loop::{
     ActiveGuard, Iteration, TaskPicker, new_user, run_hook, run_iteration, start_user, supervised,
 };
@@ -20,6 +20,8 @@ use crate::user::TrialContext;
 /// A user waiting for its next iteration.
 struct Pooled {
     user: User,
+    /// Its user class.
+    class: usize,
     _active: ActiveGuard,
 }
 
@@ -65,7 +67,9 @@ pub(super) async fn drive(launch: Launch, mut shape: Box<dyn LoadShape>) {
         started,
     } = launch;
     let pool: Pool = Arc::default();
-    let picker = Arc::new(TaskPicker::new(&plan));
+    let pickers: Arc<Vec<TaskPicker>> =
+        Arc::new(plan.classes.iter().map(TaskPicker::new).collect());
+    let dispatch = Arc::new(Mutex::new(Dispatch::new(&plan)));
     // Users alive (in the pool or serving) and the next user's number: a user whose start
     // failed leaves, and its place is free for the next iteration's fresh user.
     let alive = Arc::new(AtomicUsize::new(0));
@@ -95,8 +99,13 @@ pub(super) async fn drive(launch: Launch, mut shape: Box<dyn LoadShape>) {
             None if alive.load(Ordering::Relaxed) < max_users => {
                 alive.fetch_add(1, Ordering::Relaxed);
                 next_id += 1;
+                let class = dispatch
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .next();
                 let pooled = Pooled {
                     user: new_user(next_id - 1, &plan, &ctx),
+                    class,
                     _active: ActiveGuard::new(active.clone()),
                 };
                 (pooled, true)
@@ -106,22 +115,27 @@ pub(super) async fn drive(launch: Launch, mut shape: Box<dyn LoadShape>) {
                 continue;
             }
         };
-        let (plan, ctx, pool, picker) = (plan.clone(), ctx.clone(), pool.clone(), picker.clone());
-        let alive = alive.clone();
+        let (plan, ctx, pool, pickers) = (plan.clone(), ctx.clone(), pool.clone(), pickers.clone());
+        let (alive, dispatch) = (alive.clone(), dispatch.clone());
         iterations.spawn(supervised(ctx.clone(), async move {
             let mut intended = intended;
             if fresh {
                 // The user's start is not the iteration's: its latency is measured from
                 // its intended start pushed back by the time the start took.
                 let begun = Instant::now();
-                if !start_user(&mut pooled.user, &plan, &ctx).await {
+                if !start_user(&mut pooled.user, &plan.classes[pooled.class], &ctx).await {
                     // Its failure is recorded; the user leaves, and its place is free.
                     alive.fetch_sub(1, Ordering::Relaxed);
+                    leave(&dispatch, pooled.class);
                     return;
                 }
                 intended = intended.checked_add(begun.elapsed()).unwrap_or(intended);
             }
-            serve(pooled, intended, &plan, &ctx, &pool, &picker).await;
+            let class = pooled.class;
+            if !serve(pooled, intended, &plan, &ctx, &pool, &pickers[class]).await {
+                alive.fetch_sub(1, Ordering::Relaxed);
+                leave(&dispatch, class);
+            }
         }));
     }
     stop_idle_users(&pool, &plan, &ctx, &iterations);
@@ -143,15 +157,23 @@ fn stop_idle_users(
     for mut pooled in idle {
         let (plan, ctx) = (plan.clone(), ctx.clone());
         iterations.spawn(async move {
-            if let Some(hook) = plan.on_stop {
+            if let Some(hook) = plan.classes[pooled.class].on_stop {
                 run_hook(&mut pooled.user, &ctx, hook, "on_stop").await;
             }
         });
     }
 }
 
+/// A user that left the pool (a failed start, `StopUser`) gives its class's place back.
+fn leave(dispatch: &Mutex<Dispatch>, class: usize) {
+    dispatch
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .release(class);
+}
+
 /// One iteration on a started user, then the user goes back to the pool (or stops with the
-/// trial).
+/// trial); `false` when the user left by itself (`StopUser`), so its place is free.
 async fn serve(
     mut pooled: Pooled,
     intended: Instant,
@@ -159,17 +181,18 @@ async fn serve(
     ctx: &TrialContext,
     pool: &Mutex<Vec<Pooled>>,
     picker: &TaskPicker,
-) {
+) -> bool {
+    let class = &plan.classes[pooled.class];
     let task = picker.pick(&mut pooled.user);
-    match run_iteration(&mut pooled.user, ctx, plan, task, Some(intended)).await {
+    match run_iteration(&mut pooled.user, ctx, class, task, Some(intended)).await {
         Iteration::Done | Iteration::Failed => {}
-        Iteration::LimitReached | Iteration::Killed => return,
+        Iteration::LimitReached | Iteration::Killed => return true,
         // The user leaves the pool (the open model starts another when one is due).
         Iteration::UserStopped => {
-            if let Some(hook) = plan.on_stop {
+            if let Some(hook) = class.on_stop {
                 run_hook(&mut pooled.user, ctx, hook, "on_stop").await;
             }
-            return;
+            return false;
         }
     }
     let stopping = {
@@ -177,13 +200,14 @@ async fn serve(
         let stopping = ctx.stop.is_cancelled();
         if !stopping {
             idle.push(pooled);
-            return;
+            return true;
         }
         stopping
     };
-    if stopping && let Some(hook) = plan.on_stop {
+    if stopping && let Some(hook) = class.on_stop {
         run_hook(&mut pooled.user, ctx, hook, "on_stop").await;
     }
+    true
 }
 
 #[cfg(test)]

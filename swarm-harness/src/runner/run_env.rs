@@ -65,9 +65,7 @@ impl RunEnv {
             name: spec.name.clone(),
             scenario: spec.scenario.clone(),
             param: spec.param,
-            tasks: spec.tasks,
-            on_start: spec.on_start,
-            on_stop: spec.on_stop,
+            classes: resolved_classes(spec.classes, &profile),
             thresholds: self
                 .overrides
                 .thresholds
@@ -210,4 +208,20 @@ impl RunEnv {
             eprintln!("warning: {error}");
         }
     }
+}
+
+/// The classes with their wait times resolved: a class of its own has the trial's (attribute
+/// < environment < flag); in a trial of several classes each keeps its own, unless the
+/// environment or a flag set one for the trial.
+fn resolved_classes(
+    classes: Vec<crate::scenario::trials::ClassSpec>,
+    profile: &LoadProfile,
+) -> Vec<crate::scenario::trials::ClassSpec> {
+    classes
+        .into_iter()
+        .map(|mut class| {
+            class.wait = profile.wait.or(class.wait);
+            class
+        })
+        .collect()
 }

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use futures_util::FutureExt;
 
 use super::TrialPlan;
+use crate::scenario::trials::ClassSpec;
 use crate::scenario::{HookFn, WaitTime};
 use crate::stats::CutOff;
 use crate::user::flow::{Ending, ending};
@@ -64,8 +65,8 @@ pub(super) struct TaskPicker {
 }
 
 impl TaskPicker {
-    pub(super) fn new(plan: &TrialPlan) -> Self {
-        Self::of_weights(plan.tasks.iter().map(|task| task.weight))
+    pub(super) fn new(class: &ClassSpec) -> Self {
+        Self::of_weights(class.tasks.iter().map(|task| task.weight))
     }
 
     fn of_weights(weights: impl IntoIterator<Item = u32>) -> Self {
@@ -100,11 +101,11 @@ impl TaskPicker {
 pub(super) async fn run_iteration(
     user: &mut User,
     ctx: &TrialContext,
-    plan: &TrialPlan,
+    class: &ClassSpec,
     task: usize,
     intended: Option<Instant>,
 ) -> Iteration {
-    let task = &plan.tasks[task];
+    let task = &class.tasks[task];
     user.iterations += 1;
     let (shard, parked) = (user.shard(), user.parked().clone());
     let work = crate::user::middleware::within(user, |user| task.run(user));
@@ -218,13 +219,13 @@ pub(super) fn new_user(id: usize, plan: &TrialPlan, ctx: &Arc<TrialContext>) -> 
 /// A user's start: `on_start`, then the build of each client its tasks take, once per type,
 /// each recorded as a task. `false` when one failed: a user whose start failed (a login, say)
 /// would only produce noise, so its failure is recorded and it leaves the swarm.
-pub(super) async fn start_user(user: &mut User, plan: &TrialPlan, ctx: &TrialContext) -> bool {
-    if let Some(hook) = plan.on_start
+pub(super) async fn start_user(user: &mut User, class: &ClassSpec, ctx: &TrialContext) -> bool {
+    if let Some(hook) = class.on_start
         && !run_hook(user, ctx, hook, "on_start").await
     {
         return false;
     }
-    for client in plan.clients() {
+    for client in super::plan::clients(class) {
         if !run_hook(user, ctx, client.build, &client.row_name()).await {
             return false;
         }
@@ -232,20 +233,20 @@ pub(super) async fn start_user(user: &mut User, plan: &TrialPlan, ctx: &TrialCon
     true
 }
 
-/// The closed-model loop of an existing user.
-pub(super) async fn run_user_with(user: &mut User, plan: &TrialPlan, ctx: &TrialContext) {
-    if !start_user(user, plan, ctx).await {
+/// The closed-model loop of an existing user of `class`.
+pub(super) async fn run_user_with(user: &mut User, class: &ClassSpec, ctx: &TrialContext) {
+    if !start_user(user, class, ctx).await {
         return;
     }
-    let picker = TaskPicker::new(plan);
-    let pacing = plan.profile.wait.and_then(|wait| wait.pacing());
+    let picker = TaskPicker::new(class);
+    let pacing = class.wait.and_then(|wait| wait.pacing());
     let mut backoff = Backoff::default();
     // Pacing keeps a schedule (wrk2's constant throughput): after a slow task the user catches
     // up, and each task's latency is measured from its intended start.
     let mut intended = Instant::now();
     while !user.stop_token().is_cancelled() {
         let task = picker.pick(user);
-        let outcome = run_iteration(user, ctx, plan, task, pacing.map(|_| intended)).await;
+        let outcome = run_iteration(user, ctx, class, task, pacing.map(|_| intended)).await;
         match outcome {
             Iteration::Done | Iteration::Failed => {}
             Iteration::LimitReached | Iteration::UserStopped => break,
@@ -256,9 +257,9 @@ pub(super) async fn run_user_with(user: &mut User, plan: &TrialPlan, ctx: &Trial
                 intended = intended.checked_add(interval).unwrap_or(intended);
                 intended.saturating_duration_since(Instant::now())
             }
-            None => wait_after(plan.profile.wait, user),
+            None => wait_after(class.wait, user),
         };
-        let wait = backoff.after(outcome, wait, plan.profile.wait.is_some());
+        let wait = backoff.after(outcome, wait, class.wait.is_some());
         if wait.is_zero() {
             // A task that never awaits must not starve the timers that end the trial.
             tokio::task::yield_now().await;
@@ -266,7 +267,7 @@ pub(super) async fn run_user_with(user: &mut User, plan: &TrialPlan, ctx: &Trial
             user.wait_or_stop(wait).await;
         }
     }
-    if let Some(hook) = plan.on_stop {
+    if let Some(hook) = class.on_stop {
         // A task that met the request limit parked the user; its on_stop still runs.
         user.unpark();
         run_hook(user, ctx, hook, "on_stop").await;

@@ -35,6 +35,14 @@ pub struct Scenario {
     pub weight: u32,
     /// The `user = ".."` group: scenarios sharing one form one mixed trial.
     pub group: Option<&'static str>,
+    /// The `trial = ".."` its user group belongs to: the groups (Locust's user classes) of one
+    /// trial share its users, split by `user_weight` and `fixed_count`.
+    pub trial: Option<&'static str>,
+    /// The group's share of the trial's users (Locust's class `weight`).
+    pub user_weight: Option<u32>,
+    /// How many of the trial's users the group gets, whatever the others' weights (Locust's
+    /// `fixed_count`).
+    pub fixed_count: Option<u32>,
     pub ignore: bool,
     pub wait: Option<WaitTime>,
     pub users: Option<u32>,

@@ -17,13 +17,29 @@ pub(crate) struct TrialSpec {
     /// The scenario or group name.
     pub scenario: String,
     pub param: Option<&'static str>,
-    pub tasks: Vec<TaskSpec>,
+    /// Its user classes: one for a scenario or a `user = ".."` group, several for a
+    /// `trial = ".."` of groups (Locust's user classes).
+    pub classes: Vec<ClassSpec>,
     pub load: AttributeLoad,
     pub shape: Option<ShapeFn>,
-    pub on_start: Option<HookFn>,
-    pub on_stop: Option<HookFn>,
     pub thresholds: Thresholds,
     pub ignore: bool,
+}
+
+/// One user class of a trial: its tasks, hooks and wait time, and its share of the users.
+#[derive(Clone)]
+pub(crate) struct ClassSpec {
+    /// The group's name (the scenario's, for a scenario of its own).
+    pub name: String,
+    pub tasks: Vec<TaskSpec>,
+    pub on_start: Option<HookFn>,
+    pub on_stop: Option<HookFn>,
+    /// Its own wait time, in a trial of several classes; `None`: the trial's.
+    pub wait: Option<WaitTime>,
+    /// Its share of the users not taken by fixed counts (Locust's class `weight`).
+    pub weight: u32,
+    /// Users it gets first, whatever the weights (Locust's `fixed_count`).
+    pub fixed_count: Option<u32>,
 }
 
 /// Scenarios that cannot form trials.
@@ -47,6 +63,8 @@ pub(crate) enum TrialError {
         first: String,
         second: String,
     },
+    #[error("two trials are both named {name:?}; rename the `trial = \"..\"`, group or scenario")]
+    DuplicateTrial { name: String },
     #[error("--only-with-param {param:?} matches no trial; parameters in this binary: {known}")]
     NoSuchParam { param: String, known: String },
     #[error(
@@ -104,10 +122,23 @@ pub(crate) fn build_trials(
             }
         }
     }
+    // Groups that name a trial are its user classes; the others are trials of their own.
+    let mut mixed: BTreeMap<&str, Vec<(&str, Vec<&'static Scenario>)>> = BTreeMap::new();
     for (group, members) in groups {
-        trials.extend(group_trials(group, &members, include_ignored)?);
+        match agree(group, "trial", members.iter().map(|m| m.trial))? {
+            Some(trial) => mixed.entry(trial).or_default().push((group, members)),
+            None => trials.extend(group_trials(group, &[(group, members)], include_ignored)?),
+        }
+    }
+    for (trial, classes) in mixed {
+        trials.extend(group_trials(trial, &classes, include_ignored)?);
     }
     trials.sort_by(|a, b| a.name.cmp(&b.name));
+    if let Some(pair) = trials.windows(2).find(|pair| pair[0].name == pair[1].name) {
+        return Err(TrialError::DuplicateTrial {
+            name: pair[0].name.clone(),
+        });
+    }
     Ok(trials)
 }
 
@@ -162,11 +193,17 @@ fn single(
         name: trial_name(scenario.name, param),
         scenario: scenario.name.to_owned(),
         param,
-        tasks: vec![task(scenario, param)],
+        classes: vec![ClassSpec {
+            name: scenario.name.to_owned(),
+            tasks: vec![task(scenario, param)],
+            on_start: scenario.on_start,
+            on_stop: scenario.on_stop,
+            wait: None,
+            weight: 1,
+            fixed_count: None,
+        }],
         load: load_of(scenario),
         shape: scenario.shape,
-        on_start: scenario.on_start,
-        on_stop: scenario.on_stop,
         thresholds: thresholds_of(scenario)?,
         ignore: scenario.ignore,
     })
@@ -223,37 +260,56 @@ fn agree_path<'m>(
     Ok(chosen.map(|(_, member)| member))
 }
 
+/// A group's class options, agreed by its members.
+struct ClassOptions {
+    on_start: Option<HookFn>,
+    on_stop: Option<HookFn>,
+    wait: Option<WaitTime>,
+    weight: u32,
+    fixed_count: Option<u32>,
+}
+
+fn class_options(group: &str, members: &[&Scenario]) -> Result<ClassOptions, TrialError> {
+    let pick = |f: fn(&Scenario) -> Option<u32>| members.iter().map(move |m| f(m));
+    Ok(ClassOptions {
+        on_start: agree_path(group, "on_start", members, |m| m.on_start_name)?
+            .and_then(|m| m.on_start),
+        on_stop: agree_path(group, "on_stop", members, |m| m.on_stop_name)?.and_then(|m| m.on_stop),
+        wait: agree::<WaitTime>(group, "wait", members.iter().map(|m| m.wait))?,
+        weight: agree(group, "user_weight", pick(|m| m.user_weight))?.unwrap_or(1),
+        fixed_count: agree(group, "fixed_count", pick(|m| m.fixed_count))?,
+    })
+}
+
+/// The trials of user groups: one group (a `user = ".."` trial of its own, its wait time the
+/// trial's), or the groups of a `trial = ".."`, each a user class with its own wait time.
+/// The load (users, hatch rate, duration, model) is the trial's: every member agrees on it.
 fn group_trials(
-    group: &str,
-    members: &[&'static Scenario],
+    trial: &str,
+    groups: &[(&str, Vec<&'static Scenario>)],
     include_ignored: bool,
 ) -> Result<Vec<TrialSpec>, TrialError> {
-    let on_start: Option<HookFn> =
-        agree_path(group, "on_start", members, |m| m.on_start_name)?.and_then(|m| m.on_start);
-    let on_stop: Option<HookFn> =
-        agree_path(group, "on_stop", members, |m| m.on_stop_name)?.and_then(|m| m.on_stop);
-    let load = AttributeLoad {
-        users: agree(group, "users", members.iter().map(|m| m.users))?,
-        hatch_rate: agree(group, "hatch_rate", members.iter().map(|m| m.hatch_rate))?,
-        duration: agree(group, "duration", members.iter().map(|m| m.duration))?,
-        wait: agree::<WaitTime>(group, "wait", members.iter().map(|m| m.wait))?,
-        arrival_rate: agree(
-            group,
-            "arrival_rate",
-            members.iter().map(|m| m.arrival_rate),
-        )?,
-        max_users: agree(group, "max_users", members.iter().map(|m| m.max_users))?,
-        stages: agree(group, "stages", members.iter().map(|m| m.stages))?
-            .and_then(|text| Stages::parse(text).ok()),
-        http: agree(group, "http", members.iter().map(|m| m.http))?,
-    };
-    let shape = agree_path(group, "shape", members, |m| m.shape_name)?.and_then(|m| m.shape);
+    let members: Vec<&'static Scenario> = groups.iter().flat_map(|(_, m)| m.clone()).collect();
+    let several = groups
+        .iter()
+        .any(|(_, m)| m.iter().any(|m| m.trial.is_some()));
+    let mut classes = Vec::new();
+    for (group, group_members) in groups {
+        classes.push((*group, group_members, class_options(group, group_members)?));
+    }
+    let mut load = trial_load(trial, &members)?;
+    if !several {
+        // A group of its own: its wait time is the trial's, which PT_WAIT-style overrides
+        // layer over.
+        load.wait = classes[0].2.wait.take();
+    }
+    let shape = agree_path(trial, "shape", &members, |m| m.shape_name)?.and_then(|m| m.shape);
     let mut thresholds = Thresholds::default();
-    for member in members {
+    for member in &members {
         thresholds.0.extend(thresholds_of(member)?.0);
     }
     let mut params: Vec<&'static str> = Vec::new();
-    for member in members {
+    for member in &members {
         for param in member.params {
             if !params.contains(param) {
                 params.push(param);
@@ -265,37 +321,71 @@ fn group_trials(
     } else {
         params.into_iter().map(Some).collect()
     };
-    Ok(variants
-        .into_iter()
-        .map(|variant| {
-            let tasks = members
+    let class_of =
+        |variant: Option<&'static str>,
+         (name, members, options): &(&str, &Vec<&'static Scenario>, ClassOptions)| {
+            let tasks: Vec<TaskSpec> = members
                 .iter()
                 .filter(|m| include_ignored || !m.ignore)
-                .flat_map(|&member| {
-                    if member.params.is_empty() {
-                        Some(task(member, None))
-                    } else {
-                        variant
-                            .filter(|v| member.params.contains(v))
-                            .map(|v| task(member, Some(v)))
-                    }
-                })
+                .flat_map(|&member| variant_task(member, variant))
                 .collect();
-            TrialSpec {
-                name: trial_name(group, variant),
-                scenario: group.to_owned(),
-                param: variant,
+            (!tasks.is_empty()).then(|| ClassSpec {
+                name: (*name).to_owned(),
                 tasks,
-                load: load.clone(),
-                shape,
-                on_start,
-                on_stop,
-                thresholds: thresholds.clone(),
-                ignore: members.iter().all(|m| m.ignore),
-            }
+                on_start: options.on_start,
+                on_stop: options.on_stop,
+                wait: options.wait,
+                weight: options.weight,
+                fixed_count: options.fixed_count,
+            })
+        };
+    Ok(variants
+        .into_iter()
+        .map(|variant| TrialSpec {
+            name: trial_name(trial, variant),
+            scenario: trial.to_owned(),
+            param: variant,
+            classes: classes
+                .iter()
+                .filter_map(|class| class_of(variant, class))
+                .collect(),
+            load: load.clone(),
+            shape,
+            thresholds: thresholds.clone(),
+            ignore: members.iter().all(|m| m.ignore),
         })
-        .filter(|trial| !trial.tasks.is_empty())
+        .filter(|trial| !trial.classes.is_empty())
         .collect())
+}
+
+/// The task of `member` in the trial variant `variant`, if it has one.
+fn variant_task(member: &'static Scenario, variant: Option<&'static str>) -> Option<TaskSpec> {
+    if member.params.is_empty() {
+        Some(task(member, None))
+    } else {
+        variant
+            .filter(|v| member.params.contains(v))
+            .map(|v| task(member, Some(v)))
+    }
+}
+
+/// The load every member of a trial agrees on (the wait time aside: each class has its own).
+fn trial_load(trial: &str, members: &[&'static Scenario]) -> Result<AttributeLoad, TrialError> {
+    Ok(AttributeLoad {
+        users: agree(trial, "users", members.iter().map(|m| m.users))?,
+        hatch_rate: agree(trial, "hatch_rate", members.iter().map(|m| m.hatch_rate))?,
+        duration: agree(trial, "duration", members.iter().map(|m| m.duration))?,
+        wait: None,
+        arrival_rate: agree(
+            trial,
+            "arrival_rate",
+            members.iter().map(|m| m.arrival_rate),
+        )?,
+        max_users: agree(trial, "max_users", members.iter().map(|m| m.max_users))?,
+        stages: agree(trial, "stages", members.iter().map(|m| m.stages))?
+            .and_then(|text| Stages::parse(text).ok()),
+        http: agree(trial, "http", members.iter().map(|m| m.http))?,
+    })
 }
 
 /// Only the trials with parameter `param` (`--only-with-param`).
@@ -325,26 +415,39 @@ pub(crate) fn keep_param(specs: Vec<TrialSpec>, param: &str) -> Result<Vec<Trial
 }
 
 /// The task ratios of every trial in the shape of Locust's `--show-task-ratio-json`. Trials
-/// run one at a time, so each user class (trial) has a ratio of 1 and `total` equals
-/// `per_class`.
+/// run one at a time: a trial of one class is a user class with a ratio of 1 (keyed by the
+/// trial's name); the classes of a `trial = ".."` are keyed `trial/class`, their ratio their
+/// share of the weights, and `total` gives each task its class's share of it.
 pub(crate) fn task_ratio_json(trials: &[TrialSpec]) -> serde_json::Value {
-    let mut classes = serde_json::Map::new();
+    let (mut per_class, mut total) = (serde_json::Map::new(), serde_json::Map::new());
     for trial in trials {
-        let total: u32 = trial.tasks.iter().map(|t| t.weight).sum();
-        let tasks: serde_json::Map<String, serde_json::Value> = trial
-            .tasks
-            .iter()
-            .map(|t| {
-                let ratio = f64::from(t.weight) / f64::from(total.max(1));
-                (t.name.clone(), serde_json::json!({ "ratio": ratio }))
-            })
-            .collect();
-        classes.insert(
-            trial.name.clone(),
-            serde_json::json!({ "ratio": 1.0, "tasks": tasks }),
-        );
+        let weights: u32 = trial.classes.iter().map(|c| c.weight).sum();
+        for class in &trial.classes {
+            let share = match trial.classes.len() {
+                1 => 1.0,
+                _ => f64::from(class.weight) / f64::from(weights.max(1)),
+            };
+            let key = match trial.classes.len() {
+                1 => trial.name.clone(),
+                _ => format!("{}/{}", trial.name, class.name),
+            };
+            let sum: u32 = class.tasks.iter().map(|t| t.weight).sum();
+            let ratios = |scale: f64| -> serde_json::Map<String, serde_json::Value> {
+                class
+                    .tasks
+                    .iter()
+                    .map(|t| {
+                        let ratio = f64::from(t.weight) / f64::from(sum.max(1)) * scale;
+                        (t.name.clone(), serde_json::json!({ "ratio": ratio }))
+                    })
+                    .collect()
+            };
+            let entry = |tasks| serde_json::json!({ "ratio": share, "tasks": tasks });
+            per_class.insert(key.clone(), entry(ratios(1.0)));
+            total.insert(key, entry(ratios(share)));
+        }
     }
-    serde_json::json!({ "per_class": classes.clone(), "total": classes })
+    serde_json::json!({ "per_class": per_class, "total": total })
 }
 /// One task of a trial: a scenario, with its parameter when it has one.
 #[derive(Clone)]

@@ -42,4 +42,16 @@ async fn bad_http(user: &mut User) -> anyhow::Result<()> {
     Ok(())
 }
 
+#[stress_test(user_weight = 2)]
+async fn class_option_without_a_class(user: &mut User) -> anyhow::Result<()> {
+    let _ = user;
+    Ok(())
+}
+
+#[stress_test(user = "Browser", user_weight = 1, fixed_count = 2)]
+async fn weight_and_fixed_count(user: &mut User) -> anyhow::Result<()> {
+    let _ = user;
+    Ok(())
+}
+
 fn main() {}
