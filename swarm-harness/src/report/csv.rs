@@ -1,6 +1,7 @@
 //! Locust-compatible CSV files, so tools that read Locust's output read ours: `_stats.csv`,
 //! `_stats_history.csv` and `_failures.csv` with Locust's exact headers, times in milliseconds,
-//! an `Aggregated` row, and `N/A` percentiles for entries without requests.
+//! an `Aggregated` row, and `N/A` percentiles for entries without requests. A trial with
+//! checks, custom metrics or tagged requests also gets files of their own (`custom`).
 
 #![allow(
     missing_docs,
@@ -12,6 +13,10 @@ use std::path::{Path, PathBuf};
 use super::json::{ReportError, file_stem, write_atomically};
 use super::{EntryReport, Report};
 use crate::stats::PERCENTILES;
+
+mod custom;
+
+pub use custom::{CHECKS_HEADER, METRICS_HEADER, checks_csv, metrics_csv, tags_csv};
 
 /// Locust's percentile column names: `50%` … `99.99%`, `100%`.
 fn percentile_columns() -> Vec<String> {
@@ -197,22 +202,48 @@ pub fn failures_csv(report: &Report) -> Vec<u8> {
     to_bytes(&header, rows)
 }
 
-/// Writes the three CSV files of a trial; returns their paths.
+/// Writes the CSV files of a trial: Locust's three, then `_checks.csv`, `_metrics.csv` and
+/// `_tags.csv` for a trial that has any of those; returns their paths.
 ///
 /// # Errors
 /// When a file cannot be written.
 pub fn write_csv(dir: &Path, report: &Report) -> Result<Vec<PathBuf>, ReportError> {
     let stem = file_stem(&report.identity.trial);
     let files = [
-        (format!("{stem}_stats.csv"), stats_csv(report)),
-        (format!("{stem}_stats_history.csv"), history_csv(report)),
-        (format!("{stem}_failures.csv"), failures_csv(report)),
+        (format!("{stem}_stats.csv"), Some(stats_csv(report))),
+        (
+            format!("{stem}_stats_history.csv"),
+            Some(history_csv(report)),
+        ),
+        (format!("{stem}_failures.csv"), Some(failures_csv(report))),
+        (
+            format!("{stem}_checks.csv"),
+            (!report.checks.is_empty()).then(|| checks_csv(report)),
+        ),
+        (
+            format!("{stem}_metrics.csv"),
+            (!report.metrics.is_empty()).then(|| metrics_csv(report)),
+        ),
+        (
+            format!("{stem}_tags.csv"),
+            (!report.tags.is_empty()).then(|| tags_csv(report)),
+        ),
     ];
     let mut written = Vec::new();
     for (name, bytes) in files {
         let path = dir.join(name);
-        write_atomically(&path, &bytes)?;
-        written.push(path);
+        match bytes {
+            Some(bytes) => {
+                write_atomically(&path, &bytes)?;
+                written.push(path);
+            }
+            // The trial's file from an earlier run in this directory would describe checks or
+            // metrics this trial no longer has. Best effort: a leftover that cannot be removed
+            // is no reason to lose this trial's other files.
+            None => {
+                let _ = std::fs::remove_file(&path);
+            }
+        }
     }
     Ok(written)
 }
@@ -220,6 +251,116 @@ pub fn write_csv(dir: &Path, report: &Report) -> Result<Vec<PathBuf>, ReportErro
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::fixtures::{HOSTILE, custom, plain};
+
+    /// Locust's three files of the shared plain trial, as they were written before checks,
+    /// metrics and tags had files of their own.
+    const PLAIN_STATS: &str = r#"Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%
+GET,/items,10,1,5,5.5,1,10,512,8,0.8,5,7,8,8,9,10,10,10,10,10,10
+POST,/orders,5,0,60,60,20,100,512,4,0,60,80,80,80,100,100,100,100,100,100,100
+,Aggregated,15,1,8,23.667,1,100,512,12,0.8,8,10,40,40,80,100,100,100,100,100,100
+"#;
+    const PLAIN_HISTORY: &str = r#"Timestamp,User Count,Type,Name,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%,Total Request Count,Total Failure Count,Total Median Response Time,Total Average Response Time,Total Min Response Time,Total Max Response Time,Total Average Content Size
+1767225601,2,,Aggregated,8.000000,0.500000,6,6,6,6,6,6,6,6,6,6,6,8,1,6,6.5,1,100,512
+1767225601,2,,Aggregated,8.000000,0.500000,6,6,6,6,6,6,6,6,6,6,6,15,1,6,6.5,1,100,512
+"#;
+    const PLAIN_FAILURES: &str = r#"Method,Name,Error,Occurrences
+GET,/items,HTTP 500 Internal Server Error,1
+"#;
+
+    const CHECKS: &str = r#"Name,Passes,Fails,Pass rate
+"a <b> ""c"", d
+e",3,0,1
+status is 201,970,30,0.97
+"#;
+
+    const METRICS: &str = r#"Type,Name,Count,Value,Min,Max,Avg,50%,95%,99%
+counter,"a <b> ""c"", d
+e",,12,,,,,,
+gauge,depth <q>,3,3,-1.5,5,,,,
+rate,"cache ""hit""",4,0.75,,,,,,
+trend,"items, per page",100,,1,100,50.5,50,95,99
+trend (time),queue wait,100,,1,100,50.5,50.015,95.039,99.007
+"#;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn read(dir: &Path, name: &str) -> String {
+        std::fs::read_to_string(dir.join(name)).unwrap()
+    }
+
+    #[test]
+    fn a_trial_without_checks_metrics_or_tags_writes_locusts_three_files_as_before() {
+        let dir = tempfile::tempdir().unwrap();
+        let written = write_csv(dir.path(), &plain()).unwrap();
+        assert_eq!(written.len(), 3);
+        let stem = "checkout[large]";
+        assert_eq!(
+            names(dir.path()),
+            [
+                format!("{stem}_failures.csv"),
+                format!("{stem}_stats.csv"),
+                format!("{stem}_stats_history.csv"),
+            ]
+        );
+        assert_eq!(read(dir.path(), &format!("{stem}_stats.csv")), PLAIN_STATS);
+        assert_eq!(
+            read(dir.path(), &format!("{stem}_stats_history.csv")),
+            PLAIN_HISTORY
+        );
+        assert_eq!(
+            read(dir.path(), &format!("{stem}_failures.csv")),
+            PLAIN_FAILURES
+        );
+    }
+
+    #[test]
+    fn checks_metrics_and_tags_get_files_of_their_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let report = custom();
+        assert_eq!(write_csv(dir.path(), &report).unwrap().len(), 6);
+        let file = |suffix: &str| read(dir.path(), &format!("checkout[large]_{suffix}.csv"));
+        assert_eq!(file("stats"), PLAIN_STATS);
+        assert_eq!(file("failures"), PLAIN_FAILURES);
+        assert_eq!(file("checks"), CHECKS);
+        assert_eq!(file("metrics"), METRICS);
+        let tags = file("tags");
+        let mut rows = ::csv::Reader::from_reader(tags.as_bytes());
+        assert_eq!(rows.headers().unwrap(), stats_header());
+        let rows: Vec<::csv::StringRecord> = rows.records().map(Result::unwrap).collect();
+        assert_eq!(
+            rows.iter()
+                .map(|r| (&r[0], &r[1], &r[2], &r[3]))
+                .collect::<Vec<_>>(),
+            [
+                ("kind", "read", "10", "0"),
+                ("region", "eu\n<west>, \"2\"", "5", "1")
+            ]
+        );
+        // Percentiles in whole milliseconds, as in `_stats.csv`.
+        assert_eq!((&rows[1][11], &rows[1][21]), ("60", "100"));
+        // Every name reads back as it was given, quotes, commas and line feeds included.
+        let checks: Vec<String> = ::csv::Reader::from_reader(CHECKS.as_bytes())
+            .records()
+            .map(|r| r.unwrap()[0].to_owned())
+            .collect();
+        assert_eq!(checks, [HOSTILE, "status is 201"]);
+    }
+
+    #[test]
+    fn files_of_an_earlier_run_the_trial_no_longer_has_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        write_csv(dir.path(), &custom()).unwrap();
+        write_csv(dir.path(), &plain()).unwrap();
+        assert_eq!(names(dir.path()).len(), 3, "{:?}", names(dir.path()));
+    }
 
     #[test]
     fn headers_are_locusts() {

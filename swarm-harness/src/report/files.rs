@@ -1,6 +1,7 @@
 //! Which files a run leaves in the report directory: per trial `<trial>.json`,
-//! `<trial>_stats.csv`, `<trial>_stats_history.csv`, `<trial>_failures.csv`, `<trial>.html`;
-//! per run `index.html` and `junit.xml`.
+//! `<trial>_stats.csv`, `<trial>_stats_history.csv`, `<trial>_failures.csv`, `<trial>.html`,
+//! and `<trial>_checks.csv`, `<trial>_metrics.csv`, `<trial>_tags.csv` when the trial has
+//! checks, custom metrics or tagged requests; per run `index.html` and `junit.xml`.
 
 use std::path::{Path, PathBuf};
 

@@ -1,6 +1,7 @@
 //! Self-contained HTML reports built from the JSON alone: `<trial>.html` with charts (requests
 //! and failures per second, users, p50/p95/p99 over time, the response-time distribution) and
-//! tables, and `index.html` over all trials of a run.
+//! tables (checks, custom metrics and requests by tag among them when the trial has some:
+//! `custom`), and `index.html` over all trials of a run.
 //!
 //! Charts are drawn by Chartist (SVG), embedded inline with its stylesheet, so a page opens
 //! offline and makes no network request. Markup comes from `maud`, which escapes every value.
@@ -9,6 +10,8 @@
     missing_docs,
     reason = "reached only through the hidden `__private` (the swarm command, generated code, tests): not public API"
 )]
+
+mod custom;
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde_json::json;
@@ -100,10 +103,19 @@ fn figure(value: String, label: &str) -> Markup {
 }
 
 fn entry_table(entries: &[EntryReport], total: Option<&EntryReport>) -> Markup {
+    entry_table_headed(["Type", "Name"], entries, total)
+}
+
+/// [`entry_table`] with other headings for its first two columns (`Tag`, `Value`).
+fn entry_table_headed<'a>(
+    headings: [&str; 2],
+    entries: impl IntoIterator<Item = &'a EntryReport>,
+    total: Option<&EntryReport>,
+) -> Markup {
     html! {
         table {
             tr {
-                th.l { "Type" } th.l { "Name" } th { "# reqs" } th { "# fails" } th { "Median" }
+                th.l { (headings[0]) } th.l { (headings[1]) } th { "# reqs" } th { "# fails" } th { "Median" }
                 th { "Average" } th { "Min" } th { "Max" } th { "p90" } th { "p95" } th { "p99" }
                 th { "p99.9" } th { "req/s" } th { "fail/s" } th { "Avg size (B)" }
             }
@@ -235,14 +247,7 @@ pub fn legend(names: &[&str]) -> Markup {
 
 /// The page of one trial.
 pub fn trial_page(report: &Report) -> String {
-    let total = &report.requests_total;
-    let p = |q: f64| format_micros(total.percentiles_us.get(q).unwrap_or(0));
     let latency = report.latency_total();
-    let lp = |q: f64| {
-        latency.as_ref().map_or(String::new(), |l| {
-            format_micros(l.percentiles_us.get(q).unwrap_or(0))
-        })
-    };
     let body = html! {
         header {
             h1 { (report.identity.trial) " " (badge(report)) }
@@ -252,102 +257,22 @@ pub fn trial_page(report: &Report) -> String {
             }
         }
         main {
-            section {
-                div.figures {
-                    @if latency.is_some() {
-                        (figure(lp(0.5), "latency p50")) (figure(lp(0.95), "latency p95")) (figure(lp(0.99), "latency p99"))
-                    }
-                    (figure(total.count.to_string(), "requests"))
-                    (figure(format!("{} ({:.2}%)", total.failures, total.fail_ratio() * 100.0), "failures"))
-                    (figure(format!("{:.1}", total.rps), "requests/s"))
-                    @if latency.is_some() {
-                        (figure(p(0.5), "service p50")) (figure(p(0.95), "service p95")) (figure(p(0.99), "service p99"))
-                    } @else {
-                        (figure(p(0.5), "p50")) (figure(p(0.95), "p95")) (figure(p(0.99), "p99"))
-                    }
-                    (figure(report.peak_users.to_string(), "peak users"))
-                    @if report.dropped_iterations > 0 {
-                        (figure(report.dropped_iterations.to_string(), "dropped iterations"))
-                    }
-                }
-                @if latency.is_some() {
-                    p.sub { "Latency: from each task's intended start (coordinated omission corrected), what users felt. Service time: from each request's actual start." }
-                }
-                @if let Some(verdict) = &report.verdict { p.verdict { (verdict) } }
-                @for error in &report.errors { p.verdict { "error: " (error) } }
-                @for warning in &report.warnings { p.verdict { "warning: " (warning) } }
-                @if let Some(cancelled) = report.cancelled_summary() { p.verdict { (cancelled) } }
-            }
-            div.charts {
-                section { h2 { "Requests and failures per second" } (legend(&["requests/s", "failures/s"])) div #chart-rps .ct-chart {} }
-                section { h2 { "Users" } (legend(&["users"])) div #chart-users .ct-chart {} }
-                @if latency.is_some() {
-                    section { h2 { "Latency from the intended start (ms)" } (legend(&["p50", "p95", "p99"])) div #chart-latency .ct-chart {} }
-                    section { h2 { "Service time: response time percentiles (ms)" } (legend(&["p50", "p95", "p99"])) div #chart-service .ct-chart {} }
-                } @else {
-                    section { h2 { "Response time percentiles (ms)" } (legend(&["p50", "p95", "p99"])) div #chart-latency .ct-chart {} }
-                }
-                section { h2 { "Response time distribution (requests)" } div #chart-dist .ct-chart {} }
-            }
-            @if !report.thresholds.is_empty() {
-                section {
-                    h2 { "Thresholds" }
-                    table {
-                        tr { th.l { "Threshold" } th { "Observed" } th { "Verdict" } }
-                        @for verdict in &report.thresholds {
-                            tr {
-                                td.l { (verdict.expression) } td { (verdict.observed_text) }
-                                td { @if verdict.pass { span.badge.pass { "pass" } } @else { span.badge.fail { "breached" } } }
-                            }
-                        }
-                    }
-                }
-            }
+            (overview(report, latency.as_ref()))
+            (charts(latency.is_some()))
+            (thresholds(report))
+            (custom::checks(report))
             @if !report.task_latency.is_empty() {
                 section #task-latency {
                     h2 { "Task latency from the intended start (coordinated omission corrected)" }
                     (entry_table(&report.task_latency, None))
                 }
             }
-            section #requests { h2 { "Requests" } (entry_table(&report.requests, Some(total))) }
+            section #requests { h2 { "Requests" } (entry_table(&report.requests, Some(&report.requests_total))) }
+            (custom::tags(report))
             section #tasks { h2 { "Tasks (service time: from each task's actual start)" } (entry_table(&report.tasks, None)) }
-            @if !report.failures.is_empty() {
-                section #failures {
-                    h2 { "Failures" }
-                    table {
-                        tr { th { "Occurrences" } th.l { "Type" } th.l { "Name" } th.l { "Error and sample response" } }
-                        @for failure in &report.failures {
-                            tr {
-                                td { (failure.occurrences) } td.l { (failure.kind) } td.l { (failure.name) }
-                                td.l {
-                                    (failure.error)
-                                    @if let Some(sample) = &failure.sample {
-                                        pre {
-                                            @if let Some(url) = &sample.url { (url) "\n" }
-                                            @if let Some(status) = sample.status { "HTTP " (status) "\n" }
-                                            @if let Some(body) = &sample.body { (body) }
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            @if !report.cancelled.is_empty() {
-                section #cancelled {
-                    h2 { "Cut off before completing (not failures)" }
-                    table {
-                        tr { th { "Occurrences" } th.l { "Type" } th.l { "Name" } th.l { "Why" } }
-                        @for cancelled in &report.cancelled {
-                            tr {
-                                td { (cancelled.occurrences) } td.l { (cancelled.kind) }
-                                td.l { (cancelled.name) } td.l { (cancelled.error) }
-                            }
-                        }
-                    }
-                }
-            }
+            (custom::metrics(report))
+            (failures(report))
+            (cancelled(report))
             script #chart-data type="application/json" { (PreEscaped(chart_data(report))) }
         }
     };
@@ -358,9 +283,133 @@ pub fn trial_page(report: &Report) -> String {
     )
 }
 
+/// The headline figures, and the verdict, errors, warnings and cut-off work under them.
+fn overview(report: &Report, latency: Option<&EntryReport>) -> Markup {
+    let total = &report.requests_total;
+    let p = |q: f64| format_micros(total.percentiles_us.get(q).unwrap_or(0));
+    let lp = |q: f64| {
+        latency.map_or(String::new(), |l| {
+            format_micros(l.percentiles_us.get(q).unwrap_or(0))
+        })
+    };
+    html! {
+        section {
+            div.figures {
+                @if latency.is_some() {
+                    (figure(lp(0.5), "latency p50")) (figure(lp(0.95), "latency p95")) (figure(lp(0.99), "latency p99"))
+                }
+                (figure(total.count.to_string(), "requests"))
+                (figure(format!("{} ({:.2}%)", total.failures, total.fail_ratio() * 100.0), "failures"))
+                (figure(format!("{:.1}", total.rps), "requests/s"))
+                @if latency.is_some() {
+                    (figure(p(0.5), "service p50")) (figure(p(0.95), "service p95")) (figure(p(0.99), "service p99"))
+                } @else {
+                    (figure(p(0.5), "p50")) (figure(p(0.95), "p95")) (figure(p(0.99), "p99"))
+                }
+                (figure(report.peak_users.to_string(), "peak users"))
+                @if report.dropped_iterations > 0 {
+                    (figure(report.dropped_iterations.to_string(), "dropped iterations"))
+                }
+                (custom::checks_figure(report))
+            }
+            @if latency.is_some() {
+                p.sub { "Latency: from each task's intended start (coordinated omission corrected), what users felt. Service time: from each request's actual start." }
+            }
+            @if let Some(verdict) = &report.verdict { p.verdict { (verdict) } }
+            @for error in &report.errors { p.verdict { "error: " (error) } }
+            @for warning in &report.warnings { p.verdict { "warning: " (warning) } }
+            @if let Some(cancelled) = report.cancelled_summary() { p.verdict { (cancelled) } }
+        }
+    }
+}
+
+fn charts(latency: bool) -> Markup {
+    html! {
+        div.charts {
+            section { h2 { "Requests and failures per second" } (legend(&["requests/s", "failures/s"])) div #chart-rps .ct-chart {} }
+            section { h2 { "Users" } (legend(&["users"])) div #chart-users .ct-chart {} }
+            @if latency {
+                section { h2 { "Latency from the intended start (ms)" } (legend(&["p50", "p95", "p99"])) div #chart-latency .ct-chart {} }
+                section { h2 { "Service time: response time percentiles (ms)" } (legend(&["p50", "p95", "p99"])) div #chart-service .ct-chart {} }
+            } @else {
+                section { h2 { "Response time percentiles (ms)" } (legend(&["p50", "p95", "p99"])) div #chart-latency .ct-chart {} }
+            }
+            section { h2 { "Response time distribution (requests)" } div #chart-dist .ct-chart {} }
+        }
+    }
+}
+
+fn thresholds(report: &Report) -> Markup {
+    html! {
+        @if !report.thresholds.is_empty() {
+            section {
+                h2 { "Thresholds" }
+                table {
+                    tr { th.l { "Threshold" } th { "Observed" } th { "Verdict" } }
+                    @for verdict in &report.thresholds {
+                        tr {
+                            td.l { (verdict.expression) } td { (verdict.observed_text) }
+                            td { @if verdict.pass { span.badge.pass { "pass" } } @else { span.badge.fail { "breached" } } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn failures(report: &Report) -> Markup {
+    html! {
+        @if !report.failures.is_empty() {
+            section #failures {
+                h2 { "Failures" }
+                table {
+                    tr { th { "Occurrences" } th.l { "Type" } th.l { "Name" } th.l { "Error and sample response" } }
+                    @for failure in &report.failures {
+                        tr {
+                            td { (failure.occurrences) } td.l { (failure.kind) } td.l { (failure.name) }
+                            td.l {
+                                (failure.error)
+                                @if let Some(sample) = &failure.sample {
+                                    pre {
+                                        @if let Some(url) = &sample.url { (url) "\n" }
+                                        @if let Some(status) = sample.status { "HTTP " (status) "\n" }
+                                        @if let Some(body) = &sample.body { (body) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn cancelled(report: &Report) -> Markup {
+    html! {
+        @if !report.cancelled.is_empty() {
+            section #cancelled {
+                h2 { "Cut off before completing (not failures)" }
+                table {
+                    tr { th { "Occurrences" } th.l { "Type" } th.l { "Name" } th.l { "Why" } }
+                    @for cancelled in &report.cancelled {
+                        tr {
+                            td { (cancelled.occurrences) } td.l { (cancelled.kind) }
+                            td.l { (cancelled.name) } td.l { (cancelled.error) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The page over all trials of a run.
 pub fn index_page(reports: &[Report]) -> String {
     let passed = reports.iter().filter(|r| r.passed).count();
+    // A column only for a run whose trials have checks, so other runs' pages stay as they were.
+    let checks = reports.iter().any(|r| !r.checks.is_empty());
     let body = html! {
         header {
             h1 { "Stress run" }
@@ -371,7 +420,9 @@ pub fn index_page(reports: &[Report]) -> String {
                 table {
                     tr {
                         th.l { "Trial" } th { "Verdict" } th { "Outcome" } th { "Requests" } th { "Failures" }
-                        th { "req/s" } th { "p50" } th { "p95" } th { "p99" } th { "Duration" } th.l { "Files" }
+                        th { "req/s" } th { "p50" } th { "p95" } th { "p99" }
+                        @if checks { th { "Checks" } }
+                        th { "Duration" } th.l { "Files" }
                     }
                     @for report in reports {
                         @let total = &report.requests_total;
@@ -384,12 +435,14 @@ pub fn index_page(reports: &[Report]) -> String {
                             td { (format_micros(total.percentiles_us.get(0.5).unwrap_or(0))) }
                             td { (format_micros(total.percentiles_us.get(0.95).unwrap_or(0))) }
                             td { (format_micros(total.percentiles_us.get(0.99).unwrap_or(0))) }
+                            @if checks { td { (custom::checks_cell(report)) } }
                             td { (format!("{:.1}s", report.duration_s)) }
                             td.l {
                                 a href=(format!("{stem}.json")) { "json" } " · "
                                 a href=(format!("{stem}_stats.csv")) { "csv" } " · "
                                 a href=(format!("{stem}_stats_history.csv")) { "history" } " · "
                                 a href=(format!("{stem}_failures.csv")) { "failures" }
+                                (custom::file_links(report, &stem))
                             }
                         }
                     }
@@ -403,8 +456,77 @@ pub fn index_page(reports: &[Report]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::script_json;
+    use super::{index_page, script_json, trial_page};
+    use crate::report::fixtures::{HOSTILE, custom, plain};
     use proptest::prelude::*;
+
+    /// A page's body, up to the end of its `main` (what follows is Chartist, inline).
+    fn body(page: &str) -> &str {
+        let start = page.find("<body>").unwrap();
+        &page[start..page.find("</main>").unwrap() + "</main>".len()]
+    }
+
+    /// `page` without the first `<section id="ID">` element.
+    fn without_section(page: &str, id: &str) -> String {
+        let start = page.find(&format!("<section id=\"{id}\">")).unwrap();
+        let end = start + page[start..].find("</section>").unwrap() + "</section>".len();
+        [&page[..start], &page[end..]].concat()
+    }
+
+    #[test]
+    fn pages_without_checks_metrics_or_tags_are_as_they_were() {
+        // The bodies as they were written before checks, metrics and tags were shown.
+        let trial = include_str!("html/plain_trial.golden.html");
+        let index = include_str!("html/plain_index.golden.html");
+        assert_eq!(body(&trial_page(&plain())), trial.trim_end());
+        assert_eq!(body(&index_page(&[plain()])), index.trim_end());
+    }
+
+    #[test]
+    fn checks_metrics_and_tags_are_sections_of_their_own() {
+        let page = trial_page(&custom());
+        let figure = r#"<div class="figure"><b>✗ 97.00%</b><span>checks passed</span></div>"#;
+        assert!(page.contains(figure), "{page}");
+        let mut rest = page.replacen(figure, "", 1);
+        for id in ["checks", "tags", "metrics"] {
+            rest = without_section(&rest, id);
+        }
+        assert_eq!(rest, trial_page(&plain()));
+        let escaped = "a &lt;b&gt; &quot;c&quot;, d\ne";
+        for expected in [
+            r#"<h2>Checks</h2>"#,
+            r#"<td class="l"><span class="badge fail">✗</span> status is 201</td><td>970</td><td>30</td><td>97.00%</td>"#,
+            r#"<tr class="total"><td class="l"><span class="badge fail">✗</span> All checks</td><td>973</td><td>30</td>"#,
+            r#"<h2>Requests by tag</h2><table><tr><th class="l">Tag</th><th class="l">Value</th>"#,
+            "<td class=\"l\">region</td><td class=\"l\">eu\n&lt;west&gt;, &quot;2&quot;</td><td>5</td>",
+            r#"<h2>Custom metrics</h2>"#,
+            r#"<td class="l">depth &lt;q&gt;</td><td>3</td><td>-1.5</td><td>5</td><td>3</td>"#,
+            r#"<td class="l">cache &quot;hit&quot;</td><td>75.00%</td><td>3</td><td>1</td>"#,
+            r#"<td class="l">items, per page</td><td>100</td><td>50.5</td><td>1</td><td>50</td><td>95</td><td>99</td><td>100</td>"#,
+            r#"<td class="l">queue wait</td><td>100</td><td>50.5ms</td><td>1.0ms</td><td>50.0ms</td>"#,
+        ] {
+            assert!(page.contains(expected), "{expected}");
+        }
+        assert!(page.contains(&format!(
+            r#"<span class="badge pass">✓</span> {escaped}</td>"#
+        )));
+        assert!(page.contains(&format!(
+            r#"<td class="l">{escaped}</td><td>12</td><td>9.60</td>"#
+        )));
+        // No name's own markup reaches the page.
+        assert!(!page.contains(HOSTILE) && !page.contains("<b> \"c\"") && !page.contains("<q>"));
+        assert!(!page.contains("<west>"));
+    }
+
+    #[test]
+    fn the_index_shows_checks_and_links_the_files_only_of_trials_that_have_them() {
+        let page = index_page(&[custom(), plain()]);
+        assert!(page.contains("<th>Checks</th><th>Duration</th>"), "{page}");
+        assert!(page.contains(r#"<td><span class="badge fail">✗</span> 97.00%</td>"#));
+        assert!(page.contains("<td>-</td>"), "{page}");
+        let links = r#" · <a href="checkout[large]_checks.csv">checks</a> · <a href="checkout[large]_metrics.csv">metrics</a> · <a href="checkout[large]_tags.csv">tags</a></td>"#;
+        assert_eq!(page.matches(links).count(), 1, "{page}");
+    }
 
     #[test]
     fn report_text_cannot_leave_the_script_element() {

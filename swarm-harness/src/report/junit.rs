@@ -1,15 +1,18 @@
 //! JUnit XML (`junit.xml`): one test case per trial, for CI systems that show test results.
-//! A failed trial's failure names its breached thresholds and its failure groups.
+//! A failed trial's failure names its breached thresholds and its failure groups; a trial's
+//! checks and custom metrics are its test case's properties, and its checks are lines of its
+//! `system-out` too.
 //!
 //! Written by hand (with `xml`), not with quick-junit: quick-junit and the 9 crates only it
 //! brought (quick-xml, chrono, uuid, newtype-uuid, indexmap, hashbrown, equivalent,
 //! strip-ansi-escapes, vte) were 10 of the fewest build's 133 crates, for one small file.
 //! The document is the one quick-junit wrote, byte for byte (what CI tools read:
-//! `testsuites`, `testsuite`, `testcase`, `failure`, `system-out` and their attributes), its
-//! text cleaned the same way (ANSI escape sequences and control characters other than a line
-//! feed removed); we also remove U+FFFE and U+FFFF, which XML forbids. quick-junit stays a
-//! dev-dependency as the test oracle (`tests`): for hostile names and messages our document
-//! reads as the same elements, attributes and text as its own, and is the same bytes.
+//! `testsuites`, `testsuite`, `testcase`, `properties`, `failure`, `system-out` and their
+//! attributes), its text cleaned the same way (ANSI escape sequences and control characters
+//! other than a line feed removed); we also remove U+FFFE and U+FFFF, which XML forbids.
+//! quick-junit stays a dev-dependency as the test oracle (`tests`): for hostile names and
+//! messages our document reads as the same elements, attributes and text as its own, and is
+//! the same bytes.
 
 #![allow(
     missing_docs,
@@ -24,7 +27,10 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use self::xml::Xml;
-use super::Report;
+use super::figures::{
+    mark, number, one_line, pass_percent, ratio_counts, trend_mean, trend_percentile, trend_value,
+};
+use super::{RatioReport, Report};
 
 /// What the `type` of a failed trial's `failure` says.
 const FAILURE_TYPE: &str = "stress trial failed";
@@ -83,7 +89,8 @@ pub fn junit_xml(reports: &[Report]) -> String {
     xml.finish()
 }
 
-/// One trial's `testcase`: its failure when it failed, and its summary line.
+/// One trial's `testcase`: its checks and custom metrics as properties, its failure when it
+/// failed (checks alone never fail it; thresholds on them do), and its summary.
 fn test_case(xml: &mut Xml, report: &Report, time: Duration) {
     let classname = format!("stress.{}", report.identity.scenario);
     xml.open(
@@ -94,6 +101,14 @@ fn test_case(xml: &mut Xml, report: &Report, time: Duration) {
             ("time", &seconds(time)),
         ],
     );
+    let properties = properties(report);
+    if !properties.is_empty() {
+        xml.open("properties", &[]);
+        for (name, value) in &properties {
+            xml.empty("property", &[("name", name), ("value", value)]);
+        }
+        xml.close("properties");
+    }
     if !report.passed {
         let verdict = report.verdict.as_deref().unwrap_or_default();
         let message = verdict.lines().next().unwrap_or("failed");
@@ -151,6 +166,70 @@ fn notes(report: &Report) -> String {
     text
 }
 
+/// `check.NAME` = `970/1000 (97.00%)` a check, then `metric.KIND.NAME` a custom metric:
+/// what a CI page lists beside the test case. Names on one line, since a line feed in an
+/// attribute reads back as a space.
+fn properties(report: &Report) -> Vec<(String, String)> {
+    let ratio = |r: &RatioReport| {
+        let total = r.passes.saturating_add(r.fails);
+        format!("{}/{total} ({})", r.passes, pass_percent(r))
+    };
+    let name = |prefix: &str, name: &str| format!("{prefix}.{}", one_line(name));
+    let metrics = &report.metrics;
+    let checks = (report.checks.iter()).map(|c| (name("check", &c.name), ratio(c)));
+    let counters = metrics.counters.iter().map(|c| {
+        let value = format!("{} ({:.2}/s)", c.value, c.per_s);
+        (name("metric.counter", &c.name), value)
+    });
+    let gauges = metrics.gauges.iter().map(|g| {
+        let value = format!(
+            "{} (min {}, max {})",
+            number(g.value),
+            number(g.min),
+            number(g.max)
+        );
+        (name("metric.gauge", &g.name), value)
+    });
+    let rates = (metrics.rates.iter()).map(|r| (name("metric.rate", &r.name), ratio(r)));
+    let trends = metrics.trends.iter().map(|t| {
+        let p = |q| trend_percentile(t, q);
+        let value = format!(
+            "count {}, avg {}, p50 {}, p95 {}, p99 {}, max {}",
+            t.count,
+            trend_mean(t),
+            p(0.5),
+            p(0.95),
+            p(0.99),
+            trend_value(t, t.max_us)
+        );
+        (name("metric.trend", &t.name), value)
+    });
+    checks
+        .chain(counters)
+        .chain(gauges)
+        .chain(rates)
+        .chain(trends)
+        .collect()
+}
+
+/// A line per check (`✗ status is 201 97.00% — ✓ 970 / ✗ 30`), after the summary line.
+fn check_lines(report: &Report) -> String {
+    let mut text = String::new();
+    if !report.checks.is_empty() {
+        text.push_str("\n\nchecks:");
+    }
+    for check in &report.checks {
+        let _ = write!(
+            text,
+            "\n  {} {} {}",
+            mark(check),
+            one_line(&check.name),
+            ratio_counts(check)
+        );
+    }
+    text
+}
+
 fn summary_line(report: &Report) -> String {
     let total = &report.requests_total;
     let p = |e: &super::EntryReport, q| super::format_micros(e.percentiles_us.get(q).unwrap_or(0));
@@ -165,13 +244,14 @@ fn summary_line(report: &Report) -> String {
         })
         .unwrap_or_default();
     format!(
-        "{latency}{} requests, {} failed, {:.1} req/s, p50 {}, p95 {}, p99 {}{}",
+        "{latency}{} requests, {} failed, {:.1} req/s, p50 {}, p95 {}, p99 {}{}{}",
         total.count,
         total.failures,
         total.rps,
         p(total, 0.5),
         p(total, 0.95),
         p(total, 0.99),
+        check_lines(report),
         notes(report),
     )
 }

@@ -4,7 +4,10 @@
 pub mod check;
 pub mod csv;
 mod custom;
+mod figures;
 mod files;
+#[cfg(test)]
+mod fixtures;
 pub(crate) mod html;
 mod json;
 mod junit;

@@ -1,5 +1,9 @@
 //! The Locust-style summary printed at the end of each trial, and the failure message.
 
+mod custom;
+#[cfg(test)]
+mod tests;
+
 use std::fmt::Write;
 
 use super::{EntryReport, Report};
@@ -10,9 +14,30 @@ fn ms(micros: u64) -> String {
 }
 
 /// The end-of-trial tables: the latency users felt first when the trial has it, then requests
-/// (with the Aggregated row), percentiles, tasks, failures, cut-off work and warnings.
+/// (with the Aggregated row), percentiles, requests by tag, tasks, checks, custom metrics,
+/// failures, cut-off work and warnings. A block a trial has nothing for is left out.
 pub fn summary_table(report: &Report) -> String {
     let mut out = String::new();
+    latency_line(&mut out, report);
+    let name_width = report
+        .requests
+        .iter()
+        .chain(&report.tasks)
+        .map(|e| e.name.len() + e.kind.len() + 1)
+        .max()
+        .unwrap_or(10)
+        .clamp(20, 60);
+    requests_table(&mut out, report, name_width);
+    percentiles_table(&mut out, report, name_width);
+    custom::tags(&mut out, report);
+    tasks(&mut out, report, name_width);
+    custom::checks(&mut out, report);
+    custom::metrics(&mut out, report);
+    notes(&mut out, report);
+    out
+}
+
+fn latency_line(out: &mut String, report: &Report) {
     if let Some(latency) = report.latency_total() {
         let p = |q| format_micros(latency.percentiles_us.get(q).unwrap_or(0));
         let _ = writeln!(
@@ -26,14 +51,9 @@ pub fn summary_table(report: &Report) -> String {
             latency.count
         );
     }
-    let name_width = report
-        .requests
-        .iter()
-        .chain(&report.tasks)
-        .map(|e| e.name.len() + e.kind.len() + 1)
-        .max()
-        .unwrap_or(10)
-        .clamp(20, 60);
+}
+
+fn requests_table(out: &mut String, report: &Report, name_width: usize) {
     let _ = writeln!(
         out,
         "\n{:<name_width$} {:>8} {:>13} | {:>8} {:>8} {:>8} {:>8} | {:>8} {:>8}",
@@ -41,30 +61,33 @@ pub fn summary_table(report: &Report) -> String {
     );
     let rule = "-".repeat(name_width + 91);
     let _ = writeln!(out, "{rule}");
-    let row = |out: &mut String, e: &EntryReport| {
-        let label = format!("{} {}", e.kind, e.name);
-        let _ = writeln!(
-            out,
-            "{:<name_width$} {:>8} {:>6}({:>5.2}%) | {:>8.1} {:>8} {:>8} {:>8} | {:>8.2} {:>8.2}",
-            label.trim(),
-            e.count,
-            e.failures,
-            e.fail_ratio() * 100.0,
-            e.mean_us / 1e3,
-            ms(e.min_us),
-            ms(e.max_us),
-            ms(e.median_us()),
-            e.rps,
-            e.failures_per_s,
-        );
-    };
     for entry in &report.requests {
-        row(&mut out, entry);
+        request_row(out, entry, name_width);
     }
     let _ = writeln!(out, "{rule}");
-    row(&mut out, &report.requests_total);
+    request_row(out, &report.requests_total, name_width);
     let _ = writeln!(out, "(times in ms)\n");
+}
 
+fn request_row(out: &mut String, e: &EntryReport, name_width: usize) {
+    let label = format!("{} {}", e.kind, e.name);
+    let _ = writeln!(
+        out,
+        "{:<name_width$} {:>8} {:>6}({:>5.2}%) | {:>8.1} {:>8} {:>8} {:>8} | {:>8.2} {:>8.2}",
+        label.trim(),
+        e.count,
+        e.failures,
+        e.fail_ratio() * 100.0,
+        e.mean_us / 1e3,
+        ms(e.min_us),
+        ms(e.max_us),
+        ms(e.median_us()),
+        e.rps,
+        e.failures_per_s,
+    );
+}
+
+fn percentiles_table(out: &mut String, report: &Report, name_width: usize) {
     let _ = writeln!(out, "Response time percentiles (ms)");
     let labels: Vec<String> = report
         .requests_total
@@ -86,7 +109,10 @@ pub fn summary_table(report: &Report) -> String {
         }
         let _ = writeln!(out);
     }
+}
 
+/// Tasks, and their latency from the intended start beside their service time.
+fn tasks(out: &mut String, report: &Report, name_width: usize) {
     if !report.tasks.is_empty() {
         let _ = writeln!(out, "\nTasks");
         for task in &report.tasks {
@@ -120,6 +146,10 @@ pub fn summary_table(report: &Report) -> String {
             );
         }
     }
+}
+
+/// Dropped iterations, failures, cut-off work, warnings and errors.
+fn notes(out: &mut String, report: &Report) {
     if report.dropped_iterations > 0 {
         let _ = writeln!(
             out,
@@ -153,7 +183,6 @@ pub fn summary_table(report: &Report) -> String {
     for error in &report.errors {
         let _ = writeln!(out, "\nerror: {error}");
     }
-    out
 }
 
 /// Why the trial failed, naming every failure group, for libtest's failure output.

@@ -9,7 +9,8 @@ use proptest::prelude::*;
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 use quick_xml::events::Event;
 
-use super::{details, junit_xml, summary_line};
+use super::{details, junit_xml, properties, summary_line};
+use crate::report::fixtures::{custom, plain};
 use crate::report::{BuildInput, Outcome, Report, TrialIdentity};
 
 /// What `junit_xml` wrote when it was built on quick-junit (the code before the change).
@@ -29,6 +30,7 @@ fn oracle(reports: &[Report]) -> String {
         };
         let mut case = TestCase::new(report.identity.trial.clone(), status);
         case.set_classname(format!("stress.{}", report.identity.scenario));
+        case.add_properties(properties(report));
         let time = Duration::try_from_secs_f64(report.duration_s).unwrap_or_default();
         total = total.saturating_add(time);
         case.set_time(time);
@@ -203,6 +205,67 @@ fn characters_xml_forbids_are_removed() {
     );
 }
 
+#[test]
+fn checks_and_custom_metrics_are_the_test_cases_properties() {
+    let mut report = custom();
+    agree(&[report.clone(), plain()]);
+    let xml = junit_xml(std::slice::from_ref(&report));
+    let case = &tree(&xml).children[0].children[0];
+    let (properties, failure) = (&case.children[0], &case.children[1]);
+    assert_eq!(
+        (properties.name.as_str(), failure.name.as_str()),
+        ("properties", "failure")
+    );
+    let found: Vec<(&str, &str)> = properties
+        .children
+        .iter()
+        .map(|p| (p.attrs[0].1.as_str(), p.attrs[1].1.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("check.a <b> \"c\", d\\ne", "3/3 (100.00%)"),
+            ("check.status is 201", "970/1000 (97.00%)"),
+            ("metric.counter.a <b> \"c\", d\\ne", "12 (9.60/s)"),
+            ("metric.gauge.depth <q>", "3 (min -1.5, max 5)"),
+            ("metric.rate.cache \"hit\"", "3/4 (75.00%)"),
+            (
+                "metric.trend.items, per page",
+                "count 100, avg 50.5, p50 50, p95 95, p99 99, max 100"
+            ),
+            (
+                "metric.trend.queue wait",
+                "count 100, avg 50.5ms, p50 50.0ms, p95 95.0ms, p99 99.0ms, max 100.0ms"
+            ),
+        ]
+    );
+    assert!(
+        xml.contains(
+            r#"<property name="check.a &lt;b&gt; &quot;c&quot;, d\ne" value="3/3 (100.00%)"/>"#
+        ),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(
+            "p99 100.0ms\n\nchecks:\n  ✓ a &lt;b&gt; &quot;c&quot;, d\\ne 100.00% — ✓ 3 / ✗ 0\n  \
+             ✗ status is 201 97.00% — ✓ 970 / ✗ 30\n\nwarning: a warning</system-out>"
+        ),
+        "{xml}"
+    );
+    // A failing check alone fails nothing: only a threshold on it would.
+    (report.passed, report.verdict) = (true, None);
+    let xml = junit_xml(&[report]);
+    assert!(!xml.contains("<failure"), "{xml}");
+    assert!(xml.contains(r#"failures="0""#), "{xml}");
+}
+
+#[test]
+fn a_trial_without_checks_or_metrics_has_no_properties() {
+    let xml = junit_xml(&[plain()]);
+    assert!(!xml.contains("<properties"), "{xml}");
+    assert!(!xml.contains("checks:"), "{xml}");
+}
+
 /// Text made of what makes XML and terminals hard: specials, controls, escapes, non-ASCII.
 fn hostile_text() -> impl Strategy<Value = String> {
     let piece = prop::sample::select(vec![
@@ -254,5 +317,21 @@ proptest! {
         failed in any::<bool>(),
     ) {
         agree(&[report(&name, &message, failed.then_some(message.as_str()))]);
+    }
+}
+
+proptest! {
+    #[test]
+    fn any_hostile_check_or_metric_name_reads_as_quick_junits(
+        name in hostile_text(),
+        passes in 0..5_u64,
+        fails in 0..5_u64,
+    ) {
+        let mut report = custom();
+        report.checks[0].name = name.clone();
+        (report.checks[0].passes, report.checks[0].fails) = (passes, fails);
+        report.metrics.counters[0].name = name.clone();
+        report.metrics.trends[0].name = name;
+        agree(&[report]);
     }
 }
