@@ -118,6 +118,7 @@ pub use scenario::WaitTime;
 pub use shape::{Constant, LoadShape, Stage, Stages, StagesError};
 pub use swarm_harness_macros::stress_test;
 pub use user::User;
+pub use user::feed::{FeedError, Feeder, WhenExhausted};
 pub use user::fixture::Fixture;
 pub use user::flow::{RescheduleTask, StopUser};
 pub use user::metrics::{Counter, Gauge, Rate, Trend};

@@ -99,11 +99,19 @@ impl ShardId {
     /// This shard's part of `whole` indivisible things: the parts of all shards add up to
     /// exactly `whole`.
     pub fn part(self, whole: u64) -> u64 {
+        let range = self.range(whole);
+        range.end - range.start
+    }
+
+    /// Which of `whole` numbered things (`0..whole`) are this shard's: `floor(whole·(i-1)/n)`
+    /// up to `floor(whole·i/n)`, so the shards' ranges tile `0..whole` with no gap or overlap
+    /// (the rows of a feeder are cut so).
+    pub fn range(self, whole: u64) -> std::ops::Range<u64> {
         let cut = |i: u32| -> u64 {
             // u64 × u32 fits in u128; the quotient is at most `whole`.
             (u128::from(whole) * u128::from(i) / u128::from(self.count)) as u64
         };
-        cut(self.index) - cut(self.index - 1)
+        cut(self.index - 1)..cut(self.index)
     }
 
     /// This shard's part of a divisible amount (a rate).
@@ -133,6 +141,12 @@ impl crate::LoadShape for Sliced {
         } else {
             target
         })
+    }
+
+    fn spawn_rate(&mut self, elapsed: Duration) -> Option<f64> {
+        // Each shard starts its part of the users at its part of the rate.
+        let rate = self.inner.spawn_rate(elapsed)?;
+        Some(self.shard.part_of_rate(rate))
     }
 }
 
@@ -234,6 +248,14 @@ mod tests {
         fn the_parts_add_up_to_the_whole(whole in any::<u64>(), count in 1u32..=64) {
             let parts: Vec<u64> = (1..=count).map(|index| ShardId { index, count }.part(whole)).collect();
             prop_assert_eq!(parts.iter().map(|&p| u128::from(p)).sum::<u128>(), u128::from(whole));
+            // The ranges tile 0..whole in order.
+            let mut next = 0;
+            for index in 1..=count {
+                let range = ShardId { index, count }.range(whole);
+                prop_assert_eq!(range.start, next);
+                next = range.end;
+            }
+            prop_assert_eq!(next, whole);
             // No shard gets more than one above another.
             let fair = whole / u64::from(count);
             for part in parts {

@@ -70,4 +70,7 @@ pub(crate) enum UsageError {
     /// The Locust worker could not start, or asked for in a build without it.
     #[error("{0}")]
     Locust(String),
+    /// A feeder's file is missing or holds a bad row.
+    #[error(transparent)]
+    Feed(crate::FeedError),
 }

@@ -40,6 +40,8 @@ pub struct Harness {
     scenarios: Option<Vec<&'static Scenario>>,
     fixtures: Arc<FixtureStore>,
     reqwest_client: crate::http::reqwest_versions::OwnBuilders,
+    /// The feeders read and checked before any load (`Harness::feeder`).
+    feeders: Vec<&'static dyn crate::user::feed::Declared>,
 }
 
 impl Harness {
@@ -159,6 +161,19 @@ impl Harness {
     /// printer, before the web UI): to push figures to your own monitoring, say.
     pub fn sink(mut self, sink: impl Sink + 'static) -> Self {
         self.sinks.push(Box::new(sink));
+        self
+    }
+
+    /// Reads and checks `feeder`'s file before any load, whichever trials run: a missing
+    /// file or a bad row anywhere in it is one error naming the file, the line and the field,
+    /// with exit code 2. This process's part of the rows (its shard's) is kept from then on.
+    /// A feeder the harness is not told of is read at its first use instead
+    /// (docs/src/feeders.md).
+    pub fn feeder<T>(mut self, feeder: &'static crate::Feeder<T>) -> Self
+    where
+        T: serde::de::DeserializeOwned + Send + Sync + 'static,
+    {
+        self.feeders.push(feeder);
         self
     }
 

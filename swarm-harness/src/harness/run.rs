@@ -71,6 +71,7 @@ impl Harness {
         let (report_dir, run_id) = run_identity(&overrides)?;
         if !listing {
             check_report_dir(&report_dir)?;
+            self.prepare_feeders(&overrides)?;
         }
         let web = if listing {
             None
@@ -145,6 +146,23 @@ impl Harness {
             }
         }
         Ok(specs)
+    }
+
+    /// Where feeders read from and which part of their rows is this process's; the declared
+    /// ones read and checked now, before any load.
+    fn prepare_feeders(&self, overrides: &Overrides) -> Result<(), UsageError> {
+        let feeds = &self.fixtures.feeds;
+        feeds.configure(crate::user::feed::Setup {
+            data_dir: overrides.data_dir.clone(),
+            shard: overrides.shard,
+            worker: overrides
+                .locust_master
+                .is_some()
+                .then_some(crate::user::feed::WorkerSlot::Waiting),
+        });
+        feeds
+            .prepare_all(&self.feeders)
+            .map_err(|problem| UsageError::Feed(problem.into()))
     }
 
     /// The base URL load goes to: `PT_HOST`, else the embedded target, started now (not for

@@ -68,6 +68,8 @@ struct Worker {
     cpu: CpuClock,
     /// Warnings of refused messages: a master sending garbage fast is said once in a while.
     refusals: crate::throttle::Throttle,
+    /// This worker's index among the master's, from its `ack`: feeders cut their rows by it.
+    index: Option<u64>,
 }
 
 /// Runs this process as a Locust worker until the master says quit (or goes away).
@@ -82,7 +84,7 @@ pub(crate) fn run(
     let closing = shared.clone();
     let outcome = runtime.block_on(async move {
         let node_id = format!("{}_{:032x}", hostname(), fastrand::u128(..));
-        let link = connect(&master, &node_id).await?;
+        let (link, index) = connect(&master, &node_id).await?;
         let mut worker = Worker {
             shared,
             specs,
@@ -97,6 +99,7 @@ pub(crate) fn run(
             first_spawn: None,
             cpu: CpuClock::new(),
             refusals: crate::throttle::Throttle::default(),
+            index,
         };
         worker.converse(&master).await
     })?;
@@ -108,9 +111,10 @@ pub(crate) fn run(
     Ok(outcome)
 }
 
-/// Connects and registers: `client_ready` until the master's `ack`, within the timeout. A
-/// connection lost on the way is opened again, while the time lasts.
-async fn connect(master: &MasterAddress, node_id: &str) -> Result<Link, String> {
+/// Connects and registers: `client_ready` until the master's `ack` (with this worker's index
+/// among the master's workers, from Locust 2.x), within the timeout. A connection lost on the
+/// way is opened again, while the time lasts.
+async fn connect(master: &MasterAddress, node_id: &str) -> Result<(Link, Option<u64>), String> {
     let unreachable = |e: &dyn std::fmt::Display| {
         format!(
             "no Locust master answered at {} within {}s (PT_LOCUST_MASTER_TIMEOUT): {e}; is \
@@ -139,7 +143,9 @@ async fn connect(master: &MasterAddress, node_id: &str) -> Result<Link, String> 
         }
         link.send(&ready);
         match tokio::time::timeout(left.min(Duration::from_secs(5)), link.recv()).await {
-            Ok(Received::Message(message)) if message.kind == "ack" => return Ok(link),
+            Ok(Received::Message(message)) if message.kind == "ack" => {
+                return Ok((link, get(&message.data, "index").and_then(Value::as_u64)));
+            }
             Ok(Received::Message(message)) => check_version(&message)?,
             Ok(Received::Refused(error)) => {
                 crate::logging::warning!("locust worker: refused: {error}")
@@ -290,8 +296,15 @@ impl Worker {
                 return Some(Ok(self.verdict()));
             }
             "reconnect" => self.send("client_ready", Value::from(-1)),
-            // "heartbeat", "ack", "spawning_complete", custom messages: being heard is all
-            // they mean here.
+            // Registered again (a restarted master): its index may differ, which the
+            // feeders warn of at the next spawn.
+            "ack" => {
+                self.index = get(&message.data, "index")
+                    .and_then(Value::as_u64)
+                    .or(self.index);
+            }
+            // "heartbeat", "spawning_complete", custom messages: being heard is all they mean
+            // here.
             _ => {}
         }
         None
@@ -349,6 +362,7 @@ impl Worker {
             }
         };
         self.last_spawn = spawn.timestamp;
+        self.slot_feeders(job);
         self.first_spawn
             .get_or_insert((spawn.timestamp, Instant::now()));
         self.state = "spawning";
@@ -391,6 +405,18 @@ impl Worker {
                 ("user_count", Value::from(self.user_count())),
             ]),
         );
+    }
+
+    /// Gives the feeders this worker's slot before any trial of the spawn starts: the
+    /// `ack`'s index, of the master's `--expect-workers` (in the spawn's `parsed_options`;
+    /// Locust sends no other worker count).
+    fn slot_feeders(&self, job: &Value) {
+        let count = get(job, "parsed_options")
+            .and_then(|options| get(options, "expect_workers"))
+            .and_then(Value::as_u64);
+        if let (Some(index), Some(count)) = (self.index, count) {
+            self.shared.env.fixtures.feeds.set_worker(index, count);
+        }
     }
 
     /// The `index`th trial to `users` users: started, steered, or left as it is.

@@ -179,6 +179,7 @@ fn trial_context(
         errors: std::sync::Mutex::default(),
         blocked: Default::default(),
         query_dropped: Default::default(),
+        feeds: Default::default(),
     })
 }
 
@@ -300,6 +301,7 @@ fn result(
             .unwrap_or_else(std::sync::PoisonError::into_inner),
     );
     let mut warnings = ctx.blocked.warnings();
+    warnings.extend(ctx.feeds.warnings());
     if ctx.query_dropped.load(std::sync::atomic::Ordering::Relaxed) {
         warnings.push(
             "requests with a query string and no .name() were recorded under their path alone \

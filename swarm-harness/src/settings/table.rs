@@ -49,6 +49,13 @@ settings! {
         default: "`<cargo target dir>/stress-reports`",
         parse: form!(directory, "a directory path"),
     }
+    /// Where a feeder's relative path (`Feeder::csv("accounts.csv")`) is read from
+    /// (docs/src/feeders.md).
+    data_dir: PathBuf {
+        env: "PT_DATA_DIR", flag: "data-dir", value: "DIR",
+        default: "the working directory (the package's root under `cargo test`)",
+        parse: form!(directory, "a directory path"),
+    }
     /// Stop a trial after this many requests (Locust's `-n`).
     num_requests: u64 {
         env: "PT_NUM_REQUESTS", flag: "num-requests", value: "N", default: "none",

@@ -62,6 +62,8 @@ pub(crate) struct FixtureStore {
     teardowns: Mutex<Vec<PendingTeardown>>,
     /// The team's test app (`Harness::embedded_app`), run-scoped like the fixtures.
     pub(crate) app: crate::user::target::AppSlot,
+    /// The feeders' rows, run-scoped too: a unique row stays unique across trials.
+    pub(crate) feeds: crate::user::feed::FeedStore,
 }
 
 impl std::fmt::Debug for FixtureStore {

@@ -1,6 +1,7 @@
 //! `User`: one simulated client with its own HTTP session, typed state, access to run fixtures,
 //! and timers that record into the trial's statistics.
 
+pub(crate) mod feed;
 pub(crate) mod fixture;
 pub(crate) mod flow;
 pub(crate) mod metrics;
@@ -49,6 +50,8 @@ pub(crate) struct TrialContext {
     /// Set when a request with a query string was recorded under its path alone (the
     /// default name), for the report's warning.
     pub query_dropped: std::sync::atomic::AtomicBool,
+    /// What its feeders did (ran out, started over), for the report's warnings.
+    pub feeds: crate::user::feed::TrialFeeds,
 }
 
 impl TrialContext {
@@ -81,6 +84,7 @@ impl TrialContext {
             errors: std::sync::Mutex::default(),
             blocked: Default::default(),
             query_dropped: Default::default(),
+            feeds: crate::user::feed::TrialFeeds::detached(),
         })
     }
 }
@@ -116,6 +120,8 @@ pub struct User {
     pub(crate) iterations: u64,
     /// Its transactions left unmarked, until their task's end says why.
     pub(crate) abandoned: crate::user::transaction::Abandoned,
+    /// The feeders' rows it holds (`User::feed`).
+    fed: Vec<crate::user::feed::Held>,
 }
 
 impl Drop for User {
@@ -154,6 +160,7 @@ impl User {
             fixtures: HashMap::new(),
             iterations: 0,
             abandoned: Default::default(),
+            fed: Vec::new(),
         }
     }
 
@@ -485,6 +492,9 @@ impl User {
     pub fn fork(&self) -> User {
         let mut forked = User::new(self.id, self.ctx.clone(), None);
         forked.session = self.session.clone();
+        // The same rows too: background work of a per-user feeder's user is that user.
+        forked.fed = self.fed.clone();
+        forked.iterations = self.iterations;
         // Background work has no task end to settle its flows with: they record as they drop.
         forked.abandoned = crate::user::transaction::Abandoned::closed();
         forked
