@@ -1,8 +1,8 @@
 //! End-to-end: the web UI's API against the `e2e-stress` binary as a process: the seeds' curl
 //! commands verbatim, `/stats/requests` and `/metrics` against the final report and the
-//! server's own counts, the token, an exposed address without one, a taken port,
-//! libtest's JSON output with the UI on, and slow, idle and surplus sockets on the web port
-//! during a trial.
+//! server's own counts, `/metrics` of hostile names read back by Prometheus's parsers, the
+//! token, an exposed address without one, a taken port, libtest's JSON output with the UI on,
+//! and slow, idle and surplus sockets on the web port during a trial.
 
 use std::process::Command;
 
@@ -65,6 +65,54 @@ fn sample(samples: &serde_json::Value, name: &str, labels: &[(&str, &str)]) -> O
         let matches = s[0] == name && labels.iter().all(|(k, v)| s[1][*k].as_str() == Some(*v));
         matches.then(|| s[2].as_f64()).flatten()
     })
+}
+
+/// What `/metrics` writes for a trial whose names (trial, request, check, custom metrics, tag
+/// key and value) all carry `"`, `\`, a newline and braces: the library's unit tests hold this
+/// file equal to the encoder's output, so no scenario here needs such names.
+const HOSTILE_EXPOSITION: &str = include_str!("../../src/web/metrics/hostile_names.txt");
+
+#[test]
+fn both_parsers_read_hostile_names_back_from_every_family() {
+    let hostile = "a\"b\\c\nd{e=\"1\"},f}#";
+    let samples = parse_metrics(HOSTILE_EXPOSITION);
+    let trial = ("trial", hostile);
+    let named = [trial, ("name", hostile)];
+    let tagged = [trial, ("key", hostile), ("value", hostile)];
+    for (name, labels, value) in [
+        ("swarm_requests_total", vec![trial, ("name", hostile)], 2.0),
+        (
+            "swarm_checks_total",
+            vec![trial, ("check", hostile), ("result", "pass")],
+            2.0,
+        ),
+        (
+            "swarm_checks_total",
+            vec![trial, ("check", hostile), ("result", "fail")],
+            1.0,
+        ),
+        ("swarm_metric_counter_total", named.to_vec(), 7.0),
+        ("swarm_metric_gauge", named.to_vec(), 2.5),
+        (
+            "swarm_metric_rate_total",
+            [&named[..], &[("result", "false")]].concat(),
+            2.0,
+        ),
+        ("swarm_metric_trend_seconds_count", named.to_vec(), 1.0),
+        ("swarm_tag_requests_total", tagged.to_vec(), 2.0),
+        ("swarm_tag_failures_total", tagged.to_vec(), 1.0),
+        (
+            "swarm_tag_response_time_seconds_count",
+            tagged.to_vec(),
+            2.0,
+        ),
+    ] {
+        assert_eq!(
+            sample(&samples, name, &labels),
+            Some(value),
+            "{name} {labels:?} in {samples}"
+        );
+    }
 }
 
 /// `steered` for up to five minutes against `url`, waiting for a start from the API.

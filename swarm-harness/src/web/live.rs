@@ -71,7 +71,7 @@ pub(crate) struct Current {
 }
 
 impl Current {
-    fn new(info: Arc<TrialInfo>) -> Self {
+    pub(super) fn new(info: Arc<TrialInfo>) -> Self {
         Current {
             info,
             started_at: time::OffsetDateTime::now_utc()

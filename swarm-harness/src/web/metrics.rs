@@ -1,10 +1,18 @@
-//! `GET /metrics`: the run's figures in the Prometheus text format, encoded by
-//! `prometheus-client` at each scrape from the web UI's live state. Per trial (label `trial`)
-//! and request (`method`, `name`): requests and failures (counters that equal the report's),
-//! response times as a histogram in seconds; per task: executions and failures; the running
-//! users and dropped iterations. A statistics reset restarts the counters, which Prometheus
+//! `GET /metrics`: the run's figures in the OpenMetrics text format (Prometheus reads it),
+//! encoded by `prometheus-client` at each scrape from the web UI's live state. Per trial
+//! (label `trial`) and request (`method`, `name`): requests and failures (counters that equal
+//! the report's), response times as a histogram in seconds; per task: executions and
+//! failures; the running users and dropped iterations; then checks, custom metrics and
+//! requests by tag ([`custom`]). A statistics reset restarts the counters, which Prometheus
 //! treats as a counter reset. And the web UI's own sockets: open, refused above the cap,
 //! closed for a client's slowness (label `reason`), so an attack on the port shows.
+//!
+//! Label values are names from scenario code; the encoder escapes `\`, `"` and newlines in
+//! them (prometheus-client 0.25.2 and later), which `tests.rs` holds it to.
+
+mod custom;
+#[cfg(test)]
+mod tests;
 
 use axum::extract::State;
 use axum::http::header;
@@ -18,6 +26,7 @@ use prometheus_client::registry::Registry;
 
 use super::AppState;
 use super::live::Live;
+use super::serve::Connections;
 use crate::stats::{Entry, LATENCY_KIND, Tally};
 
 /// Histogram bucket bounds in seconds: 1 ms to 60 s, plus `+Inf`.
@@ -45,20 +54,24 @@ impl std::fmt::Debug for TrialFigures {
 struct Figures(Vec<TrialFigures>);
 
 pub(super) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let figures = figures(&state.live());
-    let mut registry = Registry::default();
-    registry.register_collector(Box::new(Figures(figures)));
-    registry.register_collector(Box::new(Sockets::of(&state.connections)));
-    let mut text = String::new();
-    // Writing into a String does not fail.
-    let _ = prometheus_client::encoding::text::encode(&mut text, &registry);
     (
         [(
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        text,
+        exposition(&state.live(), &state.connections),
     )
+}
+
+/// The whole document a scrape gets.
+fn exposition(live: &Live, connections: &Connections) -> String {
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(Figures(figures(live))));
+    registry.register_collector(Box::new(Sockets::of(connections)));
+    let mut text = String::new();
+    // Writing into a String does not fail.
+    let _ = prometheus_client::encoding::text::encode(&mut text, &registry);
+    text
 }
 
 fn figures(live: &Live) -> Vec<TrialFigures> {
@@ -87,89 +100,91 @@ fn figures(live: &Live) -> Vec<TrialFigures> {
 
 type Labels = Vec<(&'static str, String)>;
 
+impl TrialFigures {
+    /// The trial's label followed by `more`.
+    fn labels<const N: usize>(&self, more: [(&'static str, &str); N]) -> Labels {
+        let mut labels = Vec::with_capacity(N + 1);
+        labels.push(("trial", self.trial.clone()));
+        labels.extend(more.map(|(key, value)| (key, value.to_owned())));
+        labels
+    }
+}
+
 impl Collector for Figures {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let figures: Vec<&TrialFigures> = self.0.iter().collect();
-        let requests = |f: &TrialFigures| -> Vec<(Labels, Entry)> {
-            f.totals
-                .requests
-                .iter()
-                .map(|(kind, name, entry)| {
-                    let labels = vec![
-                        ("trial", f.trial.clone()),
-                        ("method", kind.to_owned()),
-                        ("name", name.to_owned()),
-                    ];
-                    (labels, entry.clone())
-                })
-                .collect()
-        };
-        let tasks = |f: &TrialFigures| -> Vec<(Labels, Entry)> {
-            f.totals
-                .tasks
-                .iter()
-                .filter(|(kind, _, _)| *kind != LATENCY_KIND)
-                .map(|(_, name, entry)| {
-                    (
-                        vec![("trial", f.trial.clone()), ("task", name.to_owned())],
-                        entry.clone(),
-                    )
-                })
-                .collect()
-        };
-        let all_requests: Vec<(Labels, Entry)> = figures.iter().flat_map(|f| requests(f)).collect();
-        let all_tasks: Vec<(Labels, Entry)> = figures.iter().flat_map(|f| tasks(f)).collect();
+        self.encode_requests(&mut encoder)?;
+        self.encode_tasks(&mut encoder)?;
+        self.encode_trials(&mut encoder)?;
+        custom::encode(&self.0, &mut encoder)
+    }
+}
 
-        counter_family(
-            &mut encoder,
-            "swarm_requests",
-            "Requests completed (Locust's # requests)",
-            all_requests.iter().map(|(l, e)| (l, e.count)),
-        )?;
-        counter_family(
-            &mut encoder,
-            "swarm_request_failures",
-            "Requests that failed",
-            all_requests.iter().map(|(l, e)| (l, e.failures)),
-        )?;
-        let mut family = encoder.encode_descriptor(
-            "swarm_response_time_seconds",
-            "Response times of completed requests",
-            None,
-            MetricType::Histogram,
-        )?;
-        for (labels, entry) in &all_requests {
-            let buckets = buckets(entry);
-            family
-                .encode_family(labels)?
-                .encode_histogram::<prometheus_client::encoding::NoLabelSet>(
-                    entry.total_micros as f64 / 1e6,
-                    entry.count,
-                    &buckets,
-                    None,
-                )?;
-        }
-        counter_family(
-            &mut encoder,
-            "swarm_tasks",
-            "Task executions (scenario runs, on_start and on_stop hooks)",
-            all_tasks.iter().map(|(l, e)| (l, e.count)),
-        )?;
-        counter_family(
-            &mut encoder,
-            "swarm_task_failures",
-            "Task executions that failed",
-            all_tasks.iter().map(|(l, e)| (l, e.failures)),
-        )?;
-        let trial_labels: Vec<(Labels, &TrialFigures)> = figures
+impl Figures {
+    fn encode_requests(&self, encoder: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let requests: Vec<(Labels, &Entry)> = self
+            .0
             .iter()
-            .map(|f| (vec![("trial", f.trial.clone())], *f))
+            .flat_map(|f| {
+                f.totals.requests.iter().map(move |(kind, name, entry)| {
+                    (f.labels([("method", kind), ("name", name)]), entry)
+                })
+            })
             .collect();
         counter_family(
-            &mut encoder,
+            encoder,
+            "swarm_requests",
+            "Requests completed (Locust's # requests)",
+            requests.iter().map(|(l, e)| (l, e.count)),
+        )?;
+        counter_family(
+            encoder,
+            "swarm_request_failures",
+            "Requests that failed",
+            requests.iter().map(|(l, e)| (l, e.failures)),
+        )?;
+        histogram_family(
+            encoder,
+            "swarm_response_time_seconds",
+            "Response times of completed requests",
+            Scale::SECONDS,
+            requests.iter().map(|(l, e)| (l, *e)),
+        )
+    }
+
+    fn encode_tasks(&self, encoder: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let tasks: Vec<(Labels, &Entry)> = self
+            .0
+            .iter()
+            .flat_map(|f| {
+                f.totals
+                    .tasks
+                    .iter()
+                    .filter(|(kind, _, _)| *kind != LATENCY_KIND)
+                    .map(move |(_, name, entry)| (f.labels([("task", name)]), entry))
+            })
+            .collect();
+        counter_family(
+            encoder,
+            "swarm_tasks",
+            "Task executions (scenario runs, on_start and on_stop hooks)",
+            tasks.iter().map(|(l, e)| (l, e.count)),
+        )?;
+        counter_family(
+            encoder,
+            "swarm_task_failures",
+            "Task executions that failed",
+            tasks.iter().map(|(l, e)| (l, e.failures)),
+        )
+    }
+
+    fn encode_trials(&self, encoder: &mut DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let trials: Vec<(Labels, &TrialFigures)> =
+            self.0.iter().map(|f| (f.labels([]), f)).collect();
+        counter_family(
+            encoder,
             "swarm_dropped_iterations",
             "Open model: iterations due while no user was free",
-            trial_labels.iter().map(|(l, f)| (l, f.dropped)),
+            trials.iter().map(|(l, f)| (l, f.dropped)),
         )?;
         let mut family = encoder.encode_descriptor(
             "swarm_users",
@@ -177,7 +192,7 @@ impl Collector for Figures {
             None,
             MetricType::Gauge,
         )?;
-        for (labels, f) in &trial_labels {
+        for (labels, f) in &trials {
             if let Some(users) = f.users {
                 let users = i64::try_from(users).unwrap_or(i64::MAX);
                 ConstGauge::new(users).encode(family.encode_family(labels)?)?;
@@ -196,7 +211,7 @@ struct Sockets {
 }
 
 impl Sockets {
-    fn of(counts: &super::serve::Connections) -> Self {
+    fn of(counts: &Connections) -> Self {
         let read = |counter: &std::sync::atomic::AtomicU64| {
             counter.load(std::sync::atomic::Ordering::Relaxed)
         };
@@ -255,18 +270,58 @@ fn counter_family<'a>(
     Ok(())
 }
 
+/// How a histogram's recorded units become the exposed ones, and the exposed bucket bounds.
+#[derive(Debug, Clone, Copy)]
+struct Scale {
+    /// Recorded units per exposed unit: µs per second for times, 1 for plain values.
+    per_unit: f64,
+    /// Upper bounds in exposed units; `+Inf` is added.
+    bounds: &'static [f64],
+}
+
+impl Scale {
+    /// Times recorded in µs, exposed in seconds (Prometheus's base unit).
+    const SECONDS: Scale = Scale {
+        per_unit: 1e6,
+        bounds: &BUCKETS,
+    };
+}
+
+/// A histogram family, one series per entry.
+fn histogram_family<'a>(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    scale: Scale,
+    series: impl Iterator<Item = (&'a Labels, &'a Entry)>,
+) -> Result<(), std::fmt::Error> {
+    let mut family = encoder.encode_descriptor(name, help, None, MetricType::Histogram)?;
+    for (labels, entry) in series {
+        let buckets = buckets(entry, scale);
+        family
+            .encode_family(labels)?
+            .encode_histogram::<prometheus_client::encoding::NoLabelSet>(
+                entry.total_micros as f64 / scale.per_unit,
+                entry.count,
+                &buckets,
+                None,
+            )?;
+    }
+    Ok(())
+}
+
 /// Per-bucket counts (the encoder adds them up) from the HDR histogram: exact up to its
 /// 3 significant digits.
-fn buckets(entry: &Entry) -> Vec<(f64, u64)> {
+fn buckets(entry: &Entry, scale: Scale) -> Vec<(f64, u64)> {
     let histogram = &entry.histogram;
     let mut below = 0;
-    let mut buckets = Vec::with_capacity(BUCKETS.len() + 1);
-    for bound in BUCKETS {
-        let micros = (bound * 1e6) as u64;
+    let mut buckets = Vec::with_capacity(scale.bounds.len() + 1);
+    for &bound in scale.bounds {
+        // Recorded values are whole units: a bound of 2.5 holds those up to 2.
         let upto = if histogram.is_empty() {
             0
         } else {
-            histogram.count_between(0, micros)
+            histogram.count_between(0, (bound * scale.per_unit) as u64)
         };
         buckets.push((bound, upto.saturating_sub(below)));
         below = upto.max(below);

@@ -112,6 +112,36 @@
     });
   }
 
+  function percent(rate) { return (rate * 100).toFixed(1) + '%'; }
+  // A gauge set to NaN or an infinity comes as null (JSON has no such numbers).
+  function shown(value) { return value === null || value === undefined ? '-' : value; }
+
+  // Checks and custom metrics: their sections show once the trial has any.
+  function renderCustom(t) {
+    var checks = t.checks || [];
+    $('checks-section').hidden = checks.length === 0;
+    simpleTable('checks', ['Check', 'Passes', 'Fails', 'Pass rate'], checks.map(function (c) {
+      return [c.name, c.passes, c.fails, percent(c.rate)];
+    }));
+    var m = t.custom_metrics || {};
+    var rows = [];
+    (m.counters || []).forEach(function (c) { rows.push(['counter', c.name, c.value, c.per_s + '/s']); });
+    (m.gauges || []).forEach(function (g) {
+      rows.push(['gauge', g.name, shown(g.value),
+        'min ' + shown(g.min) + ' · max ' + shown(g.max) + ' · set ' + g.samples + '×']);
+    });
+    (m.rates || []).forEach(function (r) {
+      rows.push(['rate', r.name, percent(r.rate), r.passes + ' true · ' + r.fails + ' false']);
+    });
+    (m.trends || []).forEach(function (tr) {
+      rows.push([tr.kind === 'time' ? 'trend (ms)' : 'trend', tr.name, 'avg ' + tr.avg,
+        'min ' + tr.min + ' · median ' + tr.median + ' · p95 ' + tr.p95 + ' · p99 ' + tr.p99 +
+        ' · max ' + tr.max + ' · ' + tr.count + ' samples']);
+    });
+    $('metrics-section').hidden = rows.length === 0;
+    simpleTable('custom-metrics', ['Kind', 'Name', 'Value', 'Details'], rows);
+  }
+
   function xy(t, ys) { return ys.map(function (y, i) { return { x: t[i], y: y }; }); }
 
   function drawCharts(tl) {
@@ -170,6 +200,7 @@
       var sample = f.sample ? { pre: [f.sample.status, f.sample.url, f.sample.body].filter(function (x) { return x !== null && x !== undefined; }).join(' ') } : '';
       return [f.kind, f.name, f.error, f.occurrences, sample];
     }));
+    renderCustom(t);
     drawCharts(t.timeline);
   }
 

@@ -1,7 +1,11 @@
 //! The live page (`GET /`) and the JSON it polls every second (`GET /api/live`). The page is
 //! one self-contained document, Chartist and styles embedded like the HTML report's, so it
 //! works offline; its script builds every table cell with `textContent`, never markup, so a
-//! request name or error message cannot inject anything.
+//! request, check or metric name or an error message cannot inject anything.
+//!
+//! `/api/live` is our own document (Locust's clients read `/stats/requests`, which keeps
+//! Locust's keys alone): besides the requests and tasks it carries the trial's `checks` and
+//! `custom_metrics`, which the page shows in tables of their own once there are any.
 
 use axum::Json;
 use axum::extract::State;
@@ -12,7 +16,7 @@ use serde_json::{Value, json};
 use super::live::{Current, Live};
 use super::{AppState, ms};
 use crate::report::html::{document, legend};
-use crate::stats::{Entry, EntryTable, LATENCY_KIND, TRANSACTION_KIND};
+use crate::stats::{Entry, EntryTable, LATENCY_KIND, Metrics, Ratio, TRANSACTION_KIND, round3};
 
 /// Timeline points sent to the page: the last ten minutes.
 const MAX_POINTS: usize = 600;
@@ -70,6 +74,11 @@ pub(super) async fn index() -> Html<String> {
             section { h2 { "Thresholds" } table id="thresholds" {} }
             section { h2 { "Requests" } table id="requests" {} p.sub { "Times in milliseconds. Click a header to sort." } }
             section { h2 { "Tasks" } table id="tasks" {} }
+            section id="checks-section" hidden { h2 { "Checks" } table id="checks" {} }
+            section id="metrics-section" hidden {
+                h2 { "Custom metrics" } table id="custom-metrics" {}
+                p.sub { "Trends of times in milliseconds, of values as recorded." }
+            }
             section { h2 { "Failures" } table id="failures" {} }
             section { h2 { "Trials" } ul id="trials" {} }
             section.links {
@@ -153,7 +162,66 @@ fn trial_json(current: &Current) -> Value {
         "tasks": rows(&current.totals.tasks, seconds, |k| k != LATENCY_KIND),
         "failure_groups": failures,
         "cancelled": current.totals.cancelled.total(),
+        "checks": current.totals.checks.sorted().into_iter().map(ratio).collect::<Vec<_>>(),
+        "custom_metrics": custom_metrics(&current.totals.metrics, seconds),
         "timeline": crate::report::html::timeline_series(timeline),
+    })
+}
+
+/// A check, or a rate's true (`passes`) and false (`fails`) samples, as the report has them.
+fn ratio((name, ratio): (&str, &Ratio)) -> Value {
+    json!({
+        "name": name,
+        "passes": ratio.passes,
+        "fails": ratio.fails,
+        "rate": round3(ratio.rate().unwrap_or(0.0)),
+    })
+}
+
+/// The custom metrics: counters, gauges and rates in the report's keys; a trend's figures
+/// like a request row's, in ms when it holds times (as the request tables), as recorded
+/// otherwise.
+fn custom_metrics(metrics: &Metrics, seconds: f64) -> Value {
+    let counters: Vec<Value> = metrics
+        .counters
+        .sorted()
+        .into_iter()
+        .map(|(name, &value)| {
+            json!({ "name": name, "value": value, "per_s": round3(value as f64 / seconds) })
+        })
+        .collect();
+    let gauges: Vec<Value> = metrics
+        .gauges
+        .sorted()
+        .into_iter()
+        .map(|(name, g)| {
+            // A value that is not finite becomes null in JSON.
+            json!({
+                "name": name, "value": g.value, "min": g.min, "max": g.max,
+                "samples": g.samples,
+            })
+        })
+        .collect();
+    let trends: Vec<Value> = metrics
+        .trends
+        .sorted()
+        .into_iter()
+        .map(|(name, trend)| {
+            let e = &trend.entry;
+            let unit = |v: f64| if trend.time { ms(v) } else { round3(v) };
+            json!({
+                "name": name, "kind": if trend.time { "time" } else { "value" }, "count": e.count,
+                "avg": unit(e.mean_micros()), "min": unit(e.min() as f64),
+                "median": unit(e.percentile(0.5) as f64), "p95": unit(e.percentile(0.95) as f64),
+                "p99": unit(e.percentile(0.99) as f64), "max": unit(e.max_micros as f64),
+            })
+        })
+        .collect();
+    json!({
+        "counters": counters,
+        "gauges": gauges,
+        "rates": metrics.rates.sorted().into_iter().map(ratio).collect::<Vec<_>>(),
+        "trends": trends,
     })
 }
 
@@ -169,4 +237,107 @@ pub(super) fn live_json(live: &Live) -> Value {
 
 pub(super) async fn live(State(state): State<AppState>) -> Json<Value> {
     Json(live_json(&state.live()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::events::TrialInfo;
+    use crate::stats::{Recorder, Tally};
+
+    /// The live document of a running trial whose totals are `totals`.
+    fn live_with(totals: Tally) -> Value {
+        let info = TrialInfo {
+            index: 0,
+            name: "checkout".into(),
+            description: "2 users".into(),
+            host: None,
+            duration_s: 60.0,
+            steerable: true,
+            thresholds: Vec::new(),
+            max_names: 1_000,
+        };
+        let mut current = Current::new(Arc::new(info));
+        current.totals = Arc::new(totals);
+        current.snapshot.elapsed_s = 10.0;
+        let live = Live {
+            current: Some(Arc::new(current)),
+            ..Live::default()
+        };
+        live_json(&live)
+    }
+
+    #[test]
+    fn the_live_document_carries_checks_and_custom_metrics_by_name() {
+        let recorder = Recorder::new(2, None);
+        recorder.check(0, "status is 200", true);
+        recorder.check(1, "status is 200", true);
+        recorder.check(1, "status is 200", false);
+        recorder.counter(0, "orders", 5);
+        recorder.gauge(1, "queue", 3.5);
+        recorder.rate(0, "cache hit", true);
+        recorder.trend(0, "queue wait", true, 12_000);
+        recorder.trend(1, "items", false, 7);
+        let trial = &live_with(recorder.take())["trial"];
+        assert_eq!(
+            trial["checks"],
+            json!([{ "name": "status is 200", "passes": 2, "fails": 1, "rate": 0.667 }])
+        );
+        let metrics = &trial["custom_metrics"];
+        assert_eq!(
+            metrics["counters"],
+            json!([{ "name": "orders", "value": 5, "per_s": 0.5 }])
+        );
+        assert_eq!(metrics["gauges"][0]["value"], 3.5);
+        assert_eq!(metrics["rates"][0]["rate"], 1.0);
+        let trends = metrics["trends"].as_array().unwrap();
+        // Sorted by name; a time in ms like the request tables, a value as recorded.
+        assert_eq!(
+            (&trends[0]["name"], &trends[0]["max"]),
+            (&json!("items"), &json!(7.0))
+        );
+        assert_eq!(trends[1]["kind"], "time");
+        assert_eq!(trends[1]["median"], 12.0);
+        // Locust's own document keeps its keys alone.
+        assert!(trial.get("stats").is_none());
+        let empty = &live_with(Tally::default())["trial"];
+        assert_eq!(empty["checks"], json!([]));
+        assert_eq!(empty["custom_metrics"]["trends"], json!([]));
+    }
+
+    #[tokio::test]
+    async fn a_hostile_check_name_reaches_the_page_as_text() {
+        let hostile = "<img src=x onerror=alert(1)>";
+        let recorder = Recorder::new(1, None);
+        recorder.check(0, hostile, false);
+        recorder.counter(0, hostile, 1);
+        let trial = &live_with(recorder.take())["trial"];
+        // The name is data, as written, for the script to set as text.
+        assert_eq!(trial["checks"][0]["name"], hostile);
+        assert_eq!(trial["custom_metrics"]["counters"][0]["name"], hostile);
+        // The script puts every cell in with textContent, these tables included, and never
+        // parses a string as markup.
+        assert!(PAGE_SCRIPT.contains("simpleTable('checks'"));
+        assert!(PAGE_SCRIPT.contains("simpleTable('custom-metrics'"));
+        assert!(PAGE_SCRIPT.contains("el.textContent ="));
+        for sink in [
+            "innerHTML",
+            "outerHTML",
+            "insertAdjacentHTML",
+            "document.write",
+            "createContextualFragment",
+            "DOMParser",
+        ] {
+            assert!(!PAGE_SCRIPT.contains(sink), "page.js uses {sink}");
+        }
+        // The tables start hidden, shown once there is a row.
+        let page = index().await.0;
+        assert!(
+            page.contains(r#"<section id="checks-section" hidden>"#),
+            "{page}"
+        );
+        assert!(page.contains(r#"<section id="metrics-section" hidden>"#));
+    }
 }
