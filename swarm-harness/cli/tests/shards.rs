@@ -9,6 +9,9 @@
 
 use swarm_harness_test_support as common;
 
+#[path = "shards/feeders.rs"]
+mod feeders;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Output, Stdio};
 use std::sync::atomic::Ordering;
@@ -40,6 +43,22 @@ fn main() -> ExitCode {
                 "checks_metrics_and_tags_merge_into_the_servers_figures",
                 checks_metrics_and_tags_merge_into_the_servers_figures,
             ),
+            (
+                "feeders_users_of_one_process_never_send_one_email_twice",
+                feeders::users_of_one_process_never_send_one_email_twice,
+            ),
+            (
+                "feeders_three_shards_never_send_one_email_twice",
+                feeders::three_shards_never_send_one_email_twice,
+            ),
+            (
+                "feeders_fewer_rows_than_iterations_stop_the_trial_or_fail_as_chosen",
+                feeders::fewer_rows_than_iterations_stop_the_trial_or_fail_as_chosen,
+            ),
+            (
+                "feeders_a_bad_row_is_one_error_before_any_load",
+                feeders::a_bad_row_is_one_error_before_any_load,
+            ),
         ],
         None,
     )
@@ -52,8 +71,16 @@ fn shard(url: &str, dir: &Path, shard: &str, extra: &[&str]) -> Child {
 
 /// A shard process of the trial `trial` against `url`.
 fn shard_of(trial: &str, url: &str, dir: &Path, shard: &str, extra: &[&str]) -> Child {
+    shard_command(trial, url, dir, shard, extra)
+        .spawn()
+        .unwrap()
+}
+
+/// The command of a shard process of the trial `trial` against `url`, to start.
+fn shard_command(trial: &str, url: &str, dir: &Path, shard: &str, extra: &[&str]) -> Command {
     std::fs::create_dir_all(dir).unwrap();
-    Command::new(std::env::current_exe().unwrap())
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command
         .env("SHARD_CHILD", "1")
         .env_remove("PT_SHARD")
         .env_remove("PT_RUN_ID")
@@ -78,9 +105,8 @@ fn shard_of(trial: &str, url: &str, dir: &Path, shard: &str, extra: &[&str]) -> 
         ])
         .args(extra)
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
+        .stderr(Stdio::piped());
+    command
 }
 
 /// Waits for a shard process, at most a minute.

@@ -2,9 +2,10 @@
 //! (swarm-harness-cli): a loopback server with slow and failing routes, scenarios against it,
 //! an in-process run of the harness whose libtest output goes to a log file, what the tests
 //! that start the stress target as child processes need, and hand-made histogram headers
-//! (`v2`). A test names it `use swarm_harness_test_support as common;`; its scenarios are
+//! (`v2`), and the `signup` scenario fed unique e-mails (`signup`). A test names it `use swarm_harness_test_support as common;`; its scenarios are
 //! registered in every test binary that does.
 
+pub mod signup;
 pub mod v2;
 
 use std::path::Path;
@@ -20,10 +21,13 @@ use axum::routing::get;
 use swarm_harness::reqwest_0_13 as reqwest;
 use swarm_harness::{Counter, Gauge, Rate, Trend, User, stress_test};
 
-/// A running test server; `/delay` sleeps `delay_ms`, `/flaky` fails every other request.
+/// A running test server; `/delay` sleeps `delay_ms`, `/flaky` fails every other request,
+/// `/signup` records the e-mail it is sent.
 pub struct Server {
     pub url: String,
     pub requests: Arc<AtomicU64>,
+    /// Every e-mail `/signup` received, with how many times.
+    pub signups: signup::Signups,
     _runtime: tokio::runtime::Runtime,
 }
 
@@ -31,14 +35,17 @@ pub struct Server {
 struct Config {
     delay: Duration,
     requests: Arc<AtomicU64>,
+    signups: signup::Signups,
 }
 
 pub fn start_server(delay_ms: u64) -> Server {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let requests = Arc::new(AtomicU64::new(0));
+    let signups = signup::Signups::default();
     let config = Config {
         delay: Duration::from_millis(delay_ms),
         requests: requests.clone(),
+        signups: signups.clone(),
     };
     let app = Router::new()
         .route(
@@ -62,6 +69,12 @@ pub fn start_server(delay_ms: u64) -> Server {
         )
         .route("/fast", get(|| async { "fast" }))
         .route(
+            "/signup",
+            axum::routing::post(|State(c): State<Config>, email: String| async move {
+                c.signups.record(email)
+            }),
+        )
+        .route(
             "/redirect",
             get(|| async { (StatusCode::FOUND, [("location", "/fast")], "moved") }),
         )
@@ -74,6 +87,7 @@ pub fn start_server(delay_ms: u64) -> Server {
     Server {
         url,
         requests,
+        signups,
         _runtime: runtime,
     }
 }
@@ -211,7 +225,7 @@ pub fn test_or_child(
     threads: Option<usize>,
 ) -> ExitCode {
     if std::env::var_os(child).is_some() {
-        return swarm_harness::main();
+        return signup::child_harness().run();
     }
     let trials = tests
         .iter()
