@@ -268,3 +268,76 @@ fn two_user_classes_share_one_trials_users_by_weight() {
         "{tasks:?}"
     );
 }
+
+/// Locust's `custom_shape/stages.py`, ported: (until, users, spawn rate) steps, ending by
+/// itself after the last one.
+struct Steps;
+
+const STEPS: [(u64, f64, f64); 2] = [(1500, 4.0, 4.0), (3000, 2.0, 10.0)];
+
+impl swarm_harness::LoadShape for Steps {
+    fn tick(&mut self, elapsed: std::time::Duration) -> Option<f64> {
+        let ms = elapsed.as_millis() as u64;
+        STEPS.iter().find(|s| ms < s.0).map(|s| s.1)
+    }
+    fn spawn_rate(&mut self, elapsed: std::time::Duration) -> Option<f64> {
+        let ms = elapsed.as_millis() as u64;
+        STEPS.iter().find(|s| ms < s.0).map(|s| s.2)
+    }
+}
+
+fn steps() -> Steps {
+    Steps
+}
+
+#[stress_test(shape = steps, wait = constant(5ms))]
+async fn stepped(user: &mut User) -> anyhow::Result<()> {
+    user.get("/fast").send().await?;
+    Ok(())
+}
+
+#[test]
+fn a_shape_with_spawn_rates_paces_its_users_and_ends_the_trial_itself() {
+    let server = start_server(0);
+    let dir = tempfile::tempdir().unwrap();
+    let (dir_arg, log) = (
+        dir.path().display().to_string(),
+        dir.path().join("libtest.log").display().to_string(),
+    );
+    // No duration: the shape ends the trial, not the 10-minute default.
+    let args = [
+        "stress",
+        "--exact",
+        "stepped",
+        "--host",
+        &server.url,
+        "--report-dir",
+        &dir_arg,
+        "--logfile",
+        &log,
+        "--web",
+        "off",
+    ];
+    let code = swarm_harness::Harness::new().run_from(args);
+    assert_eq!(code, ExitCode::SUCCESS);
+    let report = read_json(dir.path(), "stepped");
+    assert_eq!(report["outcome"], "completed");
+    let ran = report["duration_s"].as_f64().unwrap();
+    assert!((2.9..60.0).contains(&ran), "the shape's 3 s: {ran}");
+    // The config says what drove the trial.
+    let config = &report["config"];
+    assert_eq!(config["shape"], "steps");
+    assert!(
+        config["users"].is_null() && config["duration"].is_null(),
+        "{config}"
+    );
+    // 4 users a second: never more than the rate allows, whatever the machine's speed.
+    for point in report["timeline"].as_array().unwrap() {
+        let (t, users) = (
+            point["t"].as_f64().unwrap(),
+            point["users"].as_f64().unwrap(),
+        );
+        assert!(users <= 4.0 * t + 1.0, "{users} users at {t}s");
+    }
+    assert!(report["peak_users"].as_u64().unwrap() >= 1);
+}

@@ -17,6 +17,8 @@ pub(crate) struct TrialPlan {
     pub classes: Vec<ClassSpec>,
     pub thresholds: Thresholds,
     pub shape: Option<ShapeFn>,
+    /// The shape's path as written, for the report's `config`.
+    pub shape_name: Option<&'static str>,
     /// This process's shard, whose slice of the profile `profile` already is.
     pub shard: Option<crate::shard::ShardId>,
     pub profile: LoadProfile,

@@ -72,6 +72,7 @@ impl RunEnv {
                 .clone()
                 .map_or(spec.thresholds, crate::threshold::Thresholds),
             shape: spec.shape,
+            shape_name: spec.shape_name,
             profile,
             shard,
         });
@@ -95,12 +96,14 @@ impl RunEnv {
                 param: plan.param.map(str::to_owned),
             },
             // A shard's report holds the whole trial's settings: what its shards share.
-            config: serde_json::to_value(if shard.is_some() {
-                whole
-            } else {
-                &plan.profile
-            })
-            .expect("profiles serialize"),
+            config: config(
+                &plan,
+                if shard.is_some() {
+                    whole
+                } else {
+                    &plan.profile
+                },
+            ),
             started_at: result
                 .started_at
                 .format(&time::format_description::well_known::Rfc3339)
@@ -224,4 +227,26 @@ fn resolved_classes(
             class
         })
         .collect()
+}
+
+/// The report's `config`: the resolved profile, less what the trial did not use. Under a
+/// load shape (stages or custom), the users and hatch rate are the shape's, not settings
+/// (`null`); a custom shape is named, and its duration is `null` when it ran until the shape
+/// ended.
+fn config(plan: &TrialPlan, profile: &LoadProfile) -> serde_json::Value {
+    let mut config = serde_json::to_value(profile).expect("profiles serialize");
+    let shaped = plan.shape.is_some() || profile.stages.is_some();
+    if let (true, Some(fields)) = (shaped, config.as_object_mut()) {
+        for unused in ["users", "hatch_rate"] {
+            fields.insert(unused.to_owned(), serde_json::Value::Null);
+        }
+        if profile.stages.is_none() && plan.shape.is_some() {
+            let name = plan.shape_name.unwrap_or("custom");
+            fields.insert("shape".to_owned(), serde_json::Value::from(name));
+            if !profile.duration_set {
+                fields.insert("duration".to_owned(), serde_json::Value::Null);
+            }
+        }
+    }
+    config
 }

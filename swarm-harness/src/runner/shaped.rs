@@ -1,6 +1,6 @@
 //! The closed model under a load shape (stages or a custom `LoadShape`): every 100 ms the shape
-//! names a number of users; missing users start at once, extra ones (the newest first) finish
-//! their task, run `on_stop` and leave. A shape's target is clamped to
+//! names a number of users; missing users start (at the shape's spawn rate if it gives one, at
+//! once otherwise), extra ones (the newest first) finish their task, run `on_stop` and leave. A shape's target is clamped to
 //! [`MAX_USERS`](swarm_harness_syntax::limits::MAX_USERS) (with a warning), and starting many
 //! users yields to the runtime every [`SPAWN_BATCH`] so the stop and the clock keep working.
 
@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::crew::Crew;
 use super::plan::Launch;
 use crate::LoadShape;
-use crate::shape::adjust;
+use crate::shape::{RateLimit, adjust};
 
 /// How often the shape is asked for its target.
 pub(super) const SHAPE_TICK: Duration = Duration::from_millis(100);
@@ -21,6 +21,7 @@ pub(super) async fn drive(launch: Launch, mut shape: Box<dyn LoadShape>) {
     let (plan, ctx, started) = (launch.plan.clone(), launch.ctx.clone(), launch.started);
     let mut crew = Crew::new(launch);
     let mut warned = false;
+    let (mut starts, mut stops) = (RateLimit::default(), RateLimit::default());
     let mut ticker = tokio::time::interval(SHAPE_TICK);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -46,6 +47,12 @@ pub(super) async fn drive(launch: Launch, mut shape: Box<dyn LoadShape>) {
             target.min(cap)
         };
         let (start, stop) = adjust(crew.len(), target);
+        // At the shape's spawn rate, if it gives one (Locust's `(users, spawn_rate)`).
+        let rate = shape.spawn_rate(started.elapsed());
+        let (start, stop) = (
+            starts.allow(start, rate, SHAPE_TICK),
+            stops.allow(stop, rate, SHAPE_TICK),
+        );
         // Users still leaving from a lower target count against a higher one.
         let start = start.min(crew.room(crew.len() + start));
         for started_now in 0..start {

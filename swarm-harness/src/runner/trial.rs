@@ -138,12 +138,14 @@ pub(crate) async fn run_trial(plan: Arc<TrialPlan>, env: &TrialEnv, index: usize
         reset: &reset,
         events: &env.events,
     };
-    let stopped = conductor
-        .run(
-            started.checked_add(profile.duration),
-            commands.as_deref_mut(),
-        )
-        .await;
+    // A custom shape ends the trial itself (`None` from its tick), unless a duration was given.
+    let runs_until_shape_ends =
+        plan.shape.is_some() && profile.stages.is_none() && !profile.duration_set;
+    let deadline = match runs_until_shape_ends {
+        true => None,
+        false => started.checked_add(profile.duration),
+    };
+    let stopped = conductor.run(deadline, commands.as_deref_mut()).await;
     let run_time = started.elapsed();
     wind_down(&plan, &ctx, spawner, &users).await;
 

@@ -22,6 +22,8 @@ pub(crate) struct TrialSpec {
     pub classes: Vec<ClassSpec>,
     pub load: AttributeLoad,
     pub shape: Option<ShapeFn>,
+    /// The shape's path as written (`shape = my_shape`), for the report's `config`.
+    pub shape_name: Option<&'static str>,
     pub thresholds: Thresholds,
     pub ignore: bool,
 }
@@ -204,6 +206,7 @@ fn single(
         }],
         load: load_of(scenario),
         shape: scenario.shape,
+        shape_name: scenario.shape.and(scenario.shape_name),
         thresholds: thresholds_of(scenario)?,
         ignore: scenario.ignore,
     })
@@ -303,7 +306,9 @@ fn group_trials(
         // layer over.
         load.wait = classes[0].2.wait.take();
     }
-    let shape = agree_path(trial, "shape", &members, |m| m.shape_name)?.and_then(|m| m.shape);
+    let shaped = agree_path(trial, "shape", &members, |m| m.shape_name)?;
+    let shape = shaped.and_then(|m| m.shape);
+    let shape_name = shaped.and_then(|m| m.shape.and(m.shape_name));
     let mut thresholds = Thresholds::default();
     for member in &members {
         thresholds.0.extend(thresholds_of(member)?.0);
@@ -351,6 +356,7 @@ fn group_trials(
                 .collect(),
             load: load.clone(),
             shape,
+            shape_name,
             thresholds: thresholds.clone(),
             ignore: members.iter().all(|m| m.ignore),
         })

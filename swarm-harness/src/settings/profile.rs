@@ -67,6 +67,10 @@ pub struct LoadProfile {
     pub hatch_rate: f64,
     #[serde(serialize_with = "seconds")]
     pub duration: Duration,
+    /// Whether the duration was given (attribute, environment or flag) rather than the
+    /// default: a custom load shape runs until it ends unless one was.
+    #[serde(skip)]
+    pub duration_set: bool,
     /// The base URL; shown (and serialized) with any credentials redacted.
     #[serde(serialize_with = "serialize_host")]
     pub host: Option<String>,
@@ -281,6 +285,7 @@ impl LoadProfile {
                 .duration
                 .or(attribute.duration)
                 .unwrap_or(DEFAULT_DURATION),
+            duration_set: overrides.duration.or(attribute.duration).is_some(),
             host: host.map(str::to_owned),
             num_requests: overrides.num_requests,
             seed: overrides.seed,
