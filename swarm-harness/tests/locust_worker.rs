@@ -3,8 +3,8 @@
 //! `locust` executable): two of our workers under `locust --master --headless`, a loopback
 //! server that counts requests, and the master's own CSV as the judge. Then a master stopped
 //! mid-run (its workers stop cleanly and write their reports), a worker killed mid-run (the
-//! master marks it missing while the other goes on), and the errors for an unreachable
-//! master.
+//! master marks it missing while the other goes on), the errors for an unreachable master,
+//! and two workers fed unique e-mails (each its half of the file, by the master's index).
 //!
 //! This target has no libtest harness of its own: the same binary is the test and, with
 //! `WORKER_CHILD=1`, the stress target run as a worker.
@@ -41,6 +41,10 @@ fn main() -> ExitCode {
                 "an_unreachable_master_is_a_clear_error_and_no_load",
                 an_unreachable_master_is_a_clear_error_and_no_load,
             ),
+            (
+                "two_workers_never_send_one_email_twice",
+                two_workers_never_send_one_email_twice,
+            ),
         ],
         Some(1),
     )
@@ -68,11 +72,11 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// The locustfile our `--locustfile` writes for the `delayed` trial.
-fn locustfile(dir: &Path) -> PathBuf {
+/// The locustfile our `--locustfile` writes for `trial`.
+fn locustfile_of(dir: &Path, trial: &str) -> PathBuf {
     let output = Command::new(std::env::current_exe().unwrap())
         .env("WORKER_CHILD", "1")
-        .args(["--locustfile", "--exact", "delayed"])
+        .args(["--locustfile", "--exact", trial])
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", common::text(&output.stderr));
@@ -87,10 +91,15 @@ fn master(dir: &Path, port: u16, host: &str, extra: &[&str]) -> Child {
 }
 
 fn master_logging_to(dir: &Path, log: &str, port: u16, host: &str, extra: &[&str]) -> Child {
+    master_of("delayed", dir, log, port, host, extra)
+}
+
+/// `locust --master --headless` over the locustfile of `trial`.
+fn master_of(trial: &str, dir: &Path, log: &str, port: u16, host: &str, extra: &[&str]) -> Child {
     let log = std::fs::File::create(dir.join(log)).unwrap();
     Command::new(locust())
         .arg("-f")
-        .arg(locustfile(dir))
+        .arg(locustfile_of(dir, trial))
         .args(["--master", "--headless", "--master-bind-host", "127.0.0.1"])
         .args(["--master-bind-port", &port.to_string(), "-H", host])
         .args(extra)
@@ -104,20 +113,25 @@ fn master_logging_to(dir: &Path, log: &str, port: u16, host: &str, extra: &[&str
 /// One of our workers, reporting into `dir/worker-<n>`: started as docs/src/distribution.md
 /// starts them, with no flag about the web UI (a worker serves none unless asked).
 fn worker(dir: &Path, n: usize, port: u16) -> Child {
+    worker_command(dir, n, port, "delayed").spawn().unwrap()
+}
+
+/// The command of one of our workers running `trial`, to start.
+fn worker_command(dir: &Path, n: usize, port: u16, trial: &str) -> Command {
     let reports = dir.join(format!("worker-{n}"));
-    Command::new(std::env::current_exe().unwrap())
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command
         .env("WORKER_CHILD", "1")
         .env_remove("PT_WEB")
         .env_remove("PT_LOCUST_PORT")
-        .args(["--exact", "delayed", "--duration", "2m"])
+        .args(["--exact", trial, "--duration", "2m"])
         .args(["--locust-master", &format!("127.0.0.1:{port}")])
         .args(["--locust-master-timeout", "20s"])
         .arg("--report-dir")
         .arg(&reports)
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
+        .stderr(Stdio::piped());
+    command
 }
 
 /// Waits until the server has counted some load, at most a minute.
@@ -367,4 +381,50 @@ fn a_restarted_master_gets_its_worker_back() {
         common::text(&output.stderr)
     );
     assert!(report_count(dir.path(), 1) > 0);
+}
+
+/// Two workers fed unique e-mails from one CSV file: each takes its half of the rows (the
+/// master's worker index of its `--expect-workers`), hands all of it out and stops, and the
+/// server sees every e-mail of the file exactly once.
+fn two_workers_never_send_one_email_twice() {
+    let server = common::start_server(0);
+    let dir = tempfile::tempdir().unwrap();
+    let emails = common::signup::write_emails(dir.path(), 200);
+    let port = free_port();
+    // One spawn message (-r above -u): a trial that ran out is not started again.
+    let extra = ["--expect-workers", "2", "-u", "4", "-r", "100", "-t", "4s"];
+    let master = master_of(
+        "signup",
+        dir.path(),
+        "master.log",
+        port,
+        &server.url,
+        &extra,
+    );
+    let workers: Vec<Child> = (1..=2)
+        .map(|n| {
+            let mut command = worker_command(dir.path(), n, port, "signup");
+            command
+                .env("FEED_SIGNUP", "1")
+                .arg("--data-dir")
+                .arg(dir.path());
+            command.spawn().unwrap()
+        })
+        .collect();
+    let output = common::finish(master, Duration::from_secs(90), "the master");
+    let log = std::fs::read_to_string(dir.path().join("master.log")).unwrap();
+    assert!(output.status.success(), "{log}");
+    for (n, worker) in workers.into_iter().enumerate() {
+        let output = common::finish(worker, Duration::from_secs(30), "a worker");
+        let stderr = common::text(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "worker {}: {stderr}", n + 1);
+        let report = common::read_json(&dir.path().join(format!("worker-{}", n + 1)), "signup");
+        let warnings = report["warnings"].to_string();
+        let said = "data exhausted: feeder signup emails handed out all 100 rows";
+        assert!(warnings.contains(said), "worker {}: {report}", n + 1);
+    }
+    assert_eq!(server.signups.twice(), Vec::<String>::new());
+    let mut all = emails;
+    all.sort();
+    assert_eq!(server.signups.seen().into_keys().collect::<Vec<_>>(), all);
 }
