@@ -141,7 +141,8 @@ impl<T> Source<T> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum WhenExhausted {
     /// Stop the trial as its duration would: no new iteration starts, the call that found
-    /// no row ends its task unrecorded (its user's `on_stop` still runs), and the report's
+    /// no row ends its task unrecorded (in the closed model its user's `on_stop` still runs,
+    /// as at the request limit), and the report's
     /// warnings say `data exhausted: feeder NAME handed out all N rows`. The outcome stays
     /// what the trial's would be (completed). Outside a trial (a standalone user) the call
     /// fails as [`Fail`](WhenExhausted::Fail) does.
