@@ -95,8 +95,9 @@ pub(crate) enum Problem {
         count: u64,
     },
     #[error(
-        "feeder {name}: the Locust master has not told this worker its index yet (an ack \
-         with an index, Locust 2.x), so its unique rows are unknown"
+        "feeder {name}: the Locust master has not told this worker its place (the index of \
+         its ack and --expect-workers in its spawn, as Locust 2.x sends them), so which \
+         unique rows are this worker's is unknown"
     )]
     NoWorkerSlot { name: String },
 }

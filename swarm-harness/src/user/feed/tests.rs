@@ -295,7 +295,7 @@ fn workers_cut_their_shards_slice_again() {
         part(20, &waiting, "f")
             .unwrap_err()
             .to_string()
-            .contains("has not told this worker its index")
+            .contains("has not told this worker its place")
     );
 }
 
