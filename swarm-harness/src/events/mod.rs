@@ -7,11 +7,17 @@
 //! Events are rare (a few per trial, one tick a second), so a lock around the sinks costs
 //! nothing on the request path, which records into the sharded [`Recorder`](crate::stats::Recorder).
 //!
-//! This folder is the contract (this file) and the built-in sinks: `printer` (the console,
-//! with `progress`, its live line) and `writer` (the report files).
+//! Every request, one by one, is another contract: [`RequestSink`] (`requests.rs`, which
+//! says why it is not a `RunEvent`), fed off the hot path through a bounded queue.
+//!
+//! This folder is the contracts (this file, `requests`) and the built-in sinks: `printer`
+//! (the console, with `progress`, its live line), `writer` (the report files) and
+//! `request_log` (the request log, a request sink).
 
 pub(crate) mod printer;
 mod progress;
+pub(crate) mod request_log;
+mod requests;
 pub(crate) mod writer;
 
 use std::path::PathBuf;
@@ -26,7 +32,10 @@ pub use crate::stats::{
     Entry, EntryTable, FailureGroup, FailureKey, FailureSample, Failures, Snapshot, Tally,
     TimelinePoint,
 };
+pub use crate::stats::{MAX_RECORD_ERROR_LEN, REQUEST_QUEUE_CAPACITY, RequestRecord, Tag};
 pub use crate::threshold::{Threshold, Verdict};
+pub use requests::RequestSink;
+pub(crate) use requests::{Delivery, RequestStream};
 
 /// One thing that happened in a run.
 #[derive(Debug, Clone)]

@@ -83,6 +83,23 @@ pub(super) fn check_report_dir(dir: &Path) -> Result<(), UsageError> {
     Ok(())
 }
 
+/// Creates the request log's directory (`PT_REQUEST_LOG`) and proves it writable before any
+/// load is sent.
+pub(super) fn check_request_log(overrides: &Overrides) -> Result<(), UsageError> {
+    let Some(dir) = &overrides.request_log else {
+        return Ok(());
+    };
+    let unusable = |source| UsageError::RequestLog {
+        dir: dir.display().to_string(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(unusable)?;
+    let probe = dir.join(format!(".write-check.{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(unusable)?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
 /// A multi-threaded runtime, or a single-threaded one when the process may use one CPU only
 /// (a container limit, `taskset`): there a second thread only adds cross-thread wake-ups.
 pub(super) fn runtime_builder() -> tokio::runtime::Builder {

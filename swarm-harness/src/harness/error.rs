@@ -60,6 +60,8 @@ pub(crate) enum UsageError {
     StartTooFar { at: String, hours: f64 },
     #[error("invalid PT_REPORT_DIR={dir:?}: cannot write reports there: {source}")]
     ReportDir { dir: String, source: std::io::Error },
+    #[error("invalid PT_REQUEST_LOG={dir:?}: cannot write the request log there: {source}")]
+    RequestLog { dir: String, source: std::io::Error },
     #[error("failed to start the tokio runtime: {0}")]
     Runtime(std::io::Error),
     #[error("failed to start the embedded target: {0:#}")]

@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use clap::FromArgMatches;
 
-use crate::events::Sink;
+use crate::events::{RequestSink, Sink};
 use crate::scenario::Scenario;
 use crate::user::fixture::FixtureStore;
 use crate::user::target::{App, Finish, FinishApp, StartHook, Started};
@@ -36,6 +36,8 @@ pub struct Harness {
     app_type: Option<(TypeId, &'static str)>,
     finish: Finish,
     sinks: Vec<Box<dyn Sink>>,
+    /// Consumers of every request (`Harness::request_sink`).
+    request_sinks: Vec<Box<dyn RequestSink>>,
     /// Scenarios instead of the registered ones (`swarm har replay`).
     scenarios: Option<Vec<&'static Scenario>>,
     fixtures: Arc<FixtureStore>,
@@ -161,6 +163,15 @@ impl Harness {
     /// printer, before the web UI): to push figures to your own monitoring, say.
     pub fn sink(mut self, sink: impl Sink + 'static) -> Self {
         self.sinks.push(Box::new(sink));
+        self
+    }
+
+    /// Adds a consumer of every request (Locust's `events.request`): each is handed a
+    /// [`RequestRecord`](crate::events::RequestRecord), in batches, on a thread of its own.
+    /// A trial has a queue only when a request sink is added (`PT_REQUEST_LOG` adds one);
+    /// its requests that do not fit are counted, never waited for (docs/src/request-log.md).
+    pub fn request_sink(mut self, sink: impl RequestSink + 'static) -> Self {
+        self.request_sinks.push(Box::new(sink));
         self
     }
 

@@ -11,15 +11,16 @@ use libtest_mimic::Trial;
 use tokio_util::sync::CancellationToken;
 
 use super::checks::{
-    check_finish_type, check_report_dir, check_report_files, check_target, run_identity,
-    runtime_builder, wait_until,
+    check_finish_type, check_report_dir, check_report_files, check_request_log, check_target,
+    run_identity, runtime_builder, wait_until,
 };
 use super::cli::Cli;
 use super::error::UsageError;
 use super::{Harness, signals};
 use crate::events::printer::{Output, Printer};
+use crate::events::request_log::RequestLog;
 use crate::events::writer::ReportWriter;
-use crate::events::{EventBus, RunEvent, Sink};
+use crate::events::{EventBus, RequestSink, RequestStream, RunEvent, Sink};
 use crate::http::session::{ClientFactory, HttpSettings};
 use crate::locust::WorkerMode;
 use crate::runner::{RunEnv, TrialEnv};
@@ -71,6 +72,7 @@ impl Harness {
         let (report_dir, run_id) = run_identity(&overrides)?;
         if !listing {
             check_report_dir(&report_dir)?;
+            check_request_log(&overrides)?;
             self.prepare_feeders(&overrides)?;
         }
         let web = if listing {
@@ -246,6 +248,7 @@ impl Harness {
                 events: EventBus::new(sinks),
                 commands,
                 autostart,
+                requests: self.request_stream(&overrides),
             },
             overrides,
             host,
@@ -258,6 +261,22 @@ impl Harness {
             web_url,
             worker,
         })
+    }
+}
+
+impl Harness {
+    /// The run's request sinks: the request log first (`PT_REQUEST_LOG`), then the
+    /// harness's own; `None` when there are none, and trials then have no request tap.
+    fn request_stream(&mut self, overrides: &Overrides) -> Option<Arc<RequestStream>> {
+        let mut sinks: Vec<Box<dyn RequestSink>> = Vec::new();
+        if let Some(dir) = &overrides.request_log {
+            let max = overrides
+                .request_log_max
+                .unwrap_or(settings::DEFAULT_REQUEST_LOG_MAX);
+            sinks.push(Box::new(RequestLog::new(dir.clone(), max, overrides.shard)));
+        }
+        sinks.append(&mut self.request_sinks);
+        RequestStream::new(sinks)
     }
 }
 

@@ -20,7 +20,7 @@ use super::plan::Launch;
 use super::stall;
 use super::{TrialPlan, open, shaped};
 use crate::control::Commands;
-use crate::events::{EventBus, RunEvent, TrialInfo};
+use crate::events::{Delivery, EventBus, RequestStream, RunEvent, TrialInfo};
 use crate::http::session::ClientFactory;
 use crate::report::Stall;
 use crate::settings::LoadProfile;
@@ -46,6 +46,9 @@ pub(crate) struct TrialEnv {
     pub commands: Option<Arc<tokio::sync::Mutex<Commands>>>,
     /// Whether a trial starts by itself, or waits for a swarm command (`PT_WEB_AUTOSTART`).
     pub autostart: bool,
+    /// Where every request goes when a request sink asks (the request log, say); `None`
+    /// when none does, and trials then have no tap.
+    pub requests: Option<Arc<RequestStream>>,
 }
 
 /// What a trial produced.
@@ -81,30 +84,21 @@ pub(crate) async fn run_trial(plan: Arc<TrialPlan>, env: &TrialEnv, index: usize
         Some(commands) => Some(commands.lock().await),
         None => None,
     };
-    let mut plan = plan;
-    if !env.autostart
-        && let Some(commands) = commands.as_deref_mut()
-    {
-        env.events.publish(RunEvent::TrialWaiting {
-            index,
-            name: plan.name.clone(),
-        });
-        match wait_for_start(commands, &plan, index, &env.interrupt).await {
-            Some(started) => plan = started,
-            None => return nothing_ran(plan),
-        }
-    }
+    let plan = match await_start(plan, env, index, commands.as_deref_mut()).await {
+        Ok(plan) => plan,
+        Err(plan) => return nothing_ran(plan),
+    };
     let started_at = time::OffsetDateTime::now_utc();
     let started = Instant::now();
     let profile = &plan.profile;
     let shards = 4 * std::thread::available_parallelism().map_or(1, |n| n.get());
     let recorder =
         Arc::new(Recorder::new(shards, profile.num_requests).with_max_names(profile.max_names));
-    let ctx = trial_context(env, profile, recorder.clone());
     let active = Arc::new(AtomicUsize::new(0));
     let model = model(&plan);
     let steerable = matches!(model, Model::Hatch);
-    let target = announce(&plan, env, index, steerable);
+    let (target, info) = announce(&plan, env, index, steerable);
+    let (ctx, delivery) = trial_context(env, profile, recorder.clone(), &info);
 
     let (finished, finished_rx) = oneshot::channel();
     let reset = Arc::new(Notify::new());
@@ -148,10 +142,33 @@ pub(crate) async fn run_trial(plan: Arc<TrialPlan>, env: &TrialEnv, index: usize
     let stopped = conductor.run(deadline, commands.as_deref_mut()).await;
     let run_time = started.elapsed();
     wind_down(&plan, &ctx, spawner, &users).await;
+    // Every user has ended: what they recorded reaches the request sinks before the report.
+    let delivered = delivery.finish(ctx.requests.as_ref()).await;
 
     let _ = finished.send(());
     let collected = collector.await.expect("the collector task does not panic");
-    result(plan, env, &ctx, started_at, run_time, stopped, collected)
+    let mut result = result(plan, env, &ctx, started_at, run_time, stopped, collected);
+    result.warnings.extend(delivered);
+    result
+}
+
+/// The plan to run: the one given, or, when the trial waits for a swarm command
+/// (`PT_WEB_AUTOSTART=false`), the one it starts; `Err` when it was interrupted first.
+async fn await_start(
+    plan: Arc<TrialPlan>,
+    env: &TrialEnv,
+    index: usize,
+    commands: Option<&mut Commands>,
+) -> Result<Arc<TrialPlan>, Arc<TrialPlan>> {
+    let Some(commands) = commands.filter(|_| !env.autostart) else {
+        return Ok(plan);
+    };
+    env.events.publish(RunEvent::TrialWaiting {
+        index,
+        name: plan.name.clone(),
+    });
+    let started = wait_for_start(commands, &plan, index, &env.interrupt).await;
+    started.ok_or(plan)
 }
 
 /// Starts the users as the model says, in a task of their own (the spawner).
@@ -163,14 +180,20 @@ fn spawn_users(model: Model, launch: Launch, steered: watch::Receiver<Target>) -
     }
 }
 
-/// The context every user of the trial shares: its statistics, fixtures, client, target, and
-/// the tokens that stop and kill it.
+/// The context every user of the trial shares: its statistics, fixtures, client, target, the
+/// tokens that stop and kill it, and its request tap when a request sink asks (with the
+/// delivery that drains it).
 fn trial_context(
     env: &TrialEnv,
     profile: &LoadProfile,
     recorder: Arc<Recorder>,
-) -> Arc<TrialContext> {
-    Arc::new(TrialContext {
+    info: &TrialInfo,
+) -> (Arc<TrialContext>, Delivery) {
+    let (requests, delivery) = match &env.requests {
+        Some(stream) => stream.open(info),
+        None => (None, Delivery::default()),
+    };
+    let ctx = Arc::new(TrialContext {
         recorder,
         fixtures: env.fixtures.clone(),
         clients: env.clients.with_client(profile.http),
@@ -182,29 +205,36 @@ fn trial_context(
         blocked: Default::default(),
         query_dropped: Default::default(),
         feeds: Default::default(),
-    })
+        requests,
+    });
+    (ctx, delivery)
 }
 
 /// Tells the run the trial started (and its user target, when it can be steered); the closed
-/// model's first target.
-fn announce(plan: &TrialPlan, env: &TrialEnv, index: usize, steerable: bool) -> Target {
+/// model's first target, and the trial as announced.
+fn announce(
+    plan: &TrialPlan,
+    env: &TrialEnv,
+    index: usize,
+    steerable: bool,
+) -> (Target, Arc<TrialInfo>) {
     let profile = &plan.profile;
-    env.events
-        .publish(RunEvent::TrialStarted(Arc::new(TrialInfo {
-            index,
-            name: plan.name.clone(),
-            description: profile.describe(plan.shape.is_some()),
-            host: profile.host.as_deref().map(crate::settings::redact_host),
-            duration_s: profile.duration.as_secs_f64(),
-            steerable,
-            thresholds: plan
-                .thresholds
-                .0
-                .iter()
-                .map(|t| t.expression.clone())
-                .collect(),
-            max_names: profile.max_names,
-        })));
+    let info = Arc::new(TrialInfo {
+        index,
+        name: plan.name.clone(),
+        description: profile.describe(plan.shape.is_some()),
+        host: profile.host.as_deref().map(crate::settings::redact_host),
+        duration_s: profile.duration.as_secs_f64(),
+        steerable,
+        thresholds: plan
+            .thresholds
+            .0
+            .iter()
+            .map(|t| t.expression.clone())
+            .collect(),
+        max_names: profile.max_names,
+    });
+    env.events.publish(RunEvent::TrialStarted(info.clone()));
     let target = Target {
         users: profile.users,
         rate: profile.hatch_rate,
@@ -215,7 +245,7 @@ fn announce(plan: &TrialPlan, env: &TrialEnv, index: usize, steerable: bool) -> 
             rate: target.rate,
         });
     }
-    target
+    (target, info)
 }
 
 /// Ends the trial's tasks: the spawner stops, users get the grace period, then what remains

@@ -107,9 +107,12 @@ pub(super) async fn run_iteration(
 ) -> Iteration {
     let task = &class.tasks[task];
     user.iterations += 1;
+    // Its requests carry the intended start (the request log's), hooks' none.
+    user.intended = intended;
     let (shard, parked) = (user.shard(), user.parked().clone());
     let work = crate::user::middleware::within(user, |user| task.run(user));
     let (outcome, error) = run_recorded(work, ctx, shard, &task.name, parked).await;
+    user.intended = None;
     settle(user, ctx, shard, outcome, error.as_deref());
     if let (Some(intended), Iteration::Done | Iteration::Failed | Iteration::UserStopped) =
         (intended, outcome)

@@ -51,5 +51,5 @@ pub(crate) use values::{
 pub(crate) use values::{
     DEFAULT_MASTER_TIMEOUT, DEFAULT_WEB_MAX_CONNECTIONS, DEFAULT_WEB_PORT, DEFAULT_WEB_TIMEOUT,
 };
-pub(crate) use values::{DEFAULT_MAX_BODY, DEFAULT_REQUEST_TIMEOUT};
+pub(crate) use values::{DEFAULT_MAX_BODY, DEFAULT_REQUEST_LOG_MAX, DEFAULT_REQUEST_TIMEOUT};
 pub use values::{DEFAULT_MAX_NAMES, HttpClient};

@@ -49,6 +49,19 @@ settings! {
         default: "`<cargo target dir>/stress-reports`",
         parse: form!(directory, "a directory path"),
     }
+    /// Write every request as a line of NDJSON into this directory, one file per trial
+    /// (docs/src/request-log.md); the report's request count and its lines agree.
+    request_log: PathBuf {
+        env: "PT_REQUEST_LOG", flag: "request-log", value: "DIR", default: "off",
+        parse: form!(directory, "a directory path"),
+    }
+    /// The most bytes one request log file holds (`1GiB`, `64MiB`, bytes); the lines past it
+    /// are left out, whole, and counted in the report's warnings.
+    request_log_max: u64 {
+        env: "PT_REQUEST_LOG_MAX", flag: "request-log-max", value: "SIZE", default: "1GiB",
+        parse: form!(log_size,
+            "a size of at least 1 byte and at most 1TiB, such as 1GiB, 64MiB or 1048576"),
+    }
     /// Where a feeder's relative path (`Feeder::csv("accounts.csv")`) is read from
     /// (docs/src/feeders.md).
     data_dir: PathBuf {

@@ -230,6 +230,10 @@ fn the_documented_defaults_are_the_defaults_used() {
         documented_default("PT_MAX_NAMES").max_names,
         Some(DEFAULT_MAX_NAMES)
     );
+    assert_eq!(
+        documented_default("PT_REQUEST_LOG_MAX").request_log_max,
+        Some(crate::settings::DEFAULT_REQUEST_LOG_MAX)
+    );
     #[cfg(feature = "web")]
     assert_eq!(
         documented_default("PT_LOCUST_PORT").web_port,

@@ -29,6 +29,9 @@ pub(crate) const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// Response body bytes kept in memory (`PT_MAX_BODY`): 8 MiB.
 pub(crate) const DEFAULT_MAX_BODY: usize = 8 * 1024 * 1024;
+/// The most a trial's request log file holds (`PT_REQUEST_LOG_MAX`): 1 GiB, far more than a
+/// look at a run needs, far less than fills a CI runner's disk.
+pub(crate) const DEFAULT_REQUEST_LOG_MAX: u64 = 1 << 30;
 /// Distinct request names (and failure groups) per trial (`PT_MAX_NAMES`).
 pub const DEFAULT_MAX_NAMES: usize = 1_000;
 /// The web UI's port, Locust's (`PT_LOCUST_PORT`).
@@ -138,6 +141,16 @@ pub(crate) fn stall_timeout(text: &str) -> Option<Option<Duration>> {
 
 /// `8MiB`, `512KiB`, `1GiB`, `64kB`, `10MB` or a number of bytes; 1 byte to 1 GiB.
 pub(crate) fn parse_bytes(text: &str) -> Option<usize> {
+    size_to(text, 1 << 30).map(|bytes| bytes as usize)
+}
+
+/// The bound of a request log file: a size as [`parse_bytes`] reads it, 1 byte to 1 TiB.
+pub(crate) fn log_size(text: &str) -> Option<u64> {
+    size_to(text, 1 << 40)
+}
+
+/// A size with an optional unit (`KiB` .. `TiB`, `kB` .. `TB`), from 1 byte to `max`.
+fn size_to(text: &str, max: u64) -> Option<u64> {
     let split = text
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(text.len());
@@ -147,13 +160,15 @@ pub(crate) fn parse_bytes(text: &str) -> Option<usize> {
         "KiB" => 1 << 10,
         "MiB" => 1 << 20,
         "GiB" => 1 << 30,
+        "TiB" => 1 << 40,
         "kB" | "KB" => 1_000,
         "MB" => 1_000_000,
         "GB" => 1_000_000_000,
+        "TB" => 1_000_000_000_000,
         _ => return None,
     };
     let bytes = number.checked_mul(scale)?;
-    (1..=1 << 30).contains(&bytes).then_some(bytes as usize)
+    (1..=max).contains(&bytes).then_some(bytes)
 }
 
 /// A base URL: http or https, with a host.

@@ -10,6 +10,7 @@ mod entry;
 mod failures;
 pub mod histogram;
 mod recorder;
+mod tap;
 
 pub use collector::{Collector, Interval, Snapshot, TimelinePoint};
 pub use custom::{GaugeReading, Metrics, Named, Ratio, TrendEntry};
@@ -20,6 +21,10 @@ pub use failures::{
 pub use recorder::{
     CutOff, DEFAULT_MAX_NAMES, LATENCY_KIND, Marks, OTHER_CHECKS, OTHER_NAMES, OTHER_TAG_VALUES,
     Recorder, Sample, TRANSACTION_KIND, Tag, Tally,
+};
+pub use tap::{
+    MAX_RECORD_ERROR_LEN, Origin, REQUEST_QUEUE_CAPACITY, RequestRecord, RequestTap, TapMessage,
+    Tapped,
 };
 
 /// `850µs`, `12.3ms`, `1.20s`: a time as reports and thresholds print it.

@@ -26,12 +26,13 @@ pub use recording::{StatsName, SwarmMiddleware};
 #[cfg(any(feature = "middleware-0-4", feature = "middleware-0-5"))]
 mod recording {
     use std::sync::Arc;
+    use std::time::Instant;
 
     use http::Extensions;
     use tokio_util::sync::CancellationToken;
 
     use super::{ScenarioFuture, User};
-    use crate::stats::{FailureSample, Sample};
+    use crate::stats::{FailureSample, Origin, Sample, Tapped};
     use crate::user::request::InFlight;
     use crate::user::{TrialContext, elapsed_micros};
 
@@ -42,6 +43,8 @@ mod recording {
         shard: usize,
         /// The user's park: cancelled when the request limit is met, which ends the task.
         parked: CancellationToken,
+        /// Who sends, for the request sinks.
+        origin: Origin,
     }
 
     tokio::task_local! {
@@ -58,6 +61,11 @@ mod recording {
             ctx: user.ctx.clone(),
             shard: user.shard(),
             parked: user.parked().clone(),
+            origin: Origin {
+                user: user.id(),
+                iteration: user.iterations,
+                intended: user.intended,
+            },
         };
         ACTIVE.scope(active, task(user))
     }
@@ -257,8 +265,32 @@ mod recording {
             }
         }
 
-        fn fail(&self, micros: u64, message: String, failure: FailureSample) {
+        /// Hands the request to the request sinks, when any asks.
+        fn tap(
+            &self,
+            started: Instant,
+            sample: Sample<'_>,
+            status: Option<u16>,
+            error: Option<&str>,
+        ) {
+            if let Some(tap) = &self.active.ctx.requests {
+                let tapped = Tapped {
+                    kind: sample.kind,
+                    name: sample.name,
+                    started,
+                    micros: sample.micros,
+                    bytes: sample.content_bytes,
+                    status,
+                    error,
+                    tags: &[],
+                };
+                tap.push(self.active.origin, tapped);
+            }
+        }
+
+        fn fail(&self, started: Instant, micros: u64, message: String, failure: FailureSample) {
             let sample = self.sample(micros, 0);
+            self.tap(started, sample, failure.status, Some(&message));
             let recorder = &self.active.ctx.recorder;
             recorder.failure(self.active.shard, sample, message, Some(failure));
         }
@@ -273,7 +305,12 @@ mod recording {
                 body: None,
             };
             let micros = elapsed_micros(started);
-            self.fail(micros, crate::user::request::error_chain(error), failure);
+            self.fail(
+                started,
+                micros,
+                crate::user::request::error_chain(error),
+                failure,
+            );
         }
 
         /// Records the response (its body read whole, so the time is to its end) and hands
@@ -296,7 +333,7 @@ mod recording {
                         status: Some(status.as_u16()),
                         body: None,
                     };
-                    self.fail(micros, error.to_string(), failure);
+                    self.fail(started, micros, error.to_string(), failure);
                     return Err(error);
                 }
             };
@@ -309,15 +346,15 @@ mod recording {
                     body: Some(crate::user::request::snippet(&body)),
                 };
                 let (message, sample) = (format!("HTTP {status}"), self.sample(micros, size));
+                self.tap(started, sample, Some(status.as_u16()), Some(&message));
                 self.active
                     .ctx
                     .recorder
                     .failure(shard, sample, message, Some(failure));
             } else {
-                self.active
-                    .ctx
-                    .recorder
-                    .success(shard, self.sample(micros, size));
+                let sample = self.sample(micros, size);
+                self.tap(started, sample, Some(status.as_u16()), None);
+                self.active.ctx.recorder.success(shard, sample);
             }
             Ok(body)
         }

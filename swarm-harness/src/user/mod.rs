@@ -25,7 +25,7 @@ use tokio_util::task::TaskTracker;
 use url::Url;
 
 use crate::http::session::{ClientFactory, Session};
-use crate::stats::{Recorder, Sample};
+use crate::stats::{Origin, Recorder, RequestTap, Sample, Tapped};
 use crate::user::fixture::{Fixture, FixtureStore};
 use crate::user::request::{Request, RequestError};
 use crate::user::transaction::Transaction;
@@ -52,6 +52,9 @@ pub(crate) struct TrialContext {
     pub query_dropped: std::sync::atomic::AtomicBool,
     /// What its feeders did (ran out, started over), for the report's warnings.
     pub feeds: crate::user::feed::TrialFeeds,
+    /// Where its requests go for the request sinks; `None` when no sink asks, which is all
+    /// the hot path then checks.
+    pub requests: Option<crate::stats::RequestTap>,
 }
 
 impl TrialContext {
@@ -85,6 +88,7 @@ impl TrialContext {
             blocked: Default::default(),
             query_dropped: Default::default(),
             feeds: crate::user::feed::TrialFeeds::detached(),
+            requests: None,
         })
     }
 }
@@ -118,6 +122,8 @@ pub struct User {
     fixtures: HashMap<TypeId, Arc<dyn Any + Send + Sync>>,
     /// Iterations this user has started.
     pub(crate) iterations: u64,
+    /// When its running task was due to start, when it was scheduled (for the request log).
+    pub(crate) intended: Option<Instant>,
     /// Its transactions left unmarked, until their task's end says why.
     pub(crate) abandoned: crate::user::transaction::Abandoned,
     /// The feeders' rows it holds (`User::feed`).
@@ -159,6 +165,7 @@ impl User {
             state: HashMap::new(),
             fixtures: HashMap::new(),
             iterations: 0,
+            intended: None,
             abandoned: Default::default(),
             fed: Vec::new(),
         }
@@ -356,6 +363,19 @@ impl User {
         self.shard
     }
 
+    /// The trial's request tap and who is sending, when a request sink asks; `None` (the
+    /// common case, one check) otherwise.
+    #[inline]
+    pub(crate) fn request_tap(&self) -> Option<(&RequestTap, Origin)> {
+        let tap = self.ctx.requests.as_ref()?;
+        let origin = Origin {
+            user: self.id,
+            iteration: self.iterations,
+            intended: self.intended,
+        };
+        Some((tap, origin))
+    }
+
     /// Measures any operation (a database call, a gRPC request, a message on a queue) into the
     /// same statistics as HTTP requests, under `kind` and `name`. An `Err` is a failure.
     ///
@@ -380,18 +400,30 @@ impl User {
         let started = guard.started();
         let result = operation.await;
         guard.disarm();
+        let micros = elapsed_micros(started);
         let sample = Sample {
             kind,
             name,
-            micros: elapsed_micros(started),
+            micros,
             content_bytes: 0,
         };
-        match &result {
-            Ok(_) => self.ctx.recorder.success(self.shard, sample),
-            Err(error) => self
-                .ctx
-                .recorder
-                .failure(self.shard, sample, error.to_string(), None),
+        let error = result.as_ref().err().map(ToString::to_string);
+        if let Some((tap, origin)) = self.request_tap() {
+            let tapped = Tapped {
+                kind,
+                name,
+                started,
+                micros,
+                bytes: 0,
+                status: None,
+                error: error.as_deref(),
+                tags: &[],
+            };
+            tap.push(origin, tapped);
+        }
+        match error {
+            None => self.ctx.recorder.success(self.shard, sample),
+            Some(error) => self.ctx.recorder.failure(self.shard, sample, error, None),
         }
         result
     }
@@ -495,6 +527,7 @@ impl User {
         // The same rows too: background work of a per-user feeder's user is that user.
         forked.fed = self.fed.clone();
         forked.iterations = self.iterations;
+        forked.intended = self.intended;
         // Background work has no task end to settle its flows with: they record as they drop.
         forked.abandoned = crate::user::transaction::Abandoned::closed();
         forked

@@ -14,7 +14,7 @@ use super::builder::basic_credentials;
 use super::response::{CaughtResponse, Response};
 use super::{Fetched, Marked, RequestError, error_chain, sample_url};
 use crate::http::session::Session;
-use crate::stats::{CutOff, FailureSample, Sample};
+use crate::stats::{CutOff, FailureSample, Sample, Tapped};
 use crate::user::{TrialContext, User, elapsed_micros};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -118,7 +118,7 @@ pub(crate) async fn perform<'u>(
         Ok(fetched) => Ok(CaughtResponse::new(
             user,
             name,
-            micros,
+            (started, micros),
             Response::fetched(method, fetched, micros),
             marked,
         )),
@@ -137,6 +137,19 @@ pub(crate) async fn perform<'u>(
             };
             let failure = Some((message.clone(), Some(failure_sample)));
             marked.no_response();
+            if let Some((tap, origin)) = user.request_tap() {
+                let tapped = Tapped {
+                    kind: sample.kind,
+                    name: sample.name,
+                    started,
+                    micros,
+                    bytes: 0,
+                    status: None,
+                    error: Some(&message),
+                    tags: &marked.tags,
+                };
+                tap.push(origin, tapped);
+            }
             user.ctx
                 .recorder
                 .marked(user.shard(), sample, failure, marked.marks());

@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use super::{Fetched, Marked, RequestError, sample_url, snippet};
-use crate::stats::{FailureSample, Sample};
+use crate::stats::{FailureSample, Sample, Tapped};
 use crate::user::User;
 
 /// A response whose body has been read.
@@ -120,6 +120,8 @@ impl Response {
 pub struct CaughtResponse<'u> {
     user: &'u User,
     name: String,
+    /// When it was sent, and how long it took.
+    started: std::time::Instant,
     micros: u64,
     verdict: Option<Result<(), String>>,
     /// Taken out when the verdict is recorded.
@@ -129,17 +131,19 @@ pub struct CaughtResponse<'u> {
 }
 
 impl<'u> CaughtResponse<'u> {
-    /// A response of `user`'s, reported under `name`, its verdict not yet given.
+    /// A response of `user`'s, reported under `name`, sent at `started` and taken `micros`,
+    /// its verdict not yet given.
     pub(super) fn new(
         user: &'u User,
         name: String,
-        micros: u64,
+        (started, micros): (std::time::Instant, u64),
         response: Response,
         marked: Marked,
     ) -> Self {
         CaughtResponse {
             user,
             name,
+            started,
             micros,
             verdict: None,
             response: Some(response),
@@ -218,6 +222,19 @@ impl CaughtResponse<'_> {
             (error, Some(failure))
         });
         self.marked.judge(response);
+        if let Some((tap, origin)) = self.user.request_tap() {
+            let tapped = Tapped {
+                kind: sample.kind,
+                name: sample.name,
+                started: self.started,
+                micros: self.micros,
+                bytes: response.body_len,
+                status: Some(response.status.as_u16()),
+                error: failure.as_ref().map(|(error, _)| error.as_str()),
+                tags: &self.marked.tags,
+            };
+            tap.push(origin, tapped);
+        }
         let shard = self.user.shard();
         match failure {
             // The common case keeps its own path: no marks to look at.
