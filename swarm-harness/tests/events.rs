@@ -1,7 +1,8 @@
 //! The event stream as a consumer sees it: a sink registered on the harness gets the run's
 //! events in order, and the ticks' intervals add up exactly to the report (and the server).
-//! Also how a task may end besides success and failure (`RescheduleTask`, `StopUser`), and
-//! the warning a task that blocks its thread gets, each against the server's own count.
+//! Also how a task may end besides success and failure (`RescheduleTask`, `StopUser`), the
+//! warning a task that blocks its thread gets, and the request stream (a request sink, the
+//! request log and its bound), each against the server's own count.
 
 use swarm_harness_test_support as common;
 
@@ -340,4 +341,133 @@ fn a_shape_with_spawn_rates_paces_its_users_and_ends_the_trial_itself() {
         assert!(users <= 4.0 * t + 1.0, "{users} users at {t}s");
     }
     assert!(report["peak_users"].as_u64().unwrap() >= 1);
+}
+
+/// Counts every request it is handed, as a user's `events.request` listener would.
+struct Counted(Arc<Mutex<(u64, u64)>>);
+
+impl swarm_harness::events::RequestSink for Counted {
+    fn requests(&mut self, batch: &[swarm_harness::events::RequestRecord]) {
+        let mut seen = self.0.lock().unwrap();
+        seen.0 += batch.len() as u64;
+        seen.1 += batch.iter().filter(|r| r.error.is_some()).count() as u64;
+    }
+}
+
+/// Every line of the request log `file`, parsed.
+fn log_lines(file: &std::path::Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(file).unwrap();
+    assert!(text.is_empty() || text.ends_with('\n'), "whole lines only");
+    let parse = |line: &str| serde_json::from_str(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+    text.lines().map(parse).collect()
+}
+
+#[test]
+fn the_request_log_has_a_line_for_each_request_of_the_report_and_the_server() {
+    let server = start_server(0);
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("requests");
+    let seen = Arc::new(Mutex::new((0, 0)));
+    let harness = swarm_harness::Harness::new().request_sink(Counted(seen.clone()));
+    let args = ["--duration", "1s", "--request-log", log.to_str().unwrap()];
+    run_with(harness, "checked", &server.url, dir.path(), &args);
+    let report = read_json(dir.path(), "checked");
+    let count = report["requests_total"]["count"].as_u64().unwrap();
+    let failures = report["requests_total"]["failures"].as_u64().unwrap();
+    let lines = log_lines(&log.join("checked.ndjson"));
+    assert!(count > 10, "{count}");
+    assert_eq!(
+        count,
+        server.requests.load(std::sync::atomic::Ordering::SeqCst)
+    );
+    assert_eq!(
+        lines.len() as u64,
+        count,
+        "one line a request of the report"
+    );
+    assert_eq!(*seen.lock().unwrap(), (count, failures), "the sink's count");
+    let failed = lines.iter().filter(|l| !l["error"].is_null()).count() as u64;
+    assert_eq!(failed, failures);
+    for line in &lines {
+        assert_eq!(
+            (&line["kind"], &line["name"]),
+            (&"GET".into(), &"/flaky".into())
+        );
+        assert_eq!(
+            line["tags"],
+            serde_json::json!({"route": "flaky"}),
+            "{line}"
+        );
+        assert!(line["intended_start"].is_null() && line["iteration"].as_u64() >= Some(1));
+        let status = line["status"].as_u64().unwrap();
+        assert_eq!(status == 503, !line["error"].is_null(), "{line}");
+        assert!(
+            line["start"].as_u64().unwrap() > 1_600_000_000_000_000,
+            "Unix µs"
+        );
+    }
+    assert!(
+        report["warnings"].as_array().unwrap().is_empty(),
+        "{}",
+        report["warnings"]
+    );
+}
+
+#[test]
+fn the_request_log_stays_under_its_bound_in_whole_lines_and_says_what_it_left_out() {
+    let server = start_server(0);
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("requests");
+    let args = [
+        ("--duration", "1s"),
+        ("--request-log", log.to_str().unwrap()),
+        ("--request-log-max", "4KiB"),
+        // The open model: each task has an intended start, which its lines carry.
+        ("--arrival-rate", "300"),
+    ];
+    let args: Vec<&str> = args
+        .iter()
+        .flat_map(|(flag, value)| [*flag, value])
+        .collect();
+    run_with(
+        Default::default(),
+        "checked",
+        &server.url,
+        dir.path(),
+        &args,
+    );
+    let report = read_json(dir.path(), "checked");
+    let count = report["requests_total"]["count"].as_u64().unwrap();
+    let file = log.join("checked.ndjson");
+    let parsed = log_lines(&file);
+    let lines = parsed.len() as u64;
+    assert!(std::fs::metadata(&file).unwrap().len() <= 4096);
+    for line in &parsed {
+        let (intended, start) = (&line["intended_start"], &line["start"]);
+        assert!(
+            intended.as_u64().unwrap() <= start.as_u64().unwrap(),
+            "{line}"
+        );
+    }
+    assert!(lines > 0 && lines < count, "{lines} of {count}");
+    let warnings = report["warnings"].to_string();
+    let left_out = format!("after {lines} lines: the {} requests", count - lines);
+    assert!(warnings.contains(&left_out), "{warnings}");
+
+    // A log that cannot be written is one error before any load.
+    let served = server.requests.load(std::sync::atomic::Ordering::SeqCst);
+    let blocked = dir.path().join("checked.json").join("requests");
+    let args = ["--request-log", blocked.to_str().unwrap()];
+    let code = run_with(
+        Default::default(),
+        "checked",
+        &server.url,
+        dir.path(),
+        &args,
+    );
+    assert_eq!(code, ExitCode::from(2));
+    assert_eq!(
+        server.requests.load(std::sync::atomic::Ordering::SeqCst),
+        served
+    );
 }
