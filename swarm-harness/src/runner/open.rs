@@ -69,12 +69,12 @@ pub(super) async fn drive(launch: Launch, mut shape: Box<dyn LoadShape>) {
     let pool: Pool = Arc::default();
     let pickers: Arc<Vec<TaskPicker>> =
         Arc::new(plan.classes.iter().map(TaskPicker::new).collect());
-    let dispatch = Arc::new(Mutex::new(Dispatch::new(&plan)));
-    // Users alive (in the pool or serving) and the next user's number: a user whose start
-    // failed leaves, and its place is free for the next iteration's fresh user.
-    let alive = Arc::new(AtomicUsize::new(0));
+    let places = Arc::new(Places {
+        alive: AtomicUsize::new(0),
+        max: plan.profile.max_users as usize,
+        dispatch: Mutex::new(Dispatch::new(&plan)),
+    });
     let mut next_id = 0;
-    let max_users = plan.profile.max_users as usize;
     let mut due = Duration::ZERO;
     let mut credit = 0.0;
     loop {
@@ -94,29 +94,27 @@ pub(super) async fn drive(launch: Launch, mut shape: Box<dyn LoadShape>) {
             continue;
         }
         let idle = pool.lock().unwrap_or_else(PoisonError::into_inner).pop();
-        let (mut pooled, fresh) = match idle {
-            Some(pooled) => (pooled, false),
-            None if alive.load(Ordering::Relaxed) < max_users => {
-                alive.fetch_add(1, Ordering::Relaxed);
-                next_id += 1;
-                let class = dispatch
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .next();
-                let pooled = Pooled {
+        // An idle user first; a fresh one only when none is idle and a place is free.
+        let (mut pooled, fresh) = match idle.map(|pooled| (pooled, None)).or_else(|| {
+            let class = places.take()?;
+            next_id += 1;
+            Some((
+                Pooled {
                     user: new_user(next_id - 1, &plan, &ctx),
                     class,
                     _active: ActiveGuard::new(active.clone()),
-                };
-                (pooled, true)
-            }
+                },
+                Some(()),
+            ))
+        }) {
+            Some((pooled, fresh)) => (pooled, fresh.is_some()),
             None => {
                 ctx.recorder.drop_iteration();
                 continue;
             }
         };
         let (plan, ctx, pool, pickers) = (plan.clone(), ctx.clone(), pool.clone(), pickers.clone());
-        let (alive, dispatch) = (alive.clone(), dispatch.clone());
+        let places = places.clone();
         iterations.spawn(supervised(ctx.clone(), async move {
             let mut intended = intended;
             if fresh {
@@ -125,16 +123,14 @@ pub(super) async fn drive(launch: Launch, mut shape: Box<dyn LoadShape>) {
                 let begun = Instant::now();
                 if !start_user(&mut pooled.user, &plan.classes[pooled.class], &ctx).await {
                     // Its failure is recorded; the user leaves, and its place is free.
-                    alive.fetch_sub(1, Ordering::Relaxed);
-                    leave(&dispatch, pooled.class);
+                    places.leave(pooled.class);
                     return;
                 }
                 intended = intended.checked_add(begun.elapsed()).unwrap_or(intended);
             }
             let class = pooled.class;
             if !serve(pooled, intended, &plan, &ctx, &pool, &pickers[class]).await {
-                alive.fetch_sub(1, Ordering::Relaxed);
-                leave(&dispatch, class);
+                places.leave(class);
             }
         }));
     }
@@ -164,12 +160,36 @@ fn stop_idle_users(
     }
 }
 
-/// A user that left the pool (a failed start, `StopUser`) gives its class's place back.
-fn leave(dispatch: &Mutex<Dispatch>, class: usize) {
-    dispatch
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .release(class);
+/// The pool's places: users alive (in the pool or serving), at most `max`, each of a class.
+/// A user that leaves by itself (a failed start, `StopUser`) frees its place for the next
+/// iteration's fresh user.
+struct Places {
+    alive: AtomicUsize,
+    max: usize,
+    dispatch: Mutex<Dispatch>,
+}
+
+impl Places {
+    /// A place for one more user, and its class; `None` when all are taken. Only the
+    /// trial's driver takes places, so the check and the increment do not race.
+    fn take(&self) -> Option<usize> {
+        if self.alive.load(Ordering::Relaxed) >= self.max {
+            return None;
+        }
+        self.alive.fetch_add(1, Ordering::Relaxed);
+        Some(
+            self.dispatch
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .next(),
+        )
+    }
+
+    fn leave(&self, class: usize) {
+        self.alive.fetch_sub(1, Ordering::Relaxed);
+        let mut dispatch = self.dispatch.lock().unwrap_or_else(PoisonError::into_inner);
+        dispatch.release(class);
+    }
 }
 
 /// One iteration on a started user, then the user goes back to the pool (or stops with the

@@ -79,31 +79,23 @@ impl RunEnv {
         (plan, whole, idle)
     }
 
-    /// Builds, judges and publishes the report of a trial that ran; its verdict.
-    pub(crate) fn conclude(
-        &self,
-        result: runner::TrialResult,
-        index: usize,
-        whole: &LoadProfile,
-        idle: Option<String>,
-    ) -> Result<(), Failed> {
+    /// The report of a trial that ran, not yet judged.
+    fn report_of(&self, result: &mut runner::TrialResult, whole: &LoadProfile) -> Report {
         let shard = self.overrides.shard;
         let plan = result.plan.clone();
+        // A shard's report holds the whole trial's settings: what its shards share.
+        let profile = if shard.is_some() {
+            whole
+        } else {
+            &plan.profile
+        };
         let mut report = Report::build(report::BuildInput {
             identity: TrialIdentity {
                 trial: plan.name.clone(),
                 scenario: plan.scenario.clone(),
                 param: plan.param.map(str::to_owned),
             },
-            // A shard's report holds the whole trial's settings: what its shards share.
-            config: config(
-                &plan,
-                if shard.is_some() {
-                    whole
-                } else {
-                    &plan.profile
-                },
-            ),
+            config: config(&plan, profile),
             started_at: result
                 .started_at
                 .format(&time::format_description::well_known::Rfc3339)
@@ -113,14 +105,14 @@ impl RunEnv {
             dropped_iterations: result.dropped_iterations,
             folded_requests: result.folded_requests,
             max_names: plan.profile.max_names,
-            errors: result.errors,
+            errors: std::mem::take(&mut result.errors),
             totals: &result.totals,
-            timeline: result.timeline,
+            timeline: std::mem::take(&mut result.timeline),
         });
         report.run_id = Some(self.run_id.clone());
         report.shard = shard.map(crate::shard::ShardSet::of);
-        report.stall = result.stall;
-        report.warnings.extend(result.warnings);
+        report.stall = result.stall.take();
+        report.warnings.extend(std::mem::take(&mut result.warnings));
         if let Some(at) = result.stats_reset_at {
             report.warnings.push(format!(
                 "the statistics were reset {at:.1}s into the trial (web UI or /stats/reset): \
@@ -128,6 +120,19 @@ impl RunEnv {
                 result.elapsed.as_secs_f64()
             ));
         }
+        report
+    }
+
+    /// Builds, judges and publishes the report of a trial that ran; its verdict.
+    pub(crate) fn conclude(
+        &self,
+        mut result: runner::TrialResult,
+        index: usize,
+        whole: &LoadProfile,
+        idle: Option<String>,
+    ) -> Result<(), Failed> {
+        let plan = result.plan.clone();
+        let mut report = self.report_of(&mut result, whole);
         report.thresholds = plan.thresholds.evaluate(&result.totals, result.elapsed);
         report::judge(
             &mut report,
