@@ -4,9 +4,12 @@
 //! decoder zero-fills), a range of 6 million counters, a zero run that makes hdrhistogram
 //! negate `i64::MIN`, a histogram that disagrees with its count, durations and times beyond
 //! what `Duration` and `OffsetDateTime` hold, negative and `u64::MAX` counts, counts whose sum
-//! overflows, a shard count of 4 billion. Every one must exit 2 with a message naming the
-//! file, the entry and the field, and write nothing. Two shards with week-long timelines merge
-//! in linear time.
+//! overflows, a shard count of 4 billion; and in the checks, custom metrics and tags: counts
+//! past 2^53 - 1 or a u64, names given twice, a gauge whose range is upside down or that was
+//! never set, a trend of an unknown kind or a damaged histogram, a rate of 1.5 or one its
+//! counts do not give, a tag that disagrees with its histogram. Every one must exit 2 with a
+//! message naming the file, the entry and the field, and write nothing. Two shards with
+//! week-long timelines merge in linear time.
 
 use swarm_harness_test_support as common;
 use swarm_harness_test_support::v2;
@@ -17,8 +20,9 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use serde_json::{Value, json};
+use swarm_harness::__private::report::check::MAX_COUNT;
 use swarm_harness::__private::report::{BuildInput, Report, TrialIdentity};
-use swarm_harness::__private::stats::Tally;
+use swarm_harness::__private::stats::{GaugeReading, Ratio, Tally, TrendEntry};
 
 const SWARM: &str = env!("CARGO_BIN_EXE_swarm");
 
@@ -30,12 +34,37 @@ const TIME_LIMIT: Duration = Duration::from_secs(60);
 
 const STARTED: &str = "2026-01-01T00:00:00Z";
 
-/// A report as a run writes it: 30 `GET /a` requests of 1.0 to 3.9 ms, shard `index` of 2.
+/// A report as a run writes it: 30 `GET /a` requests of 1.0 to 3.9 ms tagged `kind:read`,
+/// each checked (`checks[0]`, 27 passes), a counter, a gauge, a rate and two trends (`items` of
+/// values, then `wait` of times), shard `index` of 2.
 fn valid(index: u32) -> Value {
     let mut totals = Tally::default();
-    for micros in (1_000..4_000).step_by(100) {
+    for (i, micros) in (1_000..4_000).step_by(100).enumerate() {
         totals.requests.entry("GET", "/a").record(micros, true, 10);
         totals.tasks.entry("task", "t").record(micros + 50, true, 0);
+        totals.tags.entry("kind", "read").record(micros, true, 10);
+        let checks = &mut totals.checks;
+        checks
+            .entry("status is 200", Ratio::default)
+            .record(i % 10 != 0);
+        let metrics = &mut totals.metrics;
+        *metrics.counters.entry("orders", || 0) += 2;
+        metrics
+            .rates
+            .entry("hit", Ratio::default)
+            .record(i % 2 == 0);
+        let set = GaugeReading::new(i as f64, 1_767_225_600_000_000 + i as u64);
+        match metrics.gauges.contains("queue") {
+            true => metrics.gauges.entry("queue", || set).extend(&set),
+            false => _ = metrics.gauges.entry("queue", || set),
+        }
+        for (name, time, value) in [("items", false, i as u64), ("wait", true, micros)] {
+            let trend = metrics.trends.entry(name, || TrendEntry {
+                time,
+                entry: Default::default(),
+            });
+            trend.entry.record(value, true, 0);
+        }
     }
     let mut report = Report::build(BuildInput {
         identity: TrialIdentity {
@@ -184,6 +213,133 @@ const CASES: &[Case] = &[
         text: same,
         expected: &["shard", "count is 4294967295"],
     },
+    Case {
+        name: "a check's passes past 2^53 - 1",
+        craft: |r| r["checks"][0]["passes"] = (MAX_COUNT + 1).into(),
+        text: same,
+        expected: &["checks[0] (status is 200)", "passes is 9007199254740992"],
+    },
+    Case {
+        name: "a check's passes and fails that overflow a u64 together",
+        craft: |r| {
+            (r["checks"][0]["passes"], r["checks"][0]["fails"]) = (u64::MAX.into(), 1.into())
+        },
+        text: same,
+        expected: &[
+            "checks[0] (status is 200)",
+            "passes is 18446744073709551615",
+        ],
+    },
+    Case {
+        name: "two checks whose counts add up past 2^53 - 1",
+        craft: |r| {
+            let half = json!({"name": "b", "passes": MAX_COUNT / 2 + 1, "fails": 0, "rate": 1.0});
+            let other = json!({"name": "c", "passes": MAX_COUNT / 2 + 1, "fails": 0, "rate": 1.0});
+            r["checks"] = json!([half, other]);
+        },
+        text: same,
+        expected: &[
+            "checks[1] (c)",
+            "passes and fails values of checks add up beyond",
+        ],
+    },
+    Case {
+        name: "a check named twice",
+        craft: |r| {
+            let check = r["checks"][0].clone();
+            r["checks"].as_array_mut().unwrap().push(check);
+        },
+        text: same,
+        expected: &["checks[1] (status is 200)", "each name once in checks"],
+    },
+    Case {
+        name: "a check rate that its counts do not give",
+        craft: |r| r["checks"][0]["rate"] = 0.1.into(),
+        text: same,
+        expected: &[
+            "checks[0] (status is 200)",
+            "rate is 0.1; expected passes / (passes + fails), 0.9",
+        ],
+    },
+    Case {
+        name: "a rate of 1.5",
+        craft: |r| r["metrics"]["rates"][0]["rate"] = 1.5.into(),
+        text: same,
+        expected: &[
+            "metrics.rates[0] (hit)",
+            "rate is 1.5; expected from 0 to 1",
+        ],
+    },
+    Case {
+        name: "a counter past 2^53 - 1",
+        craft: |r| r["metrics"]["counters"][0]["value"] = u64::MAX.into(),
+        text: same,
+        expected: &[
+            "metrics.counters[0] (orders)",
+            "value is 18446744073709551615",
+        ],
+    },
+    Case {
+        name: "a gauge whose min is above its max",
+        craft: |r| {
+            (
+                r["metrics"]["gauges"][0]["min"],
+                r["metrics"]["gauges"][0]["max"],
+            ) = (40.0.into(), 20.0.into())
+        },
+        text: same,
+        expected: &["metrics.gauges[0] (queue)", "value is 29 (min 40, max 20)"],
+    },
+    Case {
+        name: "a gauge of 0 samples",
+        craft: |r| r["metrics"]["gauges"][0]["samples"] = 0.into(),
+        text: same,
+        expected: &["metrics.gauges[0] (queue)", "samples is 0"],
+    },
+    Case {
+        name: "a trend of a kind other than time or value",
+        craft: |r| r["metrics"]["trends"][0]["kind"] = "bytes".into(),
+        text: same,
+        expected: &["metrics.trends[0] (items)", "kind is \"bytes\""],
+    },
+    Case {
+        name: "a trend whose histogram announces a 4 GiB payload",
+        craft: |r| {
+            r["metrics"]["trends"][1]["histogram"] = histogram(u32::MAX, 3, 1, 2048, &[]).into();
+        },
+        text: same,
+        expected: &[
+            "metrics.trends[1] (time wait)",
+            "histogram announces a payload of 4294967295",
+        ],
+    },
+    Case {
+        name: "a trend with failures",
+        craft: |r| r["metrics"]["trends"][0]["failures"] = 1.into(),
+        text: same,
+        expected: &["metrics.trends[0] (items)", "failures is 1"],
+    },
+    Case {
+        name: "a tag whose histogram disagrees with its count",
+        craft: |r| r["tags"][0]["count"] = 31.into(),
+        text: same,
+        expected: &[
+            "tags[0] (kind read)",
+            "holds 30 samples where the entry counts 31",
+        ],
+    },
+    Case {
+        name: "a tag listed twice",
+        craft: |r| {
+            let tag = r["tags"][0].clone();
+            r["tags"].as_array_mut().unwrap().push(tag);
+        },
+        text: same,
+        expected: &[
+            "tags[1] (kind read)",
+            "each tag (kind and name) once in tags",
+        ],
+    },
 ];
 
 /// Runs `swarm args` with the memory limit; its exit code, stderr and how long it took.
@@ -287,6 +443,16 @@ fn reports_as_a_run_writes_them_pass_every_subcommand() {
     let merged: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("t.json")).unwrap()).unwrap();
     assert_eq!(merged["requests_total"]["count"], 60);
+    assert_eq!(
+        (
+            &merged["checks"][0]["passes"],
+            &merged["metrics"]["counters"][0]["value"],
+            &merged["metrics"]["gauges"][0]["samples"],
+            &merged["metrics"]["trends"][1]["count"],
+            &merged["tags"][0]["count"],
+        ),
+        (&json!(54), &json!(120), &json!(60), &json!(60), &json!(60))
+    );
 }
 
 /// The largest figures the reader accepts pass every subcommand in bounded time (the

@@ -87,7 +87,7 @@ pub fn check(report: &Report) -> Result<(), Invalid> {
         sum(list, "failures", entries.iter().map(|e| e.failures)).map_err(at("report"))?;
     }
     check_entry(&report.requests_total).map_err(at("requests_total (Aggregated)"))?;
-    super::custom::check(&report.checks, &report.metrics)
+    super::custom::check(&report.checks, &report.metrics, &report.tags)
         .map_err(|(place, problem)| Invalid { place, problem })?;
     check_failures("failures", &report.failures).map_err(at("report"))?;
     check_failures("cancelled", &report.cancelled).map_err(at("report"))?;

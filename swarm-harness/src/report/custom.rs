@@ -1,7 +1,7 @@
 //! The report's checks, custom metrics and tagged requests: how they are written (from a
-//! trial's `Tally`), checked when read back (every count bounded, every gauge finite, every
-//! name once), and added back into a `Tally` by `swarm merge`, exactly, a sum past
-//! [`MAX_COUNT`](super::check::MAX_COUNT) refused.
+//! trial's `Tally`), checked when read back (every count bounded, every rate what its counts
+//! give, every gauge's range in order, every name once), and added back into a `Tally` by
+//! `swarm merge`, exactly, a sum past [`MAX_COUNT`](super::check::MAX_COUNT) refused.
 
 use std::collections::BTreeSet;
 
@@ -161,17 +161,28 @@ fn once<'a>(
     names: impl Iterator<Item = &'a str>,
 ) -> Result<(), (Place, Problem)> {
     let mut seen = BTreeSet::new();
-    for name in names {
+    for (index, name) in names.enumerate() {
         if !seen.insert(name) {
             let problem = Problem::OutOfRange {
                 field: "name",
-                value: format!("{name:?}"),
+                value: format!("{name:?} again"),
                 expected: format!("each name once in {list}"),
             };
-            return Err((list.to_owned(), problem));
+            return Err((format!("{list}[{index}] ({name})"), problem));
         }
     }
     Ok(())
+}
+
+fn at_most(field: &'static str, value: u64) -> Result<(), Problem> {
+    if value <= MAX_COUNT {
+        return Ok(());
+    }
+    Err(Problem::OutOfRange {
+        field,
+        value: value.to_string(),
+        expected: format!("at most {MAX_COUNT}"),
+    })
 }
 
 fn check_ratio(list: &'static str, ratios: &[RatioReport]) -> Result<(), (Place, Problem)> {
@@ -179,6 +190,8 @@ fn check_ratio(list: &'static str, ratios: &[RatioReport]) -> Result<(), (Place,
     let mut total = 0_u64;
     for (index, r) in ratios.iter().enumerate() {
         let place = || format!("{list}[{index}] ({})", r.name);
+        at_most("passes", r.passes).map_err(|problem| (place(), problem))?;
+        at_most("fails", r.fails).map_err(|problem| (place(), problem))?;
         let bounded = r
             .passes
             .checked_add(r.fails)
@@ -193,14 +206,27 @@ fn check_ratio(list: &'static str, ratios: &[RatioReport]) -> Result<(), (Place,
                 },
             )
         })?;
-        if !(0.0..=1.0).contains(&r.rate) {
-            let problem = Problem::OutOfRange {
-                field: "rate",
-                value: r.rate.to_string(),
-                expected: "from 0 to 1".to_owned(),
-            };
-            return Err((place(), problem));
+        // What the renderings show is the rate; what a merge adds is the counts: the two agree
+        // (to the 3 decimals the rate is written with).
+        let exact = Ratio {
+            passes: r.passes,
+            fails: r.fails,
         }
+        .rate()
+        .unwrap_or(0.0);
+        let expected = if !(0.0..=1.0).contains(&r.rate) {
+            "from 0 to 1".to_owned()
+        } else if (r.rate - exact).abs() > 0.000_5 + 1e-9 {
+            format!("passes / (passes + fails), {} to 3 decimals", round3(exact))
+        } else {
+            continue;
+        };
+        let problem = Problem::OutOfRange {
+            field: "rate",
+            value: r.rate.to_string(),
+            expected,
+        };
+        return Err((place(), problem));
     }
     Ok(())
 }
@@ -210,8 +236,25 @@ fn check_ratio(list: &'static str, ratios: &[RatioReport]) -> Result<(), (Place,
 pub(super) fn check(
     checks: &[RatioReport],
     metrics: &MetricsReport,
+    tags: &[EntryReport],
 ) -> Result<(), (Place, Problem)> {
     check_ratio("checks", checks)?;
+    let mut pairs = BTreeSet::new();
+    if let Some((index, tag)) = tags
+        .iter()
+        .enumerate()
+        .find(|(_, t)| !pairs.insert((t.kind.as_str(), t.name.as_str())))
+    {
+        let problem = Problem::OutOfRange {
+            field: "name",
+            value: format!("{:?} again", tag.name),
+            expected: "each tag (kind and name) once in tags".to_owned(),
+        };
+        return Err((
+            format!("tags[{index}] ({} {})", tag.kind, tag.name),
+            problem,
+        ));
+    }
     check_ratio("metrics.rates", &metrics.rates)?;
     once(
         "metrics.counters",
@@ -227,14 +270,7 @@ pub(super) fn check(
     )?;
     for (index, counter) in metrics.counters.iter().enumerate() {
         let place = || format!("metrics.counters[{index}] ({})", counter.name);
-        if counter.value > MAX_COUNT {
-            let problem = Problem::OutOfRange {
-                field: "value",
-                value: counter.value.to_string(),
-                expected: format!("at most {MAX_COUNT}"),
-            };
-            return Err((place(), problem));
-        }
+        at_most("value", counter.value).map_err(|problem| (place(), problem))?;
         if !(counter.per_s >= 0.0 && counter.per_s.is_finite()) {
             let problem = Problem::OutOfRange {
                 field: "per_s",
@@ -246,27 +282,40 @@ pub(super) fn check(
     }
     for (index, gauge) in metrics.gauges.iter().enumerate() {
         let place = || format!("metrics.gauges[{index}] ({})", gauge.name);
-        let ordered = gauge.min <= gauge.value && gauge.value <= gauge.max;
-        if !ordered || gauge.samples == 0 || gauge.samples > MAX_COUNT {
+        if !(1..=MAX_COUNT).contains(&gauge.samples) {
+            let problem = Problem::OutOfRange {
+                field: "samples",
+                value: gauge.samples.to_string(),
+                expected: format!("from 1 to {MAX_COUNT} (a gauge is set at least once)"),
+            };
+            return Err((place(), problem));
+        }
+        if !(gauge.min <= gauge.value && gauge.value <= gauge.max) {
             let problem = Problem::OutOfRange {
                 field: "value",
-                value: format!(
-                    "{} (min {}, max {}, {} samples)",
-                    gauge.value, gauge.min, gauge.max, gauge.samples
-                ),
-                expected: format!("min <= value <= max, from 1 to {MAX_COUNT} samples"),
+                value: format!("{} (min {}, max {})", gauge.value, gauge.min, gauge.max),
+                expected: "min <= value <= max".to_owned(),
             };
             return Err((place(), problem));
         }
     }
     for (index, trend) in metrics.trends.iter().enumerate() {
+        let place = || format!("metrics.trends[{index}] ({})", trend.name);
         if trend.kind != TIME_TREND && trend.kind != VALUE_TREND {
             let problem = Problem::OutOfRange {
                 field: "kind",
                 value: format!("{:?}", trend.kind),
                 expected: format!("{TIME_TREND:?} or {VALUE_TREND:?}"),
             };
-            return Err((format!("metrics.trends[{index}] ({})", trend.name), problem));
+            return Err((place(), problem));
+        }
+        if trend.failures != 0 {
+            let problem = Problem::OutOfRange {
+                field: "failures",
+                value: trend.failures.to_string(),
+                expected: "0 (a trend records values, not requests)".to_owned(),
+            };
+            return Err((place(), problem));
         }
     }
     Ok(())
@@ -318,6 +367,17 @@ pub(super) fn add(
             })?;
     }
     for gauge in &metrics.gauges {
+        let samples = totals
+            .metrics
+            .gauges
+            .get(&gauge.name)
+            .map_or(0, |mine| mine.samples);
+        samples
+            .checked_add(gauge.samples)
+            .filter(|&sum| sum <= MAX_COUNT)
+            .ok_or_else(|| TooLarge {
+                what: format!("gauge {}", gauge.name),
+            })?;
         let theirs = GaugeReading {
             value: gauge.value,
             at_unix_us: gauge.at_unix_us,

@@ -86,6 +86,17 @@ pub enum MergeError {
         trial: String,
         invalid: super::check::Invalid,
     },
+    #[error(
+        "{file}: {trial}: trend {trend} records {kind} here and {before} in the shards before it"
+    )]
+    TrendKinds {
+        file: String,
+        trial: String,
+        trend: String,
+        /// `times` or `plain values`.
+        kind: &'static str,
+        before: &'static str,
+    },
     #[error("{file}: {trial}: {entry}: added to the shards before it, {overflow}")]
     Overflow {
         file: String,
@@ -487,6 +498,19 @@ fn add_custom(trial: &str, report: &Report, totals: &mut Tally) -> Result<(), Me
     add_entries(trial, report, &mut totals.tags, &report.tags)?;
     for trend in &report.metrics.trends {
         let theirs = decoded(trial, report, trend)?;
+        let time = trend.kind == super::TIME_TREND;
+        if let Some(mine) = totals.metrics.trends.get(&trend.name)
+            && mine.time != time
+        {
+            let kind = |time| if time { "times" } else { "plain values" };
+            return Err(MergeError::TrendKinds {
+                file: file_of(report),
+                trial: trial.to_owned(),
+                trend: trend.name.clone(),
+                kind: kind(time),
+                before: kind(mine.time),
+            });
+        }
         let merged = super::custom::trend_entry(totals, trend);
         add_into(trial, report, trend, merged, &theirs)?;
     }

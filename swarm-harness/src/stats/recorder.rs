@@ -45,8 +45,13 @@ pub const OTHER_NAMES: &str = "(other names over PT_MAX_NAMES)";
 /// The check that checks with names beyond `PT_MAX_NAMES` are counted under.
 pub const OTHER_CHECKS: &str = "(other checks over PT_MAX_NAMES)";
 
-/// The tag value that values beyond `PT_MAX_NAMES` distinct tags are counted under.
+/// The tag value that values beyond `PT_MAX_NAMES` distinct tags are counted under, beside
+/// their key when it has a tag of its own.
 pub const OTHER_TAG_VALUES: &str = "(other values over PT_MAX_NAMES)";
+
+/// The tag key that tags beyond `PT_MAX_NAMES` distinct ones are counted under when their key
+/// has no tag of its own (ids in keys cost one entry, not one per key).
+pub(crate) const OTHER_TAG_KEYS: &str = "(other tags over PT_MAX_NAMES)";
 
 /// A request's tag: a key and its value (`kind`, `read`).
 pub type Tag = (
@@ -153,6 +158,13 @@ pub struct Sample<'a> {
     pub content_bytes: u64,
 }
 
+/// The tags admitted in a trial, and their keys.
+#[derive(Debug, Default)]
+struct TagSet {
+    pairs: FxHashSet<(Box<str>, Box<str>)>,
+    keys: FxHashSet<Box<str>>,
+}
+
 /// Where users record. Cheap to share (`Arc`), cheap to record into.
 #[derive(Debug)]
 pub struct Recorder {
@@ -169,7 +181,7 @@ pub struct Recorder {
     folded: AtomicU64,
     /// Every check name and tag (`key=value`) admitted, at most `max_names` each.
     check_names: Mutex<FxHashSet<Box<str>>>,
-    tag_pairs: Mutex<FxHashSet<(Box<str>, Box<str>)>>,
+    tag_pairs: Mutex<TagSet>,
     /// The age, in µs, of the oldest request cut off in flight at the stop.
     oldest_cut_off: AtomicU64,
 }
@@ -429,7 +441,7 @@ impl Recorder {
                 entry.record(sample.micros, success, sample.content_bytes);
                 continue;
             }
-            let value = self.tag_value(key, value);
+            let (key, value) = self.tag_of(key, value);
             let entry = guard.tags.entry(key, value);
             entry.record(sample.micros, success, sample.content_bytes);
         }
@@ -471,18 +483,28 @@ impl Recorder {
         false
     }
 
-    /// The value a tag is counted under: its own while the trial has room for the pair.
-    fn tag_value<'v>(&self, key: &str, value: &'v str) -> &'v str {
-        let mut pairs = self
+    /// The tag a request's tag is counted under: its own while the trial has room for it;
+    /// beyond, [`OTHER_TAG_VALUES`] under its key when the key has a tag of its own, and
+    /// under [`OTHER_TAG_KEYS`] when not. So a trial holds at most `max_names` tags, as many
+    /// folded ones beside their keys, and one more.
+    fn tag_of<'t>(&self, key: &'t str, value: &'t str) -> (&'t str, &'t str) {
+        let mut tags = self
             .tag_pairs
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let pair = (Box::<str>::from(key), Box::<str>::from(value));
-        if pairs.contains(&pair) || pairs.len() < self.max_names {
-            pairs.insert(pair);
-            value
+        if tags.pairs.contains(&pair) {
+            return (key, value);
+        }
+        if tags.pairs.len() < self.max_names {
+            tags.keys.insert(pair.0.clone());
+            tags.pairs.insert(pair);
+            return (key, value);
+        }
+        if tags.keys.contains(key) {
+            (key, OTHER_TAG_VALUES)
         } else {
-            OTHER_TAG_VALUES
+            (OTHER_TAG_KEYS, OTHER_TAG_VALUES)
         }
     }
 
@@ -539,167 +561,4 @@ impl Recorder {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn take_merges_shards_and_empties_them() {
-        let recorder = Recorder::new(4, None);
-        for shard in 0..8 {
-            let sample = Sample {
-                kind: "GET",
-                name: "/x",
-                micros: 100 + shard as u64,
-                content_bytes: 3,
-            };
-            recorder.success(shard, sample);
-        }
-        let sample = Sample {
-            kind: "GET",
-            name: "/x",
-            micros: 7,
-            content_bytes: 0,
-        };
-        recorder.failure(1, sample, "HTTP 500".into(), None);
-        recorder.task(2, "browse", 900, None);
-        let taken = recorder.take();
-        let entry = taken.requests.aggregated();
-        assert_eq!(
-            (entry.count, entry.failures, entry.content_bytes),
-            (9, 1, 24)
-        );
-        assert_eq!(taken.tasks.aggregated().count, 1);
-        assert_eq!(taken.failures.sorted()[0].1.occurrences, 1);
-        assert!(recorder.take().requests.is_empty());
-    }
-
-    #[test]
-    fn names_beyond_the_cap_fold_into_one_entry() {
-        let recorder = Recorder::new(2, None).with_max_names(3);
-        for i in 0..100 {
-            let name = format!("/item/{i}");
-            let sample = Sample {
-                kind: "GET",
-                name: &name,
-                micros: 10,
-                content_bytes: 0,
-            };
-            recorder.success(i % 2, sample);
-        }
-        let taken = recorder.take();
-        let rows: Vec<_> = taken
-            .requests
-            .iter()
-            .map(|(_, n, e)| (n.to_owned(), e.count))
-            .collect();
-        assert_eq!(rows.len(), 4, "{rows:?}");
-        assert!(rows.contains(&(OTHER_NAMES.to_owned(), 97)));
-        assert_eq!(recorder.folded(), 97);
-        // Known names stay known after a collection.
-        let sample = Sample {
-            kind: "GET",
-            name: "/item/0",
-            micros: 10,
-            content_bytes: 0,
-        };
-        recorder.success(0, sample);
-        assert_eq!(recorder.take().requests.iter().next().unwrap().1, "/item/0");
-    }
-
-    #[test]
-    fn cut_off_requests_keep_their_name_while_there_is_room() {
-        let recorder = Recorder::new(1, None).with_max_names(2);
-        recorder.cancelled(0, "GET", "/slow", CutOff::AtStop);
-        recorder.cancelled(0, "GET", "/slower", CutOff::AtStop);
-        recorder.cancelled(0, "GET", "/slowest", CutOff::AtStop);
-        // Dropped by their tasks: named only when known, so ids cannot fill the cap.
-        recorder.cancelled(0, "GET", "/slow", CutOff::ByTask);
-        recorder.cancelled(0, "GET", "/item/1", CutOff::ByTask);
-        let taken = recorder.take();
-        let mut names: Vec<String> = taken
-            .cancelled
-            .sorted()
-            .into_iter()
-            .map(|(key, _)| key.name.clone())
-            .collect();
-        names.sort();
-        assert_eq!(
-            names,
-            [OTHER_NAMES, OTHER_NAMES, "/slow", "/slow", "/slower"]
-        );
-        assert_eq!(recorder.folded(), 0, "cut-offs are not recorded requests");
-    }
-
-    #[test]
-    fn marks_record_tags_and_checks_with_the_request_and_are_capped() {
-        let recorder = Recorder::new(2, None).with_max_names(2);
-        let tags: Vec<Tag> = vec![
-            ("kind".into(), "read".into()),
-            ("tier".into(), "gold".into()),
-        ];
-        let checks = vec![("ok".into(), true), ("fast".into(), false)];
-        let sample = Sample {
-            kind: "GET",
-            name: "/a",
-            micros: 50,
-            content_bytes: 2,
-        };
-        let marks = Marks {
-            tags: &tags,
-            checks: &checks,
-        };
-        recorder.marked(0, sample, None, marks);
-        recorder.marked(1, sample, Some(("HTTP 500".into(), None)), marks);
-        let other: Vec<Tag> = vec![("kind".into(), "write".into())];
-        let marks = Marks {
-            tags: &other,
-            checks: &[],
-        };
-        recorder.marked(1, sample, None, marks);
-        recorder.check(0, "third", true);
-        let taken = recorder.take();
-        assert_eq!(taken.requests.aggregated().count, 3);
-        assert_eq!(taken.failures.sorted().len(), 1);
-        let read: Vec<_> = taken
-            .tags
-            .iter()
-            .map(|(k, v, e)| (k, v, e.count, e.failures))
-            .collect();
-        assert_eq!(
-            read,
-            [
-                ("kind", OTHER_TAG_VALUES, 1, 0),
-                ("tier", "gold", 2, 1),
-                ("kind", "read", 2, 1)
-            ]
-        );
-        assert_eq!(
-            taken.checks.get("ok"),
-            Some(&Ratio {
-                passes: 2,
-                fails: 0
-            })
-        );
-        assert_eq!(
-            taken.checks.get("fast"),
-            Some(&Ratio {
-                passes: 0,
-                fails: 2
-            })
-        );
-        assert_eq!(
-            taken.checks.get(OTHER_CHECKS),
-            Some(&Ratio {
-                passes: 1,
-                fails: 0
-            })
-        );
-    }
-
-    #[test]
-    fn request_limit_is_exact() {
-        let recorder = Recorder::new(1, Some(3));
-        let granted = (0..10).filter(|_| recorder.reserve_request()).count();
-        assert_eq!(granted, 3);
-    }
-}
+mod tests;
