@@ -471,3 +471,45 @@ fn the_request_log_stays_under_its_bound_in_whole_lines_and_says_what_it_left_ou
         served
     );
 }
+
+/// Locust's `rest()`: a JSON call whose body is read as `js`, failing unmarked when the body
+/// is not JSON.
+#[stress_test(wait = constant(1ms))]
+async fn rest_calls(user: &mut User) -> anyhow::Result<()> {
+    let order = user.get("/order").rest().await?;
+    if order.js()["orderId"] != 42 {
+        order.failure("orderId missing");
+    } else {
+        drop(order);
+    }
+    let _not_json = user.get("/fast").name("not json").rest().await?;
+    Ok(())
+}
+
+#[test]
+fn a_rest_call_reads_json_and_fails_a_body_that_is_not() {
+    let server = start_server(0);
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--num-clients", "1"];
+    run_with(
+        Default::default(),
+        "rest_calls",
+        &server.url,
+        dir.path(),
+        &args,
+    );
+    let report = read_json(dir.path(), "rest_calls");
+    let entry = |name: &str| {
+        let rows = report["requests"].as_array().unwrap();
+        let row = rows.iter().find(|e| e["name"] == name).unwrap();
+        (
+            row["count"].as_u64().unwrap(),
+            row["failures"].as_u64().unwrap(),
+        )
+    };
+    let ((orders, failed_orders), (fast, failed_fast)) = (entry("/order"), entry("not json"));
+    assert!(orders > 0 && failed_orders == 0, "{}", report["requests"]);
+    assert_eq!(failed_fast, fast, "a body that is not JSON fails");
+    let groups = report["failures"].to_string();
+    assert!(groups.contains("response is not JSON"), "{groups}");
+}

@@ -69,6 +69,10 @@ pub fn start_server(delay_ms: u64) -> Server {
         )
         .route("/fast", get(|| async { "fast" }))
         .route(
+            "/order",
+            get(|| async { axum::Json(serde_json::json!({ "orderId": 42 })) }),
+        )
+        .route(
             "/signup",
             axum::routing::post(|State(c): State<Config>, email: String| async move {
                 c.signups.record(email)

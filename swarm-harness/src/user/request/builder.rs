@@ -203,6 +203,29 @@ impl<'u> Request<'u> {
         Ok(caught.finish())
     }
 
+    /// Sends the request as a JSON call (Locust's `rest()`): `accept: application/json`
+    /// unless set, the response not yet recorded and its body parsed once, read with
+    /// [`CaughtResponse::js`]. Unmarked, it fails when its status is >= 400 or its body is not
+    /// JSON; mark it [`failure`](CaughtResponse::failure) on what the JSON says.
+    ///
+    /// ```no_run
+    /// # async fn order(user: &mut swarm_harness::User) -> anyhow::Result<()> {
+    /// let resp = user.post("/checkout/confirm").json(&serde_json::json!({ "foo": "bar" })).rest().await?;
+    /// if resp.js()["orderId"].is_null() {
+    ///     resp.failure("orderId missing");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// A transport error, which is recorded as a failure.
+    pub async fn rest(mut self) -> Result<CaughtResponse<'u>, RequestError> {
+        self.headers
+            .entry(header::ACCEPT)
+            .or_insert(HeaderValue::from_static("application/json"));
+        Ok(self.catch_response().await?.parse_json())
+    }
+
     /// Sends the request without recording it yet: mark the returned response
     /// [`success`](CaughtResponse::success) or [`failure`](CaughtResponse::failure) after
     /// looking at it (Locust's `catch_response=True`). Unmarked, it is judged by its status

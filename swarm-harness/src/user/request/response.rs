@@ -128,7 +128,18 @@ pub struct CaughtResponse<'u> {
     response: Option<Response>,
     /// Its tags and checks, recorded with it.
     marked: Marked,
+    /// Its body as JSON, for a request sent with [`Request::rest`](crate::Request::rest).
+    js: Option<Box<JsonBody>>,
 }
+
+/// A `rest()` response's body: the JSON, and why it is not JSON when it is not.
+struct JsonBody {
+    value: serde_json::Value,
+    error: Option<String>,
+}
+
+/// What [`CaughtResponse::js`] gives for a body that is not JSON.
+static NULL: serde_json::Value = serde_json::Value::Null;
 
 impl<'u> CaughtResponse<'u> {
     /// A response of `user`'s, reported under `name`, sent at `started` and taken `micros`,
@@ -148,7 +159,23 @@ impl<'u> CaughtResponse<'u> {
             verdict: None,
             response: Some(response),
             marked,
+            js: None,
         }
+    }
+
+    /// Parses the body as JSON once, for [`CaughtResponse::js`]; a body that is not JSON
+    /// makes the request a failure unless the scenario marks it otherwise.
+    pub(super) fn parse_json(mut self) -> Self {
+        let body = self.response.as_ref().map_or(&[][..], |r| &r.body[..]);
+        let js = match serde_json::from_slice(body) {
+            Ok(value) => JsonBody { value, error: None },
+            Err(error) => JsonBody {
+                value: serde_json::Value::Null,
+                error: Some(format!("response is not JSON: {error}")),
+            },
+        };
+        self.js = Some(Box::new(js));
+        self
     }
 }
 
@@ -163,6 +190,14 @@ impl CaughtResponse<'_> {
     pub fn check(&mut self, name: impl Into<std::borrow::Cow<'static, str>>, pass: bool) -> bool {
         self.marked.checks.push((name.into(), pass));
         pass
+    }
+
+    /// The body as JSON, for a request sent with [`Request::rest`](crate::Request::rest)
+    /// (Locust's `resp.js`): `js["error"]`, `js["items"][0]["id"]`. `Null` when the body is
+    /// not JSON (the request then fails unless marked a success), or when the request was
+    /// not sent with `rest()`.
+    pub fn js(&self) -> &serde_json::Value {
+        self.js.as_ref().map_or(&NULL, |js| &js.value)
     }
 
     /// Records the request as a success, whatever its status.
@@ -202,10 +237,10 @@ impl CaughtResponse<'_> {
         let Some(response) = self.response.as_ref() else {
             return;
         };
-        let verdict = self
-            .verdict
-            .take()
-            .unwrap_or_else(|| Self::default_verdict(response));
+        let not_json = self.js.as_ref().and_then(|js| js.error.clone());
+        let verdict = self.verdict.take().unwrap_or_else(|| {
+            Self::default_verdict(response).and_then(|()| not_json.map_or(Ok(()), Err))
+        });
         let sample = Sample {
             kind: response.method.as_str(),
             name: &self.name,
