@@ -34,6 +34,11 @@ pub mod stats {
     pub use crate::stats::*;
 }
 
+/// The precision rule of the figures people read, for `swarm compare`'s table.
+pub mod figure {
+    pub use crate::figure::*;
+}
+
 /// Shard ids and their arithmetic, for `swarm merge` and the tests.
 pub mod shard {
     pub use crate::shard::*;

@@ -67,6 +67,7 @@ pub mod __private;
 )]
 mod control;
 pub mod events;
+mod figure;
 pub mod har;
 mod harness;
 mod http;

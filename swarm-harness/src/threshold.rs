@@ -114,9 +114,9 @@ fn observe(metric: Metric, subject: &Subject<'_>, elapsed: Duration) -> Option<f
 fn format(metric: Metric, subject: &Subject<'_>, value: f64) -> String {
     let timed = matches!(subject, Subject::Entry { plain: false, .. });
     match metric {
-        _ if metric.is_time() && timed => crate::stats::format_micros(value.round() as u64),
+        _ if metric.is_time() && timed => crate::figure::time(value),
         Metric::FailRatio | Metric::Rate => format!("{:.2}%", value * 100.0),
-        Metric::Rps => format!("{value:.2}/s"),
+        Metric::Rps => format!("{}/s", crate::figure::rate(value)),
         _ => format!("{}", crate::stats::round3(value)),
     }
 }
@@ -325,7 +325,7 @@ mod tests {
         );
         assert_eq!(verdicts[0].observed_text, "80.00%");
         assert_eq!(verdicts[4].observed_text, "never ran");
-        assert_eq!(verdicts[6].observed_text, "300.0ms");
+        assert_eq!(verdicts[6].observed_text, "300ms");
         assert!(verdicts[11].observed_text.contains("plain values"));
         let none = Thresholds::parse(&["checks > 1%"]).unwrap();
         assert!(!none.evaluate(&Tally::default(), Duration::from_secs(1))[0].pass);

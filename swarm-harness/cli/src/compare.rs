@@ -11,8 +11,8 @@
 use std::collections::BTreeMap;
 
 use crate::interval::{self, Interval};
+use swarm_harness::__private::figure;
 use swarm_harness::__private::report::{EntryReport, Report};
-use swarm_harness::__private::stats::format_micros;
 use swarm_harness::__private::stats::histogram::DecodeError;
 
 /// A report's histogram that does not decode, named by its file, trial and entry. Reports read
@@ -151,11 +151,12 @@ impl Metric {
         regressed(self, before, after, tolerance)
     }
 
-    /// The value as shown: `1.2ms`, `12.5/s`, `0.40%`.
+    /// The value as shown, times and rates by the harness's figure rule: `1.20ms`, `12.5/s`,
+    /// `0.40%`.
     pub fn format(self, value: f64) -> String {
         match self {
-            Metric::P50 | Metric::P95 | Metric::P99 => format_micros(value.round() as u64),
-            Metric::Rps => format!("{value:.1}/s"),
+            Metric::P50 | Metric::P95 | Metric::P99 => figure::time(value),
+            Metric::Rps => format!("{}/s", figure::rate(value)),
             Metric::FailRatio => format!("{:.2}%", value * 100.0),
         }
     }

@@ -2,7 +2,7 @@
 //! DevTools protocol by `headless_chrome`) against the `e2e-stress` binary waiting for a
 //! start: fill the form, start, watch the count and the chart grow, change the user count
 //! (the server sees the new concurrency), stop, and hold the page's final count against the
-//! server's own.
+//! server's own; and the page's figure rule against the Rust rule's table of cases.
 
 use std::ffi::OsStr;
 use std::time::Duration;
@@ -49,6 +49,30 @@ fn submit_swarm(tab: &Tab, users: u32, rate: u32) {
         .expect("click start");
 }
 
+/// The page's figure rule (`figure.js`, run by the page itself) against the Rust rule's table
+/// of cases, so the live page shows a column as the summary and the HTML report do.
+fn assert_the_figure_rule_matches_the_table(tab: &Tab) {
+    let cases = include_str!("../../src/figure/cases.txt");
+    let script = format!(
+        "(() => {{
+           const wrong = [];
+           for (const line of {cases}.split('\\n')) {{
+             if (line.trim() === '' || line[0] === '#') continue;
+             const [input, shown] = line.split('\\t');
+             const got = swarmFigure.thousandths(Number(input));
+             if (got !== shown) wrong.push(input + ' gave ' + got + ', not ' + shown);
+           }}
+           return wrong.join('; ');
+         }})()",
+        cases = serde_json::to_string(cases).unwrap()
+    );
+    assert_eq!(
+        eval(tab, &script),
+        "",
+        "figure.js differs from src/figure/cases.txt"
+    );
+}
+
 #[test]
 fn the_page_starts_steers_and_stops_a_swarm() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -92,6 +116,7 @@ fn the_page_starts_steers_and_stops_a_swarm() {
         .wait_until_navigated()
         .unwrap();
     tab.wait_for_element("#swarm-form").unwrap();
+    assert_the_figure_rule_matches_the_table(&tab);
     // Waiting for a start: the trial is listed, nothing is sent.
     eventually(30, "the waiting trial", || {
         text_of(&tab, "trials").contains("steered").then_some(())

@@ -28,13 +28,13 @@ impl Progress {
     /// Moves the bar, or returns the line to print when one is due.
     pub(super) fn update(&mut self, snapshot: &Snapshot) -> Option<String> {
         let line = format!(
-            "users {} | reqs {} | fails {} | task fails {} | {:.1} req/s | p95 {}",
+            "users {} | reqs {} | fails {} | task fails {} | {} req/s | p95 {}",
             snapshot.users,
             snapshot.requests,
             snapshot.failures,
             snapshot.task_failures,
-            snapshot.rps,
-            crate::stats::format_micros(snapshot.p95_us),
+            crate::figure::rate(snapshot.rps),
+            crate::figure::micros(snapshot.p95_us),
         );
         match &self.bar {
             Some(bar) => {

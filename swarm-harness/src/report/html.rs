@@ -17,6 +17,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde_json::json;
 
 use super::{EntryReport, Report, file_stem, format_micros};
+use crate::figure::rate;
 
 const CHARTIST_JS: &str = include_str!("../../assets/chartist/chartist.umd.js");
 const CHARTIST_CSS: &str = include_str!("../../assets/chartist/chartist.css");
@@ -94,8 +95,14 @@ fn badge(report: &Report) -> Markup {
     }
 }
 
+/// A whole number of µs in a column of milliseconds, by the one figure rule.
 fn ms(micros: u64) -> String {
-    format!("{:.1}", micros as f64 / 1e3)
+    crate::figure::ms(micros as f64)
+}
+
+/// How long the trial ran, by the figure rule: `12.0s`, `300s`.
+fn duration(report: &Report) -> String {
+    crate::figure::time(report.duration_s * 1e6)
 }
 
 fn figure(value: String, label: &str) -> Markup {
@@ -132,10 +139,10 @@ fn entry_row(entry: &EntryReport, total: bool) -> Markup {
         tr class=[total.then_some("total")] {
             td.l { (entry.kind) } td.l { (entry.name) } td { (entry.count) }
             td { (entry.failures) " (" (format!("{:.2}", entry.fail_ratio() * 100.0)) "%)" }
-            td { (ms(entry.median_us())) } td { (format!("{:.1}", entry.mean_us / 1e3)) }
+            td { (ms(entry.median_us())) } td { (crate::figure::ms(entry.mean_us)) }
             td { (ms(entry.min_us)) } td { (ms(entry.max_us)) } td { (p(0.9)) } td { (p(0.95)) }
-            td { (p(0.99)) } td { (p(0.999)) } td { (format!("{:.2}", entry.rps)) }
-            td { (format!("{:.2}", entry.failures_per_s)) } td { (format!("{:.0}", entry.avg_content_bytes)) }
+            td { (p(0.99)) } td { (p(0.999)) } td { (rate(entry.rps)) }
+            td { (rate(entry.failures_per_s)) } td { (format!("{:.0}", entry.avg_content_bytes)) }
         }
     }
 }
@@ -252,7 +259,7 @@ pub fn trial_page(report: &Report) -> String {
         header {
             h1 { (report.identity.trial) " " (badge(report)) }
             div.sub {
-                "started " (report.started_at) " · " (format!("{:.1}", report.duration_s)) " s · outcome "
+                "started " (report.started_at) " · " (duration(report)) " · outcome "
                 (format!("{:?}", report.outcome).to_lowercase()) " · " a href="index.html" style="color:#9cc3ff" { "all trials" }
             }
         }
@@ -300,7 +307,7 @@ fn overview(report: &Report, latency: Option<&EntryReport>) -> Markup {
                 }
                 (figure(total.count.to_string(), "requests"))
                 (figure(format!("{} ({:.2}%)", total.failures, total.fail_ratio() * 100.0), "failures"))
-                (figure(format!("{:.1}", total.rps), "requests/s"))
+                (figure(rate(total.rps), "requests/s"))
                 @if latency.is_some() {
                     (figure(p(0.5), "service p50")) (figure(p(0.95), "service p95")) (figure(p(0.99), "service p99"))
                 } @else {
@@ -431,12 +438,12 @@ pub fn index_page(reports: &[Report]) -> String {
                             td.l { a href=(format!("{stem}.html")) { (report.identity.trial) } }
                             td { (badge(report)) }
                             td { (format!("{:?}", report.outcome).to_lowercase()) }
-                            td { (total.count) } td { (total.failures) } td { (format!("{:.1}", total.rps)) }
+                            td { (total.count) } td { (total.failures) } td { (rate(total.rps)) }
                             td { (format_micros(total.percentiles_us.get(0.5).unwrap_or(0))) }
                             td { (format_micros(total.percentiles_us.get(0.95).unwrap_or(0))) }
                             td { (format_micros(total.percentiles_us.get(0.99).unwrap_or(0))) }
                             @if checks { td { (custom::checks_cell(report)) } }
-                            td { (format!("{:.1}s", report.duration_s)) }
+                            td { (duration(report)) }
                             td.l {
                                 a href=(format!("{stem}.json")) { "json" } " · "
                                 a href=(format!("{stem}_stats.csv")) { "csv" } " · "
@@ -475,7 +482,8 @@ mod tests {
 
     #[test]
     fn pages_without_checks_metrics_or_tags_are_as_they_were() {
-        // The bodies as they were written before checks, metrics and tags were shown.
+        // The bodies as they were written before checks, metrics and tags were shown (their
+        // figures since by the one figure rule, `crate::figure`).
         let trial = include_str!("html/plain_trial.golden.html");
         let index = include_str!("html/plain_index.golden.html");
         assert_eq!(body(&trial_page(&plain())), trial.trim_end());
@@ -503,7 +511,7 @@ mod tests {
             r#"<td class="l">depth &lt;q&gt;</td><td>3</td><td>-1.5</td><td>5</td><td>3</td>"#,
             r#"<td class="l">cache &quot;hit&quot;</td><td>75.00%</td><td>3</td><td>1</td>"#,
             r#"<td class="l">items, per page</td><td>100</td><td>50.5</td><td>1</td><td>50</td><td>95</td><td>99</td><td>100</td>"#,
-            r#"<td class="l">queue wait</td><td>100</td><td>50.5ms</td><td>1.0ms</td><td>50.0ms</td>"#,
+            r#"<td class="l">queue wait</td><td>100</td><td>50.5ms</td><td>1.00ms</td><td>50.0ms</td>"#,
         ] {
             assert!(page.contains(expected), "{expected}");
         }

@@ -178,7 +178,7 @@ fn properties(report: &Report) -> Vec<(String, String)> {
     let metrics = &report.metrics;
     let checks = (report.checks.iter()).map(|c| (name("check", &c.name), ratio(c)));
     let counters = metrics.counters.iter().map(|c| {
-        let value = format!("{} ({:.2}/s)", c.value, c.per_s);
+        let value = format!("{} ({}/s)", c.value, crate::figure::rate(c.per_s));
         (name("metric.counter", &c.name), value)
     });
     let gauges = metrics.gauges.iter().map(|g| {
@@ -244,10 +244,10 @@ fn summary_line(report: &Report) -> String {
         })
         .unwrap_or_default();
     format!(
-        "{latency}{} requests, {} failed, {:.1} req/s, p50 {}, p95 {}, p99 {}{}{}",
+        "{latency}{} requests, {} failed, {} req/s, p50 {}, p95 {}, p99 {}{}{}",
         total.count,
         total.failures,
-        total.rps,
+        crate::figure::rate(total.rps),
         p(total, 0.5),
         p(total, 0.95),
         p(total, 0.99),

@@ -7,10 +7,12 @@ mod tests;
 use std::fmt::Write;
 
 use super::{EntryReport, Report};
+use crate::figure::rate;
 use crate::stats::format_micros;
 
+/// A whole number of µs in a column headed "ms", by the one figure rule.
 fn ms(micros: u64) -> String {
-    format!("{:.1}", micros as f64 / 1e3)
+    crate::figure::ms(micros as f64)
 }
 
 /// The end-of-trial tables: the latency users felt first when the trial has it, then requests
@@ -73,17 +75,17 @@ fn request_row(out: &mut String, e: &EntryReport, name_width: usize) {
     let label = format!("{} {}", e.kind, e.name);
     let _ = writeln!(
         out,
-        "{:<name_width$} {:>8} {:>6}({:>5.2}%) | {:>8.1} {:>8} {:>8} {:>8} | {:>8.2} {:>8.2}",
+        "{:<name_width$} {:>8} {:>6}({:>5.2}%) | {:>8} {:>8} {:>8} {:>8} | {:>8} {:>8}",
         label.trim(),
         e.count,
         e.failures,
         e.fail_ratio() * 100.0,
-        e.mean_us / 1e3,
+        crate::figure::ms(e.mean_us),
         ms(e.min_us),
         ms(e.max_us),
         ms(e.median_us()),
-        e.rps,
-        e.failures_per_s,
+        rate(e.rps),
+        rate(e.failures_per_s),
     );
 }
 
@@ -122,7 +124,7 @@ fn tasks(out: &mut String, report: &Report, name_width: usize) {
                 task.name,
                 task.count,
                 task.failures,
-                format_micros(task.mean_us as u64),
+                crate::figure::time(task.mean_us),
                 format_micros(task.percentiles_us.get(0.95).unwrap_or(0)),
             );
         }

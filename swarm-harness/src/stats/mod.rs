@@ -27,13 +27,10 @@ pub use tap::{
     Tapped,
 };
 
-/// `850µs`, `12.3ms`, `1.20s`: a time as reports and thresholds print it.
+/// `850µs`, `12.3ms`, `1.20s`: a time as reports and thresholds print it, by the one rule of
+/// `crate::figure` (three significant digits).
 pub fn format_micros(micros: u64) -> String {
-    match micros {
-        0..=999 => format!("{micros}µs"),
-        1_000..=999_999 => format!("{:.1}ms", micros as f64 / 1e3),
-        _ => format!("{:.2}s", micros as f64 / 1e6),
-    }
+    crate::figure::micros(micros)
 }
 
 /// Rounds to three decimals: report figures carry no false precision.

@@ -54,6 +54,11 @@
     ['p99', 'p99'], ['rps', 'req/s'], ['avg_size', 'Avg size (B)']
   ];
 
+  // The columns of times (ms) and rates (per second), shown by the figure rule (figure.js);
+  // the rows keep the numbers, so a column still sorts by value.
+  var FIGURES = { median: 1, avg: 1, min: 1, max: 1, p95: 1, p99: 1, rps: 1 };
+  var figure = swarmFigure.figure;
+
   // Tasks are runs, not requests, and carry no content.
   var TASK_COLUMNS = COLUMNS.filter(function (c) { return c[0] !== 'avg_size'; }).map(function (c) {
     return c[0] === 'count' ? ['count', '# runs'] : c[0] === 'rps' ? ['rps', 'runs/s'] : c;
@@ -89,7 +94,8 @@
       if (total && index === rows.length) { tr.className = 'total'; tr.id = id + '-total'; }
       columns.forEach(function (column) {
         var td = tr.insertCell();
-        text(td, row[column[0]]);
+        var value = row[column[0]];
+        text(td, FIGURES[column[0]] ? figure(value) : value);
         if (column[2]) { td.className = 'l'; }
       });
     });
@@ -125,7 +131,7 @@
     }));
     var m = t.custom_metrics || {};
     var rows = [];
-    (m.counters || []).forEach(function (c) { rows.push(['counter', c.name, c.value, c.per_s + '/s']); });
+    (m.counters || []).forEach(function (c) { rows.push(['counter', c.name, c.value, figure(c.per_s) + '/s']); });
     (m.gauges || []).forEach(function (g) {
       rows.push(['gauge', g.name, shown(g.value),
         'min ' + shown(g.min) + ' · max ' + shown(g.max) + ' · set ' + g.samples + '×']);
@@ -134,9 +140,11 @@
       rows.push(['rate', r.name, percent(r.rate), r.passes + ' true · ' + r.fails + ' false']);
     });
     (m.trends || []).forEach(function (tr) {
-      rows.push([tr.kind === 'time' ? 'trend (ms)' : 'trend', tr.name, 'avg ' + tr.avg,
-        'min ' + tr.min + ' · median ' + tr.median + ' · p95 ' + tr.p95 + ' · p99 ' + tr.p99 +
-        ' · max ' + tr.max + ' · ' + tr.count + ' samples']);
+      // A trend of times by the figure rule, in ms; one of values as recorded.
+      var v = tr.kind === 'time' ? figure : function (x) { return x; };
+      rows.push([tr.kind === 'time' ? 'trend (ms)' : 'trend', tr.name, 'avg ' + v(tr.avg),
+        'min ' + v(tr.min) + ' · median ' + v(tr.median) + ' · p95 ' + v(tr.p95) + ' · p99 ' +
+        v(tr.p99) + ' · max ' + v(tr.max) + ' · ' + tr.count + ' samples']);
     });
     $('metrics-section').hidden = rows.length === 0;
     simpleTable('custom-metrics', ['Kind', 'Name', 'Value', 'Details'], rows);
@@ -186,11 +194,11 @@
     }
     text($('description'), t.description + (t.host ? ' against ' + t.host : ''));
     text($('users'), t.users + (t.target && t.running ? ' / ' + t.target.users : ''));
-    text($('rps'), t.rps);
-    text($('fails-per-s'), t.fails_per_s);
+    text($('rps'), figure(t.rps));
+    text($('fails-per-s'), figure(t.fails_per_s));
     text($('count'), t.count);
     text($('failure-count'), t.failures);
-    text($('p95'), t.p95);
+    text($('p95'), figure(t.p95));
     table('requests', t.requests, t.total);
     table('tasks', t.tasks, null);
     simpleTable('thresholds', ['Threshold', 'Observed', 'Status'], t.thresholds.map(function (v) {

@@ -34,7 +34,8 @@ li.running { font-weight: 600; } li .status { color: #5b6574; font-size: 12px; m
 .links a { margin-right: 14px; }
 "#;
 
-const PAGE_SCRIPT: &str = include_str!("page.js");
+/// The figure rule's twin first (the page formats with it), then the page's own script.
+const PAGE_SCRIPT: &str = concat!(include_str!("figure.js"), include_str!("page.js"));
 
 pub(super) async fn index() -> Html<String> {
     let body = html! {
@@ -305,6 +306,29 @@ mod tests {
         let empty = &live_with(Tally::default())["trial"];
         assert_eq!(empty["checks"], json!([]));
         assert_eq!(empty["custom_metrics"]["trends"], json!([]));
+    }
+
+    /// The page's figure rule (`figure.js`) against the Rust rule's table of cases, by node
+    /// when it is installed (the e2e test holds Chromium's run of it to the same table).
+    #[test]
+    fn the_pages_figure_rule_matches_the_table_of_cases() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let run = std::process::Command::new("node")
+            .arg(dir.join("web/figure_check.js"))
+            .arg(dir.join("figure/cases.txt"))
+            .output();
+        let Ok(output) = run else {
+            eprintln!("node is not installed: figure.js is checked by the e2e test alone");
+            return;
+        };
+        let text = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{text}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(text.contains(" 0 wrong"), "{text}");
+        assert!(PAGE_SCRIPT.starts_with(include_str!("figure.js")));
     }
 
     #[tokio::test]

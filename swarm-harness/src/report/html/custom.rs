@@ -78,7 +78,7 @@ pub(super) fn metrics(report: &Report) -> Markup {
                     table style=(SPACED) {
                         tr { th.l { "Counter" } th { "Value" } th { "per second" } }
                         @for c in &metrics.counters {
-                            tr { td.l { (c.name) } td { (c.value) } td { (format!("{:.2}", c.per_s)) } }
+                            tr { td.l { (c.name) } td { (c.value) } td { (crate::figure::rate(c.per_s)) } }
                         }
                     }
                 }

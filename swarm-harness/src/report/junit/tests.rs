@@ -235,7 +235,7 @@ fn checks_and_custom_metrics_are_the_test_cases_properties() {
             ),
             (
                 "metric.trend.queue wait",
-                "count 100, avg 50.5ms, p50 50.0ms, p95 95.0ms, p99 99.0ms, max 100.0ms"
+                "count 100, avg 50.5ms, p50 50.0ms, p95 95.0ms, p99 99.0ms, max 100ms"
             ),
         ]
     );
@@ -247,7 +247,7 @@ fn checks_and_custom_metrics_are_the_test_cases_properties() {
     );
     assert!(
         xml.contains(
-            "p99 100.0ms\n\nchecks:\n  ✓ a &lt;b&gt; &quot;c&quot;, d\\ne 100.00% — ✓ 3 / ✗ 0\n  \
+            "p99 100ms\n\nchecks:\n  ✓ a &lt;b&gt; &quot;c&quot;, d\\ne 100.00% — ✓ 3 / ✗ 0\n  \
              ✗ status is 201 97.00% — ✓ 970 / ✗ 30\n\nwarning: a warning</system-out>"
         ),
         "{xml}"

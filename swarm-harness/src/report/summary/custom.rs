@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use super::ms;
+use crate::figure::rate;
 use crate::report::Report;
 use crate::report::figures::{
     checks_total, mark, number, one_line, pass_percent, ratio_counts, tags_by_key, trend_mean,
@@ -109,8 +110,9 @@ pub(super) fn metrics(out: &mut String, report: &Report) {
     for (counter, label) in metrics.counters.iter().zip(&counters) {
         let _ = writeln!(
             out,
-            "{label:<w$} {:>9} total | {:.2}/s",
-            counter.value, counter.per_s
+            "{label:<w$} {:>9} total | {}/s",
+            counter.value,
+            rate(counter.per_s)
         );
     }
     for (gauge, label) in metrics.gauges.iter().zip(&gauges) {
