@@ -92,7 +92,11 @@ fn recorder_check(bencher: divan::Bencher) {
     let mut i = 0u64;
     bencher.bench_local(|| {
         i += 1;
-        recorder.check(black_box(3), black_box("body has an id"), !i.is_multiple_of(100));
+        recorder.check(
+            black_box(3),
+            black_box("body has an id"),
+            !i.is_multiple_of(100),
+        );
     });
 }
 
@@ -137,4 +141,50 @@ fn entry_record(bencher: divan::Bencher) {
         let value = next_micros(&mut micros);
         entry.record(black_box(value), true, 512);
     });
+}
+
+/// A request handed to the request sinks (`PT_REQUEST_LOG`, `Harness::request_sink`): its
+/// record built and queued, with a thread draining the queue as the trial's does. Paid only
+/// when a sink asks; without one the hot path checks a `None`. Compare with
+/// `recorder_success`, which it comes on top of.
+#[divan::bench(sample_count = 200, sample_size = 1000)]
+fn request_tap_push(bencher: divan::Bencher) {
+    use swarm_harness::__private::stats::{Origin, REQUEST_QUEUE_CAPACITY, RequestTap, Tapped};
+    let (tap, mut receiver) = RequestTap::new(REQUEST_QUEUE_CAPACITY);
+    let drain = std::thread::spawn(move || {
+        let mut batch = Vec::with_capacity(1024);
+        while receiver.blocking_recv_many(&mut batch, 1024) > 0 {
+            batch.clear();
+        }
+    });
+    let tags: Vec<Tag> = vec![("kind".into(), "read".into())];
+    let origin = Origin {
+        user: 3,
+        iteration: 7,
+        intended: None,
+    };
+    let started = std::time::Instant::now();
+    let mut micros = 100u64;
+    bencher.bench_local(|| {
+        let value = next_micros(&mut micros);
+        tap.push(
+            black_box(origin),
+            Tapped {
+                kind: "GET",
+                name: black_box("/api/apps/{id}"),
+                started,
+                micros: value,
+                bytes: 512,
+                status: Some(200),
+                error: None,
+                tags: black_box(&tags),
+            },
+        );
+    });
+    eprintln!(
+        "request_tap_push: {} requests dropped (queue full)",
+        tap.dropped()
+    );
+    drop(tap);
+    drain.join().unwrap();
 }
