@@ -15,8 +15,6 @@ use super::user_loop::{ActiveGuard, new_user, run_user_with, supervised};
 struct Member {
     stop: CancellationToken,
     alive: Arc<()>,
-    /// Its user class.
-    class: usize,
 }
 
 impl Member {
@@ -74,11 +72,11 @@ impl Crew {
         } = &self.launch;
         let stop = ctx.stop.child_token();
         let alive = Arc::new(());
-        let class = self.dispatch.next();
+        // Its place among the users: a ramp down gives places back from the newest.
+        let class = self.dispatch.class_of(self.running.len());
         self.running.push(Member {
             stop: stop.clone(),
             alive: alive.clone(),
-            class,
         });
         let (plan, ctx, active) = (plan.clone(), ctx.clone(), active.clone());
         let id = self.next_id;
@@ -100,19 +98,16 @@ impl Crew {
             return;
         }
         let mut excess = self.running.len() - target;
-        let dispatch = &mut self.dispatch;
         self.running.retain(|member| {
             let keep = excess == 0 || member.is_alive();
             if !keep {
                 excess -= 1;
-                dispatch.release(member.class);
             }
             keep
         });
         while self.running.len() > target {
             if let Some(member) = self.running.pop() {
                 member.stop.cancel();
-                self.dispatch.release(member.class);
                 self.leaving.push(member);
             }
         }

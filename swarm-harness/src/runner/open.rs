@@ -72,7 +72,7 @@ pub(super) async fn drive(launch: Launch, mut shape: Box<dyn LoadShape>) {
     let places = Arc::new(Places {
         alive: AtomicUsize::new(0),
         max: plan.profile.max_users as usize,
-        dispatch: Mutex::new(Dispatch::new(&plan)),
+        dispatch: Dispatch::new(&plan),
     });
     let mut next_id = 0;
     let mut due = Duration::ZERO;
@@ -123,14 +123,14 @@ pub(super) async fn drive(launch: Launch, mut shape: Box<dyn LoadShape>) {
                 let begun = Instant::now();
                 if !start_user(&mut pooled.user, &plan.classes[pooled.class], &ctx).await {
                     // Its failure is recorded; the user leaves, and its place is free.
-                    places.leave(pooled.class);
+                    places.leave();
                     return;
                 }
                 intended = intended.checked_add(begun.elapsed()).unwrap_or(intended);
             }
             let class = pooled.class;
             if !serve(pooled, intended, &plan, &ctx, &pool, &pickers[class]).await {
-                places.leave(class);
+                places.leave();
             }
         }));
     }
@@ -166,29 +166,24 @@ fn stop_idle_users(
 struct Places {
     alive: AtomicUsize,
     max: usize,
-    dispatch: Mutex<Dispatch>,
+    dispatch: Dispatch,
 }
 
 impl Places {
     /// A place for one more user, and its class; `None` when all are taken. Only the
     /// trial's driver takes places, so the check and the increment do not race.
     fn take(&self) -> Option<usize> {
-        if self.alive.load(Ordering::Relaxed) >= self.max {
+        let place = self.alive.load(Ordering::Relaxed);
+        if place >= self.max {
             return None;
         }
         self.alive.fetch_add(1, Ordering::Relaxed);
-        Some(
-            self.dispatch
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .next(),
-        )
+        Some(self.dispatch.class_of(place))
     }
 
-    fn leave(&self, class: usize) {
+    /// A user left by itself: its place is free for the next fresh user.
+    fn leave(&self) {
         self.alive.fetch_sub(1, Ordering::Relaxed);
-        let mut dispatch = self.dispatch.lock().unwrap_or_else(PoisonError::into_inner);
-        dispatch.release(class);
     }
 }
 

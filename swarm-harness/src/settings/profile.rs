@@ -263,6 +263,12 @@ impl LoadProfile {
                 "open model, {shape} (iterations/s), at most {} users",
                 self.max_users
             ),
+            (None, false) if custom_shape && self.stages.is_none() && !self.duration_set => {
+                format!(
+                    "closed model, {shape} (users), until the shape ends (give PT_DURATION to \
+                     bound it)"
+                )
+            }
             (None, false) => format!(
                 "closed model, {shape} (users), for at most {:?}",
                 self.duration

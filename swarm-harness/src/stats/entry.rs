@@ -53,10 +53,11 @@ impl Entry {
     pub fn record(&mut self, micros: u64, success: bool, content_bytes: u64) {
         self.count += 1;
         self.failures += u64::from(!success);
-        self.total_micros += micros;
+        // Saturating: a trend's values come from user code and may be huge.
+        self.total_micros = self.total_micros.saturating_add(micros);
         self.min_micros = self.min_micros.min(micros);
         self.max_micros = self.max_micros.max(micros);
-        self.content_bytes += content_bytes;
+        self.content_bytes = self.content_bytes.saturating_add(content_bytes);
         // Auto-resizing histograms only fail for values beyond u64's range.
         let _ = self.histogram.record(micros.max(1));
     }

@@ -19,8 +19,8 @@ pub use failures::{
     FailureGroup, FailureKey, FailureSample, Failures, OTHER_ERRORS, normalize_error, panic_message,
 };
 pub use recorder::{
-    CutOff, DEFAULT_MAX_NAMES, LATENCY_KIND, Marks, OTHER_CHECKS, OTHER_NAMES, OTHER_TAG_VALUES,
-    Recorder, Sample, TRANSACTION_KIND, Tag, Tally,
+    CutOff, DEFAULT_MAX_NAMES, LATENCY_KIND, MAX_CHECK_NAME, Marks, OTHER_CHECKS, OTHER_NAMES,
+    OTHER_TAG_KEYS, OTHER_TAG_VALUES, Recorder, Sample, TRANSACTION_KIND, Tag, Tally,
 };
 pub use tap::{
     MAX_RECORD_ERROR_LEN, Origin, REQUEST_QUEUE_CAPACITY, RequestRecord, RequestTap, TapMessage,

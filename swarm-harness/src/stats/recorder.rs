@@ -51,7 +51,7 @@ pub const OTHER_TAG_VALUES: &str = "(other values over PT_MAX_NAMES)";
 
 /// The tag key that tags beyond `PT_MAX_NAMES` distinct ones are counted under when their key
 /// has no tag of its own (ids in keys cost one entry, not one per key).
-pub(crate) const OTHER_TAG_KEYS: &str = "(other tags over PT_MAX_NAMES)";
+pub const OTHER_TAG_KEYS: &str = "(other tags over PT_MAX_NAMES)";
 
 /// A request's tag: a key and its value (`kind`, `read`).
 pub type Tag = (
@@ -462,6 +462,9 @@ impl Recorder {
             ratio.record(pass);
             return;
         }
+        // A check is a label, like a tag: a longer name is cut (a body pasted into it would
+        // otherwise be kept, once per distinct name, up to the cap).
+        let name = bounded(name);
         let name = if self.admitted(&self.check_names, name) {
             name
         } else {
@@ -519,9 +522,15 @@ impl Recorder {
     pub fn gauge(&self, shard: usize, name: &str, value: f64) {
         let set = GaugeReading::new(value, unix_micros());
         let mut guard = self.lock(shard);
-        match guard.metrics.gauges.contains(name) {
-            true => guard.metrics.gauges.entry(name, || set).extend(&set),
-            false => {
+        match guard.metrics.gauges.get_mut(name) {
+            // Within a shard the order is known: the value set now is the last, whatever the
+            // clock says (two sets in one microsecond, or a clock stepped back).
+            Some(gauge) => {
+                gauge.extend(&set);
+                gauge.value = value;
+                gauge.at_unix_us = gauge.at_unix_us.max(set.at_unix_us);
+            }
+            None => {
                 guard.metrics.gauges.entry(name, || set);
             }
         }
@@ -562,3 +571,18 @@ impl Recorder {
 
 #[cfg(test)]
 mod tests;
+
+/// The longest check name kept, in bytes (as a tag's key or value); longer ones are cut at a
+/// character boundary.
+pub const MAX_CHECK_NAME: usize = 128;
+
+fn bounded(name: &str) -> &str {
+    if name.len() <= MAX_CHECK_NAME {
+        return name;
+    }
+    let mut end = MAX_CHECK_NAME;
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    &name[..end]
+}

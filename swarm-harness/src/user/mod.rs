@@ -349,10 +349,11 @@ impl User {
                 format!("{}{}", url.origin().ascii_serialization(), url.path())
             }
             _ => {
-                if url.query().is_some() {
-                    self.ctx
-                        .query_dropped
-                        .store(true, std::sync::atomic::Ordering::Relaxed);
+                // Read before written: a store on every such request would bounce the flag's
+                // cache line between the cores of every user.
+                let dropped = &self.ctx.query_dropped;
+                if url.query().is_some() && !dropped.load(std::sync::atomic::Ordering::Relaxed) {
+                    dropped.store(true, std::sync::atomic::Ordering::Relaxed);
                 }
                 url.path().to_owned()
             }

@@ -289,3 +289,27 @@ proptest! {
         prop_assert_eq!(taken.requests.aggregated().count, requests);
     }
 }
+
+#[test]
+fn a_gauge_keeps_the_value_set_last_in_its_shard_whatever_the_clock() {
+    let recorder = Recorder::new(1, None);
+    // Back to back, often in one microsecond: the later one is the value, not the larger.
+    recorder.gauge(0, "queue", 10.0);
+    recorder.gauge(0, "queue", 0.0);
+    let taken = recorder.take();
+    let gauge = taken.metrics.gauges.get("queue").unwrap();
+    assert_eq!(
+        (gauge.value, gauge.min, gauge.max, gauge.samples),
+        (0.0, 0.0, 10.0, 2)
+    );
+}
+
+#[test]
+fn check_names_are_cut_like_tags() {
+    let recorder = Recorder::new(1, None);
+    let long = "é".repeat(MAX_CHECK_NAME);
+    recorder.check(0, &long, true);
+    let taken = recorder.take();
+    let (name, _) = taken.checks.sorted()[0];
+    assert!(name.len() <= MAX_CHECK_NAME && name.chars().all(|c| c == 'é'));
+}

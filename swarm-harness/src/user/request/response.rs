@@ -167,7 +167,12 @@ impl<'u> CaughtResponse<'u> {
     /// makes the request a failure unless the scenario marks it otherwise.
     pub(super) fn parse_json(mut self) -> Self {
         let body = self.response.as_ref().map_or(&[][..], |r| &r.body[..]);
+        // No body (a 204, an empty 200) is no JSON and no failure, as with Locust's rest().
         let js = match serde_json::from_slice(body) {
+            _ if body.iter().all(u8::is_ascii_whitespace) => JsonBody {
+                value: serde_json::Value::Null,
+                error: None,
+            },
             Ok(value) => JsonBody { value, error: None },
             Err(error) => JsonBody {
                 value: serde_json::Value::Null,
@@ -194,8 +199,8 @@ impl CaughtResponse<'_> {
 
     /// The body as JSON, for a request sent with [`Request::rest`](crate::Request::rest)
     /// (Locust's `resp.js`): `js["error"]`, `js["items"][0]["id"]`. `Null` when the body is
-    /// not JSON (the request then fails unless marked a success), or when the request was
-    /// not sent with `rest()`.
+    /// not JSON (the request then fails unless marked a success), empty (which is no
+    /// failure), or when the request was not sent with `rest()`.
     pub fn js(&self) -> &serde_json::Value {
         self.js.as_ref().map_or(&NULL, |js| &js.value)
     }
