@@ -124,6 +124,8 @@ impl<T> Loaded<T> {
 struct Entry {
     type_id: TypeId,
     source: String,
+    /// The source's fingerprint: the same feeder is recognised without building its text.
+    fingerprint: (usize, u64),
     loaded: Result<Arc<dyn Any + Send + Sync>, Problem>,
 }
 
@@ -237,7 +239,10 @@ impl FeedStore {
                 entry(&feeder, loaded)
             })
             .await;
-        if entry.type_id != TypeId::of::<T>() || entry.source != feeder.source.describe() {
+        // The text only when the fingerprints differ: a call per iteration builds no string.
+        let same_source = entry.fingerprint == feeder.source.fingerprint()
+            || entry.source == feeder.source.describe();
+        if entry.type_id != TypeId::of::<T>() || !same_source {
             return Err(Problem::NameClash {
                 name: feeder.name.to_owned(),
                 first: entry.source.clone(),
@@ -263,6 +268,7 @@ fn entry<T: Send + Sync + 'static>(
     Entry {
         type_id: TypeId::of::<T>(),
         source: feeder.source.describe(),
+        fingerprint: feeder.source.fingerprint(),
         loaded: loaded.map(|loaded| Arc::new(loaded) as Arc<dyn Any + Send + Sync>),
     }
 }
