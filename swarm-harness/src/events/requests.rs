@@ -136,8 +136,22 @@ fn drain(
     mut receiver: mpsc::Receiver<TapMessage>,
 ) -> Vec<String> {
     let mut sinks = sinks.lock().unwrap_or_else(PoisonError::into_inner);
-    for sink in sinks.iter_mut() {
-        sink.trial_started(trial);
+    // A sink that panics is left out from then on, and said so: the queue keeps draining, so
+    // users never wait on it and the other sinks still get every request.
+    let mut failed: Vec<Option<String>> = vec![None; sinks.len()];
+    let mut call = |index: usize,
+                    sink: &mut Box<dyn RequestSink>,
+                    f: &mut dyn FnMut(&mut dyn RequestSink)| {
+        if failed[index].is_some() {
+            return;
+        }
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(sink.as_mut())));
+        if let Err(panic) = outcome {
+            failed[index] = Some(crate::stats::panic_message(&*panic));
+        }
+    };
+    for (index, sink) in sinks.iter_mut().enumerate() {
+        call(index, sink, &mut |sink| sink.trial_started(trial));
     }
     let (mut messages, mut batch) = (Vec::with_capacity(BATCH), Vec::with_capacity(BATCH));
     let mut ended = false;
@@ -148,15 +162,19 @@ fn drain(
                 TapMessage::End => ended = true,
             }
         }
-        for sink in sinks.iter_mut() {
-            sink.requests(&batch);
+        for (index, sink) in sinks.iter_mut().enumerate() {
+            call(index, sink, &mut |sink| sink.requests(&batch));
         }
         batch.clear();
     }
-    sinks
-        .iter_mut()
-        .flat_map(|sink| sink.trial_ended())
-        .collect()
+    let mut warnings = Vec::new();
+    for (index, sink) in sinks.iter_mut().enumerate() {
+        call(index, sink, &mut |sink| warnings.extend(sink.trial_ended()));
+    }
+    warnings.extend(failed.into_iter().flatten().map(|panic| {
+        format!("a request sink {panic}: the requests after it were not handed to it")
+    }));
+    warnings
 }
 
 impl Delivery {
@@ -175,7 +193,76 @@ impl Delivery {
                  say): they fell behind and the queue of {REQUEST_QUEUE_CAPACITY} was full"
             ));
         }
-        said.extend(warnings.await.unwrap_or_default());
+        match warnings.await {
+            Ok(theirs) => said.extend(theirs),
+            Err(_) => said.push(
+                "the request sinks' thread ended before the trial's requests did: some were not \
+                 handed to them"
+                    .to_owned(),
+            ),
+        }
         said
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Counting(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+    impl RequestSink for Counting {
+        fn requests(&mut self, batch: &[RequestRecord]) {
+            self.0
+                .fetch_add(batch.len(), std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    struct Panicking;
+    impl RequestSink for Panicking {
+        fn requests(&mut self, _batch: &[RequestRecord]) {
+            panic!("sink bug");
+        }
+    }
+
+    fn record() -> RequestRecord {
+        RequestRecord {
+            kind: "GET".into(),
+            name: "/".into(),
+            start_us: 1,
+            intended_start_us: None,
+            duration_us: 2,
+            bytes: 0,
+            status: Some(200),
+            error: None,
+            user: 0,
+            iteration: 1,
+            tags: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_panicking_sink_is_left_out_and_named_while_the_others_get_every_request() {
+        let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let sinks: Mutex<Vec<Box<dyn RequestSink>>> =
+            Mutex::new(vec![Box::new(Panicking), Box::new(Counting(seen.clone()))]);
+        let (sender, receiver) = mpsc::channel(16);
+        for _ in 0..3 {
+            sender.try_send(TapMessage::Request(record())).unwrap();
+        }
+        sender.try_send(TapMessage::End).unwrap();
+        let trial = TrialInfo {
+            index: 0,
+            name: "t".into(),
+            description: String::new(),
+            host: None,
+            duration_s: 1.0,
+            steerable: false,
+            thresholds: Vec::new(),
+            max_names: 10,
+        };
+        let warnings = drain(&sinks, &trial, receiver);
+        assert_eq!(seen.load(std::sync::atomic::Ordering::Relaxed), 3);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("sink bug"), "{warnings:?}");
     }
 }
