@@ -36,6 +36,7 @@
 //! | `weight = N` | how often the task is picked among the tasks of its user group (default 1) |
 //! | `name = ".."` | the reported name instead of the function's |
 //! | `user = "Group"` | scenarios sharing a group form one trial whose users pick among them by weight |
+//! | `trial = "Mix"`, `user_weight = N`, `fixed_count = N` | on a group's scenarios: the groups of one trial are its user classes, sharing its users |
 //! | `ignore` | skipped unless `--ignored` / `--include-ignored` |
 //! | `wait = between(1s, 3s)` | also `constant(2s)`, `constant_pacing(1s)`, `constant_throughput(5)` |
 //! | `users = N`, `hatch_rate = R`, `duration = 30s` | this scenario's load |
@@ -54,7 +55,13 @@
 //! defaults); the book's settings page (docs/src/settings.md) has the table, made from the
 //! same one declaration, and docs/src/guarantees.md says what each bound protects.
 //!
-//! Live consumers read the run's [`events`]: implement [`events::Sink`] to watch a run.
+//! Besides timings, a scenario counts checks ([`User::check`], [`Request::check`]) and
+//! custom metrics ([`Counter`], [`Gauge`], [`Rate`], [`Trend`]), tags requests
+//! ([`Request::tag`]), takes test data from a [`Feeder`], and ends an iteration or its user
+//! without a failure ([`RescheduleTask`], [`StopUser`]).
+//!
+//! Live consumers read the run's [`events`]: implement [`events::Sink`] to watch a run, or
+//! [`events::RequestSink`] to be handed every request.
 
 #![warn(missing_docs, unreachable_pub)]
 
