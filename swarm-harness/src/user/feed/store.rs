@@ -36,6 +36,10 @@ pub(crate) enum WorkerSlot {
     /// The master has not said yet.
     Waiting,
     /// The master's `ack` index (0-based) and its `--expect-workers`.
+    #[cfg_attr(
+        not(feature = "locust"),
+        allow(dead_code, reason = "only the Locust worker learns its slot")
+    )]
     Known { index: u64, count: u64 },
 }
 
@@ -156,6 +160,10 @@ impl FeedStore {
 
     /// A Locust worker learned its slot from the master; the first one stays (rows already
     /// cut by it must not be cut again another way), a different later one is warned about.
+    #[cfg_attr(
+        not(feature = "locust"),
+        allow(dead_code, reason = "only the Locust worker learns its slot")
+    )]
     pub(crate) fn set_worker(&self, index: u64, count: u64) {
         let mut setup = lock(&self.setup);
         match setup.worker {
