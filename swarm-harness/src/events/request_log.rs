@@ -192,4 +192,4 @@ impl serde::Serialize for Tags<'_> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;

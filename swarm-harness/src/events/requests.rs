@@ -250,17 +250,11 @@ mod tests {
             sender.try_send(TapMessage::Request(record())).unwrap();
         }
         sender.try_send(TapMessage::End).unwrap();
-        let trial = TrialInfo {
-            index: 0,
-            name: "t".into(),
-            description: String::new(),
-            host: None,
-            duration_s: 1.0,
-            steerable: false,
-            thresholds: Vec::new(),
-            max_names: 10,
-        };
-        let warnings = drain(&sinks, &trial, receiver);
+        let warnings = drain(
+            &sinks,
+            &crate::events::request_log::tests::info("t"),
+            receiver,
+        );
         assert_eq!(seen.load(std::sync::atomic::Ordering::Relaxed), 3);
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert!(warnings[0].contains("sink bug"), "{warnings:?}");

@@ -72,13 +72,17 @@ pub(super) async fn wait_until(
 
 /// Creates the report directory and proves it writable before any load is sent.
 pub(super) fn check_report_dir(dir: &Path) -> Result<(), UsageError> {
-    let unusable = |source| UsageError::ReportDir {
+    writable(dir).map_err(|source| UsageError::ReportDir {
         dir: dir.display().to_string(),
         source,
-    };
-    std::fs::create_dir_all(dir).map_err(unusable)?;
+    })
+}
+
+/// Creates `dir` and writes (then removes) a probe file in it.
+fn writable(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
     let probe = dir.join(format!(".write-check.{}", std::process::id()));
-    std::fs::write(&probe, b"").map_err(unusable)?;
+    std::fs::write(&probe, b"")?;
     let _ = std::fs::remove_file(&probe);
     Ok(())
 }
@@ -89,15 +93,10 @@ pub(super) fn check_request_log(overrides: &Overrides) -> Result<(), UsageError>
     let Some(dir) = &overrides.request_log else {
         return Ok(());
     };
-    let unusable = |source| UsageError::RequestLog {
+    writable(dir).map_err(|source| UsageError::RequestLog {
         dir: dir.display().to_string(),
         source,
-    };
-    std::fs::create_dir_all(dir).map_err(unusable)?;
-    let probe = dir.join(format!(".write-check.{}", std::process::id()));
-    std::fs::write(&probe, b"").map_err(unusable)?;
-    let _ = std::fs::remove_file(&probe);
-    Ok(())
+    })
 }
 
 /// A multi-threaded runtime, or a single-threaded one when the process may use one CPU only

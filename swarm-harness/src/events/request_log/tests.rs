@@ -18,7 +18,8 @@ fn record(n: u64) -> RequestRecord {
     }
 }
 
-fn info(name: &str) -> TrialInfo {
+/// A trial as the request sinks are told of it (the tests of `requests.rs` take it too).
+pub(in crate::events) fn info(name: &str) -> TrialInfo {
     TrialInfo {
         index: 0,
         name: name.into(),
