@@ -158,6 +158,13 @@ pub struct Sample<'a> {
     pub content_bytes: u64,
 }
 
+/// One shard: what its users recorded since the last collection, marked requests apart.
+#[derive(Debug, Default)]
+struct Shard {
+    tally: Tally,
+    marked: marked::MarkedRows,
+}
+
 /// The tags admitted in a trial, and their keys.
 #[derive(Debug, Default)]
 struct TagSet {
@@ -168,7 +175,7 @@ struct TagSet {
 /// Where users record. Cheap to share (`Arc`), cheap to record into.
 #[derive(Debug)]
 pub struct Recorder {
-    shards: Box<[Mutex<Tally>]>,
+    shards: Box<[Mutex<Shard>]>,
     /// Requests sent so far, counted only when a request limit is set.
     sent: AtomicU64,
     limit: Option<u64>,
@@ -272,7 +279,7 @@ impl Recorder {
         }
     }
 
-    fn lock(&self, shard: usize) -> MutexGuard<'_, Tally> {
+    fn lock(&self, shard: usize) -> MutexGuard<'_, Shard> {
         self.shards[shard % self.shards.len()]
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -290,8 +297,7 @@ impl Recorder {
     /// Records a successful request.
     #[inline]
     pub fn success(&self, shard: usize, sample: Sample<'_>) {
-        let mut guard = self.lock(shard);
-        self.success_in(&mut guard, sample);
+        self.success_in(&mut self.lock(shard).tally, sample);
     }
 
     #[inline]
@@ -316,8 +322,7 @@ impl Recorder {
         response: Option<FailureSample>,
     ) {
         let error = normalize_error(&error);
-        let mut guard = self.lock(shard);
-        self.failure_in(&mut guard, sample, error, response);
+        self.failure_in(&mut self.lock(shard).tally, sample, error, response);
     }
 
     fn failure_in(
@@ -343,7 +348,8 @@ impl Recorder {
     /// Records a request or task (`kind` "task") that was cut off before it completed; not a
     /// failure, but never silent.
     pub fn cancelled(&self, shard: usize, kind: &str, name: &str, reason: CutOff) {
-        let mut guard = self.lock(shard);
+        let mut locked = self.lock(shard);
+        let guard = &mut locked.tally;
         // A request cut off at the stop keeps its name while the trial has room (a slow
         // endpoint cut off every time is still named): at most one per user, so they cannot
         // fill PT_MAX_NAMES. One its task dropped (a timeout in a loop, with an id in its URL)
@@ -378,7 +384,8 @@ impl Recorder {
 
     /// Records one task execution; a failed task also becomes a failure group of kind `task`.
     pub fn task(&self, shard: usize, name: &str, micros: u64, error: Option<String>) {
-        let mut guard = self.lock(shard);
+        let mut locked = self.lock(shard);
+        let guard = &mut locked.tally;
         guard
             .tasks
             .entry("task", name)
@@ -398,6 +405,7 @@ impl Recorder {
     /// omission included (wrk2's correction).
     pub fn latency(&self, shard: usize, name: &str, micros: u64) {
         self.lock(shard)
+            .tally
             .tasks
             .entry(LATENCY_KIND, name)
             .record(micros, true, 0);
@@ -419,41 +427,9 @@ impl Recorder {
         self.dropped.load(Ordering::Relaxed)
     }
 
-    /// Records a request with its tags and checks, all under one lock; `failure` is its
-    /// error and what its response showed when it failed.
-    pub fn marked(
-        &self,
-        shard: usize,
-        sample: Sample<'_>,
-        failure: Option<(String, Option<FailureSample>)>,
-        marks: Marks<'_>,
-    ) {
-        let success = failure.is_none();
-        let error = failure.map(|(error, response)| (normalize_error(&error), response));
-        let mut guard = self.lock(shard);
-        match error {
-            None => self.success_in(&mut guard, sample),
-            Some((error, response)) => self.failure_in(&mut guard, sample, error, response),
-        }
-        for (key, value) in marks.tags {
-            // One lookup for a tag the shard has seen; the trial-wide cap only on a miss.
-            if let Some(entry) = guard.tags.existing(key, value) {
-                entry.record(sample.micros, success, sample.content_bytes);
-                continue;
-            }
-            let (key, value) = self.tag_of(key, value);
-            let entry = guard.tags.entry(key, value);
-            entry.record(sample.micros, success, sample.content_bytes);
-        }
-        for (name, pass) in marks.checks {
-            self.check_in(&mut guard, name, *pass);
-        }
-    }
-
     /// Counts one check (`User::check`): a pass or a fail that does not end the task.
     pub fn check(&self, shard: usize, name: &str, pass: bool) {
-        let mut guard = self.lock(shard);
-        self.check_in(&mut guard, name, pass);
+        self.check_in(&mut self.lock(shard).tally, name, pass);
     }
 
     #[inline]
@@ -462,15 +438,21 @@ impl Recorder {
             ratio.record(pass);
             return;
         }
+        let name = self.check_name(name);
+        shard.checks.entry(name, Ratio::default).record(pass);
+    }
+
+    /// The name a check is counted under: its own, cut to [`MAX_CHECK_NAME`], while the trial
+    /// has room for it; [`OTHER_CHECKS`] beyond.
+    fn check_name<'n>(&self, name: &'n str) -> &'n str {
         // A check is a label, like a tag: a longer name is cut (a body pasted into it would
         // otherwise be kept, once per distinct name, up to the cap).
         let name = bounded(name);
-        let name = if self.admitted(&self.check_names, name) {
+        if self.admitted(&self.check_names, name) {
             name
         } else {
             OTHER_CHECKS
-        };
-        shard.checks.entry(name, Ratio::default).record(pass);
+        }
     }
 
     /// Whether `name` is in `set`, or was let in now while the set had room.
@@ -486,42 +468,18 @@ impl Recorder {
         false
     }
 
-    /// The tag a request's tag is counted under: its own while the trial has room for it;
-    /// beyond, [`OTHER_TAG_VALUES`] under its key when the key has a tag of its own, and
-    /// under [`OTHER_TAG_KEYS`] when not. So a trial holds at most `max_names` tags, as many
-    /// folded ones beside their keys, and one more.
-    fn tag_of<'t>(&self, key: &'t str, value: &'t str) -> (&'t str, &'t str) {
-        let mut tags = self
-            .tag_pairs
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let pair = (Box::<str>::from(key), Box::<str>::from(value));
-        if tags.pairs.contains(&pair) {
-            return (key, value);
-        }
-        if tags.pairs.len() < self.max_names {
-            tags.keys.insert(pair.0.clone());
-            tags.pairs.insert(pair);
-            return (key, value);
-        }
-        if tags.keys.contains(key) {
-            (key, OTHER_TAG_VALUES)
-        } else {
-            (OTHER_TAG_KEYS, OTHER_TAG_VALUES)
-        }
-    }
-
     /// Adds `n` to the counter `name`.
     pub fn counter(&self, shard: usize, name: &str, n: u64) {
         let mut guard = self.lock(shard);
-        let counter = guard.metrics.counters.entry(name, || 0);
+        let counter = guard.tally.metrics.counters.entry(name, || 0);
         *counter = counter.saturating_add(n);
     }
 
     /// Sets the gauge `name` to `value`.
     pub fn gauge(&self, shard: usize, name: &str, value: f64) {
         let set = GaugeReading::new(value, unix_micros());
-        let mut guard = self.lock(shard);
+        let mut locked = self.lock(shard);
+        let guard = &mut locked.tally;
         match guard.metrics.gauges.get_mut(name) {
             // Within a shard the order is known: the value set now is the last, whatever the
             // clock says (two sets in one microsecond, or a clock stepped back).
@@ -539,6 +497,7 @@ impl Recorder {
     /// Counts one sample of the rate `name`.
     pub fn rate(&self, shard: usize, name: &str, hit: bool) {
         self.lock(shard)
+            .tally
             .metrics
             .rates
             .entry(name, Ratio::default)
@@ -548,6 +507,7 @@ impl Recorder {
     /// Records `value` (µs when `time`) into the trend `name`.
     pub fn trend(&self, shard: usize, name: &str, time: bool, value: u64) {
         self.lock(shard)
+            .tally
             .metrics
             .trends
             .entry(name, || TrendEntry {
@@ -562,13 +522,21 @@ impl Recorder {
     pub fn take(&self) -> Tally {
         let mut merged = Tally::default();
         for index in 0..self.shards.len() {
-            let taken = std::mem::take(&mut *self.lock(index));
+            let (taken, marked) = {
+                let mut shard = self.lock(index);
+                (
+                    std::mem::take(&mut shard.tally),
+                    std::mem::take(&mut shard.marked),
+                )
+            };
             merged.extend(&taken);
+            marked.fold_into(&mut merged);
         }
         merged
     }
 }
 
+mod marked;
 #[cfg(test)]
 mod tests;
 

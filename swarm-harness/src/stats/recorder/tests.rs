@@ -313,3 +313,88 @@ fn check_names_are_cut_like_tags() {
     let (name, _) = taken.checks.sorted()[0];
     assert!(name.len() <= MAX_CHECK_NAME && name.chars().all(|c| c == 'é'));
 }
+
+/// The texts the rows' property test draws tags and checks from, and a second copy of the
+/// first at another address (two literals with one text).
+const TEXTS: [&str; 3] = ["read", "write", "status is 200"];
+
+fn other_read() -> &'static str {
+    static OTHER: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+    OTHER.get_or_init(|| Box::leak(String::from("read").into_boxed_str()))
+}
+
+/// A piece of text as a request gives it: the literal, another literal with its text, or text
+/// made at run time.
+fn piece(text: u8, form: u8) -> std::borrow::Cow<'static, str> {
+    let text = TEXTS[usize::from(text) % TEXTS.len()];
+    match form % 3 {
+        0 => text.into(),
+        1 if text == "read" => other_read().into(),
+        _ => text.to_owned().into(),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// The rows a shard keeps for marked requests, split at the take, give exactly what
+    /// counting each request, tag and check on its own gives: however a text is given (one
+    /// literal, two literals with one text, text made at run time), whatever the order.
+    #[test]
+    fn marked_rows_split_into_the_counts_of_each_request_tag_and_check(
+        requests in proptest::collection::vec(
+            (
+                0_usize..3,
+                proptest::collection::vec(((0_u8..3, 0_u8..3), (0_u8..3, 0_u8..3)), 0..3),
+                proptest::collection::vec(((0_u8..3, 0_u8..3), any::<bool>()), 0..3),
+                any::<bool>(),
+            ),
+            0..40,
+        ),
+        takes in proptest::collection::vec(any::<bool>(), 40),
+    ) {
+        let recorder = Recorder::new(3, None);
+        let mut taken = Tally::default();
+        let mut tags = std::collections::BTreeMap::<(String, String), (u64, u64)>::new();
+        let mut checks = std::collections::BTreeMap::<String, Ratio>::new();
+        let mut failed = 0;
+        for (i, (shard, drawn_tags, drawn_checks, ok)) in requests.iter().enumerate() {
+            let given: Vec<Tag> = drawn_tags
+                .iter()
+                .map(|((k, kf), (v, vf))| (piece(*k, *kf), piece(*v, *vf)))
+                .collect();
+            let judged: Vec<_> =
+                drawn_checks.iter().map(|((c, cf), pass)| (piece(*c, *cf), *pass)).collect();
+            let sample = Sample { kind: "GET", name: "/a", micros: 10 + i as u64, content_bytes: 1 };
+            let failure = (!ok).then(|| ("HTTP 500".to_owned(), None));
+            recorder.marked(*shard, sample, failure, Marks { tags: &given, checks: &judged });
+            for (key, value) in &given {
+                let counts = tags.entry((key.to_string(), value.to_string())).or_default();
+                counts.0 += 1;
+                counts.1 += u64::from(!ok);
+            }
+            for (name, pass) in &judged {
+                checks.entry(name.to_string()).or_default().record(*pass);
+            }
+            failed += u64::from(!ok);
+            if takes[i] {
+                taken.extend(&recorder.take());
+            }
+        }
+        taken.extend(&recorder.take());
+
+        let got: std::collections::BTreeMap<_, _> = taken
+            .tags
+            .iter()
+            .map(|(k, v, e)| ((k.to_owned(), v.to_owned()), (e.count, e.failures)))
+            .collect();
+        prop_assert_eq!(got, tags);
+        let got: std::collections::BTreeMap<_, _> =
+            taken.checks.sorted().into_iter().map(|(n, r)| (n.to_owned(), *r)).collect();
+        prop_assert_eq!(got, checks);
+        let all = taken.requests.aggregated();
+        prop_assert_eq!((all.count, all.failures), (requests.len() as u64, failed));
+        let groups: u64 = taken.failures.sorted().iter().map(|(_, g)| g.occurrences).sum();
+        prop_assert_eq!(groups, failed);
+    }
+}
