@@ -117,6 +117,20 @@ pub async fn create_app_in_background(user: &mut User) -> Result<App> {
     Ok(app)
 }
 
+/// The API at a fixed arrival rate (the open model), whatever its response times: the
+/// organizations a tenant sees. With `PT_RUN_TOGETHER=mix=Browser,api_orgs` it runs at the
+/// same time as the closed-model `Browser` trial, each with its own report.
+#[stress_test(
+    arrival_rate = 20,
+    max_users = 10,
+    on_start = login,
+    thresholds = ["p95 < 500ms", "fail_ratio < 1%"]
+)]
+pub async fn api_orgs(user: &mut User) -> Result<()> {
+    user.get("/api/orgs").send().await?.error_for_status()?;
+    Ok(())
+}
+
 /// Creates an app of the given size; the request succeeds only if the app is `PROVISIONING`.
 #[stress_test(
     params = ["small", "large"],

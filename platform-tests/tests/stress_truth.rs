@@ -175,3 +175,88 @@ fn the_typed_client_reports_one_row_per_endpoint_equal_to_the_platforms_counts()
     );
     assert_eq!(report["requests_total"]["failures"], 0, "{report}");
 }
+
+/// A mixed run (`PT_RUN_TOGETHER`): the closed-model `Browser` trial and the open-model
+/// `api_orgs` trial at the same time. The platform's own per-second counts show both loads in
+/// the same seconds; each trial's report has its own load model; per endpoint, the two
+/// reports together count what the platform counted.
+#[test]
+fn a_mixed_run_loads_the_platform_with_both_models_at_once_and_counts_match() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let platform = runtime.block_on(spawn(PlatformConfig::default()));
+    let dir = tempfile::tempdir().unwrap();
+    let url = platform.url();
+    // Judged on failures only: this test checks counts and time, not how fast the machine is.
+    let extra = [
+        "--run-together",
+        "mix=Browser,api_orgs",
+        "--num-clients",
+        "4",
+        "--thresholds",
+        "fail_ratio < 1%",
+    ];
+    let code = run_trials("mix", &url, dir.path(), &extra);
+    assert_eq!(code, ExitCode::SUCCESS);
+
+    let browser = report(dir.path(), "Browser");
+    let api = report(dir.path(), "api_orgs");
+    assert_eq!(browser["config"]["users"], 4, "{}", browser["config"]);
+    assert!(browser["config"]["arrival_rate"].is_null());
+    assert_eq!(api["config"]["arrival_rate"], 20.0, "{}", api["config"]);
+    let text = std::fs::read_to_string(dir.path().join("run-groups/mix.json")).unwrap();
+    let group: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let models: Vec<_> = group["trials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["trial"].as_str().unwrap(), t["model"].as_str().unwrap()))
+        .collect();
+    assert_eq!(models, [("Browser", "closed"), ("api_orgs", "open")]);
+
+    // The platform's clock: seconds in which both loads arrived.
+    let counters = platform.counters();
+    let both = counters
+        .per_second
+        .values()
+        .filter(|routes| {
+            routes.contains_key("GET /api/orgs") && routes.contains_key("GET /api/catalog")
+        })
+        .count();
+    assert!(
+        both >= 2,
+        "seconds with both loads: {both}: {:?}",
+        counters.per_second
+    );
+    let group_overlap = group["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["trials"].as_object().unwrap().len() == 2)
+        .count();
+    assert!(group_overlap >= 2, "{group}");
+
+    // Per endpoint, both reports together equal the platform's count. App reads are left
+    // out: a background poll may be cut at the stop, counted by the platform only.
+    let mut reported: std::collections::BTreeMap<String, u64> = Default::default();
+    for report in [&browser, &api] {
+        for row in report["requests"].as_array().unwrap() {
+            let name = format!(
+                "{} {}",
+                row["kind"].as_str().unwrap(),
+                row["name"].as_str().unwrap()
+            );
+            *reported.entry(name).or_default() += row["count"].as_u64().unwrap();
+        }
+    }
+    assert!(reported["GET /api/orgs"] > 20, "{reported:?}");
+    for (name, count) in &reported {
+        if name == "GET /api/apps/{id}" {
+            continue;
+        }
+        assert_eq!(
+            *count,
+            counters.requests(name),
+            "{name}: reports vs the platform"
+        );
+    }
+}

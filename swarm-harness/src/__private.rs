@@ -4,6 +4,7 @@
 pub use crate::http::transport::HttpClient;
 pub use crate::scenario::{HookFn, Runner, Scenario, ScenarioFuture, ShapeFn, WaitTime};
 pub use crate::settings::CaCert;
+pub use crate::settings::RunGroups;
 pub use crate::user::user_client::{ClientHook, ScenarioArg};
 pub use inventory;
 

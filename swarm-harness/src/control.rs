@@ -88,6 +88,14 @@ pub(crate) fn channel() -> (Controller, Commands) {
 }
 
 impl Controller {
+    /// Passes `envelope` on as it came (a run group's router hands each trial its own); when
+    /// this trial's queue is full or it has ended, answers it with `refusal` instead.
+    pub(crate) fn forward(&self, envelope: Envelope, refusal: &str) {
+        if let Err(error) = self.tx.try_send(envelope) {
+            error.into_inner().reply(Err(refusal.to_owned()));
+        }
+    }
+
     /// Sends `command` for the `trial`th trial and waits for its answer, at most
     /// [`ANSWER_TIMEOUT`].
     ///

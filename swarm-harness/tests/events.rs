@@ -43,6 +43,7 @@ impl Sink for Recording {
             }
             RunEvent::ThresholdBreached(_) => "breached",
             RunEvent::StatsReset { .. } => "reset",
+            RunEvent::GroupEnded { .. } => "group ended",
             RunEvent::TrialEnded { .. } => "trial ended",
             RunEvent::ReportWritten { .. } => "report written",
             RunEvent::Note(_) => "note",

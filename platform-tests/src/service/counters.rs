@@ -15,6 +15,8 @@ use super::PlatformState;
 #[derive(Debug, Default)]
 pub struct Counters {
     requests: Mutex<BTreeMap<String, u64>>,
+    /// Requests per Unix second, per route: when each load reached the platform.
+    per_second: Mutex<BTreeMap<i64, BTreeMap<String, u64>>>,
     injected_errors: Mutex<BTreeMap<String, u64>>,
     pub logins: AtomicU64,
     pub orgs_created: AtomicU64,
@@ -28,6 +30,9 @@ pub struct Counters {
 pub struct CounterSnapshot {
     /// Requests per `METHOD /route` (routes with ids as `/api/apps/{id}`).
     pub requests: BTreeMap<String, u64>,
+    /// Requests per Unix second (the second a request arrived in), per route.
+    #[serde(default)]
+    pub per_second: BTreeMap<i64, BTreeMap<String, u64>>,
     /// 500s answered on purpose, per route.
     pub injected_errors: BTreeMap<String, u64>,
     pub logins: u64,
@@ -58,6 +63,7 @@ impl Counters {
         let load = |counter: &AtomicU64| counter.load(Ordering::SeqCst);
         CounterSnapshot {
             requests: lock(&self.requests).clone(),
+            per_second: lock(&self.per_second).clone(),
             injected_errors: lock(&self.injected_errors).clone(),
             logins: load(&self.logins),
             orgs_created: load(&self.orgs_created),
@@ -88,6 +94,14 @@ pub async fn count(
     next: Next,
 ) -> Response {
     let key = route_key(&request);
+    let second = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs() as i64);
+    *lock(&state.counters.per_second)
+        .entry(second)
+        .or_default()
+        .entry(key.clone())
+        .or_default() += 1;
     *lock(&state.counters.requests).entry(key).or_default() += 1;
     next.run(request).await
 }

@@ -114,6 +114,7 @@ fn expand(
     let weight = options.weight.unwrap_or(1);
     let group = optional(options.group.as_ref().map(|group| quote!(#group)));
     let trial = optional(options.trial.as_ref().map(|trial| quote!(#trial)));
+    let run = optional(options.run.as_ref().map(|run| quote!(#run)));
     let user_weight = optional(options.user_weight.map(|weight| quote!(#weight)));
     let fixed_count = optional(options.fixed_count.map(|count| quote!(#count)));
     let ignore = options.ignore;
@@ -153,6 +154,7 @@ fn expand(
                     weight: #weight,
                     group: #group,
                     trial: #trial,
+                    run: #run,
                     user_weight: #user_weight,
                     fixed_count: #fixed_count,
                     ignore: #ignore,

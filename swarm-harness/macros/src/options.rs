@@ -14,6 +14,8 @@ pub struct Options {
     pub name: Option<LitStr>,
     pub group: Option<LitStr>,
     pub trial: Option<LitStr>,
+    /// The run group: trials that name one run together, each with its own load model.
+    pub run: Option<LitStr>,
     pub user_weight: Option<u32>,
     pub fixed_count: Option<u32>,
     pub ignore: bool,
@@ -41,9 +43,9 @@ pub enum Wait {
     ConstantThroughput(f64),
 }
 
-const KNOWN: &str = "params, weight, name, user, trial, user_weight, fixed_count, ignore, wait, \
-                     users, hatch_rate, duration, thresholds, on_start, on_stop, arrival_rate, \
-                     max_users, stages, shape, http";
+const KNOWN: &str = "params, weight, name, user, trial, run, user_weight, fixed_count, ignore, \
+                     wait, users, hatch_rate, duration, thresholds, on_start, on_stop, \
+                     arrival_rate, max_users, stages, shape, http";
 
 impl Parse for Options {
     fn parse(input: ParseStream) -> syn::Result<Self> {
@@ -172,6 +174,7 @@ impl Options {
             "name" => self.name = Some(non_empty_string(input, "name")?),
             "user" => self.group = Some(non_empty_string(input, "user")?),
             "trial" => self.trial = Some(non_empty_string(input, "trial")?),
+            "run" => self.run = Some(non_empty_string(input, "run")?),
             "user_weight" => self.user_weight = Some(positive_int(input, "user_weight")?),
             "fixed_count" => self.fixed_count = Some(positive_int(input, "fixed_count")?),
             "duration" => self.duration = Some(duration(input)?),

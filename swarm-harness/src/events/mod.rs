@@ -26,7 +26,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use serde::{Deserialize, Serialize};
 
 // The data a sink reads: the report of a trial, the statistics of a tick, verdicts.
-pub use crate::report::{EntryReport, FailureReport, Percentiles, Report, Stall, TrialIdentity};
+pub use crate::report::{
+    EntryReport, FailureReport, GroupPoint, GroupReport, GroupSecond, GroupTrial, Percentiles,
+    Report, Stall, TrialIdentity,
+};
 pub use crate::shard::ShardSet;
 pub use crate::stats::{
     Entry, EntryTable, FailureGroup, FailureKey, FailureSample, Failures, Snapshot, Tally,
@@ -59,6 +62,8 @@ pub enum RunEvent {
     TrialStarted(Arc<TrialInfo>),
     /// The closed model's user target changed (its start, or a steering command).
     UsersChanged {
+        /// The trial's position in the run, as in [`TrialInfo::index`].
+        trial: usize,
         /// The number of users the trial now aims for.
         target: u32,
         /// How many users are started (or stopped) per second on the way there.
@@ -70,6 +75,8 @@ pub enum RunEvent {
     ThresholdBreached(Verdict),
     /// The trial's statistics were reset (web UI, `/stats/reset`); later ticks start from zero.
     StatsReset {
+        /// The trial's position in the run, as in [`TrialInfo::index`].
+        trial: usize,
         /// When the reset happened, in seconds since the trial started.
         at_s: f64,
     },
@@ -79,6 +86,12 @@ pub enum RunEvent {
         index: usize,
         /// The trial's report, judged: `passed` and `verdict` are set.
         report: Arc<Report>,
+    },
+    /// The trials of a run group (`run = ".."`, `PT_RUN_TOGETHER`) have all ended: its
+    /// run-level report, their timelines side by side, after each trial's `TrialEnded`.
+    GroupEnded {
+        /// The group's report.
+        report: Arc<GroupReport>,
     },
     /// The report files of the last trial were written; `path` is its JSON report.
     ReportWritten {

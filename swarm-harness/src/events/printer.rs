@@ -3,6 +3,7 @@
 //! directory. With libtest's `--format json` stdout belongs to libtest's JSON lines, so the
 //! printer writes to stderr instead and the JSON stays valid.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 
 use crate::events::progress::Progress;
@@ -20,9 +21,17 @@ pub(crate) struct Printer {
     /// Progress as a bar (terminal) rather than periodic lines (CI logs).
     interactive: bool,
     web: Option<String>,
-    trial: Option<String>,
-    progress: Option<Progress>,
-    /// Whether the running trial's first user target was printed (its header says it).
+    /// The trials running, by position in the run: several in a run group.
+    running: BTreeMap<usize, Running>,
+    /// The trial that started last, which a threshold breach is about.
+    latest: Option<String>,
+}
+
+/// A running trial as the printer follows it.
+struct Running {
+    name: String,
+    progress: Progress,
+    /// Whether its first user target was printed (its header says it).
     steered: bool,
 }
 
@@ -32,9 +41,8 @@ impl Printer {
             output,
             interactive,
             web: None,
-            trial: None,
-            progress: None,
-            steered: false,
+            running: BTreeMap::new(),
+            latest: None,
         }
     }
 
@@ -46,8 +54,10 @@ impl Printer {
         };
     }
 
-    fn trial_name(&self) -> &str {
-        self.trial.as_deref().unwrap_or("run")
+    fn trial_name(&self, index: usize) -> &str {
+        self.running
+            .get(&index)
+            .map_or("run", |running| running.name.as_str())
     }
 }
 
@@ -74,48 +84,72 @@ impl Sink for Printer {
                     .map(|host| format!(" against {host}"))
                     .unwrap_or_default();
                 self.print(&format!("\n{}: {}{host}", info.name, info.description));
-                self.trial = Some(info.name.clone());
-                self.steered = false;
-                self.progress = Some(Progress::new(
+                self.latest = Some(info.name.clone());
+                // One bar redraws one line: trials of a run group beside a running one print
+                // periodic lines, each naming its trial.
+                let progress = Progress::new(
                     &info.name,
                     std::time::Duration::from_secs_f64(info.duration_s),
-                    self.interactive,
-                ));
+                    self.interactive && self.running.is_empty(),
+                );
+                let running = Running {
+                    name: info.name.clone(),
+                    progress,
+                    steered: false,
+                };
+                self.running.insert(info.index, running);
             }
-            RunEvent::UsersChanged { target, rate } => {
+            RunEvent::UsersChanged {
+                trial,
+                target,
+                rate,
+            } => {
                 // The first target is the trial's own, already in its header.
-                if std::mem::replace(&mut self.steered, true) {
+                let steered = self
+                    .running
+                    .get_mut(trial)
+                    .is_some_and(|running| std::mem::replace(&mut running.steered, true));
+                if steered {
                     self.print(&format!(
                         "{}: steered to {target} users at {rate}/s",
-                        self.trial_name()
+                        self.trial_name(*trial)
                     ));
                 }
             }
             RunEvent::Tick(tick) => {
                 if let Some(line) = self
-                    .progress
-                    .as_mut()
-                    .and_then(|progress| progress.update(&tick.snapshot))
+                    .running
+                    .get_mut(&tick.trial)
+                    .and_then(|running| running.progress.update(&tick.snapshot))
                 {
                     self.print(&line);
                 }
             }
             RunEvent::ThresholdBreached(verdict) => self.print(&format!(
                 "{}: threshold `{}` breached ({}): aborting",
-                self.trial_name(),
+                self.latest.as_deref().unwrap_or("run"),
                 verdict.expression,
                 verdict.observed_text
             )),
-            RunEvent::StatsReset { at_s } => self.print(&format!(
+            RunEvent::StatsReset { trial, at_s } => self.print(&format!(
                 "{}: statistics reset at {at_s:.1}s",
-                self.trial_name()
+                self.trial_name(*trial)
             )),
-            RunEvent::TrialEnded { report, .. } => {
-                if let Some(mut progress) = self.progress.take() {
-                    progress.finish();
+            RunEvent::TrialEnded { report, index } => {
+                if let Some(mut running) = self.running.remove(index) {
+                    running.progress.finish();
                 }
                 let table = crate::report::summary_table(report);
                 self.print(table.trim_end_matches('\n'));
+            }
+            RunEvent::GroupEnded { report } => {
+                let verdict = if report.passed { "passed" } else { "failed" };
+                self.print(&format!(
+                    "\nrun group {}: {verdict}: {} trials, {} s with all of them running at once",
+                    report.run,
+                    report.trials.len(),
+                    report.overlap_s()
+                ));
             }
             RunEvent::ReportWritten { path } => {
                 self.print(&format!("report: {}", path.display()));

@@ -49,6 +49,9 @@ impl Sink for ReportWriter {
                     .map(drop)
                     .map_err(|error| error.to_string())
             }
+            RunEvent::GroupEnded { report } => crate::report::write_group_files(&self.dir, report)
+                .map(drop)
+                .map_err(|error| error.to_string()),
             RunEvent::RunFinished { .. } if !self.reports.is_empty() => self.write_run_files(),
             _ => Ok(()),
         }

@@ -14,6 +14,8 @@ pub(crate) enum UsageError {
     /// The scenarios do not make valid trials, or no trial has the asked-for parameter.
     #[error(transparent)]
     Trials(#[from] TrialError),
+    #[error(transparent)]
+    RunGroups(#[from] crate::scenario::runs::RunError),
     #[error(
         "no #[stress_test] scenario is linked into this binary. If the scenarios live in a \
          library crate, name that crate in the stress target (`use my_scenarios as _;`) so its \

@@ -25,6 +25,7 @@ use crate::http::session::{ClientFactory, HttpSettings};
 use crate::locust::WorkerMode;
 use crate::runner::{RunEnv, TrialEnv};
 use crate::scenario::Scenario;
+use crate::scenario::runs::{Unit, units};
 use crate::scenario::trials::{TrialSpec, build_trials, keep_param, task_ratio_json};
 use crate::settings::{self, Overrides, unknown_variables};
 use crate::user::target::Finish;
@@ -58,6 +59,7 @@ impl Harness {
         warn_unknown_variables();
         let overrides = Overrides::parse(&settings::raw_settings(matches))?;
         let specs = self.select_trials(&cli, &overrides)?;
+        let units = units(specs.clone(), overrides.run_together.as_ref())?;
         if let Some(code) = print_only(&cli, &specs)? {
             return Ok(code);
         }
@@ -113,7 +115,7 @@ impl Harness {
         if let Some(worker) = worker {
             return run_worker(run, specs, worker, finish, web_url);
         }
-        run_libtest(&cli, run, specs, finish, web_url)
+        run_libtest(&cli, run, units, finish, web_url)
     }
 
     /// The trials of the linked scenarios (or the replayed ones), after `--only-with-param`
@@ -327,32 +329,38 @@ fn run_worker(
     worker.run(run, specs, finish).map_err(UsageError::Locust)
 }
 
-/// The libtest mode: one libtest trial per trial spec, run one at a time, then the finish.
+/// The libtest mode: one libtest trial per trial or run group, run one at a time (a group's
+/// trials at once), then the finish.
 fn run_libtest(
     cli: &Cli,
     run: Arc<RunEnv>,
-    specs: Vec<TrialSpec>,
+    units: Vec<Unit>,
     finish: Finish,
     web_url: Option<String>,
 ) -> Result<ExitCode, UsageError> {
     let listing = cli.libtest.list;
-    let trials: Vec<Trial> = specs
+    let mut names: Vec<(String, Vec<String>)> = Vec::new();
+    let trials: Vec<Trial> = units
         .into_iter()
-        .enumerate()
-        .map(|(index, spec)| {
-            let ignore = spec.ignore;
-            let name = spec.name.clone();
+        .map(|unit| {
+            let (ignore, name) = (unit.ignored(), unit.name().to_owned());
+            names.push((name.clone(), unit.trials()));
             let run = run.clone();
-            Trial::test(name, move || run.run_trial(spec, index)).with_ignored_flag(ignore)
+            Trial::test(name, move || match unit {
+                Unit::Alone(spec, index) => run.run_trial(*spec, index),
+                Unit::Together { name, members } => run.run_group(&name, members),
+            })
+            .with_ignored_flag(ignore)
         })
         .collect();
     let events = &run.env.events;
     if !listing {
-        // The trials libtest will run, after its filters and `--ignored`.
+        // The trials libtest will run, after its filters and `--ignored`; a group's each.
         let runs = trials
             .iter()
-            .filter(|t| !cli.libtest.is_filtered_out(t) && !cli.libtest.is_ignored(t))
-            .map(|t| t.name().to_owned())
+            .zip(&names)
+            .filter(|(t, _)| !cli.libtest.is_filtered_out(t) && !cli.libtest.is_ignored(t))
+            .flat_map(|(_, (_, trials))| trials.clone())
             .collect();
         events.publish(RunEvent::RunStarted {
             trials: runs,

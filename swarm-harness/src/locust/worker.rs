@@ -459,15 +459,14 @@ impl Worker {
                 profile.host = Some(host);
             }
         });
-        let (controller, commands) = control::channel();
+        let (controller, mut commands) = control::channel();
         let env = TrialEnv {
-            commands: Some(Arc::new(tokio::sync::Mutex::new(commands))),
             autostart: true,
             ..self.shared.env.clone()
         };
         let shared = self.shared.clone();
         self.trials.spawn(async move {
-            let result = runner::run_trial(plan, &env, index).await;
+            let result = runner::run_trial(plan, &env, index, Some(&mut commands)).await;
             // Publishing writes the report files: off the runtime's workers.
             let concluded = tokio::task::spawn_blocking(move || {
                 shared

@@ -20,6 +20,29 @@ pub fn write_trial_files(dir: &Path, report: &Report) -> Result<PathBuf, ReportE
     Ok(json)
 }
 
+/// The folder of the run groups' reports in a report directory: apart from the trials' own
+/// `.json` files, which tools read as trial reports.
+pub const GROUP_DIR: &str = "run-groups";
+
+/// Writes a run group's report: `run-groups/<group>.json` and `run-groups/<group>.html`; the
+/// JSON's path.
+///
+/// # Errors
+/// When a file cannot be written.
+pub fn write_group_files(dir: &Path, report: &super::GroupReport) -> Result<PathBuf, ReportError> {
+    let dir = dir.join(GROUP_DIR);
+    std::fs::create_dir_all(&dir).map_err(|source| ReportError::Write {
+        path: dir.clone(),
+        source,
+    })?;
+    let stem = file_stem(&report.run);
+    let json = dir.join(format!("{stem}.json"));
+    let text = serde_json::to_vec_pretty(report).expect("a group report serializes");
+    write_atomically(&json, &text)?;
+    write_atomically(&dir.join(format!("{stem}.html")), report.html().as_bytes())?;
+    Ok(json)
+}
+
 /// Writes the run's `index.html` and `junit.xml` over `reports`.
 ///
 /// # Errors

@@ -2,6 +2,7 @@
 
 mod closed;
 mod crew;
+mod group;
 mod open;
 mod plan;
 mod run_env;

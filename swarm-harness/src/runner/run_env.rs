@@ -38,9 +38,13 @@ impl RunEnv {
         let (plan, whole, idle) = self.plan(spec, |_| {});
         let result = match &idle {
             Some(_) => runner::idle(plan),
-            None => self
-                .runtime
-                .block_on(runner::run_trial(plan, &self.env, index)),
+            None => self.runtime.block_on(async {
+                let mut commands = match &self.env.commands {
+                    Some(commands) => Some(commands.lock().await),
+                    None => None,
+                };
+                runner::run_trial(plan, &self.env, index, commands.as_deref_mut()).await
+            }),
         };
         self.conclude(result, index, &whole, idle)
     }
@@ -126,10 +130,22 @@ impl RunEnv {
     /// Builds, judges and publishes the report of a trial that ran; its verdict.
     pub(crate) fn conclude(
         &self,
+        result: runner::TrialResult,
+        index: usize,
+        whole: &LoadProfile,
+        idle: Option<String>,
+    ) -> Result<(), Failed> {
+        self.conclude_with(result, index, whole, idle, |_| {})
+    }
+
+    /// Like [`RunEnv::conclude`], showing `seen` the judged report before it is published.
+    pub(crate) fn conclude_with(
+        &self,
         mut result: runner::TrialResult,
         index: usize,
         whole: &LoadProfile,
         idle: Option<String>,
+        seen: impl FnOnce(&Arc<Report>),
     ) -> Result<(), Failed> {
         let plan = result.plan.clone();
         let mut report = self.report_of(&mut result, whole);
@@ -148,10 +164,12 @@ impl RunEnv {
         }
         let verdict = report.verdict.clone();
         let trial = report.identity.trial.clone();
-        let errors = self.env.events.publish(RunEvent::TrialEnded {
-            index,
-            report: Arc::new(report),
-        });
+        let report = Arc::new(report);
+        seen(&report);
+        let errors = self
+            .env
+            .events
+            .publish(RunEvent::TrialEnded { index, report });
         self.trials_run
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if !errors.is_empty() {

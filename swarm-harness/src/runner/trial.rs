@@ -78,12 +78,14 @@ pub(crate) struct TrialResult {
     pub plan: Arc<TrialPlan>,
 }
 
-/// Runs one trial (the `index`th of the run) to its end.
-pub(crate) async fn run_trial(plan: Arc<TrialPlan>, env: &TrialEnv, index: usize) -> TrialResult {
-    let mut commands = match &env.commands {
-        Some(commands) => Some(commands.lock().await),
-        None => None,
-    };
+/// Runs one trial (the `index`th of the run) to its end, taking the web UI's `commands`
+/// for it (the run's own, or its share in a run group) when there is a web UI.
+pub(crate) async fn run_trial(
+    plan: Arc<TrialPlan>,
+    env: &TrialEnv,
+    index: usize,
+    mut commands: Option<&mut Commands>,
+) -> TrialResult {
     let plan = match await_start(plan, env, index, commands.as_deref_mut()).await {
         Ok(plan) => plan,
         Err(plan) => return nothing_ran(plan),
@@ -139,7 +141,7 @@ pub(crate) async fn run_trial(plan: Arc<TrialPlan>, env: &TrialEnv, index: usize
         true => None,
         false => started.checked_add(profile.duration),
     };
-    let stopped = conductor.run(deadline, commands.as_deref_mut()).await;
+    let stopped = conductor.run(deadline, commands).await;
     let run_time = started.elapsed();
     wind_down(&plan, &ctx, spawner, &users).await;
     // Every user has ended: what they recorded reaches the request sinks before the report.
@@ -241,6 +243,7 @@ fn announce(
     };
     if steerable {
         env.events.publish(RunEvent::UsersChanged {
+            trial: index,
             target: target.users,
             rate: target.rate,
         });

@@ -1,12 +1,14 @@
 //! Scenarios: the registry of `#[stress_test]` functions (here: each one's metadata, which
 //! listing and filtering read without the runner, plus the function pointers that run it),
-//! and the trials made of them (`trials.rs`: user groups, parameters, task ratios).
+//! and the trials made of them (`trials.rs`: user groups, parameters, task ratios), and the
+//! run groups they run in (`runs.rs`: trials at the same time).
 
 #![allow(
     missing_docs,
     reason = "reached only through the hidden `__private` (the swarm command, generated code, tests): not public API"
 )]
 
+pub(crate) mod runs;
 pub(crate) mod trials;
 
 use std::time::Duration;
@@ -38,6 +40,9 @@ pub struct Scenario {
     /// The `trial = ".."` its user group belongs to: the groups (Locust's user classes) of one
     /// trial share its users, split by `user_weight` and `fixed_count`.
     pub trial: Option<&'static str>,
+    /// The `run = ".."` group: trials naming one run at the same time, each with its own
+    /// load model, thresholds and report.
+    pub run: Option<&'static str>,
     /// The group's share of the trial's users (Locust's class `weight`).
     pub user_weight: Option<u32>,
     /// How many of the trial's users the group gets, whatever the others' weights (Locust's

@@ -26,6 +26,9 @@ pub(crate) struct TrialSpec {
     pub shape_name: Option<&'static str>,
     pub thresholds: Thresholds,
     pub ignore: bool,
+    /// The run group it runs in, at the same time as the group's other trials (`run = ".."`,
+    /// or `PT_RUN_TOGETHER`); `None`: on its own.
+    pub run: Option<String>,
 }
 
 /// One user class of a trial: its tasks, hooks and wait time, and its share of the users.
@@ -209,6 +212,7 @@ fn single(
         shape_name: scenario.shape.and(scenario.shape_name),
         thresholds: thresholds_of(scenario)?,
         ignore: scenario.ignore,
+        run: scenario.run.map(str::to_owned),
     })
 }
 
@@ -306,6 +310,7 @@ fn group_trials(
         // layer over.
         load.wait = classes[0].2.wait.take();
     }
+    let run = agree(trial, "run", members.iter().map(|m| m.run))?;
     let shaped = agree_path(trial, "shape", &members, |m| m.shape_name)?;
     let shape = shaped.and_then(|m| m.shape);
     let shape_name = shaped.and_then(|m| m.shape.and(m.shape_name));
@@ -359,6 +364,7 @@ fn group_trials(
             shape_name,
             thresholds: thresholds.clone(),
             ignore: members.iter().all(|m| m.ignore),
+            run: run.map(str::to_owned),
         })
         .filter(|trial| !trial.classes.is_empty())
         .collect())

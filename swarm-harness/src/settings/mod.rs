@@ -11,12 +11,14 @@
 //! - `profile.rs`: the profile a trial resolves the settings into.
 //! - `parts.rs`: the parts a cargo feature leaves out, and the refusal of a setting that asks
 //!   for one.
+//! - `run_groups.rs`: `PT_RUN_TOGETHER`, the trials that run at the same time.
 
 mod ca_cert;
 mod define;
 mod docs;
 mod parts;
 mod profile;
+mod run_groups;
 mod table;
 #[cfg(test)]
 mod tests;
@@ -31,6 +33,7 @@ pub(crate) use parts::Part;
 pub(crate) use profile::redact;
 pub(crate) use profile::{AttributeLoad, redact_host, redact_userinfo_text};
 pub use profile::{LoadProfile, WaitTime};
+pub use run_groups::RunGroups;
 pub use swarm_harness_syntax::duration::{DurationUnit, parse_duration};
 use table::SCRIPT_VARIABLES;
 #[cfg(test)]

@@ -13,6 +13,7 @@ use swarm_harness_syntax::threshold::Threshold;
 
 use super::define::{form, settings};
 use super::parts::{Part, host, web_switch};
+use super::run_groups::RunGroups;
 use super::values::*;
 use super::{ConfigError, RawSetting};
 use crate::shape::Stages;
@@ -148,6 +149,15 @@ settings! {
         env: "PT_ONLY_WITH_PARAM", flag: "only-with-param", value: "P", default: "all",
         // Any text: one no trial has is refused with the parameters there are.
         parse: form!(|v: &str| Some(v.to_owned()), "a parameter of a scenario's `params`"),
+    }
+    /// Trials that run at the same time, each with its own load model, thresholds and report:
+    /// `mix=browse,api` (groups split by `;`), as the `run = ".."` attribute says.
+    run_together: RunGroups {
+        env: "PT_RUN_TOGETHER", flag: "run-together", value: "GROUP=TRIAL,..",
+        default: "the `run = \"..\"` attributes",
+        parse: form!(RunGroups::parse,
+            "GROUP=TRIAL,TRIAL (groups split by ;), such as mix=browse,api: each trial once, \
+             group names without , = or ;"),
     }
     /// The port of the live web UI, Locust's API and `/metrics`; 0 takes any free port.
     web_port: u16 {

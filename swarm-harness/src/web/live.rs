@@ -205,7 +205,12 @@ fn per_second(count: u64, failures: u64, seconds: f64) -> (f64, f64) {
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Live {
     pub trials: Vec<TrialRow>,
+    /// The trial the page and Locust's API show: the latest to start, or, in a run group,
+    /// the group's first still running.
     pub current: Option<Arc<Current>>,
+    /// The other trials of a run group running beside `current`, by position in the run:
+    /// each keeps its own figures (the ticks name their trial), for `/metrics` and steering.
+    pub beside: std::collections::BTreeMap<usize, Arc<Current>>,
     /// Every trial has ended.
     pub finished: bool,
     /// The trial waiting for a start, if one is.
@@ -217,6 +222,36 @@ pub(crate) struct Live {
 impl Live {
     fn trial_mut(&mut self, name: &str) -> Option<&mut TrialRow> {
         self.trials.iter_mut().find(|t| t.name == name)
+    }
+
+    /// The live figures of the `index`th trial, if it is `current` or beside it.
+    fn running_mut(&mut self, index: usize) -> Option<&mut Current> {
+        match self.current.as_mut() {
+            Some(current) if current.info.index == index => Some(Arc::make_mut(current)),
+            _ => self.beside.get_mut(&index).map(Arc::make_mut),
+        }
+    }
+
+    /// The running trial named `name`: `current` or one beside it; its position in the run,
+    /// or an answer naming the trials that run.
+    pub(crate) fn running_named(&self, name: &str) -> Result<usize, String> {
+        let mut running = self
+            .current
+            .iter()
+            .chain(self.beside.values())
+            .filter(|c| c.running());
+        if let Some(found) = running.clone().find(|c| c.info.name == name) {
+            return Ok(found.info.index);
+        }
+        let names: Vec<&str> = running.by_ref().map(|c| c.info.name.as_str()).collect();
+        Err(format!(
+            "trial={name:?} is not running; running: {}",
+            if names.is_empty() {
+                "none".to_owned()
+            } else {
+                names.join(", ")
+            }
+        ))
     }
 
     /// The trial a command from the page is for: the one waiting, or the one running.
@@ -274,22 +309,33 @@ impl Sink for LiveSink {
                 if let Some(row) = live.trial_mut(&info.name) {
                     row.status = TrialStatus::Running;
                 }
-                live.current = Some(Arc::new(Current::new(info.clone())));
+                let started = Arc::new(Current::new(info.clone()));
+                // A trial of a run group starting while another runs goes beside it.
+                match live.current.as_ref().filter(|c| c.running()) {
+                    Some(_) => {
+                        live.beside.insert(info.index, started);
+                    }
+                    None => live.current = Some(started),
+                }
             }
-            RunEvent::UsersChanged { target, rate } => {
-                if let Some(current) = live.current.as_mut().map(Arc::make_mut) {
+            RunEvent::UsersChanged {
+                trial,
+                target,
+                rate,
+            } => {
+                if let Some(current) = live.running_mut(*trial) {
                     current.target = Some((*target, *rate));
                 }
             }
             RunEvent::Tick(tick) => {
-                if let Some(current) = live.current.as_mut().map(Arc::make_mut) {
+                if let Some(current) = live.running_mut(tick.trial) {
                     current.snapshot = tick.snapshot.clone();
                     current.thresholds.clone_from(&tick.thresholds);
                     current.add(&tick.point, &tick.interval);
                 }
             }
-            RunEvent::StatsReset { at_s } => {
-                if let Some(current) = live.current.as_mut().map(Arc::make_mut) {
+            RunEvent::StatsReset { trial, at_s } => {
+                if let Some(current) = live.running_mut(*trial) {
                     current.totals = Arc::default();
                     current.timeline.clear();
                     current.windows.clear();
@@ -313,18 +359,21 @@ impl Sink for LiveSink {
                 }
                 // A trial that ended before it started (interrupted while waiting) has no
                 // live figures; the previous trial's stay as they were.
-                if let Some(current) = live
-                    .current
-                    .as_mut()
-                    .filter(|c| c.info.index == *index)
-                    .map(Arc::make_mut)
-                {
+                if let Some(current) = live.running_mut(*index) {
                     current.report = Some(report.clone());
                     current.thresholds.clone_from(&report.thresholds);
                     let ended = (name, current.totals.clone(), report.dropped_iterations);
                     live.ended.push(ended);
                 }
+                // The page goes on with the group's next trial still running.
+                if live.current.as_ref().is_some_and(|c| !c.running())
+                    && let Some((_, next)) = live.beside.pop_first()
+                {
+                    live.current = Some(next);
+                }
+                live.beside.retain(|_, c| c.running());
             }
+            RunEvent::GroupEnded { .. } => {}
             RunEvent::RunFinished { .. } => live.finished = true,
             RunEvent::ThresholdBreached(_) | RunEvent::ReportWritten { .. } | RunEvent::Note(_) => {
             }

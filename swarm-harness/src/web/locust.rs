@@ -163,7 +163,13 @@ pub(super) async fn swarm(State(state): State<AppState>, request: Request) -> Re
         Ok(swarm) => swarm,
         Err(message) => return refused(&message),
     };
-    let trial = match target_trial(&state.live()) {
+    let live = state.live();
+    // In a run group, `trial=NAME` steers one of the trials running at once.
+    let trial = match field(&fields, &["trial"]) {
+        Some((_, name)) => live.running_named(&name),
+        None => target_trial(&live),
+    };
+    let trial = match trial {
         Ok(trial) => trial,
         Err(message) => return answer(StatusCode::CONFLICT, false, &message, Vec::new()),
     };

@@ -85,9 +85,8 @@ fn figures(live: &Live) -> Vec<TrialFigures> {
             dropped: *dropped,
         })
         .collect();
-    if let Some(current) = &live.current
-        && current.running()
-    {
+    let running = live.current.iter().chain(live.beside.values());
+    for current in running.filter(|c| c.running()) {
         figures.push(TrialFigures {
             trial: current.info.name.clone(),
             totals: current.totals.clone(),

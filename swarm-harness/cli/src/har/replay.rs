@@ -75,6 +75,7 @@ pub fn harness(plan: Plan, secrets: Vec<String>) -> Harness {
         weight: 1,
         group: None,
         trial: None,
+        run: None,
         user_weight: None,
         fixed_count: None,
         ignore: false,

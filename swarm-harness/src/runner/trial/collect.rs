@@ -66,7 +66,10 @@ pub(super) async fn collect(
             _ = watch.reset.notified() => {
                 let at_s = collector.reset();
                 reset_at = Some(at_s);
-                watch.events.publish(RunEvent::StatsReset { at_s });
+                watch.events.publish(RunEvent::StatsReset {
+                    trial: watch.trial,
+                    at_s,
+                });
             }
             _ = &mut finished => break,
         }

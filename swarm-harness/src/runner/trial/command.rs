@@ -195,6 +195,7 @@ impl Conductor<'_> {
             rate: swarm.rate,
         });
         self.events.publish(RunEvent::UsersChanged {
+            trial: self.index,
             target: swarm.users,
             rate: swarm.rate,
         });
