@@ -188,6 +188,7 @@ fn a_mixed_run_loads_the_platform_with_both_models_at_once_and_counts_match() {
     let url = platform.url();
     // Judged on failures only: this test checks counts and time, not how fast the machine is.
     let extra = [
+        "--include-ignored",
         "--run-together",
         "mix=Browser,api_orgs",
         "--num-clients",

@@ -41,7 +41,7 @@ impl Sink for Recording {
                 seen.ticks += 1;
                 return Ok(());
             }
-            RunEvent::ThresholdBreached(_) => "breached",
+            RunEvent::ThresholdBreached { .. } => "breached",
             RunEvent::StatsReset { .. } => "reset",
             RunEvent::GroupEnded { .. } => "group ended",
             RunEvent::TrialEnded { .. } => "trial ended",

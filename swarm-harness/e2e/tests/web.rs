@@ -930,3 +930,86 @@ async fn connections_above_the_cap_are_refused_and_a_request_succeeds_afterwards
     .await
     .unwrap();
 }
+
+/// A run group (`run = "pair"`: a closed trial and an open one) with the web UI on: both run
+/// at once, `POST /swarm` with `trial=` steers the closed one alone, an unknown trial is
+/// refused naming the running ones, `/api/live?trial=` shows either, `/metrics` has both;
+/// each report keeps its own model and counts what the server counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_groups_trials_run_at_once_and_are_steered_each_by_name() {
+    let server = std::sync::Arc::new(CountingServer::start().await);
+    let dir = tempfile::tempdir().unwrap();
+    let dir_path = dir.path().to_owned();
+    let url = server.url.clone();
+    let counting = server.clone();
+    tokio::task::spawn_blocking(move || {
+        let reports = dir_path.display().to_string();
+        let env = [
+            ("PT_HOST", url.as_str()),
+            ("PT_REPORT_DIR", reports.as_str()),
+        ];
+        let run = WebRun::start(BIN, &["--exact", "pair", "--duration", "4s"], &env);
+        let base = run.url.trim_end_matches('/').to_owned();
+        eventually(30, "both trials running", || {
+            let (_, body) = curl(&[&format!("{base}/api/live")]);
+            let live = json(&body);
+            (live["running"].as_array().map(Vec::len) == Some(2)).then_some(())
+        });
+        let (_, body) = curl(&[&format!("{base}/api/live?trial=pair_open")]);
+        assert_eq!(json(&body)["trial"]["name"], "pair_open", "{body}");
+        let (code, metrics) = curl(&[&format!("{base}/metrics")]);
+        assert_eq!(code, 200);
+        for trial in ["pair_closed", "pair_open"] {
+            assert!(
+                metrics.contains(&format!("trial=\"{trial}\"")),
+                "{trial}: {metrics}"
+            );
+        }
+        let swarm = |fields: &str| curl(&["-X", "POST", "-d", fields, &format!("{base}/swarm")]);
+        let (code, body) = swarm("user_count=5&spawn_rate=100&trial=nope");
+        assert_eq!(code, 409, "{body}");
+        assert!(body.contains("running: pair_closed, pair_open"), "{body}");
+        let (code, body) = swarm("user_count=5&spawn_rate=100&trial=pair_closed");
+        assert_eq!(code, 200, "{body}");
+        assert!(body.contains("pair_closed"), "{body}");
+        // The group ends by itself (started without waiting for the page).
+        let (status, output) = run.wait();
+        assert!(status.success(), "{output}");
+        assert!(output.contains("run group pair: passed"), "{output}");
+
+        let closed = read_json(&dir_path, "pair_closed");
+        let open = read_json(&dir_path, "pair_open");
+        let most_users = |report: &serde_json::Value| {
+            let timeline = report["timeline"].as_array().unwrap();
+            timeline
+                .iter()
+                .map(|p| p["users"].as_u64().unwrap())
+                .max()
+                .unwrap()
+        };
+        assert_eq!(most_users(&closed), 5, "steered from 2 to 5");
+        assert!(most_users(&open) <= 4, "max_users of the open trial");
+        assert_eq!(open["config"]["arrival_rate"], 20.0);
+        for (report, path) in [(&closed, "/pair/closed"), (&open, "/pair/open")] {
+            let reported = request_entry(report, "GET", path)["count"]
+                .as_u64()
+                .unwrap();
+            assert_eq!(
+                reported,
+                counting.requests(&format!("GET {path}")),
+                "{path}"
+            );
+        }
+        let text = std::fs::read_to_string(dir_path.join("run-groups/pair.json")).unwrap();
+        let group: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let both = group["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["trials"].as_object().unwrap().len() == 2)
+            .count();
+        assert!(both >= 2, "seconds with both trials: {group}");
+    })
+    .await
+    .unwrap();
+}

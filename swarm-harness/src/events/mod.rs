@@ -72,7 +72,12 @@ pub enum RunEvent {
     /// One second of the running trial.
     Tick(Arc<Tick>),
     /// An `abort_on_fail` threshold was breached: the trial stops.
-    ThresholdBreached(Verdict),
+    ThresholdBreached {
+        /// The trial's position in the run, as in [`TrialInfo::index`].
+        trial: usize,
+        /// The breached threshold.
+        verdict: Verdict,
+    },
     /// The trial's statistics were reset (web UI, `/stats/reset`); later ticks start from zero.
     StatsReset {
         /// The trial's position in the run, as in [`TrialInfo::index`].

@@ -23,8 +23,6 @@ pub(crate) struct Printer {
     web: Option<String>,
     /// The trials running, by position in the run: several in a run group.
     running: BTreeMap<usize, Running>,
-    /// The trial that started last, which a threshold breach is about.
-    latest: Option<String>,
 }
 
 /// A running trial as the printer follows it.
@@ -42,7 +40,6 @@ impl Printer {
             interactive,
             web: None,
             running: BTreeMap::new(),
-            latest: None,
         }
     }
 
@@ -84,7 +81,6 @@ impl Sink for Printer {
                     .map(|host| format!(" against {host}"))
                     .unwrap_or_default();
                 self.print(&format!("\n{}: {}{host}", info.name, info.description));
-                self.latest = Some(info.name.clone());
                 // One bar redraws one line: trials of a run group beside a running one print
                 // periodic lines, each naming its trial.
                 let progress = Progress::new(
@@ -125,9 +121,9 @@ impl Sink for Printer {
                     self.print(&line);
                 }
             }
-            RunEvent::ThresholdBreached(verdict) => self.print(&format!(
+            RunEvent::ThresholdBreached { trial, verdict } => self.print(&format!(
                 "{}: threshold `{}` breached ({}): aborting",
-                self.latest.as_deref().unwrap_or("run"),
+                self.trial_name(*trial),
                 verdict.expression,
                 verdict.observed_text
             )),

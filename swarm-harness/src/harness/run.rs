@@ -59,7 +59,12 @@ impl Harness {
         warn_unknown_variables();
         let overrides = Overrides::parse(&settings::raw_settings(matches))?;
         let specs = self.select_trials(&cli, &overrides)?;
-        let units = units(specs.clone(), overrides.run_together.as_ref())?;
+        let include_ignored = cli.libtest.include_ignored || cli.libtest.ignored;
+        let units = units(
+            specs.clone(),
+            overrides.run_together.as_ref(),
+            include_ignored,
+        )?;
         if let Some(code) = print_only(&cli, &specs)? {
             return Ok(code);
         }

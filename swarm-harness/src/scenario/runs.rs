@@ -66,10 +66,12 @@ pub(crate) enum RunError {
 
 /// The units libtest runs, in the order of their first trial: each trial's group is the one
 /// `PT_RUN_TOGETHER` names it in, else its attribute's. Trials keep their position in the run
-/// (`specs`' order), which events and commands name them by.
+/// (`specs`' order), which events and commands name them by. An ignored trial leaves a group
+/// of trials that are not (unless `include_ignored`); a group of ignored trials is ignored.
 pub(crate) fn units(
     specs: Vec<TrialSpec>,
     named: Option<&RunGroups>,
+    include_ignored: bool,
 ) -> Result<Vec<Unit>, RunError> {
     if let Some(RunGroups(groups)) = named {
         for (group, members) in groups {
@@ -112,6 +114,14 @@ pub(crate) fn units(
                 name: group,
                 members: vec![(spec, index)],
             }),
+        }
+    }
+    for unit in &mut units {
+        if let Unit::Together { members, .. } = unit
+            && !include_ignored
+            && members.iter().any(|(spec, _)| !spec.ignore)
+        {
+            members.retain(|(spec, _)| !spec.ignore);
         }
     }
     Ok(units)
@@ -177,13 +187,13 @@ mod tests {
             spec("b", None),
             spec("c", Some("mix")),
         ];
-        let got = units(specs.clone(), None).unwrap();
+        let got = units(specs.clone(), None, false).unwrap();
         assert_eq!(
             shape(&got),
             owned(&[("mix", &[("a", 0), ("c", 2)]), ("b", &[("b", 1)])])
         );
         let named = RunGroups::parse("night=c,b").unwrap();
-        let got = units(specs, Some(&named)).unwrap();
+        let got = units(specs, Some(&named), false).unwrap();
         assert_eq!(
             shape(&got),
             owned(&[("mix", &[("a", 0)]), ("night", &[("b", 1), ("c", 2)])])
@@ -191,17 +201,29 @@ mod tests {
     }
 
     #[test]
+    fn an_ignored_trial_leaves_its_group_unless_ignored_trials_run() {
+        let mut ignored = spec("b", Some("mix"));
+        ignored.ignore = true;
+        let specs = vec![spec("a", Some("mix")), ignored];
+        let got = units(specs.clone(), None, false).unwrap();
+        assert_eq!(shape(&got), owned(&[("mix", &[("a", 0)])]));
+        assert!(!got[0].ignored());
+        let got = units(specs, None, true).unwrap();
+        assert_eq!(shape(&got), owned(&[("mix", &[("a", 0), ("b", 1)])]));
+    }
+
+    #[test]
     fn unknown_trials_and_taken_names_are_refused() {
         let specs = vec![spec("a", None), spec("b", Some("a"))];
         let named = RunGroups::parse("mix=a,zz").unwrap();
-        let error = units(specs.clone(), Some(&named)).err().unwrap();
+        let error = units(specs.clone(), Some(&named), false).err().unwrap();
         assert_eq!(
             error.to_string(),
             "invalid PT_RUN_TOGETHER: group \"mix\" names \"zz\", which is not a trial of this \
              binary; its trials: a, b"
         );
         assert_eq!(
-            units(specs, None).err(),
+            units(specs, None, false).err(),
             Some(RunError::NameTaken { group: "a".into() })
         );
     }

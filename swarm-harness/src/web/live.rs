@@ -375,8 +375,9 @@ impl Sink for LiveSink {
             }
             RunEvent::GroupEnded { .. } => {}
             RunEvent::RunFinished { .. } => live.finished = true,
-            RunEvent::ThresholdBreached(_) | RunEvent::ReportWritten { .. } | RunEvent::Note(_) => {
-            }
+            RunEvent::ThresholdBreached { .. }
+            | RunEvent::ReportWritten { .. }
+            | RunEvent::Note(_) => {}
         }
         Ok(())
     }

@@ -43,6 +43,8 @@
       var value = $(name).value.trim();
       if (value !== '') { body[name] = value; }
     });
+    // In a run group the form steers the trial shown.
+    if (lastData && lastData.running.length > 1 && lastData.trial) { body.trial = lastData.trial.name; }
     post('swarm', body);
   });
   $('stop').addEventListener('click', function () { post('stop'); });
@@ -179,6 +181,11 @@
       var li = document.createElement('li');
       text(li, trial.name);
       if (trial.status === 'running' || trial.status === 'waiting') { li.className = 'running'; }
+      // A run group's trials run at once: a click shows one (and the form steers it).
+      if (data.running.indexOf(trial.name) >= 0 && data.running.length > 1) {
+        li.className += ' pick' + (data.trial && data.trial.name === trial.name ? ' shown' : '');
+        li.addEventListener('click', function () { shown = trial.name; refresh(); });
+      }
       var status = document.createElement('span');
       status.className = 'status';
       text(status, trial.status + (trial.verdict ? ': ' + trial.verdict.split('\n')[0] : ''));
@@ -212,8 +219,10 @@
     drawCharts(t.timeline);
   }
 
+  var shown = null;
   function refresh() {
-    return fetch('api/live', { credentials: 'same-origin' })
+    var query = shown ? '?trial=' + encodeURIComponent(shown) : '';
+    return fetch('api/live' + query, { credentials: 'same-origin' })
       .then(function (r) { return r.json(); })
       .then(render)
       .catch(function (e) { text($('state'), 'disconnected'); message('cannot update: ' + e, true); });

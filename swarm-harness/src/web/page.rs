@@ -8,7 +8,7 @@
 //! `custom_metrics`, which the page shows in tables of their own once there are any.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::response::Html;
 use maud::{PreEscaped, html};
 use serde_json::{Value, json};
@@ -30,7 +30,7 @@ button.primary { background: #1d2430; color: #fff; border-color: #1d2430; }
 #message { margin: 8px 0 0; font-size: 13px; color: #5b6574; min-height: 1em; }
 #message.error { color: #a11919; }
 th[data-key] { cursor: pointer; } th[data-key]:hover { text-decoration: underline; }
-li.running { font-weight: 600; } li .status { color: #5b6574; font-size: 12px; margin-left: 6px; }
+li.running { font-weight: 600; } li.pick { cursor: pointer; text-decoration: underline dotted; } li.shown { color: #1f5fbf; } li .status { color: #5b6574; font-size: 12px; margin-left: 6px; }
 .links a { margin-right: 14px; }
 "#;
 
@@ -226,18 +226,35 @@ fn custom_metrics(metrics: &Metrics, seconds: f64) -> Value {
     })
 }
 
-pub(super) fn live_json(live: &Live) -> Value {
+/// The live document; `shown` names the trial of a run group to show in full (the one
+/// started first when it names none that runs).
+pub(super) fn live_json(live: &Live, shown: Option<&str>) -> Value {
+    let running: Vec<&Current> = live
+        .current
+        .iter()
+        .chain(live.beside.values())
+        .map(|current| &**current)
+        .filter(|current| current.running())
+        .collect();
+    let trial = shown
+        .and_then(|name| running.iter().copied().find(|c| c.info.name == name))
+        .or(live.current.as_deref());
     json!({
         "state": live.state(),
         "finished": live.finished,
         "waiting": live.waiting.is_some(),
         "trials": live.trials,
-        "trial": live.current.as_deref().map(trial_json),
+        "running": running.iter().map(|c| c.info.name.as_str()).collect::<Vec<_>>(),
+        "trial": trial.map(trial_json),
     })
 }
 
-pub(super) async fn live(State(state): State<AppState>) -> Json<Value> {
-    Json(live_json(&state.live()))
+pub(super) async fn live(
+    State(state): State<AppState>,
+    Query(query): Query<std::collections::HashMap<String, String>>,
+) -> Json<Value> {
+    let shown = query.get("trial").map(String::as_str);
+    Json(live_json(&state.live(), shown))
 }
 
 #[cfg(test)]
@@ -267,7 +284,7 @@ mod tests {
             current: Some(Arc::new(current)),
             ..Live::default()
         };
-        live_json(&live)
+        live_json(&live, None)
     }
 
     #[test]

@@ -269,3 +269,18 @@ async fn middleware_bounds(user: &mut User) -> anyhow::Result<()> {
     client.get(base.join("slow/60000")?).send().await?;
     Ok(())
 }
+
+/// A run group (`run = "pair"`): a closed-model trial and an open-model one at the same time,
+/// each with its own load model and report.
+#[stress_test(run = "pair", users = 2, hatch_rate = 100, wait = constant(5ms))]
+async fn pair_closed(user: &mut User) -> anyhow::Result<()> {
+    user.get("/pair/closed").send().await?;
+    Ok(())
+}
+
+/// The open-model half of the `pair` group.
+#[stress_test(run = "pair", arrival_rate = 20, max_users = 4)]
+async fn pair_open(user: &mut User) -> anyhow::Result<()> {
+    user.get("/pair/open").send().await?;
+    Ok(())
+}

@@ -58,7 +58,10 @@ pub(super) async fn collect(
                     && let Some(breach) =
                         watch.thresholds.abort_reason(collector.totals(), collector.elapsed())
                 {
-                    watch.events.publish(RunEvent::ThresholdBreached(breach.clone()));
+                    watch.events.publish(RunEvent::ThresholdBreached {
+                        trial: watch.trial,
+                        verdict: breach.clone(),
+                    });
                     aborted_by = Some(breach);
                     watch.stop.cancel();
                 }
