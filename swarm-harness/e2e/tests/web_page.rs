@@ -186,3 +186,108 @@ fn the_page_starts_steers_and_stops_a_swarm() {
         Some(server.requests("GET /concurrent"))
     );
 }
+
+/// Clicks the trial `name` in the page's list of trials.
+fn pick_trial(tab: &Tab, name: &str) {
+    let clicked = eval(
+        tab,
+        &format!(
+            "(() => {{
+               for (const li of document.querySelectorAll('#trials li.pick')) {{
+                 if (li.firstChild.textContent === '{name}') {{ li.click(); return true; }}
+               }}
+               return false;
+             }})()"
+        ),
+    );
+    assert_eq!(clicked, serde_json::json!(true), "no {name} to pick");
+}
+
+/// A run group waiting for its start (`run = "pair"`, `PT_WEB_AUTOSTART=false`): the page
+/// lists both trials to pick; the form starts only the one picked (it sends `trial=`), then
+/// the other; a click shows either in full; each report counts what the server counted.
+#[test]
+fn the_page_starts_and_shows_each_trial_of_a_run_group() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime.block_on(CountingServer::start());
+    let dir = tempfile::tempdir().unwrap();
+    let dir_path = dir.path().display().to_string();
+    let run = WebRun::start(
+        BIN,
+        &["--exact", "pair", "--duration", "3s"],
+        &[
+            ("PT_HOST", &server.url),
+            ("PT_REPORT_DIR", &dir_path),
+            ("PT_WEB_AUTOSTART", "false"),
+        ],
+    );
+    let profile = tempfile::tempdir().unwrap();
+    let browser = Browser::new(LaunchOptions {
+        path: Some(
+            std::env::var("CHROMIUM")
+                .unwrap_or_else(|_| "/usr/bin/chromium".to_owned())
+                .into(),
+        ),
+        headless: true,
+        sandbox: false,
+        user_data_dir: Some(profile.path().to_owned()),
+        window_size: Some((1280, 2000)),
+        idle_browser_timeout: Duration::from_secs(120),
+        args: vec![OsStr::new("--disable-gpu"), OsStr::new("--no-first-run")],
+        ..LaunchOptions::default()
+    })
+    .expect("chromium starts (scripts/install-deps.sh installs it)");
+    let tab = browser.new_tab().unwrap();
+    tab.set_default_timeout(Duration::from_secs(30));
+    tab.navigate_to(&run.url)
+        .unwrap()
+        .wait_until_navigated()
+        .unwrap();
+    eventually(30, "both trials of the group to pick", || {
+        let picks = eval(&tab, "document.querySelectorAll('#trials li.pick').length");
+        (picks.as_u64() == Some(2)).then_some(())
+    });
+
+    pick_trial(&tab, "pair_open");
+    submit_swarm(&tab, 1, 10);
+    eventually(30, "the open trial's requests", || {
+        (server.requests("GET /pair/open") > 0).then_some(())
+    });
+    assert_eq!(
+        server.requests("GET /pair/closed"),
+        0,
+        "only the trial picked started"
+    );
+    pick_trial(&tab, "pair_closed");
+    submit_swarm(&tab, 3, 100);
+    eventually(30, "the closed trial's requests", || {
+        (server.requests("GET /pair/closed") > 0).then_some(())
+    });
+    for name in ["pair_open", "pair_closed"] {
+        pick_trial(&tab, name);
+        eventually(30, "the trial picked, in full", || {
+            (text_of(&tab, "trial-name") == name).then_some(())
+        });
+    }
+    eventually(60, "the group's report", || {
+        dir.path()
+            .join("run-groups/pair.json")
+            .exists()
+            .then_some(())
+    });
+    let (status, output) = run.terminate();
+    assert!(status.success(), "{output}");
+    for (trial, path) in [("pair_closed", "/pair/closed"), ("pair_open", "/pair/open")] {
+        let report = read_json(dir.path(), trial);
+        assert_eq!(
+            request_entry(&report, "GET", path)["count"].as_u64(),
+            Some(server.requests(&format!("GET {path}"))),
+            "{trial}"
+        );
+    }
+    assert_eq!(
+        read_json(dir.path(), "pair_closed")["peak_users"],
+        3,
+        "{output}"
+    );
+}

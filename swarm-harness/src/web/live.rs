@@ -213,8 +213,8 @@ pub(crate) struct Live {
     pub beside: std::collections::BTreeMap<usize, Arc<Current>>,
     /// Every trial has ended.
     pub finished: bool,
-    /// The trial waiting for a start, if one is.
-    pub waiting: Option<usize>,
+    /// The trials waiting for a start, by position in the run (several in a run group).
+    pub waiting: std::collections::BTreeMap<usize, String>,
     /// Figures of every ended trial, for `/metrics`: (trial, totals, dropped iterations).
     pub ended: Vec<(String, Arc<Tally>, u64)>,
 }
@@ -232,18 +232,27 @@ impl Live {
         }
     }
 
-    /// The running trial named `name`: `current` or one beside it; its position in the run,
-    /// or an answer naming the trials that run.
+    /// The trial named `name` a command can be for: one waiting for a start, `current` or
+    /// one beside it; its position in the run, or an answer naming the trials there are.
     pub(crate) fn running_named(&self, name: &str) -> Result<usize, String> {
-        let mut running = self
-            .current
-            .iter()
-            .chain(self.beside.values())
-            .filter(|c| c.running());
-        if let Some(found) = running.clone().find(|c| c.info.name == name) {
+        if let Some((index, _)) = self.waiting.iter().find(|(_, waiting)| *waiting == name) {
+            return Ok(*index);
+        }
+        let running = || {
+            self.current
+                .iter()
+                .chain(self.beside.values())
+                .filter(|c| c.running())
+        };
+        if let Some(found) = running().find(|c| c.info.name == name) {
             return Ok(found.info.index);
         }
-        let names: Vec<&str> = running.by_ref().map(|c| c.info.name.as_str()).collect();
+        let names: Vec<&str> = self
+            .waiting
+            .values()
+            .map(String::as_str)
+            .chain(running().map(|c| c.info.name.as_str()))
+            .collect();
         Err(format!(
             "trial={name:?} is not running; running: {}",
             if names.is_empty() {
@@ -256,7 +265,7 @@ impl Live {
 
     /// The trial a command from the page is for: the one waiting, or the one running.
     pub(crate) fn target_trial(&self) -> Option<usize> {
-        self.waiting.or_else(|| {
+        self.waiting.keys().next().copied().or_else(|| {
             self.current
                 .as_ref()
                 .filter(|c| c.running())
@@ -267,7 +276,7 @@ impl Live {
     /// Locust's state names: `ready`, `spawning`, `running`, `stopped`.
     pub(crate) fn state(&self) -> &'static str {
         match &self.current {
-            _ if self.waiting.is_some() => "ready",
+            _ if !self.waiting.is_empty() => "ready",
             None => "ready",
             Some(current) if !current.running() => "stopped",
             Some(current) => match current.target {
@@ -299,13 +308,13 @@ impl Sink for LiveSink {
                     .collect();
             }
             RunEvent::TrialWaiting { name, index } => {
-                live.waiting = Some(*index);
+                live.waiting.insert(*index, name.clone());
                 if let Some(row) = live.trial_mut(name) {
                     row.status = TrialStatus::Waiting;
                 }
             }
             RunEvent::TrialStarted(info) => {
-                live.waiting = None;
+                live.waiting.remove(&info.index);
                 if let Some(row) = live.trial_mut(&info.name) {
                     row.status = TrialStatus::Running;
                 }
@@ -345,9 +354,7 @@ impl Sink for LiveSink {
             }
             RunEvent::TrialEnded { report, index } => {
                 let name = report.identity.trial.clone();
-                if live.waiting == Some(*index) {
-                    live.waiting = None;
-                }
+                live.waiting.remove(index);
                 if let Some(row) = live.trial_mut(&name) {
                     row.status = if report.passed {
                         TrialStatus::Passed

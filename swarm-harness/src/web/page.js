@@ -43,8 +43,9 @@
       var value = $(name).value.trim();
       if (value !== '') { body[name] = value; }
     });
-    // In a run group the form steers the trial shown.
-    if (lastData && lastData.running.length > 1 && lastData.trial) { body.trial = lastData.trial.name; }
+    // In a run group the form starts or steers the trial picked (else the one shown).
+    var picked = shown || (lastData && lastData.trial && lastData.trial.name);
+    if (lastData && lastData.running.length > 1 && picked) { body.trial = picked; }
     post('swarm', body);
   });
   $('stop').addEventListener('click', function () { post('stop'); });
@@ -183,7 +184,8 @@
       if (trial.status === 'running' || trial.status === 'waiting') { li.className = 'running'; }
       // A run group's trials run at once: a click shows one (and the form steers it).
       if (data.running.indexOf(trial.name) >= 0 && data.running.length > 1) {
-        li.className += ' pick' + (data.trial && data.trial.name === trial.name ? ' shown' : '');
+        var picked = shown || (data.trial && data.trial.name);
+        li.className += ' pick' + (picked === trial.name ? ' shown' : '');
         li.addEventListener('click', function () { shown = trial.name; refresh(); });
       }
       var status = document.createElement('span');

@@ -242,9 +242,15 @@ pub(super) fn live_json(live: &Live, shown: Option<&str>) -> Value {
     json!({
         "state": live.state(),
         "finished": live.finished,
-        "waiting": live.waiting.is_some(),
+        "waiting": !live.waiting.is_empty(),
         "trials": live.trials,
-        "running": running.iter().map(|c| c.info.name.as_str()).collect::<Vec<_>>(),
+        // The trials a command can be for: waiting for a start, or running.
+        "running": live
+            .waiting
+            .values()
+            .map(String::as_str)
+            .chain(running.iter().map(|c| c.info.name.as_str()))
+            .collect::<Vec<_>>(),
         "trial": trial.map(trial_json),
     })
 }
