@@ -173,3 +173,69 @@ async fn warnings_reach_stderr() {
     assert!(report["requests"].as_array().unwrap().len() <= 6);
     assert!(!report["warnings"].as_array().unwrap().is_empty());
 }
+
+/// `BIN --exact steered` under the open-file limits `ulimit` sets first (a shell's builtin),
+/// with `users` users for 2 s against `server`.
+fn under_ulimit(
+    ulimit: &str,
+    users: &str,
+    server: &CountingServer,
+    dir: &std::path::Path,
+) -> Output {
+    let mut command = std::process::Command::new("bash");
+    command
+        .args(["-c", &format!("ulimit {ulimit} && exec \"$0\" \"$@\""), BIN])
+        .args([
+            "--exact",
+            "steered",
+            "--duration",
+            "1s",
+            "--hatch-rate",
+            "1000",
+        ]);
+    for (key, _) in std::env::vars() {
+        if key.starts_with("PT_") {
+            command.env_remove(key);
+        }
+    }
+    command
+        .env("PT_WEB", "off")
+        .env("PT_HOST", &server.url)
+        .env("PT_REPORT_DIR", dir)
+        .env("PT_NUM_CLIENTS", users)
+        .output()
+        .expect("bash runs")
+}
+
+/// Each user keeps a connection: under a hard limit too low for the users, one error before
+/// any load names the limit and how to raise it (exit 2); under a low soft limit with room
+/// below the hard one, the harness raises it, says so, and every user runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_open_file_limit_is_raised_or_refused_before_any_load() {
+    let server = CountingServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_owned();
+    let url_server = &server;
+    let refused = tokio::task::block_in_place(|| under_ulimit("-n 200", "500", url_server, &path));
+    let said = text(&refused);
+    assert_eq!(refused.status.code(), Some(2), "{said}");
+    assert!(
+        said.contains("steered keeps 500 users live, which need about 564 open files")
+            && said.contains("this process may open 200 (ulimit -n; its hard limit is 200)")
+            && said.contains("ulimit -Hn"),
+        "{said}"
+    );
+    assert_eq!(server.requests("GET /concurrent"), 0, "no load was sent");
+
+    let raised = tokio::task::block_in_place(|| under_ulimit("-Sn 200", "300", url_server, &path));
+    let said = text(&raised);
+    assert!(raised.status.success(), "{said}");
+    assert!(
+        said.contains("raised the open-file limit (ulimit -n) from 200 to"),
+        "{said}"
+    );
+    // More users than the soft limit had room for, none failing for want of a socket.
+    let report = read_json(&path, "steered");
+    assert!(report["peak_users"].as_u64().unwrap() > 200, "{said}");
+    assert_eq!(report["requests_total"]["failures"], 0, "{said}");
+}

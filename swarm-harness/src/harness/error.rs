@@ -17,6 +17,21 @@ pub(crate) enum UsageError {
     #[error(transparent)]
     RunGroups(#[from] crate::scenario::runs::RunError),
     #[error(
+        "{trial} keeps {users} users live, which need about {needed} open files (a connection \
+         each, and {} for the harness), but this process may open {soft} (ulimit -n; its hard \
+         limit is {hard}): raise the hard limit (`ulimit -Hn` as root, `LimitNOFILE=` in \
+         systemd, `--ulimit nofile=` in docker), run fewer users, or split the run over \
+         processes with PT_SHARD",
+        super::open_files::RESERVE
+    )]
+    OpenFiles {
+        trial: String,
+        users: u64,
+        needed: u64,
+        soft: u64,
+        hard: u64,
+    },
+    #[error(
         "no #[stress_test] scenario is linked into this binary. If the scenarios live in a \
          library crate, name that crate in the stress target (`use my_scenarios as _;`) so its \
          registrations are linked."

@@ -6,11 +6,13 @@
 //! or usage (a `PT_*` value, an unknown parameter, no scenario linked), before any load.
 //!
 //! - `cli.rs`: the command line; `run.rs`: the run, step by step; `checks.rs`: what is
-//!   checked before any load; `signals.rs`: Ctrl-C and SIGTERM.
+//!   checked before any load; `open_files.rs`: the open-file limit, raised and checked
+//!   against the users; `signals.rs`: Ctrl-C and SIGTERM.
 
 mod checks;
 mod cli;
 mod error;
+mod open_files;
 mod run;
 mod signals;
 

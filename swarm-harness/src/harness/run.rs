@@ -99,6 +99,10 @@ impl Harness {
             fixtures: self.fixtures.clone(),
         };
         let host = self.start_target(&runtime, &overrides, listing)?;
+        if !listing {
+            let selected: Vec<&Unit> = units.iter().filter(|u| runs(&cli, u)).collect();
+            super::open_files::check_open_files(&selected, &overrides, host.as_deref())?;
+        }
         crate::logging::install();
         let assembly = Assembly {
             overrides,
@@ -285,6 +289,12 @@ impl Harness {
         sinks.append(&mut self.request_sinks);
         RequestStream::new(sinks)
     }
+}
+
+/// Whether libtest will run `unit`, after its filters and `--ignored`.
+fn runs(cli: &Cli, unit: &Unit) -> bool {
+    let trial = Trial::test(unit.name(), || Ok(())).with_ignored_flag(unit.ignored());
+    !cli.libtest.is_filtered_out(&trial) && !cli.libtest.is_ignored(&trial)
 }
 
 /// A `PT_*` variable the harness does not read is named, with the closest one it does.
