@@ -52,7 +52,8 @@ impl RunEnv {
             let trial = member.plan.name.clone();
             let (verdict, report) = self.conclude_member(result, member);
             if let Err(why) = verdict {
-                failed.push(format!("{trial}: {why:?}"));
+                let why = why.message().unwrap_or("failed").to_owned();
+                failed.push(format!("{trial}: {why}"));
             }
             reports.extend(report);
         }
@@ -63,7 +64,7 @@ impl RunEnv {
         failed.extend(errors);
         match failed.is_empty() {
             true => Ok(()),
-            false => Err(failed.join("; ").into()),
+            false => Err(failed.join("\n").into()),
         }
     }
 
