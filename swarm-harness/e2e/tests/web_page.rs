@@ -30,6 +30,30 @@ fn number_of(tab: &Tab, id: &str) -> u64 {
     text_of(tab, id).trim().parse().unwrap_or(0)
 }
 
+/// Headless Chromium (`CHROMIUM`, else Debian's) with its profile in `profile`.
+fn chromium(profile: &std::path::Path) -> Browser {
+    Browser::new(LaunchOptions {
+        path: Some(
+            std::env::var("CHROMIUM")
+                .unwrap_or_else(|_| "/usr/bin/chromium".to_owned())
+                .into(),
+        ),
+        headless: true,
+        sandbox: false,
+        user_data_dir: Some(profile.to_owned()),
+        window_size: Some((1280, 2000)),
+        idle_browser_timeout: Duration::from_secs(120),
+        args: vec![
+            OsStr::new("--disable-gpu"),
+            OsStr::new("--no-first-run"),
+            OsStr::new("--disable-background-networking"),
+            OsStr::new("--disable-component-update"),
+        ],
+        ..LaunchOptions::default()
+    })
+    .expect("chromium starts (scripts/install-deps.sh installs it)")
+}
+
 /// Fills the swarm form as a user would (the values, then the submit button).
 fn submit_swarm(tab: &Tab, users: u32, rate: u32) {
     eval(
@@ -89,26 +113,7 @@ fn the_page_starts_steers_and_stops_a_swarm() {
         ],
     );
     let profile = tempfile::tempdir().unwrap();
-    let browser = Browser::new(LaunchOptions {
-        path: Some(
-            std::env::var("CHROMIUM")
-                .unwrap_or_else(|_| "/usr/bin/chromium".to_owned())
-                .into(),
-        ),
-        headless: true,
-        sandbox: false,
-        user_data_dir: Some(profile.path().to_owned()),
-        window_size: Some((1280, 2000)),
-        idle_browser_timeout: Duration::from_secs(120),
-        args: vec![
-            OsStr::new("--disable-gpu"),
-            OsStr::new("--no-first-run"),
-            OsStr::new("--disable-background-networking"),
-            OsStr::new("--disable-component-update"),
-        ],
-        ..LaunchOptions::default()
-    })
-    .expect("chromium starts (scripts/install-deps.sh installs it)");
+    let browser = chromium(profile.path());
     let tab = browser.new_tab().unwrap();
     tab.set_default_timeout(Duration::from_secs(30));
     tab.navigate_to(&run.url)
@@ -222,21 +227,7 @@ fn the_page_starts_and_shows_each_trial_of_a_run_group() {
         ],
     );
     let profile = tempfile::tempdir().unwrap();
-    let browser = Browser::new(LaunchOptions {
-        path: Some(
-            std::env::var("CHROMIUM")
-                .unwrap_or_else(|_| "/usr/bin/chromium".to_owned())
-                .into(),
-        ),
-        headless: true,
-        sandbox: false,
-        user_data_dir: Some(profile.path().to_owned()),
-        window_size: Some((1280, 2000)),
-        idle_browser_timeout: Duration::from_secs(120),
-        args: vec![OsStr::new("--disable-gpu"), OsStr::new("--no-first-run")],
-        ..LaunchOptions::default()
-    })
-    .expect("chromium starts (scripts/install-deps.sh installs it)");
+    let browser = chromium(profile.path());
     let tab = browser.new_tab().unwrap();
     tab.set_default_timeout(Duration::from_secs(30));
     tab.navigate_to(&run.url)

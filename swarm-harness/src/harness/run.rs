@@ -354,12 +354,16 @@ fn run_libtest(
     web_url: Option<String>,
 ) -> Result<ExitCode, UsageError> {
     let listing = cli.libtest.list;
-    let mut names: Vec<(String, Vec<String>)> = Vec::new();
+    // The trials libtest will run, after its filters and `--ignored`; a group's each.
+    let to_run: Vec<String> = units
+        .iter()
+        .filter(|unit| runs(cli, unit))
+        .flat_map(Unit::trials)
+        .collect();
     let trials: Vec<Trial> = units
         .into_iter()
         .map(|unit| {
             let (ignore, name) = (unit.ignored(), unit.name().to_owned());
-            names.push((name.clone(), unit.trials()));
             let run = run.clone();
             Trial::test(name, move || match unit {
                 Unit::Alone(spec, index) => run.run_trial(*spec, index),
@@ -370,15 +374,8 @@ fn run_libtest(
         .collect();
     let events = &run.env.events;
     if !listing {
-        // The trials libtest will run, after its filters and `--ignored`; a group's each.
-        let runs = trials
-            .iter()
-            .zip(&names)
-            .filter(|(t, _)| !cli.libtest.is_filtered_out(t) && !cli.libtest.is_ignored(t))
-            .flat_map(|(_, (_, trials))| trials.clone())
-            .collect();
         events.publish(RunEvent::RunStarted {
-            trials: runs,
+            trials: to_run,
             web: web_url.clone(),
         });
     }
